@@ -1,0 +1,1 @@
+"""Compiled kernels. Python allocates, validates and decides; these compute."""

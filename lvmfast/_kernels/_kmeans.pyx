@@ -1,0 +1,421 @@
+"""K-means kernels: squared distances through gemm fused with argmin, the
+Lloyd step, k-means++ seeding, and the per-row distance helpers.
+
+Rows are split into blocks of `block_rows` (a multiple of `chunk_rows`) that
+depend on the data size only. Threads take whole blocks; each block writes its
+own slot of the statistics buffers, which Python reduces in block order, so
+results do not depend on the thread count. Every chunk of rows is copied into
+a per-thread buffer minus `shift` (the data mean): the distance expansion
+||x||^2 - 2 x.c + ||c||^2 then works on centered data and keeps its precision,
+without a centered copy of X.
+"""
+from cython cimport floating
+from cython.parallel cimport parallel, prange, threadid
+from libc.math cimport INFINITY
+from libc.stdlib cimport free, malloc
+
+from lvmfast._kernels._blas cimport gemm
+
+cdef extern from "_simd.h" nogil:
+    void lvm_argmin_columns_d(const double *scores, const double *offset, Py_ssize_t n,
+                              Py_ssize_t n_cols, double *best, double *lab)
+    void lvm_argmin_columns_s(const float *scores, const float *offset, Py_ssize_t n,
+                              Py_ssize_t n_cols, float *best, float *lab)
+    double lvm_sq_distance_d(const double *a, const double *b, Py_ssize_t n)
+    double lvm_sq_distance_s(const float *a, const float *b, Py_ssize_t n)
+    void lvm_axpy_d(double w, const double *x, double *y, Py_ssize_t n)
+    void lvm_axpy_s(double w, const float *x, double *y, Py_ssize_t n)
+
+
+cdef inline void argmin_columns(const floating *scores, const floating *offset, Py_ssize_t n,
+                                Py_ssize_t n_cols, floating *best, floating *lab) noexcept nogil:
+    if floating is double:
+        lvm_argmin_columns_d(scores, offset, n, n_cols, best, lab)
+    else:
+        lvm_argmin_columns_s(scores, offset, n, n_cols, best, lab)
+
+
+cdef inline double sq_distance(const floating *a, const floating *b, Py_ssize_t n) noexcept nogil:
+    if floating is double:
+        return lvm_sq_distance_d(a, b, n)
+    else:
+        return lvm_sq_distance_s(a, b, n)
+
+
+cdef inline void axpy(double w, const floating *x, double *y, Py_ssize_t n) noexcept nogil:
+    if floating is double:
+        lvm_axpy_d(w, x, y, n)
+    else:
+        lvm_axpy_s(w, x, y, n)
+
+
+cdef inline void copy_centered(const floating[:, ::1] X, Py_ssize_t start, Py_ssize_t n_rows,
+                               const floating[::1] shift, floating *out) noexcept nogil:
+    """out[i, :] = X[start + i, :] - shift, for i < n_rows."""
+    cdef Py_ssize_t i, j, n_features = X.shape[1]
+    cdef const floating *row
+    for i in range(n_rows):
+        row = &X[start + i, 0]
+        for j in range(n_features):
+            out[i * n_features + j] = row[j] - shift[j]
+
+
+cdef inline Py_ssize_t block_end(Py_ssize_t block, Py_ssize_t block_rows, Py_ssize_t n_samples) noexcept nogil:
+    return min((block + 1) * block_rows, n_samples)
+
+
+def n_blocks_for(Py_ssize_t n_samples, Py_ssize_t block_rows):
+    return (n_samples + block_rows - 1) // block_rows
+
+
+# ---------------------------------------------------------------------------
+# Row norms
+
+
+def row_sq_norms(const floating[:, ::1] X, const floating[::1] shift, double[::1] out, int n_threads):
+    """out[i] = ||X[i] - shift||^2 in double. Reads X, writes out."""
+    cdef Py_ssize_t i, j, n_samples = X.shape[0], n_features = X.shape[1]
+    cdef double s, d
+    with nogil:
+        for i in prange(n_samples, num_threads=n_threads, schedule="static"):
+            s = 0.0
+            for j in range(n_features):
+                d = <double> X[i, j] - <double> shift[j]
+                s = s + d * d
+            out[i] = s
+
+
+# ---------------------------------------------------------------------------
+# Lloyd
+
+
+def lloyd_step(const floating[:, ::1] X, const floating[::1] shift,
+               const floating[::1] sample_weight, const floating[:, ::1] centers,
+               const double[::1] x_sq_norms, int[::1] labels,
+               double[:, :, ::1] block_sums, double[:, ::1] block_weights,
+               double[::1] block_inertia, Py_ssize_t chunk_rows, Py_ssize_t block_rows,
+               int n_threads, bint update_centers, bint exact_inertia):
+    """One assignment pass over X, and the statistics of one Lloyd step.
+
+    Assigns each row to its nearest center (centers are in the shifted
+    frame), writes `labels` and returns how many labels changed. Per block b:
+    block_inertia[b] = sum of w * ||x - c_label||^2; when update_centers,
+    block_sums[b, k] = sum of w * (x - shift) and block_weights[b, k] = sum
+    of w over the rows assigned to k. The inertia uses the expansion with
+    `x_sq_norms` (squared norms of the shifted rows), or exact row
+    differences when exact_inertia (x_sq_norms may then be empty).
+    """
+    cdef Py_ssize_t n_samples = X.shape[0], n_features = X.shape[1]
+    cdef Py_ssize_t n_clusters = centers.shape[0]
+    cdef Py_ssize_t n_blocks = n_blocks_for(n_samples, block_rows)
+    cdef Py_ssize_t b, start, stop, n, i, j, row, k
+    cdef Py_ssize_t n_changed = 0
+    cdef floating *buf
+    cdef floating *scores
+    cdef floating *best
+    cdef floating *lab
+    cdef double *sums
+    cdef double w, inertia, d
+    cdef floating *center_sq = <floating *> malloc(n_clusters * sizeof(floating))
+    cdef int label
+
+    with nogil:
+        for k in range(n_clusters):
+            d = 0.0
+            for j in range(n_features):
+                d = d + <double> centers[k, j] * centers[k, j]
+            center_sq[k] = <floating> d
+
+        with parallel(num_threads=n_threads):
+            buf = <floating *> malloc(chunk_rows * n_features * sizeof(floating))
+            scores = <floating *> malloc(chunk_rows * n_clusters * sizeof(floating))
+            best = <floating *> malloc(chunk_rows * sizeof(floating))
+            lab = <floating *> malloc(chunk_rows * sizeof(floating))
+            for b in prange(n_blocks, schedule="dynamic"):
+                inertia = 0.0
+                if update_centers:
+                    for k in range(n_clusters):
+                        block_weights[b, k] = 0.0
+                        for j in range(n_features):
+                            block_sums[b, k, j] = 0.0
+                    sums = &block_sums[b, 0, 0]
+                start = b * block_rows
+                stop = block_end(b, block_rows, n_samples)
+                while start < stop:
+                    n = min(chunk_rows, stop - start)
+                    copy_centered(X, start, n, shift, buf)
+                    # scores (column-major n x K) = -2 * buf @ centers.T
+                    gemm(c'T', c'N', <int> n, <int> n_clusters, <int> n_features,
+                         -2.0, buf, <int> n_features, &centers[0, 0], <int> n_features,
+                         0.0, scores, <int> n)
+                    argmin_columns(scores, center_sq, n, n_clusters, best, lab)
+                    for i in range(n):
+                        row = start + i
+                        label = <int> lab[i]
+                        if labels[row] != label:
+                            n_changed += 1
+                            labels[row] = label
+                        w = sample_weight[row]
+                        if exact_inertia:
+                            inertia = inertia + w * sq_distance(&buf[i * n_features], &centers[label, 0], n_features)
+                        else:
+                            d = x_sq_norms[row] + <double> best[i]
+                            inertia = inertia + w * (d if d > 0.0 else 0.0)
+                        if update_centers:
+                            block_weights[b, label] += w
+                            axpy(w, &buf[i * n_features], &sums[label * n_features], n_features)
+                    start = start + n
+                block_inertia[b] = inertia
+            free(buf)
+            free(scores)
+            free(best)
+            free(lab)
+        free(center_sq)
+    return n_changed
+
+
+# ---------------------------------------------------------------------------
+# Per-row distances
+
+
+def assigned_sq_distances(const floating[:, ::1] X, const floating[::1] shift,
+                          const floating[:, ::1] centers, const int[::1] labels,
+                          double[::1] out, int n_threads):
+    """out[i] = ||X[i] - shift - centers[labels[i]]||^2, by exact differences."""
+    cdef Py_ssize_t i, j, n_samples = X.shape[0], n_features = X.shape[1]
+    cdef double s, d
+    with nogil:
+        for i in prange(n_samples, num_threads=n_threads, schedule="static"):
+            s = 0.0
+            for j in range(n_features):
+                d = <double> X[i, j] - <double> shift[j] - <double> centers[labels[i], j]
+                s = s + d * d
+            out[i] = s
+
+
+def pairwise_sq_distances(const floating[:, ::1] X, const floating[::1] shift,
+                          const floating[:, ::1] centers, floating[:, ::1] out,
+                          Py_ssize_t chunk_rows, int n_threads):
+    """out[i, k] = ||X[i] - shift - centers[k]||^2 through gemm, clipped at 0."""
+    cdef Py_ssize_t n_samples = X.shape[0], n_features = X.shape[1]
+    cdef Py_ssize_t n_clusters = centers.shape[0]
+    cdef Py_ssize_t n_chunks = (n_samples + chunk_rows - 1) // chunk_rows
+    cdef Py_ssize_t c, start, n, i, j, k
+    cdef floating *buf
+    cdef floating *dst
+    cdef double x_sq, d
+    cdef double *center_sq = <double *> malloc(n_clusters * sizeof(double))
+    with nogil:
+        for k in range(n_clusters):
+            d = 0.0
+            for j in range(n_features):
+                d = d + <double> centers[k, j] * centers[k, j]
+            center_sq[k] = d
+        with parallel(num_threads=n_threads):
+            buf = <floating *> malloc(chunk_rows * n_features * sizeof(floating))
+            for c in prange(n_chunks, schedule="static"):
+                start = c * chunk_rows
+                n = min(chunk_rows, n_samples - start)
+                copy_centered(X, start, n, shift, buf)
+                dst = &out[start, 0]
+                # out rows (column-major K x n) = centers @ buf.T
+                gemm(c'T', c'N', <int> n_clusters, <int> n, <int> n_features,
+                     1.0, &centers[0, 0], <int> n_features, buf, <int> n_features,
+                     0.0, dst, <int> n_clusters)
+                for i in range(n):
+                    x_sq = 0.0
+                    for j in range(n_features):
+                        x_sq = x_sq + <double> buf[i * n_features + j] * buf[i * n_features + j]
+                    for k in range(n_clusters):
+                        d = x_sq - 2.0 * dst[i * n_clusters + k] + center_sq[k]
+                        dst[i * n_clusters + k] = <floating> (d if d > 0.0 else 0.0)
+            free(buf)
+        free(center_sq)
+
+
+# ---------------------------------------------------------------------------
+# k-means++
+#
+# Greedy k-means++ reads X once per chosen center. Pass c computes, for every
+# row, the distance to the center chosen at step c-1 (folding it into
+# `closest`, the squared distance to the nearest chosen center) and to the
+# step's candidates, and sums per block the weighted potential that each
+# candidate would leave. Sampling then walks the block potentials and rescans
+# one block with the very same arithmetic, so the cumulative sums it searches
+# are bit-identical to the ones that were summed.
+
+
+cdef void pp_chunk(const floating[:, ::1] X, const floating[::1] shift,
+                   const double[::1] x_sq_norms, const floating *cols,
+                   const double *cols_sq, Py_ssize_t n_cols, bint update_first,
+                   double[::1] closest, Py_ssize_t start, Py_ssize_t n,
+                   floating *buf, floating *dots, double *dist) noexcept nogil:
+    """For the n rows from start: dist[i * n_cols + t] = min(closest, d(x_i, col_t)),
+    after closest has absorbed column 0 when update_first."""
+    cdef Py_ssize_t n_features = X.shape[1], i, t
+    cdef double d, nearest
+    copy_centered(X, start, n, shift, buf)
+    # dots (column-major n_cols x n) = cols @ buf.T
+    gemm(c'T', c'N', <int> n_cols, <int> n, <int> n_features,
+         1.0, cols, <int> n_features, buf, <int> n_features, 0.0, dots, <int> n_cols)
+    for i in range(n):
+        nearest = closest[start + i]
+        for t in range(n_cols):
+            d = x_sq_norms[start + i] - 2.0 * dots[i * n_cols + t] + cols_sq[t]
+            if d < 0.0:
+                d = 0.0
+            if t == 0 and update_first and d < nearest:
+                nearest = d
+                closest[start + i] = d
+            dist[i * n_cols + t] = d if d < nearest else nearest
+
+
+cdef void pp_pass(const floating[:, ::1] X, const floating[::1] shift,
+                  const floating[::1] sample_weight, const double[::1] x_sq_norms,
+                  const floating *cols, const double *cols_sq, Py_ssize_t n_cols,
+                  double[::1] closest, double[:, ::1] pots, Py_ssize_t chunk_rows,
+                  Py_ssize_t block_rows, int n_threads) noexcept nogil:
+    """pots[b, t] = sum over block b of w * min(closest, d(x, col_t)); closest
+    absorbs column 0 first."""
+    cdef Py_ssize_t n_samples = X.shape[0], n_features = X.shape[1]
+    cdef Py_ssize_t n_blocks = pots.shape[0]
+    cdef Py_ssize_t b, start, stop, n, i, t
+    cdef floating *buf
+    cdef floating *dots
+    cdef double *dist
+    cdef double w
+    with parallel(num_threads=n_threads):
+        buf = <floating *> malloc(chunk_rows * n_features * sizeof(floating))
+        dots = <floating *> malloc(chunk_rows * n_cols * sizeof(floating))
+        dist = <double *> malloc(chunk_rows * n_cols * sizeof(double))
+        for b in prange(n_blocks, schedule="dynamic"):
+            for t in range(n_cols):
+                pots[b, t] = 0.0
+            start = b * block_rows
+            stop = block_end(b, block_rows, n_samples)
+            while start < stop:
+                n = min(chunk_rows, stop - start)
+                pp_chunk(X, shift, x_sq_norms, cols, cols_sq, n_cols, True,
+                         closest, start, n, buf, dots, dist)
+                for i in range(n):
+                    w = sample_weight[start + i]
+                    for t in range(n_cols):
+                        pots[b, t] += w * dist[i * n_cols + t]
+                start = start + n
+        free(buf)
+        free(dots)
+        free(dist)
+
+
+cdef Py_ssize_t pp_search_block(const floating[:, ::1] X, const floating[::1] shift,
+                                const floating[::1] sample_weight, const double[::1] x_sq_norms,
+                                const floating *cols, const double *cols_sq, Py_ssize_t n_cols,
+                                Py_ssize_t col, double[::1] closest, Py_ssize_t block,
+                                double prefix, double target, Py_ssize_t chunk_rows,
+                                Py_ssize_t block_rows, floating *buf, floating *dots,
+                                double *dist) noexcept nogil:
+    """First row of `block` where prefix + the running sum of w * dist(col)
+    reaches target (numpy's searchsorted side='left')."""
+    cdef Py_ssize_t n_samples = X.shape[0]
+    cdef Py_ssize_t start = block * block_rows
+    cdef Py_ssize_t stop = block_end(block, block_rows, n_samples)
+    cdef Py_ssize_t n, i
+    cdef double partial = 0.0
+    while start < stop:
+        n = min(chunk_rows, stop - start)
+        pp_chunk(X, shift, x_sq_norms, cols, cols_sq, n_cols, True,
+                 closest, start, n, buf, dots, dist)
+        for i in range(n):
+            partial += sample_weight[start + i] * dist[i * n_cols + col]
+            if prefix + partial >= target:
+                return start + i
+        start = start + n
+    return stop - 1
+
+
+def kmeans_plusplus(const floating[:, ::1] X, const floating[::1] shift,
+                    const floating[::1] sample_weight, const double[::1] x_sq_norms,
+                    Py_ssize_t first_index, const double[:, ::1] uniforms,
+                    Py_ssize_t[::1] indices, double[::1] closest, double[:, ::1] pots,
+                    Py_ssize_t chunk_rows, Py_ssize_t block_rows, int n_threads):
+    """Greedy k-means++: indices[0] = first_index, then for each further center
+    draw len(uniforms[c - 1]) candidates with probability w * closest and keep
+    the one that leaves the least potential. Scratch: `closest` (n_samples)
+    and `pots` (n_blocks x (n_trials + 1)). x_sq_norms are the squared norms
+    of the shifted rows."""
+    cdef Py_ssize_t n_samples = X.shape[0], n_features = X.shape[1]
+    cdef Py_ssize_t n_clusters = indices.shape[0]
+    cdef Py_ssize_t n_trials = uniforms.shape[1]
+    cdef Py_ssize_t n_blocks = n_blocks_for(n_samples, block_rows)
+    cdef Py_ssize_t max_cols = n_trials + 1
+    cdef Py_ssize_t c, t, j, b, n_cols, best_col = 0, candidate
+    cdef double total, target, prefix, best_pot
+    cdef floating *cols = <floating *> malloc(max_cols * n_features * sizeof(floating))
+    cdef double *cols_sq = <double *> malloc(max_cols * sizeof(double))
+    cdef Py_ssize_t *chosen_rows = <Py_ssize_t *> malloc(max_cols * sizeof(Py_ssize_t))
+    cdef floating *buf = <floating *> malloc(chunk_rows * n_features * sizeof(floating))
+    cdef floating *dots = <floating *> malloc(chunk_rows * max_cols * sizeof(floating))
+    cdef double *dist = <double *> malloc(chunk_rows * max_cols * sizeof(double))
+    cdef double *totals = <double *> malloc(max_cols * sizeof(double))
+
+    with nogil:
+        for j in range(n_samples):
+            closest[j] = INFINITY
+        indices[0] = first_index
+        # Pass 0: the first center alone, as column 0, absorbed into closest.
+        chosen_rows[0] = first_index
+        n_cols = 1
+        set_columns(X, shift, x_sq_norms, chosen_rows, n_cols, cols, cols_sq)
+        pp_pass(X, shift, sample_weight, x_sq_norms, cols, cols_sq, n_cols,
+                closest, pots, chunk_rows, block_rows, n_threads)
+        best_col = 0
+        for c in range(1, n_clusters):
+            total = 0.0
+            for b in range(n_blocks):
+                total += pots[b, best_col]
+            # Sample the candidates against the potential left by the last pass.
+            for t in range(n_trials):
+                target = uniforms[c - 1, t] * total
+                prefix = 0.0
+                b = 0
+                while b < n_blocks - 1 and prefix + pots[b, best_col] < target:
+                    prefix += pots[b, best_col]
+                    b += 1
+                candidate = pp_search_block(X, shift, sample_weight, x_sq_norms, cols, cols_sq,
+                                            n_cols, best_col, closest, b, prefix, target,
+                                            chunk_rows, block_rows, buf, dots, dist)
+                chosen_rows[1 + t] = candidate
+            # Column 0 is the center chosen last step; the rest are candidates.
+            chosen_rows[0] = indices[c - 1]
+            n_cols = n_trials + 1
+            set_columns(X, shift, x_sq_norms, chosen_rows, n_cols, cols, cols_sq)
+            pp_pass(X, shift, sample_weight, x_sq_norms, cols, cols_sq, n_cols,
+                    closest, pots, chunk_rows, block_rows, n_threads)
+            for t in range(1, n_cols):
+                totals[t] = 0.0
+                for b in range(n_blocks):
+                    totals[t] += pots[b, t]
+            best_col = 1
+            best_pot = totals[1]
+            for t in range(2, n_cols):
+                if totals[t] < best_pot:
+                    best_pot = totals[t]
+                    best_col = t
+            indices[c] = chosen_rows[best_col]
+    free(cols)
+    free(cols_sq)
+    free(chosen_rows)
+    free(buf)
+    free(dots)
+    free(dist)
+    free(totals)
+
+
+cdef void set_columns(const floating[:, ::1] X, const floating[::1] shift,
+                      const double[::1] x_sq_norms, const Py_ssize_t *rows,
+                      Py_ssize_t n_cols, floating *cols, double *cols_sq) noexcept nogil:
+    cdef Py_ssize_t t, n_features = X.shape[1]
+    for t in range(n_cols):
+        copy_centered(X, rows[t], 1, shift, &cols[t * n_features])
+        cols_sq[t] = x_sq_norms[rows[t]]
+

@@ -1,0 +1,26 @@
+"""The OpenMP wrapper: whether the build has OpenMP, and how many threads to use."""
+import os
+
+cdef extern from "_openmp_shim.h":
+    int LVMFAST_OPENMP
+    int omp_get_max_threads() nogil
+
+
+def openmp_enabled():
+    """True when the kernels were compiled with OpenMP."""
+    return bool(LVMFAST_OPENMP)
+
+
+def _usable_cpus():
+    try:
+        return len(os.sched_getaffinity(0))
+    except AttributeError:  # not on Linux
+        return os.cpu_count() or 1
+
+
+def effective_n_threads():
+    """Threads a kernel should use: OpenMP's current maximum, which follows
+    OMP_NUM_THREADS and threadpoolctl limits, capped by the usable CPUs."""
+    if not LVMFAST_OPENMP:
+        return 1
+    return max(1, min(omp_get_max_threads(), _usable_cpus()))
