@@ -25,6 +25,21 @@ cdef extern from "_simd.h" nogil:
     double lvm_sq_distance_s(const float *a, const float *b, Py_ssize_t n)
     void lvm_axpy_d(double w, const double *x, double *y, Py_ssize_t n)
     void lvm_axpy_s(double w, const float *x, double *y, Py_ssize_t n)
+    void lvm_sq_distances_d(const double *x, Py_ssize_t n, Py_ssize_t n_features,
+                            const double *cols, Py_ssize_t n_cols, double *dist)
+    void lvm_sq_distances_s(const float *x, Py_ssize_t n, Py_ssize_t n_features,
+                            const float *cols, Py_ssize_t n_cols, double *dist)
+    void lvm_pp_potentials_d(const double *dist, Py_ssize_t n, Py_ssize_t n_cols,
+                             const double *weight, const double *closest, double *pots)
+    void lvm_pp_potentials_s(const double *dist, Py_ssize_t n, Py_ssize_t n_cols,
+                             const float *weight, const double *closest, double *pots)
+    Py_ssize_t lvm_pp_search_d(const double *dist, Py_ssize_t n, const double *weight,
+                               const double *closest, double *partial, double target,
+                               Py_ssize_t *last_positive)
+    Py_ssize_t lvm_pp_search_s(const double *dist, Py_ssize_t n, const float *weight,
+                               const double *closest, double *partial, double target,
+                               Py_ssize_t *last_positive)
+    void lvm_pp_absorb(const double *dist, Py_ssize_t n, double *closest)
 
 
 cdef inline void argmin_columns(const floating *scores, const floating *offset, Py_ssize_t n,
@@ -241,52 +256,30 @@ def pairwise_sq_distances(const floating[:, ::1] X, const floating[::1] shift,
 # `closest`, the squared distance to the nearest chosen center) and to the
 # step's candidates, and sums per block the weighted potential that each
 # candidate would leave. Sampling then walks the block potentials and rescans
-# one block with the very same arithmetic, so the cumulative sums it searches
-# are bit-identical to the ones that were summed.
+# one block in row order with the same per-row arithmetic. With a handful of
+# columns, direct differences beat gemm (no copy, no packing) and need no
+# centering.
 
 
-cdef void pp_chunk(const floating[:, ::1] X, const floating[::1] shift,
-                   const double[::1] x_sq_norms, const floating *cols,
-                   const double *cols_sq, Py_ssize_t n_cols, bint update_first,
-                   double[::1] closest, Py_ssize_t start, Py_ssize_t n,
-                   floating *buf, floating *dots, double *dist) noexcept nogil:
-    """For the n rows from start: dist[i * n_cols + t] = min(closest, d(x_i, col_t)),
-    after closest has absorbed column 0 when update_first."""
-    cdef Py_ssize_t n_features = X.shape[1], i, t
-    cdef double d, nearest
-    copy_centered(X, start, n, shift, buf)
-    # dots (column-major n_cols x n) = cols @ buf.T
-    gemm(c'T', c'N', <int> n_cols, <int> n, <int> n_features,
-         1.0, cols, <int> n_features, buf, <int> n_features, 0.0, dots, <int> n_cols)
-    for i in range(n):
-        nearest = closest[start + i]
-        for t in range(n_cols):
-            d = x_sq_norms[start + i] - 2.0 * dots[i * n_cols + t] + cols_sq[t]
-            if d < 0.0:
-                d = 0.0
-            if t == 0 and update_first and d < nearest:
-                nearest = d
-                closest[start + i] = d
-            dist[i * n_cols + t] = d if d < nearest else nearest
+cdef inline void sq_distances(const floating[:, ::1] X, Py_ssize_t start, Py_ssize_t n,
+                              const floating *cols, Py_ssize_t n_cols, double *dist) noexcept nogil:
+    if floating is double:
+        lvm_sq_distances_d(&X[start, 0], n, X.shape[1], cols, n_cols, dist)
+    else:
+        lvm_sq_distances_s(&X[start, 0], n, X.shape[1], cols, n_cols, dist)
 
 
-cdef void pp_pass(const floating[:, ::1] X, const floating[::1] shift,
-                  const floating[::1] sample_weight, const double[::1] x_sq_norms,
-                  const floating *cols, const double *cols_sq, Py_ssize_t n_cols,
-                  double[::1] closest, double[:, ::1] pots, Py_ssize_t chunk_rows,
-                  Py_ssize_t block_rows, int n_threads) noexcept nogil:
-    """pots[b, t] = sum over block b of w * min(closest, d(x, col_t)); closest
-    absorbs column 0 first."""
-    cdef Py_ssize_t n_samples = X.shape[0], n_features = X.shape[1]
+cdef void pp_pass(const floating[:, ::1] X, const floating[::1] sample_weight,
+                  const floating *cols, Py_ssize_t n_cols, double[::1] closest,
+                  double[:, ::1] pots, Py_ssize_t chunk_rows, Py_ssize_t block_rows,
+                  int n_threads) noexcept nogil:
+    """closest absorbs column 0; then pots[b, t] = sum over block b of
+    w * min(closest, d(x, col_t))."""
+    cdef Py_ssize_t n_samples = X.shape[0]
     cdef Py_ssize_t n_blocks = pots.shape[0]
-    cdef Py_ssize_t b, start, stop, n, i, t
-    cdef floating *buf
-    cdef floating *dots
+    cdef Py_ssize_t b, start, stop, n, t
     cdef double *dist
-    cdef double w
     with parallel(num_threads=n_threads):
-        buf = <floating *> malloc(chunk_rows * n_features * sizeof(floating))
-        dots = <floating *> malloc(chunk_rows * n_cols * sizeof(floating))
         dist = <double *> malloc(chunk_rows * n_cols * sizeof(double))
         for b in prange(n_blocks, schedule="dynamic"):
             for t in range(n_cols):
@@ -295,68 +288,66 @@ cdef void pp_pass(const floating[:, ::1] X, const floating[::1] shift,
             stop = block_end(b, block_rows, n_samples)
             while start < stop:
                 n = min(chunk_rows, stop - start)
-                pp_chunk(X, shift, x_sq_norms, cols, cols_sq, n_cols, True,
-                         closest, start, n, buf, dots, dist)
-                for i in range(n):
-                    w = sample_weight[start + i]
-                    for t in range(n_cols):
-                        pots[b, t] += w * dist[i * n_cols + t]
+                sq_distances(X, start, n, cols, n_cols, dist)
+                lvm_pp_absorb(dist, n, &closest[start])
+                if floating is double:
+                    lvm_pp_potentials_d(dist, n, n_cols, &sample_weight[start], &closest[start], &pots[b, 0])
+                else:
+                    lvm_pp_potentials_s(dist, n, n_cols, &sample_weight[start], &closest[start], &pots[b, 0])
                 start = start + n
-        free(buf)
-        free(dots)
         free(dist)
 
 
-cdef Py_ssize_t pp_search_block(const floating[:, ::1] X, const floating[::1] shift,
-                                const floating[::1] sample_weight, const double[::1] x_sq_norms,
-                                const floating *cols, const double *cols_sq, Py_ssize_t n_cols,
-                                Py_ssize_t col, double[::1] closest, Py_ssize_t block,
-                                double prefix, double target, Py_ssize_t chunk_rows,
-                                Py_ssize_t block_rows, floating *buf, floating *dots,
+cdef Py_ssize_t pp_search_block(const floating[:, ::1] X, const floating[::1] sample_weight,
+                                const floating *col, const double[::1] closest,
+                                Py_ssize_t block, double prefix, double target,
+                                Py_ssize_t chunk_rows, Py_ssize_t block_rows,
                                 double *dist) noexcept nogil:
-    """First row of `block` where prefix + the running sum of w * dist(col)
-    reaches target (numpy's searchsorted side='left')."""
+    """First row of `block` where prefix plus the running sum of
+    w * min(closest, d(x, col)) reaches target (numpy's searchsorted, side
+    'left'). The block sum was taken in another order, so rounding may leave
+    the target just out of reach: then the last row with a positive term."""
     cdef Py_ssize_t n_samples = X.shape[0]
     cdef Py_ssize_t start = block * block_rows
     cdef Py_ssize_t stop = block_end(block, block_rows, n_samples)
-    cdef Py_ssize_t n, i
-    cdef double partial = 0.0
+    cdef Py_ssize_t n, found, last_positive = -1, last_positive_row = stop - 1
+    cdef double partial = prefix
     while start < stop:
         n = min(chunk_rows, stop - start)
-        pp_chunk(X, shift, x_sq_norms, cols, cols_sq, n_cols, True,
-                 closest, start, n, buf, dots, dist)
-        for i in range(n):
-            partial += sample_weight[start + i] * dist[i * n_cols + col]
-            if prefix + partial >= target:
-                return start + i
+        sq_distances(X, start, n, col, 1, dist)
+        if floating is double:
+            found = lvm_pp_search_d(dist, n, &sample_weight[start], &closest[start],
+                                    &partial, target, &last_positive)
+        else:
+            found = lvm_pp_search_s(dist, n, &sample_weight[start], &closest[start],
+                                    &partial, target, &last_positive)
+        if found >= 0:
+            return start + found
+        if last_positive >= 0:
+            last_positive_row = start + last_positive
+            last_positive = -1
         start = start + n
-    return stop - 1
+    return last_positive_row
 
 
-def kmeans_plusplus(const floating[:, ::1] X, const floating[::1] shift,
-                    const floating[::1] sample_weight, const double[::1] x_sq_norms,
+def kmeans_plusplus(const floating[:, ::1] X, const floating[::1] sample_weight,
                     Py_ssize_t first_index, const double[:, ::1] uniforms,
                     Py_ssize_t[::1] indices, double[::1] closest, double[:, ::1] pots,
                     Py_ssize_t chunk_rows, Py_ssize_t block_rows, int n_threads):
     """Greedy k-means++: indices[0] = first_index, then for each further center
     draw len(uniforms[c - 1]) candidates with probability w * closest and keep
     the one that leaves the least potential. Scratch: `closest` (n_samples)
-    and `pots` (n_blocks x (n_trials + 1)). x_sq_norms are the squared norms
-    of the shifted rows."""
+    and `pots` (n_blocks x (n_trials + 1))."""
     cdef Py_ssize_t n_samples = X.shape[0], n_features = X.shape[1]
     cdef Py_ssize_t n_clusters = indices.shape[0]
     cdef Py_ssize_t n_trials = uniforms.shape[1]
-    cdef Py_ssize_t n_blocks = n_blocks_for(n_samples, block_rows)
+    cdef Py_ssize_t n_blocks = pots.shape[0]
     cdef Py_ssize_t max_cols = n_trials + 1
-    cdef Py_ssize_t c, t, j, b, n_cols, best_col = 0, candidate
-    cdef double total, target, prefix, best_pot
+    cdef Py_ssize_t c, t, j, b, n_cols, best_col = 0
+    cdef double total, target, prefix, best_pot = 0.0, pot
     cdef floating *cols = <floating *> malloc(max_cols * n_features * sizeof(floating))
-    cdef double *cols_sq = <double *> malloc(max_cols * sizeof(double))
     cdef Py_ssize_t *chosen_rows = <Py_ssize_t *> malloc(max_cols * sizeof(Py_ssize_t))
-    cdef floating *buf = <floating *> malloc(chunk_rows * n_features * sizeof(floating))
-    cdef floating *dots = <floating *> malloc(chunk_rows * max_cols * sizeof(floating))
-    cdef double *dist = <double *> malloc(chunk_rows * max_cols * sizeof(double))
-    cdef double *totals = <double *> malloc(max_cols * sizeof(double))
+    cdef double *dist = <double *> malloc(chunk_rows * sizeof(double))
 
     with nogil:
         for j in range(n_samples):
@@ -365,15 +356,14 @@ def kmeans_plusplus(const floating[:, ::1] X, const floating[::1] shift,
         # Pass 0: the first center alone, as column 0, absorbed into closest.
         chosen_rows[0] = first_index
         n_cols = 1
-        set_columns(X, shift, x_sq_norms, chosen_rows, n_cols, cols, cols_sq)
-        pp_pass(X, shift, sample_weight, x_sq_norms, cols, cols_sq, n_cols,
-                closest, pots, chunk_rows, block_rows, n_threads)
+        gather_rows(X, chosen_rows, n_cols, cols)
+        pp_pass(X, sample_weight, cols, n_cols, closest, pots, chunk_rows, block_rows, n_threads)
         best_col = 0
         for c in range(1, n_clusters):
             total = 0.0
             for b in range(n_blocks):
                 total += pots[b, best_col]
-            # Sample the candidates against the potential left by the last pass.
+            # Sample candidates against the potential the last pass left.
             for t in range(n_trials):
                 target = uniforms[c - 1, t] * total
                 prefix = 0.0
@@ -381,41 +371,31 @@ def kmeans_plusplus(const floating[:, ::1] X, const floating[::1] shift,
                 while b < n_blocks - 1 and prefix + pots[b, best_col] < target:
                     prefix += pots[b, best_col]
                     b += 1
-                candidate = pp_search_block(X, shift, sample_weight, x_sq_norms, cols, cols_sq,
-                                            n_cols, best_col, closest, b, prefix, target,
-                                            chunk_rows, block_rows, buf, dots, dist)
-                chosen_rows[1 + t] = candidate
+                chosen_rows[1 + t] = pp_search_block(
+                    X, sample_weight, &cols[best_col * n_features], closest, b, prefix,
+                    target, chunk_rows, block_rows, dist)
             # Column 0 is the center chosen last step; the rest are candidates.
             chosen_rows[0] = indices[c - 1]
             n_cols = n_trials + 1
-            set_columns(X, shift, x_sq_norms, chosen_rows, n_cols, cols, cols_sq)
-            pp_pass(X, shift, sample_weight, x_sq_norms, cols, cols_sq, n_cols,
-                    closest, pots, chunk_rows, block_rows, n_threads)
-            for t in range(1, n_cols):
-                totals[t] = 0.0
-                for b in range(n_blocks):
-                    totals[t] += pots[b, t]
+            gather_rows(X, chosen_rows, n_cols, cols)
+            pp_pass(X, sample_weight, cols, n_cols, closest, pots, chunk_rows, block_rows, n_threads)
             best_col = 1
-            best_pot = totals[1]
-            for t in range(2, n_cols):
-                if totals[t] < best_pot:
-                    best_pot = totals[t]
+            for t in range(1, n_cols):
+                pot = 0.0
+                for b in range(n_blocks):
+                    pot += pots[b, t]
+                if t == 1 or pot < best_pot:
+                    best_pot = pot
                     best_col = t
             indices[c] = chosen_rows[best_col]
     free(cols)
-    free(cols_sq)
     free(chosen_rows)
-    free(buf)
-    free(dots)
     free(dist)
-    free(totals)
 
 
-cdef void set_columns(const floating[:, ::1] X, const floating[::1] shift,
-                      const double[::1] x_sq_norms, const Py_ssize_t *rows,
-                      Py_ssize_t n_cols, floating *cols, double *cols_sq) noexcept nogil:
-    cdef Py_ssize_t t, n_features = X.shape[1]
-    for t in range(n_cols):
-        copy_centered(X, rows[t], 1, shift, &cols[t * n_features])
-        cols_sq[t] = x_sq_norms[rows[t]]
-
+cdef void gather_rows(const floating[:, ::1] X, const Py_ssize_t *rows, Py_ssize_t n_rows,
+                      floating *out) noexcept nogil:
+    cdef Py_ssize_t t, j, n_features = X.shape[1]
+    for t in range(n_rows):
+        for j in range(n_features):
+            out[t * n_features + j] = X[rows[t], j]

@@ -109,9 +109,94 @@ LVM_ARGMIN_SIGNATURE(float, lvm_argmin_columns_s)
     default: lvm_argmin_s_sse2(scores, offset, n, n_cols, best, lab);
     }
 }
+
+/* ---- squared distances by direct differences --------------------------------
+ * dist[t * n + i] = ||x_i - c_t||^2 (a sum of squares, which cannot cancel,
+ * so float rows accumulate in float lanes): W lanes, then a tree over them. (An omp-simd reduction here spills the lanes to the
+ * stack and adds them serially, once per row and column.) */
+#define LVM_PREFETCH_ROWS 8
+#define LVM_SQDIST_BODY(T, VT, W, LOAD, HSUM)                                         \
+    for (ptrdiff_t i = 0; i < n; i++) {                                         \
+        const T *row = x + i * n_features;                                      \
+        /* rows stream from memory once; ask for a later one early */          \
+        if (i + LVM_PREFETCH_ROWS < n)                                          \
+            for (ptrdiff_t j = 0; j < n_features; j += 64 / (ptrdiff_t) sizeof(T)) \
+                __builtin_prefetch(row + LVM_PREFETCH_ROWS * n_features + j);   \
+        for (ptrdiff_t t = 0; t < n_cols; t++) {                                \
+            const T *col = cols + t * n_features;                               \
+            VT acc = (VT) {0};                                                  \
+            ptrdiff_t j = 0;                                                    \
+            for (; j + (W) <= n_features; j += (W)) {                           \
+                const VT d = LOAD(row + j) - LOAD(col + j);                     \
+                acc += d * d;                                                   \
+            }                                                                   \
+            double s = (double) HSUM(acc);                                      \
+            for (; j < n_features; j++) {                                       \
+                const double d = (double) row[j] - (double) col[j];             \
+                s += d * d;                                                     \
+            }                                                                   \
+            dist[t * n + i] = s;                                                \
+        }                                                                       \
+    }
+
+#define LVM_SQDIST_SIGNATURE(T, NAME)                                           \
+    static void NAME(const T *restrict x, ptrdiff_t n, ptrdiff_t n_features,    \
+                     const T *restrict cols, ptrdiff_t n_cols,                  \
+                     double *restrict dist)
+
+/* Sums of vector lanes by halving; each width calls the next smaller. */
+#define LVM_HALVES(v, ...) (__builtin_shufflevector(v, v, __VA_ARGS__))
+static inline double lvm_hsum_d2(lvm_d2 v) { return v[0] + v[1]; }
+static inline float lvm_hsum_f4(lvm_f4 v) { return (v[0] + v[2]) + (v[1] + v[3]); }
+__attribute__((target("avx2"))) static inline double lvm_hsum_d4(lvm_d4 v)
+{ return lvm_hsum_d2(LVM_HALVES(v, 0, 1) + LVM_HALVES(v, 2, 3)); }
+__attribute__((target("avx2"))) static inline float lvm_hsum_f8(lvm_f8 v)
+{ return lvm_hsum_f4(LVM_HALVES(v, 0, 1, 2, 3) + LVM_HALVES(v, 4, 5, 6, 7)); }
+__attribute__((target("avx512f"))) static inline double lvm_hsum_d8(lvm_d8 v)
+{ return lvm_hsum_d4(LVM_HALVES(v, 0, 1, 2, 3) + LVM_HALVES(v, 4, 5, 6, 7)); }
+__attribute__((target("avx512f"))) static inline float lvm_hsum_f16(lvm_f16 v)
+{ return lvm_hsum_f8(LVM_HALVES(v, 0, 1, 2, 3, 4, 5, 6, 7) + LVM_HALVES(v, 8, 9, 10, 11, 12, 13, 14, 15)); }
+
+#define LVM_LOAD_D2(p) (*(const lvm_d2u *) (p))
+#define LVM_LOAD_D4(p) (*(const lvm_d4u *) (p))
+#define LVM_LOAD_D8(p) (*(const lvm_d8u *) (p))
+#define LVM_LOAD_S4(p) (*(const lvm_f4u *) (p))
+#define LVM_LOAD_S8(p) (*(const lvm_f8u *) (p))
+#define LVM_LOAD_S16(p) (*(const lvm_f16u *) (p))
+
+LVM_SQDIST_SIGNATURE(double, lvm_sq_distances_d_sse2) { LVM_SQDIST_BODY(double, lvm_d2, 2, LVM_LOAD_D2, lvm_hsum_d2) }
+__attribute__((target("avx2")))
+LVM_SQDIST_SIGNATURE(double, lvm_sq_distances_d_avx2) { LVM_SQDIST_BODY(double, lvm_d4, 4, LVM_LOAD_D4, lvm_hsum_d4) }
+__attribute__((target("avx512f")))
+LVM_SQDIST_SIGNATURE(double, lvm_sq_distances_d_avx512) { LVM_SQDIST_BODY(double, lvm_d8, 8, LVM_LOAD_D8, lvm_hsum_d8) }
+LVM_SQDIST_SIGNATURE(float, lvm_sq_distances_s_sse2) { LVM_SQDIST_BODY(float, lvm_f4, 4, LVM_LOAD_S4, lvm_hsum_f4) }
+__attribute__((target("avx2")))
+LVM_SQDIST_SIGNATURE(float, lvm_sq_distances_s_avx2) { LVM_SQDIST_BODY(float, lvm_f8, 8, LVM_LOAD_S8, lvm_hsum_f8) }
+__attribute__((target("avx512f")))
+LVM_SQDIST_SIGNATURE(float, lvm_sq_distances_s_avx512) { LVM_SQDIST_BODY(float, lvm_f16, 16, LVM_LOAD_S16, lvm_hsum_f16) }
+
+LVM_SQDIST_SIGNATURE(double, lvm_sq_distances_d)
+{
+    switch (lvm_cpu_level()) {
+    case 2: lvm_sq_distances_d_avx512(x, n, n_features, cols, n_cols, dist); break;
+    case 1: lvm_sq_distances_d_avx2(x, n, n_features, cols, n_cols, dist); break;
+    default: lvm_sq_distances_d_sse2(x, n, n_features, cols, n_cols, dist);
+    }
+}
+LVM_SQDIST_SIGNATURE(float, lvm_sq_distances_s)
+{
+    switch (lvm_cpu_level()) {
+    case 2: lvm_sq_distances_s_avx512(x, n, n_features, cols, n_cols, dist); break;
+    case 1: lvm_sq_distances_s_avx2(x, n, n_features, cols, n_cols, dist); break;
+    default: lvm_sq_distances_s_sse2(x, n, n_features, cols, n_cols, dist);
+    }
+}
 #else  /* other compilers and CPUs: the scalar tail loop does all rows */
 LVM_ARGMIN_SIGNATURE(double, lvm_argmin_columns_d) { const ptrdiff_t i0 = 0; for (ptrdiff_t i = i0; i < n; i++) { double bi = scores[i] + offset[0], li = 0; for (ptrdiff_t k = 1; k < n_cols; k++) { const double s = scores[k * n + i] + offset[k]; if (s < bi) { bi = s; li = (double) k; } } best[i] = bi; lab[i] = li; } }
 LVM_ARGMIN_SIGNATURE(float, lvm_argmin_columns_s) { const ptrdiff_t i0 = 0; for (ptrdiff_t i = i0; i < n; i++) { float bi = scores[i] + offset[0], li = 0; for (ptrdiff_t k = 1; k < n_cols; k++) { const float s = scores[k * n + i] + offset[k]; if (s < bi) { bi = s; li = (float) k; } } best[i] = bi; lab[i] = li; } }
+#define LVM_SQDIST_SCALAR(T, NAME) static void NAME(const T *restrict x, ptrdiff_t n, ptrdiff_t n_features, const T *restrict cols, ptrdiff_t n_cols, double *restrict dist) { for (ptrdiff_t i = 0; i < n; i++) for (ptrdiff_t t = 0; t < n_cols; t++) { double s = 0.0; for (ptrdiff_t j = 0; j < n_features; j++) { const double d = (double) x[i * n_features + j] - (double) cols[t * n_features + j]; s += d * d; } dist[t * n + i] = s; } }
+LVM_SQDIST_SCALAR(double, lvm_sq_distances_d)
+LVM_SQDIST_SCALAR(float, lvm_sq_distances_s)
 #endif
 
 /* y += w * x, with x converted to double. */
@@ -141,5 +226,55 @@ LVM_DEFINE_SQDIST(double, d)
 LVM_DEFINE_SQDIST(float, s)
 LVM_DEFINE_AXPY(double, d)
 LVM_DEFINE_AXPY(float, s)
+
+/* ---- k-means++ ------------------------------------------------------------
+ * dist is column-major (n rows x n_cols): dist[t * n + i] = ||x_i - c_t||^2,
+ * by direct differences in double (exact enough to need no centering).
+ * closest is the squared distance to the nearest chosen center. */
+#define LVM_DEFINE_PP(T, SUFFIX)                                                \
+/* pots[t] += sum_i w_i min(closest_i, dist[t * n + i]) */                      \
+LVM_CLONES static void lvm_pp_potentials_##SUFFIX(                             \
+        const double *restrict dist, ptrdiff_t n, ptrdiff_t n_cols,             \
+        const T *restrict weight, const double *restrict closest,               \
+        double *restrict pots)                                                  \
+{                                                                               \
+    for (ptrdiff_t t = 0; t < n_cols; t++) {                                    \
+        const double *restrict col = dist + t * n;                              \
+        double s = 0.0;                                                         \
+        _Pragma("omp simd reduction(+:s)")                                      \
+        for (ptrdiff_t i = 0; i < n; i++)                                       \
+            s += (double) weight[i] * (col[i] < closest[i] ? col[i] : closest[i]); \
+        pots[t] += s;                                                           \
+    }                                                                           \
+}                                                                               \
+/* Walk the rows in order adding w_i min(closest_i, dist_i) to *partial; return \
+ * the first row where *partial reaches target, or -1 (then *last_positive is  \
+ * the last row with a positive term, if any). */                               \
+static ptrdiff_t lvm_pp_search_##SUFFIX(                                        \
+        const double *restrict dist, ptrdiff_t n, const T *restrict weight,     \
+        const double *restrict closest, double *partial, double target,         \
+        ptrdiff_t *last_positive)                                               \
+{                                                                               \
+    double s = *partial;                                                        \
+    for (ptrdiff_t i = 0; i < n; i++) {                                         \
+        const double term = (double) weight[i] * (dist[i] < closest[i] ? dist[i] : closest[i]); \
+        s += term;                                                              \
+        if (term > 0.0) *last_positive = i;                                     \
+        if (s >= target) { *partial = s; return i; }                            \
+    }                                                                           \
+    *partial = s;                                                               \
+    return -1;                                                                  \
+}
+
+/* closest = min(closest, dist), elementwise */
+LVM_CLONES static void lvm_pp_absorb(const double *restrict dist, ptrdiff_t n,
+                                     double *restrict closest)
+{
+    _Pragma("omp simd")
+    for (ptrdiff_t i = 0; i < n; i++) closest[i] = dist[i] < closest[i] ? dist[i] : closest[i];
+}
+
+LVM_DEFINE_PP(double, d)
+LVM_DEFINE_PP(float, s)
 
 #endif
