@@ -13,6 +13,7 @@ from cython cimport floating
 from cython.parallel cimport parallel, prange, threadid
 from libc.math cimport INFINITY
 from libc.stdlib cimport free, malloc
+from libc.string cimport memset
 
 from lvmfast._kernels._blas cimport gemm
 
@@ -21,10 +22,6 @@ cdef extern from "_simd.h" nogil:
                               Py_ssize_t n_cols, double *best, double *lab)
     void lvm_argmin_columns_s(const float *scores, const float *offset, Py_ssize_t n,
                               Py_ssize_t n_cols, float *best, float *lab)
-    double lvm_sq_distance_d(const double *a, const double *b, Py_ssize_t n)
-    double lvm_sq_distance_s(const float *a, const float *b, Py_ssize_t n)
-    void lvm_axpy_d(double w, const double *x, double *y, Py_ssize_t n)
-    void lvm_axpy_s(double w, const float *x, double *y, Py_ssize_t n)
     void lvm_sq_distances_d(const double *x, Py_ssize_t n, Py_ssize_t n_features,
                             const double *cols, Py_ssize_t n_cols, double *dist)
     void lvm_sq_distances_s(const float *x, Py_ssize_t n, Py_ssize_t n_features,
@@ -40,6 +37,14 @@ cdef extern from "_simd.h" nogil:
                                const double *closest, double *partial, double target,
                                Py_ssize_t *last_positive)
     void lvm_pp_absorb(const double *dist, Py_ssize_t n, double *closest)
+    void lvm_lloyd_rows_d(const double *buf, Py_ssize_t n, Py_ssize_t n_features,
+                          const double *lab, const double *centers, const double *weight,
+                          int *labels, double *sums, double *weights, double *inertia,
+                          Py_ssize_t *n_changed)
+    void lvm_lloyd_rows_s(const float *buf, Py_ssize_t n, Py_ssize_t n_features,
+                          const float *lab, const float *centers, const float *weight,
+                          int *labels, double *sums, double *weights, double *inertia,
+                          Py_ssize_t *n_changed)
 
 
 cdef inline void argmin_columns(const floating *scores, const floating *offset, Py_ssize_t n,
@@ -48,20 +53,6 @@ cdef inline void argmin_columns(const floating *scores, const floating *offset, 
         lvm_argmin_columns_d(scores, offset, n, n_cols, best, lab)
     else:
         lvm_argmin_columns_s(scores, offset, n, n_cols, best, lab)
-
-
-cdef inline double sq_distance(const floating *a, const floating *b, Py_ssize_t n) noexcept nogil:
-    if floating is double:
-        return lvm_sq_distance_d(a, b, n)
-    else:
-        return lvm_sq_distance_s(a, b, n)
-
-
-cdef inline void axpy(double w, const floating *x, double *y, Py_ssize_t n) noexcept nogil:
-    if floating is double:
-        lvm_axpy_d(w, x, y, n)
-    else:
-        lvm_axpy_s(w, x, y, n)
 
 
 cdef inline void copy_centered(const floating[:, ::1] X, Py_ssize_t start, Py_ssize_t n_rows,
@@ -84,63 +75,37 @@ def n_blocks_for(Py_ssize_t n_samples, Py_ssize_t block_rows):
 
 
 # ---------------------------------------------------------------------------
-# Row norms
-
-
-def row_sq_norms(const floating[:, ::1] X, const floating[::1] shift, double[::1] out, int n_threads):
-    """out[i] = ||X[i] - shift||^2 in double. Reads X, writes out."""
-    cdef Py_ssize_t i, j, n_samples = X.shape[0], n_features = X.shape[1]
-    cdef double s, d
-    with nogil:
-        for i in prange(n_samples, num_threads=n_threads, schedule="static"):
-            s = 0.0
-            for j in range(n_features):
-                d = <double> X[i, j] - <double> shift[j]
-                s = s + d * d
-            out[i] = s
-
-
-# ---------------------------------------------------------------------------
 # Lloyd
 
 
 def lloyd_step(const floating[:, ::1] X, const floating[::1] shift,
                const floating[::1] sample_weight, const floating[:, ::1] centers,
-               const double[::1] x_sq_norms, int[::1] labels,
-               double[:, :, ::1] block_sums, double[:, ::1] block_weights,
+               const floating[::1] center_sq_norms, int[::1] labels, double[:, :, ::1] block_sums, double[:, ::1] block_weights,
                double[::1] block_inertia, Py_ssize_t chunk_rows, Py_ssize_t block_rows,
-               int n_threads, bint update_centers, bint exact_inertia):
+               int n_threads, bint update_centers):
     """One assignment pass over X, and the statistics of one Lloyd step.
 
-    Assigns each row to its nearest center (centers are in the shifted
-    frame), writes `labels` and returns how many labels changed. Per block b:
-    block_inertia[b] = sum of w * ||x - c_label||^2; when update_centers,
-    block_sums[b, k] = sum of w * (x - shift) and block_weights[b, k] = sum
-    of w over the rows assigned to k. The inertia uses the expansion with
-    `x_sq_norms` (squared norms of the shifted rows), or exact row
-    differences when exact_inertia (x_sq_norms may then be empty).
+    Assigns each row to its nearest center (centers live in the frame of X -
+    shift; center_sq_norms are their squared norms), writes `labels` and
+    returns how many labels changed. Per block b:
+    block_inertia[b] = sum of w * ||x - shift - c_label||^2 (exact
+    differences); when update_centers, block_sums[b, k] = sum of
+    w * (x - shift) and block_weights[b, k] = sum of w over rows labelled k.
     """
     cdef Py_ssize_t n_samples = X.shape[0], n_features = X.shape[1]
     cdef Py_ssize_t n_clusters = centers.shape[0]
     cdef Py_ssize_t n_blocks = n_blocks_for(n_samples, block_rows)
-    cdef Py_ssize_t b, start, stop, n, i, j, row, k
-    cdef Py_ssize_t n_changed = 0
+    cdef Py_ssize_t b, start, stop, n, j, k
+    cdef Py_ssize_t n_changed = 0, block_changed
     cdef floating *buf
     cdef floating *scores
     cdef floating *best
     cdef floating *lab
     cdef double *sums
-    cdef double w, inertia, d
-    cdef floating *center_sq = <floating *> malloc(n_clusters * sizeof(floating))
-    cdef int label
+    cdef double *weights
+    cdef double inertia
 
     with nogil:
-        for k in range(n_clusters):
-            d = 0.0
-            for j in range(n_features):
-                d = d + <double> centers[k, j] * centers[k, j]
-            center_sq[k] = <floating> d
-
         with parallel(num_threads=n_threads):
             buf = <floating *> malloc(chunk_rows * n_features * sizeof(floating))
             scores = <floating *> malloc(chunk_rows * n_clusters * sizeof(floating))
@@ -148,44 +113,40 @@ def lloyd_step(const floating[:, ::1] X, const floating[::1] shift,
             lab = <floating *> malloc(chunk_rows * sizeof(floating))
             for b in prange(n_blocks, schedule="dynamic"):
                 inertia = 0.0
+                block_changed = 0
+                sums = NULL
+                weights = NULL
                 if update_centers:
-                    for k in range(n_clusters):
-                        block_weights[b, k] = 0.0
-                        for j in range(n_features):
-                            block_sums[b, k, j] = 0.0
                     sums = &block_sums[b, 0, 0]
+                    weights = &block_weights[b, 0]
+                    memset(sums, 0, n_clusters * n_features * sizeof(double))
+                    memset(weights, 0, n_clusters * sizeof(double))
                 start = b * block_rows
                 stop = block_end(b, block_rows, n_samples)
                 while start < stop:
                     n = min(chunk_rows, stop - start)
                     copy_centered(X, start, n, shift, buf)
-                    # scores (column-major n x K) = -2 * buf @ centers.T
+                    # scores (column-major n x K) = -2 * buf @ centers.T; the
+                    # argmin adds ||c||^2 (||x||^2 does not change it).
                     gemm(c'T', c'N', <int> n, <int> n_clusters, <int> n_features,
                          -2.0, buf, <int> n_features, &centers[0, 0], <int> n_features,
                          0.0, scores, <int> n)
-                    argmin_columns(scores, center_sq, n, n_clusters, best, lab)
-                    for i in range(n):
-                        row = start + i
-                        label = <int> lab[i]
-                        if labels[row] != label:
-                            n_changed += 1
-                            labels[row] = label
-                        w = sample_weight[row]
-                        if exact_inertia:
-                            inertia = inertia + w * sq_distance(&buf[i * n_features], &centers[label, 0], n_features)
-                        else:
-                            d = x_sq_norms[row] + <double> best[i]
-                            inertia = inertia + w * (d if d > 0.0 else 0.0)
-                        if update_centers:
-                            block_weights[b, label] += w
-                            axpy(w, &buf[i * n_features], &sums[label * n_features], n_features)
+                    argmin_columns(scores, &center_sq_norms[0], n, n_clusters, best, lab)
+                    if floating is double:
+                        lvm_lloyd_rows_d(buf, n, n_features, lab, &centers[0, 0],
+                                         &sample_weight[start], &labels[start], sums, weights,
+                                         &inertia, &block_changed)
+                    else:
+                        lvm_lloyd_rows_s(buf, n, n_features, lab, &centers[0, 0],
+                                         &sample_weight[start], &labels[start], sums, weights,
+                                         &inertia, &block_changed)
                     start = start + n
                 block_inertia[b] = inertia
+                n_changed += block_changed
             free(buf)
             free(scores)
             free(best)
             free(lab)
-        free(center_sq)
     return n_changed
 
 

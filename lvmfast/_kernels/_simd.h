@@ -191,41 +191,87 @@ LVM_SQDIST_SIGNATURE(float, lvm_sq_distances_s)
     default: lvm_sq_distances_s_sse2(x, n, n_features, cols, n_cols, dist);
     }
 }
+
+/* ---- Lloyd rows ------------------------------------------------------------
+ * For n rows of the centered chunk buf with their argmin lab (float-coded):
+ * write labels (counting changes), add w ||x - c_label||^2 to *inertia by
+ * direct differences, and when sums is not NULL add w x to sums[label] and w
+ * to weights[label] (both double). */
+#define LVM_LLOYD_ROWS_BODY(T, VT, W, LOAD, HSUM)                               \
+    ptrdiff_t changed = 0;                                                      \
+    double total = 0.0;                                                         \
+    for (ptrdiff_t i = 0; i < n; i++) {                                         \
+        const int l = (int) lab[i];                                             \
+        const T *row = buf + i * n_features;                                    \
+        const T *c = centers + l * n_features;                                  \
+        VT acc = (VT) {0};                                                      \
+        ptrdiff_t j = 0;                                                        \
+        for (; j + (W) <= n_features; j += (W)) {                               \
+            const VT d = LOAD(row + j) - LOAD(c + j);                           \
+            acc += d * d;                                                       \
+        }                                                                       \
+        double s = (double) HSUM(acc);                                          \
+        for (; j < n_features; j++) {                                           \
+            const double d = (double) row[j] - (double) c[j];                   \
+            s += d * d;                                                         \
+        }                                                                       \
+        const double w = (double) weight[i];                                    \
+        total += w * s;                                                         \
+        if (labels[i] != l) { changed++; labels[i] = l; }                       \
+        if (sums != NULL) {                                                     \
+            double *restrict srow = sums + l * n_features;                      \
+            for (ptrdiff_t k = 0; k < n_features; k++) srow[k] += w * (double) row[k]; \
+            weights[l] += w;                                                    \
+        }                                                                       \
+    }                                                                           \
+    *inertia += total;                                                          \
+    *n_changed += changed;
+
+#define LVM_LLOYD_ROWS_SIGNATURE(T, NAME)                                       \
+    static void NAME(const T *restrict buf, ptrdiff_t n, ptrdiff_t n_features, \
+                     const T *restrict lab, const T *restrict centers,          \
+                     const T *restrict weight, int *restrict labels,            \
+                     double *restrict sums, double *restrict weights,           \
+                     double *inertia, ptrdiff_t *n_changed)
+#define LVM_LLOYD_ROWS_ARGS buf, n, n_features, lab, centers, weight, labels, sums, weights, inertia, n_changed
+
+LVM_LLOYD_ROWS_SIGNATURE(double, lvm_lloyd_rows_d_sse2) { LVM_LLOYD_ROWS_BODY(double, lvm_d2, 2, LVM_LOAD_D2, lvm_hsum_d2) }
+__attribute__((target("avx2")))
+LVM_LLOYD_ROWS_SIGNATURE(double, lvm_lloyd_rows_d_avx2) { LVM_LLOYD_ROWS_BODY(double, lvm_d4, 4, LVM_LOAD_D4, lvm_hsum_d4) }
+__attribute__((target("avx512f")))
+LVM_LLOYD_ROWS_SIGNATURE(double, lvm_lloyd_rows_d_avx512) { LVM_LLOYD_ROWS_BODY(double, lvm_d8, 8, LVM_LOAD_D8, lvm_hsum_d8) }
+LVM_LLOYD_ROWS_SIGNATURE(float, lvm_lloyd_rows_s_sse2) { LVM_LLOYD_ROWS_BODY(float, lvm_f4, 4, LVM_LOAD_S4, lvm_hsum_f4) }
+__attribute__((target("avx2")))
+LVM_LLOYD_ROWS_SIGNATURE(float, lvm_lloyd_rows_s_avx2) { LVM_LLOYD_ROWS_BODY(float, lvm_f8, 8, LVM_LOAD_S8, lvm_hsum_f8) }
+__attribute__((target("avx512f")))
+LVM_LLOYD_ROWS_SIGNATURE(float, lvm_lloyd_rows_s_avx512) { LVM_LLOYD_ROWS_BODY(float, lvm_f16, 16, LVM_LOAD_S16, lvm_hsum_f16) }
+
+LVM_LLOYD_ROWS_SIGNATURE(double, lvm_lloyd_rows_d)
+{
+    switch (lvm_cpu_level()) {
+    case 2: lvm_lloyd_rows_d_avx512(LVM_LLOYD_ROWS_ARGS); break;
+    case 1: lvm_lloyd_rows_d_avx2(LVM_LLOYD_ROWS_ARGS); break;
+    default: lvm_lloyd_rows_d_sse2(LVM_LLOYD_ROWS_ARGS);
+    }
+}
+LVM_LLOYD_ROWS_SIGNATURE(float, lvm_lloyd_rows_s)
+{
+    switch (lvm_cpu_level()) {
+    case 2: lvm_lloyd_rows_s_avx512(LVM_LLOYD_ROWS_ARGS); break;
+    case 1: lvm_lloyd_rows_s_avx2(LVM_LLOYD_ROWS_ARGS); break;
+    default: lvm_lloyd_rows_s_sse2(LVM_LLOYD_ROWS_ARGS);
+    }
+}
 #else  /* other compilers and CPUs: the scalar tail loop does all rows */
 LVM_ARGMIN_SIGNATURE(double, lvm_argmin_columns_d) { const ptrdiff_t i0 = 0; for (ptrdiff_t i = i0; i < n; i++) { double bi = scores[i] + offset[0], li = 0; for (ptrdiff_t k = 1; k < n_cols; k++) { const double s = scores[k * n + i] + offset[k]; if (s < bi) { bi = s; li = (double) k; } } best[i] = bi; lab[i] = li; } }
 LVM_ARGMIN_SIGNATURE(float, lvm_argmin_columns_s) { const ptrdiff_t i0 = 0; for (ptrdiff_t i = i0; i < n; i++) { float bi = scores[i] + offset[0], li = 0; for (ptrdiff_t k = 1; k < n_cols; k++) { const float s = scores[k * n + i] + offset[k]; if (s < bi) { bi = s; li = (float) k; } } best[i] = bi; lab[i] = li; } }
 #define LVM_SQDIST_SCALAR(T, NAME) static void NAME(const T *restrict x, ptrdiff_t n, ptrdiff_t n_features, const T *restrict cols, ptrdiff_t n_cols, double *restrict dist) { for (ptrdiff_t i = 0; i < n; i++) for (ptrdiff_t t = 0; t < n_cols; t++) { double s = 0.0; for (ptrdiff_t j = 0; j < n_features; j++) { const double d = (double) x[i * n_features + j] - (double) cols[t * n_features + j]; s += d * d; } dist[t * n + i] = s; } }
 LVM_SQDIST_SCALAR(double, lvm_sq_distances_d)
 LVM_SQDIST_SCALAR(float, lvm_sq_distances_s)
+#define LVM_LLOYD_ROWS_SCALAR(T, NAME) static void NAME(const T *restrict buf, ptrdiff_t n, ptrdiff_t n_features, const T *restrict lab, const T *restrict centers, const T *restrict weight, int *restrict labels, double *restrict sums, double *restrict weights, double *inertia, ptrdiff_t *n_changed) { ptrdiff_t changed = 0; double total = 0.0; for (ptrdiff_t i = 0; i < n; i++) { const int l = (int) lab[i]; const T *row = buf + i * n_features; const T *c = centers + l * n_features; double s = 0.0; for (ptrdiff_t j = 0; j < n_features; j++) { const double d = (double) row[j] - (double) c[j]; s += d * d; } const double w = (double) weight[i]; total += w * s; if (labels[i] != l) { changed++; labels[i] = l; } if (sums != NULL) { for (ptrdiff_t k = 0; k < n_features; k++) sums[l * n_features + k] += w * (double) row[k]; weights[l] += w; } } *inertia += total; *n_changed += changed; }
+LVM_LLOYD_ROWS_SCALAR(double, lvm_lloyd_rows_d)
+LVM_LLOYD_ROWS_SCALAR(float, lvm_lloyd_rows_s)
 #endif
-
-/* y += w * x, with x converted to double. */
-#define LVM_DEFINE_AXPY(T, SUFFIX)                                              \
-LVM_CLONES static void lvm_axpy_##SUFFIX(double w, const T *restrict x,        \
-                                         double *restrict y, ptrdiff_t n)       \
-{                                                                               \
-    _Pragma("omp simd")                                                         \
-    for (ptrdiff_t j = 0; j < n; j++) y[j] += w * (double) x[j];               \
-}
-
-/* Squared Euclidean distance between two rows, accumulated in double. */
-#define LVM_DEFINE_SQDIST(T, SUFFIX)                                            \
-LVM_CLONES static double lvm_sq_distance_##SUFFIX(                             \
-        const T *restrict a, const T *restrict b, ptrdiff_t n)                  \
-{                                                                               \
-    double s = 0.0;                                                             \
-    _Pragma("omp simd reduction(+:s)")                                          \
-    for (ptrdiff_t j = 0; j < n; j++) {                                         \
-        const double d = (double) a[j] - (double) b[j];                         \
-        s += d * d;                                                             \
-    }                                                                           \
-    return s;                                                                   \
-}
-
-LVM_DEFINE_SQDIST(double, d)
-LVM_DEFINE_SQDIST(float, s)
-LVM_DEFINE_AXPY(double, d)
-LVM_DEFINE_AXPY(float, s)
 
 /* ---- k-means++ ------------------------------------------------------------
  * dist is column-major (n rows x n_cols): dist[t * n + i] = ||x_i - c_t||^2,

@@ -1,0 +1,3 @@
+from lvmfast.cli import main
+
+raise SystemExit(main())
