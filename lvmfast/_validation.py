@@ -9,7 +9,7 @@ import warnings
 
 import numpy as np
 
-from lvmfast.exceptions import NotFittedError
+from lvmfast.exceptions import not_fitted_error
 
 
 def check_array(X, *, name="X", min_samples=1):
@@ -125,7 +125,7 @@ def check_option(value, name, options):
 
 def check_is_fitted(estimator, attribute):
     if not hasattr(estimator, attribute):
-        raise NotFittedError(
+        raise not_fitted_error(
             f"This {type(estimator).__name__} instance is not fitted yet. "
             "Call 'fit' with appropriate arguments before using this estimator."
         )

@@ -1,0 +1,69 @@
+"""The lvmfast command, the shipped data, and the build's OpenMP."""
+import os
+import shutil
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+
+import lvmfast
+from lvmfast.cli import main
+from lvmfast.datasets import load_faithful
+
+
+def test_faithful_is_shipped():
+    X, names = load_faithful()
+    assert X.shape == (272, 2) and names == ["eruptions", "waiting"]
+    assert X[0].tolist() == [3.6, 79.0]
+
+
+def test_demo_prints_the_clusters(capsys):
+    assert main(["demo"]) == 0
+    out = capsys.readouterr().out
+    assert "Old Faithful: 272 eruptions" in out
+    assert "KMeans(n_clusters=2)" in out
+    # the two clusters are the short and the long eruptions
+    rows = [line.split() for line in out.splitlines() if line.strip()[:1].isdigit()]
+    sizes = sorted(int(r[1]) for r in rows)
+    assert sum(sizes) == 272 and len(sizes) == 2 and min(sizes) > 80
+
+
+def test_python_dash_m_and_console_script():
+    out = subprocess.run([sys.executable, "-m", "lvmfast", "demo", "--clusters", "3"], capture_output=True, text=True, check=True).stdout
+    assert "KMeans(n_clusters=3)" in out
+    script = shutil.which("lvmfast")
+    if script is None:
+        pytest.skip("the lvmfast console script is not installed in this environment")
+    assert "KMeans(n_clusters=2)" in subprocess.run([script, "demo"], capture_output=True, text=True, check=True).stdout
+
+
+def test_bad_command_exits_with_usage():
+    with pytest.raises(SystemExit) as info:
+        main(["frobnicate"])
+    assert info.value.code == 2
+
+
+@pytest.mark.skipif(os.environ.get("LVMFAST_REQUIRE_OPENMP") != "1", reason="only where the build had to use OpenMP")
+def test_openmp_is_enabled_when_required():
+    assert lvmfast.openmp_enabled()
+
+
+def test_thread_count_follows_threadpoolctl():
+    from threadpoolctl import threadpool_limits
+
+    from lvmfast._parallel import effective_n_threads
+
+    if not lvmfast.openmp_enabled():
+        assert effective_n_threads() == 1
+        return
+    with threadpool_limits(1, user_api="openmp"):
+        assert effective_n_threads() == 1
+    assert effective_n_threads() >= 1
+    assert effective_n_threads() <= (len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count())
+
+
+def test_public_names():
+    assert {"KMeans", "kmeans_plusplus"} <= set(lvmfast.__all__)
+    assert isinstance(lvmfast.__version__, str)
+    np.testing.assert_array_equal(lvmfast.kmeans_plusplus(np.eye(3), 3, random_state=0)[0].sum(axis=0), np.ones(3))

@@ -1,0 +1,209 @@
+"""The k-means kernels against plain NumPy references, at chunk and block edges."""
+import numpy as np
+import pytest
+
+from lvmfast._kernels import _kmeans as kernels
+from lvmfast._parallel import blas_single_thread, plan_blocks
+
+DTYPES = [np.float64, np.float32]
+RTOL = {np.float64: 1e-10, np.float32: 2e-4}
+
+
+# -- references ---------------------------------------------------------------
+
+
+def ref_sq_distances(X, C):
+    X = X.astype(np.float64)
+    C = C.astype(np.float64)
+    return ((X[:, None, :] - C[None, :, :]) ** 2).sum(axis=2)
+
+
+def ref_lloyd_step(X, shift, weights, centers, previous_labels):
+    Xc = X.astype(np.float64) - shift.astype(np.float64)
+    d = ref_sq_distances(Xc, centers)
+    labels = d.argmin(axis=1)
+    inertia = float(np.sum(weights * d[np.arange(len(X)), labels]))
+    K = centers.shape[0]
+    sums = np.zeros((K, X.shape[1]))
+    np.add.at(sums, labels, weights[:, None] * Xc)
+    cluster_weights = np.bincount(labels, weights=weights.astype(np.float64), minlength=K)
+    return labels, inertia, sums, cluster_weights, int(np.sum(labels != previous_labels))
+
+
+def ref_kmeans_plusplus(X, weights, first, uniforms):
+    """Greedy k-means++ as scikit-learn writes it, in float64."""
+    X = X.astype(np.float64)
+    w = weights.astype(np.float64)
+    indices = [first]
+    closest = ref_sq_distances(X, X[[first]])[:, 0]
+    for u in uniforms:
+        cumulative = np.cumsum(w * closest)
+        candidates = np.minimum(np.searchsorted(cumulative, u * cumulative[-1]), len(X) - 1)
+        trial = np.minimum(closest, ref_sq_distances(X, X[candidates]).T)
+        best = int(np.argmin(trial @ w))
+        indices.append(int(candidates[best]))
+        closest = trial[best]
+    return np.array(indices)
+
+
+# -- helpers ------------------------------------------------------------------
+
+
+def run_lloyd(X, shift, weights, centers, labels, chunk_rows, block_rows, n_threads=2, update=True):
+    n_blocks = -(-X.shape[0] // block_rows)
+    K, D = centers.shape
+    sums = np.full((n_blocks, K, D), np.nan)
+    cluster_weights = np.full((n_blocks, K), np.nan)
+    inertia = np.full(n_blocks, np.nan)
+    center_sq = np.einsum("ij,ij->i", centers, centers)
+    with blas_single_thread():
+        changed = kernels.lloyd_step(
+            X, shift, weights, centers, center_sq, labels, sums, cluster_weights, inertia,
+            chunk_rows, block_rows, n_threads, update,
+        )
+    return changed, inertia.sum(), sums.sum(axis=0), cluster_weights.sum(axis=0)
+
+
+EDGES = [
+    # (n_samples, chunk_rows, block_rows)
+    (1, 16, 16),
+    (15, 16, 16),
+    (16, 16, 16),
+    (17, 16, 16),
+    (47, 16, 48),
+    (48, 16, 48),
+    (49, 16, 48),
+    (1000, 16, 48),  # many blocks, a ragged last one
+    (1000, 64, 1024),  # one block of several chunks
+]
+
+
+@pytest.mark.parametrize("dtype", DTYPES)
+@pytest.mark.parametrize("n_samples,chunk_rows,block_rows", EDGES)
+@pytest.mark.parametrize("n_clusters", [1, 3, 17])
+def test_lloyd_step_matches_numpy(dtype, n_samples, chunk_rows, block_rows, n_clusters):
+    rng = np.random.default_rng(n_samples * 31 + n_clusters)
+    X = (rng.standard_normal((n_samples, 5)) * 3 + 10).astype(dtype)
+    weights = rng.uniform(0.5, 2.0, n_samples).astype(dtype)
+    shift = X.mean(axis=0).astype(dtype)
+    centers = (rng.standard_normal((n_clusters, 5)) * 3).astype(dtype)
+    previous = rng.integers(0, n_clusters, n_samples).astype(np.int32)
+    labels = previous.copy()
+
+    changed, inertia, sums, cluster_weights = run_lloyd(X, shift, weights, centers, labels, chunk_rows, block_rows)
+    ref_labels, ref_inertia, ref_sums, ref_weights, ref_changed = ref_lloyd_step(X, shift, weights, centers, previous)
+
+    np.testing.assert_array_equal(labels, ref_labels)
+    assert changed == ref_changed
+    np.testing.assert_allclose(inertia, ref_inertia, rtol=RTOL[dtype])
+    np.testing.assert_allclose(sums, ref_sums, rtol=RTOL[dtype], atol=1e-9 * n_samples)
+    np.testing.assert_allclose(cluster_weights, ref_weights, rtol=1e-12 if dtype is np.float64 else 1e-6)
+
+
+@pytest.mark.parametrize("dtype", DTYPES)
+def test_lloyd_step_without_update_only_assigns(dtype):
+    rng = np.random.default_rng(0)
+    X = rng.standard_normal((300, 4)).astype(dtype)
+    centers = rng.standard_normal((6, 4)).astype(dtype)
+    labels = np.full(300, -1, np.int32)
+    shift = np.zeros(4, dtype)
+    weights = np.ones(300, dtype)
+    changed, inertia, _, _ = run_lloyd(X, shift, weights, centers, labels, 16, 32, update=False)
+    assert changed == 300
+    np.testing.assert_array_equal(labels, ref_sq_distances(X, centers).argmin(axis=1))
+    np.testing.assert_allclose(inertia, ref_sq_distances(X, centers).min(axis=1).sum(), rtol=RTOL[dtype])
+
+
+@pytest.mark.parametrize("dtype", DTYPES)
+def test_lloyd_step_same_result_for_any_thread_count(dtype):
+    rng = np.random.default_rng(1)
+    X = rng.standard_normal((5000, 7)).astype(dtype)
+    centers = rng.standard_normal((9, 7)).astype(dtype)
+    shift = X.mean(axis=0).astype(dtype)
+    weights = rng.uniform(0, 1, 5000).astype(dtype)
+    results = []
+    for n_threads in (1, 2, 3):
+        labels = np.full(5000, -1, np.int32)
+        out = run_lloyd(X, shift, weights, centers, labels, 32, 96, n_threads=n_threads)
+        results.append((labels, *out))
+    for other in results[1:]:
+        np.testing.assert_array_equal(results[0][0], other[0])
+        assert results[0][2] == other[2]  # inertia, bit for bit
+        np.testing.assert_array_equal(results[0][3], other[3])
+        np.testing.assert_array_equal(results[0][4], other[4])
+
+
+@pytest.mark.parametrize("dtype", DTYPES)
+@pytest.mark.parametrize("n_samples,chunk_rows", [(1, 16), (15, 16), (16, 16), (17, 16), (500, 64)])
+def test_pairwise_sq_distances_matches_numpy(dtype, n_samples, chunk_rows):
+    rng = np.random.default_rng(n_samples)
+    X = (rng.standard_normal((n_samples, 6)) + 5).astype(dtype)
+    shift = X.mean(axis=0).astype(dtype)
+    centers = rng.standard_normal((4, 6)).astype(dtype)
+    out = np.empty((n_samples, 4), dtype)
+    with blas_single_thread():
+        kernels.pairwise_sq_distances(X, shift, centers, out, chunk_rows, 2)
+    ref = ref_sq_distances(X.astype(np.float64) - shift, centers)
+    np.testing.assert_allclose(out, ref, rtol=RTOL[dtype], atol=1e-4 if dtype is np.float32 else 1e-10)
+
+
+@pytest.mark.parametrize("dtype", DTYPES)
+def test_assigned_sq_distances_matches_numpy(dtype):
+    rng = np.random.default_rng(2)
+    X = rng.standard_normal((333, 3)).astype(dtype)
+    shift = X.mean(axis=0).astype(dtype)
+    centers = rng.standard_normal((5, 3)).astype(dtype)
+    labels = rng.integers(0, 5, 333).astype(np.int32)
+    out = np.empty(333)
+    kernels.assigned_sq_distances(X, shift, centers, labels, out, 2)
+    ref = ((X.astype(np.float64) - shift - centers[labels]) ** 2).sum(axis=1)
+    np.testing.assert_allclose(out, ref, rtol=RTOL[dtype])
+
+
+def run_kmeans_plusplus(X, weights, first, uniforms, chunk_rows, block_rows, n_threads=2):
+    n_blocks = -(-X.shape[0] // block_rows)
+    indices = np.empty(uniforms.shape[0] + 1, dtype=np.intp)
+    closest = np.empty(X.shape[0])
+    pots = np.empty((n_blocks, uniforms.shape[1] + 1))
+    kernels.kmeans_plusplus(X, weights, first, uniforms, indices, closest, pots, chunk_rows, block_rows, n_threads)
+    return indices
+
+
+@pytest.mark.parametrize("dtype", DTYPES)
+@pytest.mark.parametrize("n_samples,chunk_rows,block_rows", [(5, 16, 16), (17, 16, 16), (49, 16, 48), (2000, 16, 48), (2000, 64, 4096)])
+@pytest.mark.parametrize("n_clusters", [1, 2, 5])
+def test_kmeans_plusplus_matches_numpy(dtype, n_samples, chunk_rows, block_rows, n_clusters):
+    rng = np.random.default_rng(n_samples + n_clusters)
+    X = (rng.standard_normal((n_samples, 4)) + rng.integers(0, 4, (n_samples, 1)) * 3).astype(dtype)
+    weights = rng.uniform(0.1, 1.0, n_samples).astype(dtype)
+    first = int(rng.integers(n_samples))
+    uniforms = rng.uniform(size=(n_clusters - 1, 3))
+    got = run_kmeans_plusplus(X, weights, first, uniforms, chunk_rows, block_rows)
+    np.testing.assert_array_equal(got, ref_kmeans_plusplus(X, weights, first, uniforms))
+
+
+def test_kmeans_plusplus_same_for_any_thread_count():
+    rng = np.random.default_rng(3)
+    X = rng.standard_normal((20000, 6))
+    weights = np.ones(20000)
+    uniforms = rng.uniform(size=(11, 4))
+    runs = [run_kmeans_plusplus(X, weights, 7, uniforms, 64, 640, n_threads=t) for t in (1, 2, 4)]
+    for other in runs[1:]:
+        np.testing.assert_array_equal(runs[0], other)
+
+
+def test_kmeans_plusplus_never_picks_zero_weight_rows():
+    rng = np.random.default_rng(4)
+    X = rng.standard_normal((400, 3))
+    weights = np.ones(400)
+    weights[::2] = 0.0
+    uniforms = rng.uniform(size=(9, 3))
+    got = run_kmeans_plusplus(X, weights, 1, uniforms, 16, 64)
+    assert np.all(got % 2 == 1)
+
+
+@pytest.mark.parametrize("n_samples", [1, 10, 10**6])
+def test_block_plan_covers_rows(n_samples):
+    plan = plan_blocks(n_samples, row_bytes=800, stat_bytes=64 * 33 * 8)
+    assert plan.block_rows % plan.chunk_rows == 0
+    assert (plan.n_blocks - 1) * plan.block_rows < n_samples <= plan.n_blocks * plan.block_rows

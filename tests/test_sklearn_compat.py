@@ -1,0 +1,61 @@
+"""The scikit-learn estimator protocol: check_estimator, clone, Pipeline,
+GridSearchCV and pickling."""
+import pickle
+
+import numpy as np
+import pytest
+from sklearn.base import clone
+from sklearn.datasets import make_blobs
+from sklearn.model_selection import GridSearchCV
+from sklearn.pipeline import make_pipeline
+from sklearn.preprocessing import StandardScaler
+from sklearn.utils.estimator_checks import check_estimator
+
+from lvmfast import KMeans
+
+# scikit-learn expects these of its own KMeans to fail too: seeding samples
+# rows at random, so weighting a row and repeating it draw different seeds.
+KMEANS_EXPECTED_FAILURES = {
+    "check_sample_weight_equivalence_on_dense_data": "k-means++ draws differ between weighted and repeated rows",
+}
+
+
+def test_check_estimator_kmeans():
+    check_estimator(KMeans(), expected_failed_checks=KMEANS_EXPECTED_FAILURES)
+
+
+@pytest.fixture
+def blobs():
+    return make_blobs(400, 4, centers=3, random_state=0)
+
+
+def test_clone_keeps_parameters():
+    km = KMeans(5, init="random", n_init=3, tol=1e-3, random_state=4)
+    copy = clone(km)
+    assert copy is not km and copy.get_params() == km.get_params()
+    assert repr(copy) == "KMeans(init='random', n_clusters=5, n_init=3, random_state=4, tol=0.001)"
+
+
+def test_set_params_rejects_unknown_names():
+    with pytest.raises(ValueError, match="Invalid parameter 'k' for estimator KMeans"):
+        KMeans().set_params(k=3)
+
+
+def test_pipeline_and_grid_search(blobs):
+    X, _ = blobs
+    pipe = make_pipeline(StandardScaler(), KMeans(random_state=0))
+    labels = pipe.fit_predict(X)
+    assert labels.shape == (400,)
+    assert pipe.transform(X).shape == (400, 8)
+    search = GridSearchCV(KMeans(random_state=0), {"n_clusters": [2, 3, 4]}, cv=3).fit(X)
+    # score is minus the inertia, which only falls with more clusters
+    assert search.best_params_ == {"n_clusters": 4}
+
+
+def test_pickle_round_trip(blobs):
+    X, _ = blobs
+    km = KMeans(3, random_state=0).fit(X)
+    restored = pickle.loads(pickle.dumps(km))
+    np.testing.assert_array_equal(restored.predict(X), km.labels_)
+    np.testing.assert_array_equal(restored.cluster_centers_, km.cluster_centers_)
+    assert restored.score(X) == km.score(X)
