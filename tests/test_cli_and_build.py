@@ -29,13 +29,18 @@ def test_demo_prints_the_clusters(capsys):
     assert sum(sizes) == 272 and len(sizes) == 2 and min(sizes) > 80
 
 
-def test_python_dash_m_and_console_script():
-    out = subprocess.run([sys.executable, "-m", "lvmfast", "demo", "--clusters", "3"], capture_output=True, text=True, check=True).stdout
+def test_python_dash_m_and_console_script(tmp_path):
+    # From a neutral directory, so that -m finds the installed package.
+    out = subprocess.run(
+        [sys.executable, "-m", "lvmfast", "demo", "--clusters", "3"],
+        capture_output=True, text=True, check=True, cwd=tmp_path,
+    ).stdout
     assert "KMeans(n_clusters=3)" in out
     script = shutil.which("lvmfast")
     if script is None:
         pytest.skip("the lvmfast console script is not installed in this environment")
-    assert "KMeans(n_clusters=2)" in subprocess.run([script, "demo"], capture_output=True, text=True, check=True).stdout
+    demo = subprocess.run([script, "demo"], capture_output=True, text=True, check=True, cwd=tmp_path)
+    assert "KMeans(n_clusters=2)" in demo.stdout
 
 
 def test_bad_command_exits_with_usage():
