@@ -59,7 +59,7 @@ def run_lloyd(X, shift, weights, centers, labels, chunk_rows, block_rows, n_thre
     with blas_single_thread():
         changed = kernels.lloyd_step(
             X, shift, weights, centers, center_sq, labels, sums, cluster_weights, inertia,
-            chunk_rows, block_rows, n_threads, update,
+            chunk_rows, block_rows, n_threads, update, True,
         )
     return changed, inertia.sum(), sums.sum(axis=0), cluster_weights.sum(axis=0)
 

@@ -193,30 +193,32 @@ LVM_SQDIST_SIGNATURE(float, lvm_sq_distances_s)
 }
 
 /* ---- Lloyd rows ------------------------------------------------------------
- * For n rows of the centered chunk buf with their argmin lab (float-coded):
- * write labels (counting changes), add w ||x - c_label||^2 to *inertia by
- * direct differences, and when sums is not NULL add w x to sums[label] and w
- * to weights[label] (both double). */
+ * For n rows of the chunk buf with their argmin lab (float-coded): write
+ * labels (counting changes), when with_inertia add w ||x - c_label||^2 to
+ * *inertia by direct differences, and when sums is not NULL add w x to
+ * sums[label] and w to weights[label] (both double). */
 #define LVM_LLOYD_ROWS_BODY(T, VT, W, LOAD, HSUM)                               \
     ptrdiff_t changed = 0;                                                      \
     double total = 0.0;                                                         \
     for (ptrdiff_t i = 0; i < n; i++) {                                         \
         const int l = (int) lab[i];                                             \
         const T *row = buf + i * n_features;                                    \
-        const T *c = centers + l * n_features;                                  \
-        VT acc = (VT) {0};                                                      \
-        ptrdiff_t j = 0;                                                        \
-        for (; j + (W) <= n_features; j += (W)) {                               \
-            const VT d = LOAD(row + j) - LOAD(c + j);                           \
-            acc += d * d;                                                       \
-        }                                                                       \
-        double s = (double) HSUM(acc);                                          \
-        for (; j < n_features; j++) {                                           \
-            const double d = (double) row[j] - (double) c[j];                   \
-            s += d * d;                                                         \
-        }                                                                       \
         const double w = (double) weight[i];                                    \
-        total += w * s;                                                         \
+        if (with_inertia) {                                                     \
+            const T *c = centers + l * n_features;                              \
+            VT acc = (VT) {0};                                                  \
+            ptrdiff_t j = 0;                                                    \
+            for (; j + (W) <= n_features; j += (W)) {                           \
+                const VT d = LOAD(row + j) - LOAD(c + j);                       \
+                acc += d * d;                                                   \
+            }                                                                   \
+            double s = (double) HSUM(acc);                                      \
+            for (; j < n_features; j++) {                                       \
+                const double d = (double) row[j] - (double) c[j];               \
+                s += d * d;                                                     \
+            }                                                                   \
+            total += w * s;                                                     \
+        }                                                                       \
         if (labels[i] != l) { changed++; labels[i] = l; }                       \
         if (sums != NULL) {                                                     \
             double *restrict srow = sums + l * n_features;                      \
@@ -232,8 +234,8 @@ LVM_SQDIST_SIGNATURE(float, lvm_sq_distances_s)
                      const T *restrict lab, const T *restrict centers,          \
                      const T *restrict weight, int *restrict labels,            \
                      double *restrict sums, double *restrict weights,           \
-                     double *inertia, ptrdiff_t *n_changed)
-#define LVM_LLOYD_ROWS_ARGS buf, n, n_features, lab, centers, weight, labels, sums, weights, inertia, n_changed
+                     int with_inertia, double *inertia, ptrdiff_t *n_changed)
+#define LVM_LLOYD_ROWS_ARGS buf, n, n_features, lab, centers, weight, labels, sums, weights, with_inertia, inertia, n_changed
 
 LVM_LLOYD_ROWS_SIGNATURE(double, lvm_lloyd_rows_d_sse2) { LVM_LLOYD_ROWS_BODY(double, lvm_d2, 2, LVM_LOAD_D2, lvm_hsum_d2) }
 __attribute__((target("avx2")))
@@ -268,7 +270,7 @@ LVM_ARGMIN_SIGNATURE(float, lvm_argmin_columns_s) { const ptrdiff_t i0 = 0; for 
 #define LVM_SQDIST_SCALAR(T, NAME) static void NAME(const T *restrict x, ptrdiff_t n, ptrdiff_t n_features, const T *restrict cols, ptrdiff_t n_cols, double *restrict dist) { for (ptrdiff_t i = 0; i < n; i++) for (ptrdiff_t t = 0; t < n_cols; t++) { double s = 0.0; for (ptrdiff_t j = 0; j < n_features; j++) { const double d = (double) x[i * n_features + j] - (double) cols[t * n_features + j]; s += d * d; } dist[t * n + i] = s; } }
 LVM_SQDIST_SCALAR(double, lvm_sq_distances_d)
 LVM_SQDIST_SCALAR(float, lvm_sq_distances_s)
-#define LVM_LLOYD_ROWS_SCALAR(T, NAME) static void NAME(const T *restrict buf, ptrdiff_t n, ptrdiff_t n_features, const T *restrict lab, const T *restrict centers, const T *restrict weight, int *restrict labels, double *restrict sums, double *restrict weights, double *inertia, ptrdiff_t *n_changed) { ptrdiff_t changed = 0; double total = 0.0; for (ptrdiff_t i = 0; i < n; i++) { const int l = (int) lab[i]; const T *row = buf + i * n_features; const T *c = centers + l * n_features; double s = 0.0; for (ptrdiff_t j = 0; j < n_features; j++) { const double d = (double) row[j] - (double) c[j]; s += d * d; } const double w = (double) weight[i]; total += w * s; if (labels[i] != l) { changed++; labels[i] = l; } if (sums != NULL) { for (ptrdiff_t k = 0; k < n_features; k++) sums[l * n_features + k] += w * (double) row[k]; weights[l] += w; } } *inertia += total; *n_changed += changed; }
+#define LVM_LLOYD_ROWS_SCALAR(T, NAME) static void NAME(const T *restrict buf, ptrdiff_t n, ptrdiff_t n_features, const T *restrict lab, const T *restrict centers, const T *restrict weight, int *restrict labels, double *restrict sums, double *restrict weights, int with_inertia, double *inertia, ptrdiff_t *n_changed) { ptrdiff_t changed = 0; double total = 0.0; for (ptrdiff_t i = 0; i < n; i++) { const int l = (int) lab[i]; const T *row = buf + i * n_features; const T *c = centers + l * n_features; double s = 0.0; for (ptrdiff_t j = 0; with_inertia && j < n_features; j++) { const double d = (double) row[j] - (double) c[j]; s += d * d; } const double w = (double) weight[i]; total += w * s; if (labels[i] != l) { changed++; labels[i] = l; } if (sums != NULL) { for (ptrdiff_t k = 0; k < n_features; k++) sums[l * n_features + k] += w * (double) row[k]; weights[l] += w; } } *inertia += total; *n_changed += changed; }
 LVM_LLOYD_ROWS_SCALAR(double, lvm_lloyd_rows_d)
 LVM_LLOYD_ROWS_SCALAR(float, lvm_lloyd_rows_s)
 #endif

@@ -45,9 +45,9 @@ def _sq_norms(centers):
     return np.einsum("ij,ij->i", centers, centers)
 
 
-def _assign(X, shift, sample_weight, centers, n_threads, labels=None):
-    """Labels of the nearest center for every row, and the weighted inertia.
-    `centers` live in the frame of X - shift."""
+def _assign(X, shift, sample_weight, centers, n_threads, labels=None, with_inertia=True):
+    """Labels of the nearest center for every row, and the weighted inertia
+    (nan unless with_inertia). `centers` live in the frame of X - shift."""
     n_samples = X.shape[0]
     plan = _lloyd_plan(n_samples, X.shape[1], centers.shape[0], X.itemsize)
     if labels is None:
@@ -55,11 +55,11 @@ def _assign(X, shift, sample_weight, centers, n_threads, labels=None):
     block_inertia = np.empty(plan.n_blocks)
     with blas_single_thread():
         kernels.lloyd_step(
-            X, shift, sample_weight, centers, _sq_norms(centers), labels, np.empty((plan.n_blocks, 0, 0)),
-            np.empty((plan.n_blocks, 0)), block_inertia,
-            plan.chunk_rows, plan.block_rows, n_threads, False,
+            X, shift, sample_weight, centers, _sq_norms(centers), labels,
+            np.empty((plan.n_blocks, 0, 0)), np.empty((plan.n_blocks, 0)), block_inertia,
+            plan.chunk_rows, plan.block_rows, n_threads, False, with_inertia,
         )
-    return labels, float(block_inertia.sum())
+    return labels, float(block_inertia.sum()) if with_inertia else float("nan")
 
 
 def _kmeans_plusplus_indices(X, sample_weight, n_clusters, random_state, n_local_trials, n_threads):
@@ -373,8 +373,9 @@ class KMeans(BaseEstimator):
             for iteration in range(self.max_iter):
                 started = time.perf_counter()
                 n_changed = kernels.lloyd_step(
-                    X, shift, sample_weight, centers, _sq_norms(centers), labels, block_sums, block_weights,
-                    block_inertia, plan.chunk_rows, plan.block_rows, n_threads, True,
+                    X, shift, sample_weight, centers, _sq_norms(centers), labels,
+                    block_sums, block_weights, block_inertia, plan.chunk_rows, plan.block_rows,
+                    n_threads, True, bool(self.verbose),
                 )
                 sums = block_sums.sum(axis=0)
                 weights = block_weights.sum(axis=0)
@@ -443,7 +444,7 @@ class KMeans(BaseEstimator):
         """
         X, shift, centers = self._fitted_input(X)
         weights = np.ones(X.shape[0], dtype=X.dtype)
-        return _assign(X, shift, weights, centers, effective_n_threads())[0]
+        return _assign(X, shift, weights, centers, effective_n_threads(), with_inertia=False)[0]
 
     def fit_predict(self, X, y=None, sample_weight=None):
         """Fit, then return labels_."""
