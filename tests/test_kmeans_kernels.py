@@ -207,3 +207,59 @@ def test_block_plan_covers_rows(n_samples):
     plan = plan_blocks(n_samples, row_bytes=800, stat_bytes=64 * 33 * 8)
     assert plan.block_rows % plan.chunk_rows == 0
     assert (plan.n_blocks - 1) * plan.block_rows < n_samples <= plan.n_blocks * plan.block_rows
+
+
+def run_lloyd_single(X, shift, weights, centers, labels, chunk_rows, block_rows):
+    """lloyd_step on float64 data with its distance gemm in float32."""
+    from lvmfast.cluster._kmeans import _single_precision_args
+
+    n_blocks = -(-X.shape[0] // block_rows)
+    K, D = centers.shape
+    sums, cluster_weights, inertia = np.zeros((n_blocks, K, D)), np.zeros((n_blocks, K)), np.zeros(n_blocks)
+    row_sq = ((X - shift) ** 2).sum(axis=1)
+    center_sq = np.einsum("ij,ij->i", centers, centers)
+    with blas_single_thread():
+        changed = kernels.lloyd_step(
+            X, shift, weights, centers, center_sq, labels, sums, cluster_weights, inertia,
+            chunk_rows, block_rows, 2, True, True, **_single_precision_args(centers, center_sq, row_sq),
+        )
+    return changed, inertia.sum(), sums.sum(axis=0), cluster_weights.sum(axis=0)
+
+
+@pytest.mark.parametrize("n_samples,chunk_rows,block_rows", EDGES)
+def test_single_precision_gemm_gives_float64_labels(n_samples, chunk_rows, block_rows):
+    rng = np.random.default_rng(n_samples)
+    X = rng.standard_normal((n_samples, 6)) * 4 + 3
+    shift = X.mean(axis=0)
+    centers = rng.standard_normal((9, 6)) * 4
+    weights = rng.uniform(0.5, 2, n_samples)
+    previous = np.full(n_samples, -1, np.int32)
+    labels = previous.copy()
+    changed, inertia, sums, cluster_weights = run_lloyd_single(X, shift, weights, centers, labels, chunk_rows, block_rows)
+    ref_labels, ref_inertia, ref_sums, ref_weights, _ = ref_lloyd_step(X, shift, weights, centers, previous)
+    np.testing.assert_array_equal(labels, ref_labels)
+    assert changed == n_samples
+    np.testing.assert_allclose(inertia, ref_inertia, rtol=1e-10)
+    np.testing.assert_allclose(sums, ref_sums, rtol=1e-10, atol=1e-9 * n_samples)
+    np.testing.assert_allclose(cluster_weights, ref_weights, rtol=1e-12)
+
+
+def test_single_precision_gemm_redoes_rows_float32_cannot_separate():
+    # Centers 3e-6 apart at norm ~10: float32 scores cannot tell them apart,
+    # so every row must be settled by the float64 gemm; duplicate centers
+    # tie exactly and go to the lower index.
+    rng = np.random.default_rng(5)
+    base = rng.standard_normal(4) * 10
+    direction = rng.standard_normal(4)
+    centers = np.array([base, base + 3e-6 * direction, base + 3e-6 * direction, base - 5.0])
+    X = base + rng.standard_normal((500, 4)) * 1e-3 + np.outer(rng.choice([-1.0, 1.0], 500), 1e-4 * direction)
+    shift = np.zeros(4)
+    labels = np.full(500, -1, np.int32)
+    run_lloyd_single(X, shift, np.ones(500), centers, labels, 64, 128)
+    expected = ref_sq_distances(X, centers).argmin(axis=1)
+    assert set(expected.tolist()) == {0, 1}  # both sides of the near tie occur
+    np.testing.assert_array_equal(labels, expected)
+    # float32 alone would have mislabelled rows here
+    C32 = centers.astype(np.float32)
+    scores32 = np.einsum("ij,ij->i", C32, C32) - 2 * X.astype(np.float32) @ C32.T
+    assert (scores32.argmin(axis=1) != expected).any()

@@ -13,7 +13,7 @@ from cython cimport floating
 from cython.parallel cimport parallel, prange, threadid
 from libc.math cimport INFINITY
 from libc.stdlib cimport free, malloc
-from libc.string cimport memset
+from libc.string cimport memcpy, memset
 
 from lvmfast._kernels._blas cimport gemm
 
@@ -36,6 +36,9 @@ cdef extern from "_simd.h" nogil:
                                Py_ssize_t *last_positive)
     void lvm_pp_absorb(const double *dist, Py_ssize_t n, double *closest)
     void lvm_widen(const float *x, Py_ssize_t n, double *out)
+    void lvm_narrow(const double *x, Py_ssize_t n, float *out)
+    void lvm_argmin2_columns_s(const float *scores, const float *offset, Py_ssize_t n,
+                               Py_ssize_t n_cols, float *best, float *second, float *lab)
     void lvm_lloyd_rows_d(const double *buf, Py_ssize_t n, Py_ssize_t n_features,
                           const double *lab, const double *centers, const double *weight,
                           int *labels, double *sums, double *weights, int with_inertia,
@@ -81,7 +84,9 @@ def lloyd_step(const floating[:, ::1] X, const floating[::1] shift,
                const floating[::1] sample_weight, const floating[:, ::1] centers,
                const floating[::1] center_sq_norms, int[::1] labels, double[:, :, ::1] block_sums, double[:, ::1] block_weights,
                double[::1] block_inertia, Py_ssize_t chunk_rows, Py_ssize_t block_rows,
-               int n_threads, bint update_centers, bint with_inertia):
+               int n_threads, bint update_centers, bint with_inertia,
+               const float[:, ::1] centers_single=None, const float[::1] center_sq_single=None,
+               const double[::1] row_sq_norms=None, double bound_scale=0.0):
     """One assignment pass over X, and the statistics of one Lloyd step.
 
     Assigns each row to its nearest center (centers live in the frame of X -
@@ -90,6 +95,10 @@ def lloyd_step(const floating[:, ::1] X, const floating[::1] shift,
     with_inertia, block_inertia[b] = sum of w * ||x - shift - c_label||^2
     (exact differences); when update_centers, block_sums[b, k] = sum of
     w * (x - shift) and block_weights[b, k] = sum of w over rows labelled k.
+
+    For float64 data, centers_single (the centers in float32, with their
+    squared norms and the rows' row_sq_norms) moves the distance gemm to
+    float32: see assign_single.
     """
     cdef Py_ssize_t n_samples = X.shape[0], n_features = X.shape[1]
     cdef Py_ssize_t n_clusters = centers.shape[0]
@@ -103,6 +112,11 @@ def lloyd_step(const floating[:, ::1] X, const floating[::1] shift,
     cdef double *sums
     cdef double *weights
     cdef double inertia
+    cdef bint single = floating is double and centers_single is not None
+    cdef SingleScratch scratch
+    cdef double bound_offset = 0.0
+    if single:
+        bound_offset = bound_scale * max(center_sq_single)
 
     with nogil:
         with parallel(num_threads=n_threads):
@@ -110,6 +124,8 @@ def lloyd_step(const floating[:, ::1] X, const floating[::1] shift,
             scores = <floating *> malloc(chunk_rows * n_clusters * sizeof(floating))
             best = <floating *> malloc(chunk_rows * sizeof(floating))
             lab = <floating *> malloc(chunk_rows * sizeof(floating))
+            if single:
+                scratch = single_scratch(chunk_rows, n_features, n_clusters)
             for b in prange(n_blocks, schedule="dynamic"):
                 inertia = 0.0
                 block_changed = 0
@@ -128,12 +144,18 @@ def lloyd_step(const floating[:, ::1] X, const floating[::1] shift,
                     # gemm's packing and the row pass (measured: faster than
                     # letting gemm pack straight from X).
                     copy_centered(X, start, n, shift, buf)
-                    # scores (column-major n x K) = -2 * buf @ centers.T; the
-                    # argmin adds ||c||^2 (||x||^2 does not change it).
-                    gemm(c'T', c'N', <int> n, <int> n_clusters, <int> n_features,
-                         -2.0, buf, <int> n_features, &centers[0, 0], <int> n_features,
-                         0.0, scores, <int> n)
-                    argmin_columns(scores, &center_sq_norms[0], n, n_clusters, best, lab)
+                    if floating is double:
+                        if single:
+                            assign_single(buf, n, n_features, n_clusters, &centers_single[0, 0],
+                                          &center_sq_single[0], &centers[0, 0], &center_sq_norms[0],
+                                          &row_sq_norms[start], bound_scale, bound_offset,
+                                          &scratch, scores, best, lab)
+                        else:
+                            assign_chunk(buf, n, n_features, n_clusters, &centers[0, 0],
+                                         &center_sq_norms[0], scores, best, lab)
+                    else:
+                        assign_chunk(buf, n, n_features, n_clusters, &centers[0, 0],
+                                     &center_sq_norms[0], scores, best, lab)
                     if floating is double:
                         lvm_lloyd_rows_d(buf, n, n_features, lab, &centers[0, 0],
                                          &sample_weight[start], &labels[start], sums, weights,
@@ -149,7 +171,103 @@ def lloyd_step(const floating[:, ::1] X, const floating[::1] shift,
             free(scores)
             free(best)
             free(lab)
+            if single:
+                free_single_scratch(&scratch)
     return n_changed
+
+
+cdef inline void assign_chunk(const floating *buf, Py_ssize_t n, Py_ssize_t n_features,
+                              Py_ssize_t n_clusters, const floating *centers,
+                              const floating *center_sq, floating *scores, floating *best,
+                              floating *lab) noexcept nogil:
+    """lab[i] = argmin_k ||c_k||^2 - 2 x_i.c_k over the n rows of buf."""
+    # scores (column-major n x K) = -2 * buf @ centers.T; the argmin adds
+    # ||c||^2 (||x||^2 does not change it).
+    gemm(c'T', c'N', <int> n, <int> n_clusters, <int> n_features,
+         -2.0, buf, <int> n_features, centers, <int> n_features, 0.0, scores, <int> n)
+    argmin_columns(scores, center_sq, n, n_clusters, best, lab)
+
+
+# The float32 gemm for float64 data. With u = 2^-24, rounding the rows and
+# centers to float32 and summing D products moves each score
+# s_k = ||c_k||^2 - 2 x.c_k by at most E = u (D + 6) (||x||^2 + max ||c||^2).
+# Where the float32 runner-up trails the float32 best by more than 2E, the
+# float32 best is the exact argmin. The few other rows (exact ties among them)
+# are redone with the float64 gemm, so they break ties as the float64 path.
+cdef struct SingleScratch:
+    float *buf
+    float *scores
+    float *best
+    float *second
+    float *lab
+    Py_ssize_t *ambiguous
+    double *rows
+    double *lab_double
+
+
+cdef SingleScratch single_scratch(Py_ssize_t chunk_rows, Py_ssize_t n_features,
+                                  Py_ssize_t n_clusters) noexcept nogil:
+    cdef SingleScratch s
+    s.buf = <float *> malloc(chunk_rows * n_features * sizeof(float))
+    s.scores = <float *> malloc(chunk_rows * n_clusters * sizeof(float))
+    s.best = <float *> malloc(chunk_rows * sizeof(float))
+    s.second = <float *> malloc(chunk_rows * sizeof(float))
+    s.lab = <float *> malloc(chunk_rows * sizeof(float))
+    s.ambiguous = <Py_ssize_t *> malloc(chunk_rows * sizeof(Py_ssize_t))
+    s.rows = <double *> malloc(chunk_rows * n_features * sizeof(double))
+    s.lab_double = <double *> malloc(chunk_rows * sizeof(double))
+    return s
+
+
+cdef void free_single_scratch(SingleScratch *s) noexcept nogil:
+    free(s.buf)
+    free(s.scores)
+    free(s.best)
+    free(s.second)
+    free(s.lab)
+    free(s.ambiguous)
+    free(s.rows)
+    free(s.lab_double)
+
+
+cdef void assign_single(const double *buf, Py_ssize_t n, Py_ssize_t n_features,
+                        Py_ssize_t n_clusters, const float *centers_single,
+                        const float *center_sq_single, const double *centers,
+                        const double *center_sq, const double *row_sq, double bound_scale,
+                        double bound_offset, SingleScratch *s, double *scores, double *best,
+                        double *lab) noexcept nogil:
+    """assign_chunk for float64 rows, through a float32 gemm (see above)."""
+    cdef Py_ssize_t i, a, n_ambiguous = 0
+    lvm_narrow(buf, n * n_features, s.buf)
+    gemm(c'T', c'N', <int> n, <int> n_clusters, <int> n_features,
+         <float> -2.0, s.buf, <int> n_features, centers_single, <int> n_features,
+         <float> 0.0, s.scores, <int> n)
+    lvm_argmin2_columns_s(s.scores, center_sq_single, n, n_clusters, s.best, s.second, s.lab)
+    for i in range(n):
+        lab[i] = s.lab[i]
+        if s.second[i] - s.best[i] <= bound_scale * row_sq[i] + bound_offset:
+            s.ambiguous[n_ambiguous] = i
+            n_ambiguous += 1
+    if n_ambiguous == 0:
+        return
+    for a in range(n_ambiguous):
+        memcpy(&s.rows[a * n_features], &buf[s.ambiguous[a] * n_features], n_features * sizeof(double))
+    assign_chunk(s.rows, n_ambiguous, n_features, n_clusters, centers, center_sq, scores, best, s.lab_double)
+    for a in range(n_ambiguous):
+        lab[s.ambiguous[a]] = s.lab_double[a]
+
+
+def row_sq_norms(const double[:, ::1] X, const double[::1] shift, double[::1] out,
+                 Py_ssize_t chunk_rows, int n_threads):
+    """out[i] = ||X[i] - shift||^2, by direct differences."""
+    cdef Py_ssize_t n_samples = X.shape[0], n_features = X.shape[1]
+    cdef Py_ssize_t n_chunks = (n_samples + chunk_rows - 1) // chunk_rows
+    cdef Py_ssize_t c, start
+    with nogil:
+        for c in prange(n_chunks, num_threads=n_threads, schedule="static"):
+            start = c * chunk_rows
+            lvm_sq_distances_d(&X[start, 0], min(chunk_rows, n_samples - start), n_features,
+                               &shift[0], 1, &out[start])
 
 
 # ---------------------------------------------------------------------------

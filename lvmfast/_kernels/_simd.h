@@ -110,6 +110,73 @@ LVM_ARGMIN_SIGNATURE(float, lvm_argmin_columns_s)
     }
 }
 
+/* ---- argmin with the runner-up ---------------------------------------------
+ * As lvm_argmin_columns_s, and second[i] = the second smallest score. The
+ * float64 Lloyd step runs its distance gemm in float32 and needs the gap
+ * between the two to prove a label (see lloyd_step). */
+#define LVM_ARGMIN2_BODY(VT, VTU, VI, W)                                        \
+    const VT inf = (VT) {0} + __builtin_inff();                                 \
+    ptrdiff_t i0 = 0;                                                           \
+    for (; i0 + (W) * LVM_TILE_VECTORS <= n; i0 += (W) * LVM_TILE_VECTORS) {    \
+        VT b[LVM_TILE_VECTORS], b2[LVM_TILE_VECTORS], l[LVM_TILE_VECTORS];      \
+        for (int v = 0; v < LVM_TILE_VECTORS; v++) {                            \
+            b[v] = *(const VTU *) (scores + i0 + v * (W)) + offset[0];          \
+            b2[v] = inf;                                                        \
+            l[v] = (VT) {0};                                                    \
+        }                                                                       \
+        for (ptrdiff_t k = 1; k < n_cols; k++) {                                \
+            const float *col = scores + k * n + i0;                             \
+            const float ok = offset[k];                                         \
+            const VT kk = (VT) {0} + (float) k;                                 \
+            for (int v = 0; v < LVM_TILE_VECTORS; v++) {                        \
+                const VT s = *(const VTU *) (col + v * (W)) + ok;               \
+                const VI lt = s < b[v];                                         \
+                const VI lt2 = s < b2[v];                                       \
+                const VT runner = (VT) ((lt2 & (VI) s) | (~lt2 & (VI) b2[v]));  \
+                b2[v] = (VT) ((lt & (VI) b[v]) | (~lt & (VI) runner));          \
+                l[v] = (VT) ((lt & (VI) kk) | (~lt & (VI) l[v]));               \
+                b[v] = (VT) ((lt & (VI) s) | (~lt & (VI) b[v]));                \
+            }                                                                   \
+        }                                                                       \
+        for (int v = 0; v < LVM_TILE_VECTORS; v++) {                            \
+            *(VTU *) (best + i0 + v * (W)) = b[v];                              \
+            *(VTU *) (second + i0 + v * (W)) = b2[v];                           \
+            *(VTU *) (lab + i0 + v * (W)) = l[v];                               \
+        }                                                                       \
+    }                                                                           \
+    for (ptrdiff_t i = i0; i < n; i++) {                                        \
+        float bi = scores[i] + offset[0], b2i = __builtin_inff(), li = 0;       \
+        for (ptrdiff_t k = 1; k < n_cols; k++) {                                \
+            const float s = scores[k * n + i] + offset[k];                      \
+            if (s < bi) { b2i = bi; bi = s; li = (float) k; }                   \
+            else if (s < b2i) b2i = s;                                          \
+        }                                                                       \
+        best[i] = bi;                                                           \
+        second[i] = b2i;                                                        \
+        lab[i] = li;                                                            \
+    }
+
+#define LVM_ARGMIN2_SIGNATURE(NAME)                                             \
+    static void NAME(const float *restrict scores, const float *restrict offset,\
+                     ptrdiff_t n, ptrdiff_t n_cols, float *restrict best,       \
+                     float *restrict second, float *restrict lab)
+#define LVM_ARGMIN2_ARGS scores, offset, n, n_cols, best, second, lab
+
+LVM_ARGMIN2_SIGNATURE(lvm_argmin2_s_sse2) { LVM_ARGMIN2_BODY(lvm_f4, lvm_f4u, lvm_i4, 4) }
+__attribute__((target("avx2")))
+LVM_ARGMIN2_SIGNATURE(lvm_argmin2_s_avx2) { LVM_ARGMIN2_BODY(lvm_f8, lvm_f8u, lvm_i8, 8) }
+__attribute__((target("avx512f")))
+LVM_ARGMIN2_SIGNATURE(lvm_argmin2_s_avx512) { LVM_ARGMIN2_BODY(lvm_f16, lvm_f16u, lvm_i16, 16) }
+
+LVM_ARGMIN2_SIGNATURE(lvm_argmin2_columns_s)
+{
+    switch (lvm_cpu_level()) {
+    case 2: lvm_argmin2_s_avx512(LVM_ARGMIN2_ARGS); break;
+    case 1: lvm_argmin2_s_avx2(LVM_ARGMIN2_ARGS); break;
+    default: lvm_argmin2_s_sse2(LVM_ARGMIN2_ARGS);
+    }
+}
+
 /* ---- squared distances by direct differences --------------------------------
  * dist[t * n + i] = ||x_i - c_t||^2 in double lanes, then a tree over the
  * lanes. Float data is widened to double first: scikit-learn computes
@@ -252,6 +319,7 @@ LVM_LLOYD_ROWS_SIGNATURE(float, lvm_lloyd_rows_s)
     }
 }
 #else  /* other compilers and CPUs: the scalar tail loop does all rows */
+static void lvm_argmin2_columns_s(const float *restrict scores, const float *restrict offset, ptrdiff_t n, ptrdiff_t n_cols, float *restrict best, float *restrict second, float *restrict lab) { for (ptrdiff_t i = 0; i < n; i++) { float bi = scores[i] + offset[0], b2i = __builtin_inff(), li = 0; for (ptrdiff_t k = 1; k < n_cols; k++) { const float s = scores[k * n + i] + offset[k]; if (s < bi) { b2i = bi; bi = s; li = (float) k; } else if (s < b2i) b2i = s; } best[i] = bi; second[i] = b2i; lab[i] = li; } }
 LVM_ARGMIN_SIGNATURE(double, lvm_argmin_columns_d) { const ptrdiff_t i0 = 0; for (ptrdiff_t i = i0; i < n; i++) { double bi = scores[i] + offset[0], li = 0; for (ptrdiff_t k = 1; k < n_cols; k++) { const double s = scores[k * n + i] + offset[k]; if (s < bi) { bi = s; li = (double) k; } } best[i] = bi; lab[i] = li; } }
 LVM_ARGMIN_SIGNATURE(float, lvm_argmin_columns_s) { const ptrdiff_t i0 = 0; for (ptrdiff_t i = i0; i < n; i++) { float bi = scores[i] + offset[0], li = 0; for (ptrdiff_t k = 1; k < n_cols; k++) { const float s = scores[k * n + i] + offset[k]; if (s < bi) { bi = s; li = (float) k; } } best[i] = bi; lab[i] = li; } }
 #define LVM_SQDIST_SCALAR(T, NAME) static void NAME(const T *restrict x, ptrdiff_t n, ptrdiff_t n_features, const T *restrict cols, ptrdiff_t n_cols, double *restrict dist) { for (ptrdiff_t i = 0; i < n; i++) for (ptrdiff_t t = 0; t < n_cols; t++) { double s = 0.0; for (ptrdiff_t j = 0; j < n_features; j++) { const double d = (double) x[i * n_features + j] - (double) cols[t * n_features + j]; s += d * d; } dist[t * n + i] = s; } }
@@ -311,10 +379,14 @@ LVM_CLONES static void lvm_pp_absorb(const double *restrict dist, ptrdiff_t n,
 LVM_DEFINE_PP(double, d)
 LVM_DEFINE_PP(float, s)
 
-/* out = (double) x, elementwise */
+/* out = (double) x and out = (float) x, elementwise */
 LVM_CLONES static void lvm_widen(const float *restrict x, ptrdiff_t n, double *restrict out)
 {
     for (ptrdiff_t i = 0; i < n; i++) out[i] = (double) x[i];
+}
+LVM_CLONES static void lvm_narrow(const double *restrict x, ptrdiff_t n, float *restrict out)
+{
+    for (ptrdiff_t i = 0; i < n; i++) out[i] = (float) x[i];
 }
 
 #endif

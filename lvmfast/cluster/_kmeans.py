@@ -45,6 +45,33 @@ def _sq_norms(centers):
     return np.einsum("ij,ij->i", centers, centers)
 
 
+def _single_precision_rows(X, shift, n_clusters, n_threads):
+    """Squared norms of the centered rows when the float64 Lloyd step may run
+    its distance gemm in float32 (see lloyd_step), else None: only for float64
+    data whose magnitudes float32 holds without overflow or subnormals."""
+    if X.dtype != np.float64 or n_clusters < 2:
+        return None
+    row_sq = np.empty(X.shape[0])
+    plan = plan_blocks(X.shape[0], row_bytes=X.shape[1] * X.itemsize)
+    kernels.row_sq_norms(X, shift, row_sq, plan.chunk_rows, n_threads)
+    if not (1e-20 < row_sq.mean() and row_sq.max() < 1e30):
+        return None
+    return row_sq
+
+
+def _single_precision_args(centers, center_sq, row_sq):
+    """lloyd_step's float32 gemm inputs; the bound is 2 u (D + 6) per unit of
+    squared norm (u = 2^-24), with 1% to spare."""
+    if row_sq is None or center_sq.max() >= 1e30:
+        return {}
+    return {
+        "centers_single": centers.astype(np.float32),
+        "center_sq_single": center_sq.astype(np.float32),
+        "row_sq_norms": row_sq,
+        "bound_scale": 1.01 * 2.0 * 2.0**-24 * (centers.shape[1] + 6),
+    }
+
+
 def _assign(X, shift, sample_weight, centers, n_threads, labels=None, with_inertia=True):
     """Labels of the nearest center for every row, and the weighted inertia
     (nan unless with_inertia). `centers` live in the frame of X - shift."""
@@ -332,12 +359,13 @@ class KMeans(BaseEstimator):
         shift = mean.astype(X.dtype)
         tol = self.tol * _mean_variance(X, mean) if self.tol else 0.0
 
+        row_sq = _single_precision_rows(X, shift, self.n_clusters, n_threads)
         best = None
         for _ in range(n_init):
             centers = self._initial_centers(X, shift, sample_weight, random_state, n_threads)
             if self.verbose:
                 print("Initialization complete")
-            run = self._lloyd(X, shift, sample_weight, centers, tol, n_threads)
+            run = self._lloyd(X, shift, sample_weight, centers, tol, n_threads, row_sq)
             labels, inertia = run[0], run[1]
             if best is None or (inertia < best[1] and not _is_same_clustering(labels, best[0], self.n_clusters)):
                 best = run
@@ -359,9 +387,10 @@ class KMeans(BaseEstimator):
         self.n_iter_ = n_iter
         return self
 
-    def _lloyd(self, X, shift, sample_weight, centers, tol, n_threads):
+    def _lloyd(self, X, shift, sample_weight, centers, tol, n_threads, row_sq=None):
         """One run of Lloyd's algorithm from `centers` (in the frame of X - shift).
-        Returns labels, inertia, cluster centers (in X's frame) and n_iter."""
+        Returns labels, inertia, cluster centers (in X's frame) and n_iter.
+        row_sq, from _single_precision_rows, lets iterations use the float32 gemm."""
         n_samples, n_features = X.shape
         n_clusters = centers.shape[0]
         plan = _lloyd_plan(n_samples, n_features, n_clusters, X.itemsize)
@@ -372,10 +401,12 @@ class KMeans(BaseEstimator):
         with blas_single_thread():
             for iteration in range(self.max_iter):
                 started = time.perf_counter()
+                center_sq = _sq_norms(centers)
                 n_changed = kernels.lloyd_step(
-                    X, shift, sample_weight, centers, _sq_norms(centers), labels,
+                    X, shift, sample_weight, centers, center_sq, labels,
                     block_sums, block_weights, block_inertia, plan.chunk_rows, plan.block_rows,
                     n_threads, True, bool(self.verbose),
+                    **_single_precision_args(centers, center_sq, row_sq),
                 )
                 sums = block_sums.sum(axis=0)
                 weights = block_weights.sum(axis=0)
