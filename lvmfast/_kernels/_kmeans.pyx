@@ -4,13 +4,13 @@ Lloyd step, k-means++ seeding, and the per-row distance helpers.
 Rows are split into blocks of `block_rows` (a multiple of `chunk_rows`) that
 depend on the data size only. Threads take whole blocks; each block writes its
 own slot of the statistics buffers, which Python reduces in block order, so
-results do not depend on the thread count. Every chunk of rows is copied into
-a per-thread buffer minus `shift` (the data mean): the distance expansion
-||x||^2 - 2 x.c + ||c||^2 then works on centered data and keeps its precision,
-without a centered copy of X.
+results do not depend on the thread count. The gemm kernels copy each chunk
+of rows into a per-thread buffer minus `shift` (the data mean): the distance
+expansion ||x||^2 - 2 x.c + ||c||^2 then works on centered data and keeps its
+precision, without a centered copy of X. k-means++ uses direct differences.
 """
 from cython cimport floating
-from cython.parallel cimport parallel, prange, threadid
+from cython.parallel cimport parallel, prange
 from libc.math cimport INFINITY
 from libc.stdlib cimport free, malloc
 from libc.string cimport memcpy, memset
@@ -72,7 +72,7 @@ cdef inline Py_ssize_t block_end(Py_ssize_t block, Py_ssize_t block_rows, Py_ssi
     return min((block + 1) * block_rows, n_samples)
 
 
-def n_blocks_for(Py_ssize_t n_samples, Py_ssize_t block_rows):
+cdef inline Py_ssize_t n_blocks_for(Py_ssize_t n_samples, Py_ssize_t block_rows) noexcept nogil:
     return (n_samples + block_rows - 1) // block_rows
 
 
