@@ -66,10 +66,23 @@ def test_kmeans_plusplus(benchmark, record, data, library, size, n_threads):
     record(f"k-means++ seeding {dtype} (K={size['n_clusters']})", library, seconds)
 
 
-def test_kmeans_plusplus_quality(data, size):
-    """Mean potential of the seeds over 10 seeds, within 1% of scikit-learn's."""
+def test_kmeans_plusplus_quality(data, size, record):
+    """Mean potential of the seeds over 10 seeds, beside scikit-learn's.
+
+    In float64 both libraries pick the same rows for the same seed. In float32
+    scikit-learn rounds the distances to float32 and sums them cumulatively
+    in float32, so its picks drift from lvmfast's (which sums in float64); the
+    two means then agree only up to the seed-to-seed spread, which on blobs
+    is several percent. Hence: within 1%, or within 3 standard errors."""
     X, _ = data
     X = X[: min(len(X), 200_000)]
-    ours = np.mean([potential(X, kmeans_plusplus("lvmfast", X, size["n_clusters"], s)()[0]) for s in range(10)])
-    theirs = np.mean([potential(X, kmeans_plusplus("sklearn", X, size["n_clusters"], s)()[0]) for s in range(10)])
-    assert abs(ours - theirs) <= 0.01 * theirs
+    ours = np.array([potential(X, kmeans_plusplus("lvmfast", X, size["n_clusters"], s)()[0]) for s in range(10)])
+    theirs = np.array([potential(X, kmeans_plusplus("sklearn", X, size["n_clusters"], s)()[0]) for s in range(10)])
+    difference = ours.mean() - theirs.mean()
+    standard_error = np.sqrt(ours.var(ddof=1) / len(ours) + theirs.var(ddof=1) / len(theirs))
+    record(
+        f"k-means++ potential {X.dtype.name}, mean of 10 seeds (N={len(X)})", "lvmfast", ours.mean(),
+        note=f"{100 * difference / theirs.mean():+.2f}% vs scikit-learn, standard error {100 * standard_error / theirs.mean():.2f}%",
+    )
+    record(f"k-means++ potential {X.dtype.name}, mean of 10 seeds (N={len(X)})", "sklearn", theirs.mean())
+    assert abs(difference) <= max(0.01 * theirs.mean(), 3 * standard_error)

@@ -60,13 +60,10 @@ def test_same_random_state_as_sklearn(name, init):
     assert_same_fit(ours, theirs, X, np.float64)
 
 
-@pytest.mark.parametrize("dtype", [np.float64, np.float32])
 @pytest.mark.parametrize("name", sorted(DATASETS))
 @pytest.mark.parametrize("seed", range(5))
-def test_kmeans_plusplus_picks_sklearns_rows(name, seed, dtype):
-    # Distances are taken in float64 for float32 data too, as scikit-learn does.
+def test_kmeans_plusplus_picks_sklearns_rows(name, seed):
     X, k = DATASETS[name]
-    X = X.astype(dtype)
     weights = np.random.default_rng(seed).uniform(0.5, 1.5, len(X))
     centers, indices = kmeans_plusplus(X, k, sample_weight=weights, random_state=seed)
     sk_centers, sk_indices = sk_kmeans_plusplus(X, k, sample_weight=weights, random_state=seed)

@@ -24,6 +24,8 @@ cdef extern from "_simd.h" nogil:
                               Py_ssize_t n_cols, float *best, float *lab)
     void lvm_sq_distances_d(const double *x, Py_ssize_t n, Py_ssize_t n_features,
                             const double *cols, Py_ssize_t n_cols, double *dist)
+    void lvm_sq_distances_s(const float *x, Py_ssize_t n, Py_ssize_t n_features,
+                            const float *cols, Py_ssize_t n_cols, double *dist)
     void lvm_pp_potentials_d(const double *dist, Py_ssize_t n, Py_ssize_t n_cols,
                              const double *weight, const double *closest, double *pots)
     void lvm_pp_potentials_s(const double *dist, Py_ssize_t n, Py_ssize_t n_cols,
@@ -35,7 +37,6 @@ cdef extern from "_simd.h" nogil:
                                const double *closest, double *partial, double target,
                                Py_ssize_t *last_positive)
     void lvm_pp_absorb(const double *dist, Py_ssize_t n, double *closest)
-    void lvm_widen(const float *x, Py_ssize_t n, double *out)
     void lvm_narrow(const double *x, Py_ssize_t n, float *out)
     void lvm_argmin2_columns_s(const float *scores, const float *offset, Py_ssize_t n,
                                Py_ssize_t n_cols, float *best, float *second, float *lab)
@@ -343,20 +344,15 @@ def pairwise_sq_distances(const floating[:, ::1] X, const floating[::1] shift,
 
 
 cdef inline void sq_distances(const floating[:, ::1] X, Py_ssize_t start, Py_ssize_t n,
-                              const double *cols, Py_ssize_t n_cols, double *widened,
-                              double *dist) noexcept nogil:
-    """dist (column-major n x n_cols) = squared distances of X[start:start + n]
-    to the double columns; float rows are widened into `widened` first."""
-    cdef Py_ssize_t n_features = X.shape[1]
+                              const floating *cols, Py_ssize_t n_cols, double *dist) noexcept nogil:
     if floating is double:
-        lvm_sq_distances_d(&X[start, 0], n, n_features, cols, n_cols, dist)
+        lvm_sq_distances_d(&X[start, 0], n, X.shape[1], cols, n_cols, dist)
     else:
-        lvm_widen(&X[start, 0], n * n_features, widened)
-        lvm_sq_distances_d(widened, n, n_features, cols, n_cols, dist)
+        lvm_sq_distances_s(&X[start, 0], n, X.shape[1], cols, n_cols, dist)
 
 
 cdef void pp_pass(const floating[:, ::1] X, const floating[::1] sample_weight,
-                  const double *cols, Py_ssize_t n_cols, double[::1] closest,
+                  const floating *cols, Py_ssize_t n_cols, double[::1] closest,
                   double[:, ::1] pots, Py_ssize_t chunk_rows, Py_ssize_t block_rows,
                   int n_threads) noexcept nogil:
     """closest absorbs column 0; then pots[b, t] = sum over block b of
@@ -365,10 +361,8 @@ cdef void pp_pass(const floating[:, ::1] X, const floating[::1] sample_weight,
     cdef Py_ssize_t n_blocks = pots.shape[0]
     cdef Py_ssize_t b, start, stop, n, t
     cdef double *dist
-    cdef double *widened
     with parallel(num_threads=n_threads):
         dist = <double *> malloc(chunk_rows * n_cols * sizeof(double))
-        widened = <double *> malloc(chunk_rows * X.shape[1] * sizeof(double)) if floating is float else NULL
         for b in prange(n_blocks, schedule="dynamic"):
             for t in range(n_cols):
                 pots[b, t] = 0.0
@@ -376,7 +370,7 @@ cdef void pp_pass(const floating[:, ::1] X, const floating[::1] sample_weight,
             stop = block_end(b, block_rows, n_samples)
             while start < stop:
                 n = min(chunk_rows, stop - start)
-                sq_distances(X, start, n, cols, n_cols, widened, dist)
+                sq_distances(X, start, n, cols, n_cols, dist)
                 lvm_pp_absorb(dist, n, &closest[start])
                 if floating is double:
                     lvm_pp_potentials_d(dist, n, n_cols, &sample_weight[start], &closest[start], &pots[b, 0])
@@ -384,14 +378,13 @@ cdef void pp_pass(const floating[:, ::1] X, const floating[::1] sample_weight,
                     lvm_pp_potentials_s(dist, n, n_cols, &sample_weight[start], &closest[start], &pots[b, 0])
                 start = start + n
         free(dist)
-        free(widened)
 
 
 cdef Py_ssize_t pp_search_block(const floating[:, ::1] X, const floating[::1] sample_weight,
-                                const double *col, const double[::1] closest,
+                                const floating *col, const double[::1] closest,
                                 Py_ssize_t block, double prefix, double target,
                                 Py_ssize_t chunk_rows, Py_ssize_t block_rows,
-                                double *widened, double *dist) noexcept nogil:
+                                double *dist) noexcept nogil:
     """First row of `block` where prefix plus the running sum of
     w * min(closest, d(x, col)) reaches target (numpy's searchsorted, side
     'left'). The block sum was taken in another order, so rounding may leave
@@ -403,7 +396,7 @@ cdef Py_ssize_t pp_search_block(const floating[:, ::1] X, const floating[::1] sa
     cdef double partial = prefix
     while start < stop:
         n = min(chunk_rows, stop - start)
-        sq_distances(X, start, n, col, 1, widened, dist)
+        sq_distances(X, start, n, col, 1, dist)
         if floating is double:
             found = lvm_pp_search_d(dist, n, &sample_weight[start], &closest[start],
                                     &partial, target, &last_positive)
@@ -434,10 +427,9 @@ def kmeans_plusplus(const floating[:, ::1] X, const floating[::1] sample_weight,
     cdef Py_ssize_t max_cols = n_trials + 1
     cdef Py_ssize_t c, t, j, b, n_cols, best_col = 0
     cdef double total, target, prefix, best_pot = 0.0, pot
-    cdef double *cols = <double *> malloc(max_cols * n_features * sizeof(double))
+    cdef floating *cols = <floating *> malloc(max_cols * n_features * sizeof(floating))
     cdef Py_ssize_t *chosen_rows = <Py_ssize_t *> malloc(max_cols * sizeof(Py_ssize_t))
     cdef double *dist = <double *> malloc(chunk_rows * sizeof(double))
-    cdef double *widened = <double *> malloc(chunk_rows * n_features * sizeof(double))
 
     with nogil:
         for j in range(n_samples):
@@ -463,7 +455,7 @@ def kmeans_plusplus(const floating[:, ::1] X, const floating[::1] sample_weight,
                     b += 1
                 chosen_rows[1 + t] = pp_search_block(
                     X, sample_weight, &cols[best_col * n_features], closest, b, prefix,
-                    target, chunk_rows, block_rows, widened, dist)
+                    target, chunk_rows, block_rows, dist)
             # Column 0 is the center chosen last step; the rest are candidates.
             chosen_rows[0] = indices[c - 1]
             n_cols = n_trials + 1
@@ -481,11 +473,10 @@ def kmeans_plusplus(const floating[:, ::1] X, const floating[::1] sample_weight,
     free(cols)
     free(chosen_rows)
     free(dist)
-    free(widened)
 
 
 cdef void gather_rows(const floating[:, ::1] X, const Py_ssize_t *rows, Py_ssize_t n_rows,
-                      double *out) noexcept nogil:
+                      floating *out) noexcept nogil:
     cdef Py_ssize_t t, j, n_features = X.shape[1]
     for t in range(n_rows):
         for j in range(n_features):

@@ -178,9 +178,8 @@ LVM_ARGMIN2_SIGNATURE(lvm_argmin2_columns_s)
 }
 
 /* ---- squared distances by direct differences --------------------------------
- * dist[t * n + i] = ||x_i - c_t||^2 in double lanes, then a tree over the
- * lanes. Float data is widened to double first: scikit-learn computes
- * k-means++ distances in float64, and so the same draws pick the same rows. (An omp-simd reduction here spills the lanes to the
+ * dist[t * n + i] = ||x_i - c_t||^2 (a sum of squares, which cannot cancel,
+ * so float rows accumulate in float lanes): W lanes, then a tree over them. (An omp-simd reduction here spills the lanes to the
  * stack and adds them serially, once per row and column.) */
 #define LVM_PREFETCH_ROWS 8
 #define LVM_SQDIST_BODY(T, VT, W, LOAD, HSUM)                                         \
@@ -237,12 +236,26 @@ __attribute__((target("avx2")))
 LVM_SQDIST_SIGNATURE(double, lvm_sq_distances_d_avx2) { LVM_SQDIST_BODY(double, lvm_d4, 4, LVM_LOAD_D4, lvm_hsum_d4) }
 __attribute__((target("avx512f")))
 LVM_SQDIST_SIGNATURE(double, lvm_sq_distances_d_avx512) { LVM_SQDIST_BODY(double, lvm_d8, 8, LVM_LOAD_D8, lvm_hsum_d8) }
+LVM_SQDIST_SIGNATURE(float, lvm_sq_distances_s_sse2) { LVM_SQDIST_BODY(float, lvm_f4, 4, LVM_LOAD_S4, lvm_hsum_f4) }
+__attribute__((target("avx2")))
+LVM_SQDIST_SIGNATURE(float, lvm_sq_distances_s_avx2) { LVM_SQDIST_BODY(float, lvm_f8, 8, LVM_LOAD_S8, lvm_hsum_f8) }
+__attribute__((target("avx512f")))
+LVM_SQDIST_SIGNATURE(float, lvm_sq_distances_s_avx512) { LVM_SQDIST_BODY(float, lvm_f16, 16, LVM_LOAD_S16, lvm_hsum_f16) }
+
 LVM_SQDIST_SIGNATURE(double, lvm_sq_distances_d)
 {
     switch (lvm_cpu_level()) {
     case 2: lvm_sq_distances_d_avx512(x, n, n_features, cols, n_cols, dist); break;
     case 1: lvm_sq_distances_d_avx2(x, n, n_features, cols, n_cols, dist); break;
     default: lvm_sq_distances_d_sse2(x, n, n_features, cols, n_cols, dist);
+    }
+}
+LVM_SQDIST_SIGNATURE(float, lvm_sq_distances_s)
+{
+    switch (lvm_cpu_level()) {
+    case 2: lvm_sq_distances_s_avx512(x, n, n_features, cols, n_cols, dist); break;
+    case 1: lvm_sq_distances_s_avx2(x, n, n_features, cols, n_cols, dist); break;
+    default: lvm_sq_distances_s_sse2(x, n, n_features, cols, n_cols, dist);
     }
 }
 
@@ -324,6 +337,7 @@ LVM_ARGMIN_SIGNATURE(double, lvm_argmin_columns_d) { const ptrdiff_t i0 = 0; for
 LVM_ARGMIN_SIGNATURE(float, lvm_argmin_columns_s) { const ptrdiff_t i0 = 0; for (ptrdiff_t i = i0; i < n; i++) { float bi = scores[i] + offset[0], li = 0; for (ptrdiff_t k = 1; k < n_cols; k++) { const float s = scores[k * n + i] + offset[k]; if (s < bi) { bi = s; li = (float) k; } } best[i] = bi; lab[i] = li; } }
 #define LVM_SQDIST_SCALAR(T, NAME) static void NAME(const T *restrict x, ptrdiff_t n, ptrdiff_t n_features, const T *restrict cols, ptrdiff_t n_cols, double *restrict dist) { for (ptrdiff_t i = 0; i < n; i++) for (ptrdiff_t t = 0; t < n_cols; t++) { double s = 0.0; for (ptrdiff_t j = 0; j < n_features; j++) { const double d = (double) x[i * n_features + j] - (double) cols[t * n_features + j]; s += d * d; } dist[t * n + i] = s; } }
 LVM_SQDIST_SCALAR(double, lvm_sq_distances_d)
+LVM_SQDIST_SCALAR(float, lvm_sq_distances_s)
 #define LVM_LLOYD_ROWS_SCALAR(T, NAME) static void NAME(const T *restrict buf, ptrdiff_t n, ptrdiff_t n_features, const T *restrict lab, const T *restrict centers, const T *restrict weight, int *restrict labels, double *restrict sums, double *restrict weights, int with_inertia, double *inertia, ptrdiff_t *n_changed) { ptrdiff_t changed = 0; double total = 0.0; for (ptrdiff_t i = 0; i < n; i++) { const int l = (int) lab[i]; const T *row = buf + i * n_features; const T *c = centers + l * n_features; double s = 0.0; for (ptrdiff_t j = 0; with_inertia && j < n_features; j++) { const double d = (double) row[j] - (double) c[j]; s += d * d; } const double w = (double) weight[i]; total += w * s; if (labels[i] != l) { changed++; labels[i] = l; } if (sums != NULL) { for (ptrdiff_t k = 0; k < n_features; k++) sums[l * n_features + k] += w * (double) row[k]; weights[l] += w; } } *inertia += total; *n_changed += changed; }
 LVM_LLOYD_ROWS_SCALAR(double, lvm_lloyd_rows_d)
 LVM_LLOYD_ROWS_SCALAR(float, lvm_lloyd_rows_s)
@@ -379,11 +393,7 @@ LVM_CLONES static void lvm_pp_absorb(const double *restrict dist, ptrdiff_t n,
 LVM_DEFINE_PP(double, d)
 LVM_DEFINE_PP(float, s)
 
-/* out = (double) x and out = (float) x, elementwise */
-LVM_CLONES static void lvm_widen(const float *restrict x, ptrdiff_t n, double *restrict out)
-{
-    for (ptrdiff_t i = 0; i < n; i++) out[i] = (double) x[i];
-}
+/* out = (float) x, elementwise */
 LVM_CLONES static void lvm_narrow(const double *restrict x, ptrdiff_t n, float *restrict out)
 {
     for (ptrdiff_t i = 0; i < n; i++) out[i] = (float) x[i];
