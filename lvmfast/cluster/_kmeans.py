@@ -125,8 +125,10 @@ def kmeans_plusplus(X, n_clusters, *, sample_weight=None, random_state=None, n_l
     sample_weight : array-like of shape (n_samples,), default=None
         Weights of the rows; None weighs them equally.
     random_state : int, RandomState instance or None, default=None
-        Seed of the candidate draws. The same seed picks the same rows as
-        scikit-learn's ``kmeans_plusplus``.
+        Seed of the candidate draws, used as scikit-learn uses it: for
+        float64 data the same seed picks the same rows as scikit-learn's
+        ``kmeans_plusplus``. (For float32 data scikit-learn sums its
+        sampling weights in float32, so on large data the picks differ.)
     n_local_trials : int, default=None
         Candidates per center; None means ``2 + int(log(n_clusters))``.
 
@@ -152,7 +154,8 @@ def kmeans_plusplus(X, n_clusters, *, sample_weight=None, random_state=None, n_l
 
 
 def _is_same_clustering(labels1, labels2, n_clusters):
-    """True when labels1 maps onto labels2 one cluster to one cluster."""
+    """True when each cluster of labels1 is a single cluster of labels2 (as
+    scikit-learn checks before preferring a run for a lower inertia)."""
     mapping = np.full(n_clusters, -1, dtype=np.int64)
     mapping[labels1] = labels2
     return bool(np.array_equal(mapping[labels1], labels2))
