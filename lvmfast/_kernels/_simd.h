@@ -6,6 +6,7 @@
  * only, never on the thread count, so results stay deterministic. */
 #ifndef LVMFAST_SIMD_H
 #define LVMFAST_SIMD_H
+#include <math.h>
 #include <stddef.h>
 
 #if !defined(__GNUC__)
@@ -293,6 +294,113 @@ LVM_INSTANTIATE_F(LVM_SQDIST_SIGNATURE, LVM_SQDIST_BODY, lvm_sq_distances_s,
 
 LVM_INSTANTIATE_D(LVM_LLOYD_ROWS_SIGNATURE, LVM_LLOYD_ROWS_BODY, lvm_lloyd_rows_d, LVM_LLOYD_ROWS_ARGS)
 LVM_INSTANTIATE_F(LVM_LLOYD_ROWS_SIGNATURE, LVM_LLOYD_ROWS_BODY, lvm_lloyd_rows_s, LVM_LLOYD_ROWS_ARGS)
+
+/* ---- exp on vector lanes ----------------------------------------------------
+ * exp(x) = 2^n exp(r), n = round(x / ln 2), |r| <= ln 2 / 2, with ln 2 split
+ * in two so r is exact enough; exp(r) by its Taylor series to r^12 (double,
+ * error < 2e-16) or r^7 (float, < 6e-8); 2^n built in the exponent bits
+ * (the round-to-nearest constant leaves n in the low mantissa bits). Inputs
+ * whose result is below the smallest normal number (x < ln 2^-1022, or
+ * ln 2^-126 for float) give 0; callers pass x <= 0. */
+#define LVM_EXP_D(VT, VI)                                                       \
+    static inline VT lvm_exp_##VT(VT x)                                         \
+    {                                                                           \
+        const VT magic = (VT) {0} + 0x1.8p52;                                   \
+        const VI too_small = x < -708.39;                                      \
+        const VT m = x * 1.4426950408889634 + magic;                            \
+        const VT n = m - magic;                                                 \
+        const VT r = (x - n * 0.693147180369123816490) - n * 1.90821492927058770002e-10; \
+        VT p = (VT) {0} + 1.0 / 479001600.0;                                    \
+        p = p * r + 1.0 / 39916800.0;                                           \
+        p = p * r + 1.0 / 3628800.0;                                            \
+        p = p * r + 1.0 / 362880.0;                                             \
+        p = p * r + 1.0 / 40320.0;                                              \
+        p = p * r + 1.0 / 5040.0;                                               \
+        p = p * r + 1.0 / 720.0;                                                \
+        p = p * r + 1.0 / 120.0;                                                \
+        p = p * r + 1.0 / 24.0;                                                 \
+        p = p * r + 1.0 / 6.0;                                                  \
+        p = p * r + 0.5;                                                        \
+        p = p * r + 1.0;                                                        \
+        p = p * r + 1.0;                                                        \
+        const VI bits = ((VI) m + 1023) << 52;                                  \
+        return (VT) ((VI) (p * (VT) bits) & ~too_small);                        \
+    }
+#define LVM_EXP_F(VT, VI)                                                       \
+    static inline VT lvm_exp_##VT(VT x)                                         \
+    {                                                                           \
+        const VT magic = (VT) {0} + 0x1.8p23f;                                  \
+        const VI too_small = x < -87.33f;                                        \
+        const VT m = x * 1.44269504f + magic;                                   \
+        const VT n = m - magic;                                                 \
+        const VT r = (x - n * 0.693145752f) - n * 1.42860677e-6f;               \
+        VT p = (VT) {0} + 1.0f / 5040.0f;                                       \
+        p = p * r + 1.0f / 720.0f;                                              \
+        p = p * r + 1.0f / 120.0f;                                              \
+        p = p * r + 1.0f / 24.0f;                                               \
+        p = p * r + 1.0f / 6.0f;                                                \
+        p = p * r + 0.5f;                                                       \
+        p = p * r + 1.0f;                                                       \
+        p = p * r + 1.0f;                                                       \
+        const VI bits = ((VI) m + 127) << 23;                                   \
+        return (VT) ((VI) (p * (VT) bits) & ~too_small);                        \
+    }
+LVM_EXP_D(lvm_d2, lvm_l2)
+LVM_EXP_F(lvm_f4, lvm_i4)
+LVM_TARGET("avx2") LVM_EXP_D(lvm_d4, lvm_l4)
+LVM_TARGET("avx2") LVM_EXP_F(lvm_f8, lvm_i8)
+LVM_TARGET("avx512f") LVM_EXP_D(lvm_d8, lvm_l8)
+LVM_TARGET("avx512f") LVM_EXP_F(lvm_f16, lvm_i16)
+
+/* ---- log-sum-exp normalization ----------------------------------------------
+ * scores is column-major (n rows x n_cols, leading dimension ld): per row,
+ * lse[i] = log sum_k exp(scores[k * ld + i]), taken stably around the row's
+ * maximum, and the scores become exp(score - lse): responsibilities, summing
+ * to 1 over k. A vector of rows runs in the lanes, like the argmin. A row
+ * needs one finite score; callers guarantee that. */
+#define LVM_LOG_NORMALIZE_BODY(T, VT, VTU, VI, W, LOAD, HSUM)                  \
+    ptrdiff_t i0 = 0;                                                           \
+    for (; i0 + (W) <= n; i0 += (W)) {                                          \
+        VT top = LOAD(scores + i0);                                             \
+        for (ptrdiff_t k = 1; k < n_cols; k++) {                                \
+            const VT s = LOAD(scores + k * ld + i0);                             \
+            const VI gt = s > top;                                              \
+            top = (VT) ((gt & (VI) s) | (~gt & (VI) top));                      \
+        }                                                                       \
+        VT total = (VT) {0};                                                    \
+        for (ptrdiff_t k = 0; k < n_cols; k++) {                                \
+            const VT e = lvm_exp_##VT(LOAD(scores + k * ld + i0) - top);         \
+            *(VTU *) (scores + k * ld + i0) = e;                                 \
+            total += e;                                                         \
+        }                                                                       \
+        const VT inv = 1 / total;                                               \
+        for (ptrdiff_t k = 0; k < n_cols; k++)                                  \
+            *(VTU *) (scores + k * ld + i0) = LOAD(scores + k * ld + i0) * inv;   \
+        for (int r = 0; r < (W); r++) lse[i0 + r] = (double) top[r] + log((double) total[r]); \
+    }                                                                           \
+    for (ptrdiff_t i = i0; i < n; i++) {                                        \
+        T top = scores[i];                                                      \
+        for (ptrdiff_t k = 1; k < n_cols; k++)                                  \
+            if (scores[k * ld + i] > top) top = scores[k * ld + i];               \
+        double total = 0.0;                                                     \
+        for (ptrdiff_t k = 0; k < n_cols; k++) {                                \
+            const T e = (T) exp((double) (scores[k * ld + i] - top));            \
+            scores[k * ld + i] = e;                                              \
+            total += (double) e;                                                \
+        }                                                                       \
+        for (ptrdiff_t k = 0; k < n_cols; k++)                                  \
+            scores[k * ld + i] = (T) ((double) scores[k * ld + i] / total);       \
+        lse[i] = (double) top + log(total);                                     \
+    }
+
+#define LVM_LOG_NORMALIZE_SIGNATURE(T, NAME)                                    \
+    static void NAME(T *restrict scores, ptrdiff_t n, ptrdiff_t ld,             \
+                     ptrdiff_t n_cols, double *restrict lse)
+
+LVM_INSTANTIATE_D(LVM_LOG_NORMALIZE_SIGNATURE, LVM_LOG_NORMALIZE_BODY, lvm_log_normalize_d,
+                  (scores, n, ld, n_cols, lse))
+LVM_INSTANTIATE_F(LVM_LOG_NORMALIZE_SIGNATURE, LVM_LOG_NORMALIZE_BODY, lvm_log_normalize_s,
+                  (scores, n, ld, n_cols, lse))
 
 /* ---- k-means++ potentials --------------------------------------------------
  * dist is column-major (n rows x n_cols) and closest the squared distance to
