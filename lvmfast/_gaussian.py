@@ -1,0 +1,76 @@
+"""Gaussian log-densities from means and precision Cholesky factors, in
+scikit-learn's parametrization (covariance_type 'full', 'tied', 'diag',
+'spherical'), evaluated by lvmfast._kernels._gaussian. Shared by the
+mixtures and the Gaussian classifiers."""
+import numpy as np
+
+from lvmfast._kernels import _gaussian as kernels
+from lvmfast._parallel import blas_single_thread, effective_n_threads, plan_blocks
+
+COVARIANCE_TYPES = ("full", "tied", "diag", "spherical")
+
+
+def log_det_cholesky(precisions_cholesky, covariance_type, n_features):
+    """log det of each component's precision Cholesky factor, shape (K,) (or
+    a scalar for 'tied')."""
+    if covariance_type == "full":
+        return np.log(np.diagonal(precisions_cholesky, axis1=1, axis2=2)).sum(axis=1)
+    if covariance_type == "tied":
+        return np.log(np.diag(precisions_cholesky)).sum()
+    if covariance_type == "diag":
+        return np.log(precisions_cholesky).sum(axis=1)
+    return n_features * np.log(precisions_cholesky)
+
+
+def log_prob_terms(means, precisions_cholesky, covariance_type, shift, dtype, log_weights=None):
+    """The kernel's per-type inputs (see lvmfast._kernels._gaussian): factors
+    (flattened), projected means, offsets and constants, for rows centered by
+    `shift`. Computed in float64, factors and means cast to `dtype`."""
+    means = np.asarray(means, dtype=np.float64) - np.asarray(shift, dtype=np.float64)
+    chol = np.asarray(precisions_cholesky, dtype=np.float64)
+    n_components, n_features = means.shape
+    constants = log_det_cholesky(chol, covariance_type, n_features) - 0.5 * n_features * np.log(2 * np.pi)
+    constants = np.broadcast_to(constants, (n_components,)).astype(np.float64)
+    if log_weights is not None:
+        constants = constants + log_weights
+    offsets = np.zeros(n_components)
+    if covariance_type == "full":
+        factors = np.concatenate(list(chol), axis=1)  # D x K*D
+        projected = np.einsum("kd,kde->ke", means, chol)
+    elif covariance_type == "tied":
+        factors = chol
+        projected = means @ chol
+        offsets = np.einsum("kd,kd->k", projected, projected)
+    elif covariance_type == "diag":
+        factors = chol**2
+        projected = means * factors
+        offsets = np.einsum("kd,kd->k", means * means, factors)
+    else:
+        factors = chol**2
+        projected = means
+        offsets = np.einsum("kd,kd->k", means, means)
+    return (
+        np.ascontiguousarray(factors, dtype=dtype).ravel(),
+        np.ascontiguousarray(projected, dtype=dtype),
+        np.ascontiguousarray(offsets),
+        np.ascontiguousarray(constants),
+    )
+
+
+def log_prob(X, shift, means, precisions_cholesky, covariance_type, log_weights=None, chunk_rows=None):
+    """log N(x_i | mu_k, Sigma_k) (+ log_weights[k]) for every row and
+    component: an (n_samples, n_components) array in X's dtype (column-major).
+    X must already be validated (C-contiguous float32/float64)."""
+    n_samples, n_features = X.shape
+    n_components = np.shape(means)[0]
+    terms = log_prob_terms(means, precisions_cholesky, covariance_type, shift, X.dtype, log_weights)
+    if chunk_rows is None:
+        per_row = n_features + n_components + (n_components * n_features if covariance_type == "full" else n_features)
+        chunk_rows = plan_blocks(n_samples, row_bytes=per_row * X.itemsize).chunk_rows
+    out = np.empty((n_samples, n_components), dtype=X.dtype, order="F")
+    with blas_single_thread():
+        kernels.log_prob(
+            X, np.ascontiguousarray(shift, dtype=X.dtype), COVARIANCE_TYPES.index(covariance_type),
+            *terms, out, chunk_rows, effective_n_threads(),
+        )
+    return out
