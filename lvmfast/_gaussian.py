@@ -74,3 +74,47 @@ def log_prob(X, shift, means, precisions_cholesky, covariance_type, log_weights=
             *terms, out, chunk_rows, effective_n_threads(),
         )
     return out
+
+
+def statistics_size(covariance_type, n_components, n_features):
+    """Length of the flattened second-moment statistic per block."""
+    if covariance_type == "full":
+        return n_components * n_features * n_features
+    if covariance_type == "tied":
+        return n_features * n_features
+    return n_components * n_features
+
+
+def em_statistics(X, shift, sample_weight, weights, means, precisions_cholesky, covariance_type, n_threads=None):
+    """One fused pass: the E-step under (weights, means, precisions_cholesky)
+    and the M-step's weighted sufficient statistics, in the frame X - shift.
+
+    Returns nk (K,), s1 (K, D) = sum w r x, s2 (see em_pass: around the
+    current means) and the weighted log-likelihood sum, all float64, reduced
+    over blocks in block order.
+    """
+    n_samples, n_features = X.shape
+    n_components = np.shape(means)[0]
+    n_threads = effective_n_threads() if n_threads is None else n_threads
+    factors, projected, offsets, constants = log_prob_terms(
+        means, precisions_cholesky, covariance_type, shift, X.dtype, np.log(weights)
+    )
+    centered_means = np.ascontiguousarray(np.asarray(means, dtype=np.float64) - shift, dtype=X.dtype)
+    s2_size = statistics_size(covariance_type, n_components, n_features)
+    work = n_components * n_features if covariance_type == "full" else n_features
+    plan = plan_blocks(
+        n_samples,
+        row_bytes=(2 * n_features + n_components + work) * X.itemsize + 8,
+        stat_bytes=(n_components * (n_features + 1) + s2_size + 1) * 8,
+    )
+    nk = np.empty((plan.n_blocks, n_components))
+    s1 = np.empty((plan.n_blocks, n_components, n_features))
+    s2 = np.empty((plan.n_blocks, s2_size))
+    log_likelihood = np.empty(plan.n_blocks)
+    with blas_single_thread():
+        kernels.em_pass(
+            X, np.ascontiguousarray(shift, dtype=X.dtype), sample_weight,
+            COVARIANCE_TYPES.index(covariance_type), factors, projected, offsets, constants,
+            centered_means, nk, s1, s2, log_likelihood, plan.chunk_rows, plan.block_rows, n_threads,
+        )
+    return nk.sum(axis=0), s1.sum(axis=0), s2.sum(axis=0), float(log_likelihood.sum())

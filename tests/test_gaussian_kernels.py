@@ -61,3 +61,59 @@ def test_log_prob_same_for_any_thread_count(covariance_type):
         with threadpool_limits(n_threads, user_api="openmp"):
             runs.append(log_prob(X, X.mean(axis=0), means, chol, covariance_type, chunk_rows=64))
     np.testing.assert_array_equal(runs[0], runs[1])
+
+
+def reference_statistics(X, shift, w, weights, means, covs, covariance_type):
+    from scipy.special import logsumexp
+
+    log_prob = reference(X, means, covs, np.log(weights))
+    lse = logsumexp(log_prob, axis=1)
+    resp = np.exp(log_prob - lse[:, None]) * w[:, None]
+    Xc = X.astype(np.float64) - shift
+    mc = means - shift
+    nk = resp.sum(axis=0)
+    s1 = resp.T @ Xc
+    if covariance_type == "full":
+        s2 = np.stack([(resp[:, k, None] * (Xc - mc[k])).T @ (Xc - mc[k]) for k in range(len(means))]).ravel()
+    elif covariance_type == "tied":
+        s2 = ((w[:, None] * Xc).T @ Xc).ravel()
+    else:
+        s2 = np.stack([resp[:, k] @ (Xc - mc[k]) ** 2 for k in range(len(means))]).ravel()
+    return nk, s1, s2, float(w @ lse)
+
+
+@pytest.mark.parametrize("covariance_type", COVARIANCE_TYPES)
+@pytest.mark.parametrize("dtype", [np.float64, np.float32])
+@pytest.mark.parametrize("n_samples", [1, 17, 3000])
+def test_em_statistics_match_numpy(covariance_type, dtype, n_samples):
+    from lvmfast._gaussian import em_statistics
+
+    rng = np.random.default_rng(n_samples)
+    means, covs, chol = random_model(covariance_type, 3, 5, rng)
+    X = (means[rng.integers(0, 3, n_samples)] + rng.standard_normal((n_samples, 5)) * 2 + 20).astype(dtype)
+    means = means + 20
+    shift = X.mean(axis=0, dtype=np.float64).astype(dtype)
+    w = rng.uniform(0.5, 2.0, n_samples).astype(dtype)
+    weights = rng.dirichlet(np.ones(3))
+    got = em_statistics(X, shift, w, weights, means, chol, covariance_type)
+    ref = reference_statistics(X, shift.astype(np.float64), w.astype(np.float64), weights, means, covs, covariance_type)
+    rtol = 1e-9 if dtype is np.float64 else 2e-4
+    for name, a, b in zip(("nk", "s1", "s2"), got[:3], ref[:3]):
+        np.testing.assert_allclose(a, b, rtol=rtol, atol=rtol * np.abs(b).max(), err_msg=name)
+    assert got[3] == pytest.approx(ref[3], rel=rtol)
+
+
+def test_em_statistics_same_for_any_thread_count():
+    from threadpoolctl import threadpool_limits
+
+    from lvmfast._gaussian import em_statistics
+
+    rng = np.random.default_rng(3)
+    means, _, chol = random_model("full", 4, 3, rng)
+    X = rng.standard_normal((50000, 3)) * 3
+    runs = []
+    for n_threads in (1, 2):
+        with threadpool_limits(n_threads, user_api="openmp"):
+            runs.append(em_statistics(X, X.mean(axis=0), np.ones(50000), np.full(4, 0.25), means, chol, "full"))
+    for a, b in zip(runs[0], runs[1]):
+        np.testing.assert_array_equal(a, b)

@@ -19,9 +19,17 @@ dimension, so the fused EM pass can run it on its per-thread chunk and
 """
 from cython cimport floating
 from cython.parallel cimport parallel, prange
+from libc.math cimport sqrt
 from libc.stdlib cimport free, malloc
+from libc.string cimport memset
 
 from lvmfast._kernels._blas cimport gemm
+
+cdef extern from "_simd.h" nogil:
+    void lvm_log_normalize_d(double *scores, Py_ssize_t n, Py_ssize_t ld, Py_ssize_t n_cols,
+                             double *lse)
+    void lvm_log_normalize_s(float *scores, Py_ssize_t n, Py_ssize_t ld, Py_ssize_t n_cols,
+                             double *lse)
 
 cdef inline void copy_centered(const floating[:, ::1] X, Py_ssize_t start, Py_ssize_t n,
                                const floating[::1] shift, floating *out) noexcept nogil:
@@ -144,3 +152,139 @@ def log_prob(const floating[:, ::1] X, const floating[::1] shift, int cov_type,
                            &out[start, 0], n_samples)
         free(buf)
         free(work)
+
+
+# ---------------------------------------------------------------------------
+# The fused EM pass
+#
+# Per chunk: log-densities plus log weights, normalized into responsibilities
+# (lvm_log_normalize), then the weighted sufficient statistics of the block:
+#   nk[k]  = sum w r_ik
+#   s1[k]  = sum w r_ik x_i                      (x centered by shift)
+#   s2     = full:      [k] sum w r_ik (x_i - m_k)(x_i - m_k)^T
+#            tied:      sum w x_i x_i^T
+#            diag, spherical: [k] sum w r_ik (x_i - m_k)^2   (elementwise)
+# with m_k the means of this iteration (the model being evaluated). Summing
+# around m_k keeps second moments free of cancellation: the M-step subtracts
+# only (mu_new - m_k)(mu_new - m_k)^T, which is small.
+
+cdef inline void log_normalize(floating *scores, Py_ssize_t n, Py_ssize_t n_cols,
+                               double *lse) noexcept nogil:
+    if floating is double:
+        lvm_log_normalize_d(scores, n, n, n_cols, lse)
+    else:
+        lvm_log_normalize_s(scores, n, n, n_cols, lse)
+
+
+cdef void accumulate_stats(int cov_type, const floating *x, Py_ssize_t n, Py_ssize_t d,
+                           Py_ssize_t n_components, const floating *weight,
+                           floating *resp, const floating *means, double *nk, double *s1,
+                           double *s2, floating *work, floating *stat) noexcept nogil:
+    """Add the chunk's statistics (see above) to nk, s1, s2. resp (column-major
+    n x K) is scaled by the weights in place. work holds n x D, stat both
+    K x D and D x D."""
+    cdef Py_ssize_t i, j, l, k, kd = n_components * d
+    cdef double r, diff
+    cdef floating root
+    for k in range(n_components):
+        for i in range(n):
+            resp[k * n + i] = resp[k * n + i] * weight[i]
+            nk[k] += resp[k * n + i]
+    # s1 (row-major K x D, i.e. column-major D x K) += x^T (w r)
+    gemm(c'N', c'N', <int> d, <int> n_components, <int> n, 1.0, x, <int> d, resp, <int> n,
+         0.0, stat, <int> d)
+    for l in range(kd):
+        s1[l] += stat[l]
+    if cov_type == 0:
+        for k in range(n_components):
+            # work = sqrt(w r_k) (x - m_k); s2[k] += work^T work
+            for i in range(n):
+                root = <floating> sqrt(<double> resp[k * n + i])
+                for j in range(d):
+                    work[i * d + j] = root * (x[i * d + j] - means[k * d + j])
+            gemm(c'N', c'T', <int> d, <int> d, <int> n, 1.0, work, <int> d, work, <int> d,
+                 0.0, stat, <int> d)
+            for l in range(d * d):
+                s2[k * d * d + l] += stat[l]
+    elif cov_type == 1:
+        # work = sqrt(w) x; s2 += work^T work
+        for i in range(n):
+            root = <floating> sqrt(<double> weight[i])
+            for j in range(d):
+                work[i * d + j] = root * x[i * d + j]
+        gemm(c'N', c'T', <int> d, <int> d, <int> n, 1.0, work, <int> d, work, <int> d,
+             0.0, stat, <int> d)
+        for l in range(d * d):
+            s2[l] += stat[l]
+    else:
+        for k in range(n_components):
+            for i in range(n):
+                r = resp[k * n + i]
+                for j in range(d):
+                    diff = <double> x[i * d + j] - <double> means[k * d + j]
+                    s2[k * d + j] += r * diff * diff
+
+
+def em_pass(const floating[:, ::1] X, const floating[::1] shift,
+            const floating[::1] sample_weight, int cov_type,
+            const floating[::1] factors, const floating[:, ::1] projected_means,
+            const double[::1] offsets, const double[::1] constants,
+            const floating[:, ::1] means, double[:, ::1] block_nk,
+            double[:, :, ::1] block_s1, double[:, ::1] block_s2,
+            double[::1] block_log_likelihood, Py_ssize_t chunk_rows,
+            Py_ssize_t block_rows, int n_threads):
+    """One E-step and the M-step's statistics, in one pass over X.
+
+    constants include the log weights, so each row's log-sum-exp is its
+    log-likelihood: block_log_likelihood[b] = sum of w * log p(x). means (in
+    the shifted frame) are the model's current means, around which s2 is
+    summed. Per block b: block_nk[b] (K), block_s1[b] (K x D) and block_s2[b]
+    (flattened: K*D*D full, D*D tied, K*D diag and spherical). No
+    n_samples x n_components array is made: each thread holds one chunk.
+    """
+    cdef Py_ssize_t n_samples = X.shape[0], n_features = X.shape[1]
+    cdef Py_ssize_t n_components = means.shape[0]
+    cdef Py_ssize_t n_blocks = block_nk.shape[0]
+    cdef Py_ssize_t s2_size = block_s2.shape[1]
+    cdef Py_ssize_t extra = work_size(cov_type, chunk_rows, n_features, n_components)
+    cdef Py_ssize_t b, start, stop, n, i
+    cdef double ll
+    cdef floating *buf
+    cdef floating *work
+    cdef floating *scores
+    cdef floating *stat
+    cdef double *lse
+    if extra < chunk_rows * n_features:
+        extra = chunk_rows * n_features
+    with nogil, parallel(num_threads=n_threads):
+        buf = <floating *> malloc(chunk_rows * n_features * sizeof(floating))
+        work = <floating *> malloc(extra * sizeof(floating))
+        scores = <floating *> malloc(chunk_rows * n_components * sizeof(floating))
+        stat = <floating *> malloc(max(n_features * n_features, n_components * n_features) * sizeof(floating))
+        lse = <double *> malloc(chunk_rows * sizeof(double))
+        for b in prange(n_blocks, schedule="dynamic"):
+            memset(&block_nk[b, 0], 0, n_components * sizeof(double))
+            memset(&block_s1[b, 0, 0], 0, n_components * n_features * sizeof(double))
+            memset(&block_s2[b, 0], 0, s2_size * sizeof(double))
+            ll = 0.0
+            start = b * block_rows
+            stop = min(start + block_rows, n_samples)
+            while start < stop:
+                n = min(chunk_rows, stop - start)
+                copy_centered(X, start, n, shift, buf)
+                log_prob_chunk(cov_type, buf, n, n_features, n_components, &factors[0],
+                               &projected_means[0, 0], &offsets[0], &constants[0], work,
+                               scores, n)
+                log_normalize(scores, n, n_components, lse)
+                for i in range(n):
+                    ll = ll + sample_weight[start + i] * lse[i]
+                accumulate_stats(cov_type, buf, n, n_features, n_components,
+                                 &sample_weight[start], scores, &means[0, 0], &block_nk[b, 0],
+                                 &block_s1[b, 0, 0], &block_s2[b, 0], work, stat)
+                start = start + n
+            block_log_likelihood[b] = ll
+        free(buf)
+        free(work)
+        free(scores)
+        free(stat)
+        free(lse)
