@@ -1,0 +1,4 @@
+"""Mixture models: Gaussian mixtures fit by EM."""
+from lvmfast.mixture._gaussian_mixture import GaussianMixture
+
+__all__ = ["GaussianMixture"]

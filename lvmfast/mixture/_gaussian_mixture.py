@@ -1,0 +1,504 @@
+"""Gaussian mixture models fit by EM.
+
+Each EM iteration is one fused pass over the rows (lvmfast._gaussian.
+em_statistics): log-densities, responsibilities and the weighted sufficient
+statistics, a chunk per thread, with no n_samples x n_components array. The
+M-step on those small statistics is NumPy here. The loop, the convergence test
+and the initializations follow scikit-learn's GaussianMixture step for step,
+so the same starting point gives the same iterations.
+"""
+import time
+import warnings
+
+import numpy as np
+from scipy import linalg
+
+from lvmfast._gaussian import COVARIANCE_TYPES, em_statistics, log_prob
+from lvmfast._kernels._responsibilities import log_normalize
+from lvmfast._parallel import effective_n_threads
+from lvmfast._validation import (
+    check_array,
+    check_is_fitted,
+    check_option,
+    check_random_state,
+    check_sample_weight,
+    check_scalar,
+    validate_data,
+)
+from lvmfast.base import BaseEstimator
+from lvmfast.exceptions import ConvergenceWarning
+
+__all__ = ["GaussianMixture"]
+
+INIT_PARAMS = ("kmeans", "k-means++", "random", "random_from_data")
+# scikit-learn adds this to every component's weight so that none is exactly 0.
+NK_EPSILON = 10 * np.finfo(np.float64).eps
+INIT_CHUNK_ROWS = 65536
+
+
+# ---------------------------------------------------------------------------
+# M-step on statistics
+
+
+def _parameters_from_statistics(nk, s1, s2, around, covariance_type, reg_covar):
+    """weights (unnormalized, as nk), means and covariances from the pass's
+    statistics: nk = sum w r, s1 = sum w r x and s2 summed around the means
+    `around` (see em_pass), all in the centered frame."""
+    n_components, n_features = s1.shape
+    nk_eps = nk + NK_EPSILON
+    means = s1 / nk_eps[:, None]
+    if covariance_type == "tied":
+        scatter = s2.reshape(n_features, n_features) - (nk_eps[:, None] * means).T @ means
+        covariances = scatter / nk_eps.sum()
+        covariances.flat[:: n_features + 1] += reg_covar
+        return nk_eps, means, covariances
+    shift = means - around  # the means' move since the statistics' reference
+    if covariance_type == "full":
+        s2 = s2.reshape(n_components, n_features, n_features)
+        covariances = (s2 - nk[:, None, None] * shift[:, :, None] * shift[:, None, :]) / nk_eps[:, None, None]
+        for cov in covariances:
+            cov.flat[:: n_features + 1] += reg_covar
+        return nk_eps, means, covariances
+    variances = (s2.reshape(n_components, n_features) - nk[:, None] * shift**2) / nk_eps[:, None]
+    variances = np.maximum(variances, 0.0) + reg_covar
+    if covariance_type == "spherical":
+        variances = variances.mean(axis=1)
+    return nk_eps, means, variances
+
+
+def _precision_cholesky(covariances, covariance_type, reg_covar):
+    """scikit-learn's precisions_cholesky_ from covariances; a component that
+    is not positive definite is named in the error."""
+
+    def collapsed(component):
+        which = "The shared covariance" if component is None else f"Component {component}"
+        return ValueError(
+            f"{which} collapsed: its covariance is not positive definite (a singleton or "
+            f"samples on a lower-dimensional set). Increase reg_covar (now {reg_covar!r}), "
+            "reduce n_components, or scale the input data."
+        )
+
+    if covariance_type in ("full", "tied"):
+        stack = covariances[None] if covariance_type == "tied" else covariances
+        out = np.empty_like(stack)
+        for k, cov in enumerate(stack):
+            try:
+                chol = linalg.cholesky(cov, lower=True)
+            except linalg.LinAlgError:
+                raise collapsed(None if covariance_type == "tied" else k) from None
+            out[k] = linalg.solve_triangular(chol, np.eye(cov.shape[0]), lower=True).T
+        return out[0] if covariance_type == "tied" else out
+    bad = np.flatnonzero(np.asarray(covariances).reshape(len(covariances), -1).min(axis=1) <= 0)
+    if bad.size:
+        raise collapsed(int(bad[0]))
+    return 1.0 / np.sqrt(covariances)
+
+
+def _precision_cholesky_from_precisions(precisions, covariance_type):
+    if covariance_type in ("full", "tied"):
+        flip = lambda a: np.flipud(np.fliplr(a))  # noqa: E731 - upper Cholesky of a precision
+        stack = precisions[None] if covariance_type == "tied" else precisions
+        out = np.array([flip(linalg.cholesky(flip(p), lower=True)) for p in stack])
+        return out[0] if covariance_type == "tied" else out
+    return np.sqrt(precisions)
+
+
+def _precisions(precisions_cholesky, covariance_type):
+    if covariance_type == "full":
+        return np.einsum("kij,klj->kil", precisions_cholesky, precisions_cholesky)
+    if covariance_type == "tied":
+        return precisions_cholesky @ precisions_cholesky.T
+    return precisions_cholesky**2
+
+
+# ---------------------------------------------------------------------------
+# The estimator
+
+
+class GaussianMixture(BaseEstimator):
+    """Gaussian mixture model fit by expectation-maximization.
+
+    A drop-in for ``sklearn.mixture.GaussianMixture``: the same parameters,
+    attributes and iterations from the same starting point, with an EM
+    iteration that is one fused pass over the rows and never holds an
+    n_samples x n_components array. ``fit`` also takes ``sample_weight``.
+
+    Parameters
+    ----------
+    n_components : int, default=1
+        Number of mixture components.
+    covariance_type : {'full', 'tied', 'diag', 'spherical'}, default='full'
+        Each component's own full covariance, one shared full covariance,
+        diagonal covariances, or one variance per component.
+    tol : float, default=1e-3
+        EM stops when the mean log-likelihood gains less than this.
+    reg_covar : float, default=1e-6
+        Added to the diagonal of every covariance.
+    max_iter : int, default=100
+        EM iterations per initialization.
+    n_init : int, default=1
+        Initializations; the one with the highest final lower bound is kept.
+    init_params : {'kmeans', 'k-means++', 'random', 'random_from_data'}, default='kmeans'
+        How responsibilities are first set: lvmfast's KMeans labels, k-means++
+        seeds, random responsibilities, or random rows as seeds.
+    weights_init, means_init, precisions_init : array-like, default=None
+        Initial weights (K,), means (K, D) and precisions (shape by
+        covariance_type); they replace what init_params gives.
+    random_state : int, RandomState instance or None, default=None
+    warm_start : bool, default=False
+        Start fit from the last fit's parameters (with n_init=1).
+    verbose : int, default=0
+    verbose_interval : int, default=10
+        Iterations between verbose lines.
+
+    Attributes
+    ----------
+    weights_, means_, covariances_, precisions_, precisions_cholesky_
+        The fitted parameters (in X's dtype).
+    converged_ : bool
+    n_iter_ : int
+    lower_bound_ : float
+        Mean (weighted) log-likelihood of the best run at its last iteration.
+    lower_bounds_ : list of float
+        The lower bound after every iteration of the best run.
+    n_features_in_ : int
+    """
+
+    _estimator_type = "density_estimator"
+
+    def __init__(
+        self,
+        n_components=1,
+        *,
+        covariance_type="full",
+        tol=1e-3,
+        reg_covar=1e-6,
+        max_iter=100,
+        n_init=1,
+        init_params="kmeans",
+        weights_init=None,
+        means_init=None,
+        precisions_init=None,
+        random_state=None,
+        warm_start=False,
+        verbose=0,
+        verbose_interval=10,
+    ):
+        self.n_components = n_components
+        self.covariance_type = covariance_type
+        self.tol = tol
+        self.reg_covar = reg_covar
+        self.max_iter = max_iter
+        self.n_init = n_init
+        self.init_params = init_params
+        self.weights_init = weights_init
+        self.means_init = means_init
+        self.precisions_init = precisions_init
+        self.random_state = random_state
+        self.warm_start = warm_start
+        self.verbose = verbose
+        self.verbose_interval = verbose_interval
+
+    # -- parameters ---------------------------------------------------------
+
+    def _check_params(self, n_features):
+        check_scalar(self.n_components, "n_components", "int", minimum=1)
+        check_option(self.covariance_type, "covariance_type", COVARIANCE_TYPES)
+        check_scalar(self.tol, "tol", "real", minimum=0)
+        check_scalar(self.reg_covar, "reg_covar", "real", minimum=0)
+        check_scalar(self.max_iter, "max_iter", "int", minimum=0)
+        check_scalar(self.n_init, "n_init", "int", minimum=1)
+        check_option(self.init_params, "init_params", INIT_PARAMS)
+        check_scalar(self.verbose_interval, "verbose_interval", "int", minimum=1)
+        if not isinstance(self.verbose, (bool, np.bool_)):
+            check_scalar(self.verbose, "verbose", "int", minimum=0)
+        check_random_state(self.random_state)
+        k, d = self.n_components, n_features
+        if self.weights_init is not None:
+            w = self._init_array(self.weights_init, "weights_init", (k,))
+            if w.min() < 0 or w.max() > 1:
+                raise ValueError(f"weights_init must lie in [0, 1]; got min {w.min()}, max {w.max()}.")
+            if not np.isclose(w.sum(), 1.0, rtol=0, atol=1e-6):
+                raise ValueError(f"weights_init must sum to 1; got {w.sum()!r}.")
+        if self.means_init is not None:
+            self._init_array(self.means_init, "means_init", (k, d))
+        if self.precisions_init is not None:
+            shape = {"full": (k, d, d), "tied": (d, d), "diag": (k, d), "spherical": (k,)}[self.covariance_type]
+            p = self._init_array(self.precisions_init, "precisions_init", shape)
+            if self.covariance_type in ("full", "tied"):
+                for i, m in enumerate(p.reshape(-1, d, d)):
+                    if not np.allclose(m, m.T, rtol=1e-8, atol=1e-12):
+                        raise ValueError(f"precisions_init[{i}] must be symmetric.")
+                    if np.linalg.eigvalsh(m).min() <= 0:
+                        raise ValueError(f"precisions_init[{i}] must be positive definite.")
+            elif p.min() <= 0:
+                raise ValueError(f"precisions_init must be positive; got a minimum of {p.min()}.")
+
+    @staticmethod
+    def _init_array(value, name, shape):
+        a = np.asarray(value, dtype=np.float64)
+        if a.shape != shape:
+            raise ValueError(f"{name} must have shape {shape}; got {a.shape}.")
+        if not np.isfinite(a).all():
+            raise ValueError(f"{name} contains NaN or infinity.")
+        return a
+
+    # -- initialization -------------------------------------------------------
+
+    def _initial_statistics(self, X, shift, sample_weight, random_state, n_threads):
+        """nk, s1, s2 (around the resulting means) of the initial
+        responsibilities, drawn from random_state as scikit-learn draws them,
+        without an n_samples x n_components array."""
+        n_samples, n_features = X.shape
+        k = self.n_components
+        if self.init_params in ("kmeans", "k-means++", "random_from_data"):
+            if self.init_params == "kmeans":
+                from lvmfast.cluster import KMeans
+
+                labels = KMeans(k, n_init=1, random_state=random_state).fit(X, sample_weight=sample_weight).labels_
+                rows, columns = np.arange(n_samples), labels
+            else:
+                if self.init_params == "k-means++":
+                    from lvmfast.cluster import kmeans_plusplus
+
+                    indices = kmeans_plusplus(X, k, random_state=random_state)[1]
+                else:
+                    indices = random_state.choice(n_samples, size=k, replace=False)
+                rows, columns = indices, np.arange(k)
+            return self._one_hot_statistics(X, shift, sample_weight, rows, columns)
+        # 'random': uniform responsibilities, drawn twice from the same state
+        # (once for the means, once for the second moments around them).
+        state = random_state.get_state()
+        means = None
+        for _ in range(2):
+            random_state.set_state(state)
+            nk, s1, s2 = np.zeros(k), np.zeros((k, n_features)), 0.0
+            for start in range(0, n_samples, INIT_CHUNK_ROWS):
+                stop = min(start + INIT_CHUNK_ROWS, n_samples)
+                resp = random_state.uniform(size=(stop - start, k))
+                resp /= resp.sum(axis=1, keepdims=True)
+                resp *= sample_weight[start:stop, None]
+                x = X[start:stop].astype(np.float64) - shift
+                nk += resp.sum(axis=0)
+                s1 += resp.T @ x
+                if means is not None:
+                    s2 = s2 + self._second_moments(x, resp, means, sample_weight[start:stop])
+            if means is None:
+                means = s1 / (nk + NK_EPSILON)[:, None]
+        return nk, s1, s2, means
+
+    def _one_hot_statistics(self, X, shift, sample_weight, rows, columns):
+        k, n_features = self.n_components, X.shape[1]
+        w = sample_weight[rows].astype(np.float64)
+        x = X[rows].astype(np.float64) - shift
+        nk = np.bincount(columns, weights=w, minlength=k)
+        s1 = np.zeros((k, n_features))
+        np.add.at(s1, columns, w[:, None] * x)
+        means = s1 / (nk + NK_EPSILON)[:, None]
+        resp = np.zeros((len(rows), k))
+        resp[np.arange(len(rows)), columns] = w
+        s2 = 0.0
+        for start in range(0, len(rows), INIT_CHUNK_ROWS):
+            part = slice(start, start + INIT_CHUNK_ROWS)
+            s2 = s2 + self._second_moments(x[part], resp[part], means, w[part])
+        return nk, s1, s2, means
+
+    def _second_moments(self, x, weighted_resp, means, weights):
+        """s2 of em_pass for a block of centered rows and their w * r."""
+        if self.covariance_type == "tied":
+            return ((weights[:, None] * x).T @ x).ravel()
+        if self.covariance_type == "full":
+            return np.stack([(weighted_resp[:, k, None] * (x - m)).T @ (x - m) for k, m in enumerate(means)]).ravel()
+        return np.stack([weighted_resp[:, k] @ (x - m) ** 2 for k, m in enumerate(means)]).ravel()
+
+    def _initialize(self, X, shift, sample_weight, random_state, n_threads):
+        """weights, means (centered frame) and precisions_cholesky to start EM."""
+        nk, s1, s2, around = self._initial_statistics(X, shift, sample_weight, random_state, n_threads)
+        nk_eps, means, covariances = _parameters_from_statistics(
+            nk, s1, s2, around, self.covariance_type, self.reg_covar
+        )
+        weights = nk_eps / sample_weight.sum(dtype=np.float64)
+        if self.weights_init is not None:
+            weights = np.asarray(self.weights_init, dtype=np.float64)
+        if self.means_init is not None:
+            means = np.asarray(self.means_init, dtype=np.float64) - shift
+        if self.precisions_init is None:
+            chol = _precision_cholesky(covariances, self.covariance_type, self.reg_covar)
+        else:
+            chol = _precision_cholesky_from_precisions(
+                np.asarray(self.precisions_init, dtype=np.float64), self.covariance_type
+            )
+            covariances = None
+        return weights, means, covariances, chol
+
+    # -- fitting --------------------------------------------------------------
+
+    def fit(self, X, y=None, sample_weight=None):
+        """Estimate the model parameters by EM.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features)
+        y : Ignored
+        sample_weight : array-like of shape (n_samples,), default=None
+            Non-negative weights of the rows (scikit-learn has none here);
+            integer weights act as repeated rows.
+
+        Returns
+        -------
+        self
+        """
+        self.fit_predict(X, y, sample_weight=sample_weight)
+        return self
+
+    def fit_predict(self, X, y=None, sample_weight=None):
+        """Fit, then return the most likely component of each row."""
+        warm = self.warm_start and hasattr(self, "converged_")
+        X = validate_data(self, X, reset=not warm, min_samples=2)
+        n_samples, n_features = X.shape
+        self._check_params(n_features)
+        if n_samples < self.n_components:
+            raise ValueError(
+                f"Expected n_samples >= n_components but got n_components = {self.n_components}, "
+                f"n_samples = {n_samples}."
+            )
+        sample_weight = check_sample_weight(sample_weight, n_samples, X.dtype)
+        random_state = check_random_state(self.random_state)
+        n_threads = effective_n_threads()
+        shift = X.mean(axis=0, dtype=np.float64)
+        total_weight = sample_weight.sum(dtype=np.float64)
+
+        best = None
+        for init in range(1 if warm else self.n_init):
+            if self.verbose:
+                print(f"Initialization {init}")
+            if warm:
+                weights, means, covariances, chol = (
+                    self.weights_.astype(np.float64), self.means_.astype(np.float64) - shift,
+                    self.covariances_, self.precisions_cholesky_.astype(np.float64),
+                )
+                lower_bound = self.lower_bound_
+            else:
+                weights, means, covariances, chol = self._initialize(X, shift, sample_weight, random_state, n_threads)
+                lower_bound = -np.inf
+            lower_bounds, converged, n_iter = [], False, 0
+            started = time.perf_counter()
+            for n_iter in range(1, self.max_iter + 1):
+                previous = lower_bound
+                nk, s1, s2, log_likelihood = em_statistics(
+                    X, shift.astype(X.dtype), sample_weight, weights, means + shift, chol,
+                    self.covariance_type, n_threads,
+                )
+                nk_eps, new_means, covariances = _parameters_from_statistics(
+                    nk, s1, s2, means, self.covariance_type, self.reg_covar
+                )
+                weights, means = nk_eps / nk_eps.sum(), new_means
+                chol = _precision_cholesky(covariances, self.covariance_type, self.reg_covar)
+                lower_bound = log_likelihood / total_weight
+                lower_bounds.append(lower_bound)
+                change = lower_bound - previous
+                if self.verbose >= 2 and n_iter % self.verbose_interval == 0:
+                    print(f"  Iteration {n_iter}\t time lapse {time.perf_counter() - started:.5f}s\t ll change {change:.5f}")
+                    started = time.perf_counter()
+                if abs(change) < self.tol:
+                    converged = True
+                    break
+            if self.verbose:
+                print(f"Initialization {'converged' if converged else 'did not converge'}. lower bound {lower_bound:.5f}")
+            if best is None or lower_bound > best["lower_bound"]:
+                best = dict(
+                    weights=weights, means=means, covariances=covariances, chol=chol,
+                    n_iter=n_iter, lower_bound=lower_bound, lower_bounds=lower_bounds, converged=converged,
+                )
+        if not best["converged"] and self.max_iter > 0:
+            warnings.warn(
+                "Best performing initialization did not converge. Try different init parameters, "
+                "or increase max_iter, tol, or check for degenerate data.",
+                ConvergenceWarning,
+                stacklevel=2,
+            )
+        dtype = X.dtype
+        self.weights_ = best["weights"].astype(dtype)
+        self.means_ = (best["means"] + shift).astype(dtype)
+        if best["covariances"] is not None:
+            self.covariances_ = np.asarray(best["covariances"]).astype(dtype)
+        self.precisions_cholesky_ = np.asarray(best["chol"]).astype(dtype)
+        self.precisions_ = _precisions(np.asarray(best["chol"]), self.covariance_type).astype(dtype)
+        self.converged_ = best["converged"]
+        self.n_iter_ = best["n_iter"]
+        self.lower_bound_ = best["lower_bound"]
+        self.lower_bounds_ = best["lower_bounds"]
+        return self._log_resp(X)[0].argmax(axis=1)
+
+    # -- using a fitted model -------------------------------------------------
+
+    def _log_resp(self, X):
+        """Responsibilities (n_samples x n_components) and each row's log-likelihood."""
+        scores = log_prob(
+            X, X.mean(axis=0, dtype=np.float64) if len(X) else np.zeros(X.shape[1]), self.means_,
+            self.precisions_cholesky_, self.covariance_type, np.log(self.weights_.astype(np.float64)),
+        )
+        lse = np.empty(X.shape[0])
+        log_normalize(scores, lse, 4096, effective_n_threads())
+        return scores, lse
+
+    def _fitted_input(self, X):
+        check_is_fitted(self, "precisions_cholesky_")
+        return validate_data(self, X, reset=False)
+
+    def score_samples(self, X):
+        """Log-likelihood of each row under the model."""
+        return self._log_resp(self._fitted_input(X))[1]
+
+    def score(self, X, y=None, sample_weight=None):
+        """Mean (weighted) log-likelihood of X."""
+        X = self._fitted_input(X)
+        weights = check_sample_weight(sample_weight, X.shape[0], np.float64)
+        return float(weights @ self._log_resp(X)[1] / weights.sum())
+
+    def predict_proba(self, X):
+        """Responsibilities: the posterior probability of each component."""
+        return self._log_resp(self._fitted_input(X))[0]
+
+    def predict(self, X):
+        """The most likely component of each row."""
+        return self.predict_proba(X).argmax(axis=1)
+
+    def _n_parameters(self):
+        k, d = self.means_.shape
+        cov = {"full": k * d * (d + 1) / 2, "tied": d * (d + 1) / 2, "diag": k * d, "spherical": k}[self.covariance_type]
+        return int(cov + k * d + k - 1)
+
+    def bic(self, X):
+        """Bayesian information criterion of the model on X (lower is better)."""
+        X = self._fitted_input(X)
+        return -2 * self.score(X) * X.shape[0] + self._n_parameters() * np.log(X.shape[0])
+
+    def aic(self, X):
+        """Akaike information criterion of the model on X (lower is better)."""
+        X = self._fitted_input(X)
+        return -2 * self.score(X) * X.shape[0] + 2 * self._n_parameters()
+
+    def sample(self, n_samples=1):
+        """Draw n_samples rows from the fitted model.
+
+        Returns
+        -------
+        X : ndarray of shape (n_samples, n_features)
+        y : ndarray of shape (n_samples,), the component of each row
+        """
+        check_is_fitted(self, "precisions_cholesky_")
+        check_scalar(n_samples, "n_samples", "int", minimum=1)
+        rng = check_random_state(self.random_state)
+        counts = rng.multinomial(n_samples, self.weights_.astype(np.float64) / self.weights_.sum(dtype=np.float64))
+        covariances = np.linalg.inv(self.precisions_.astype(np.float64)) if self.covariance_type in ("full", "tied") else 1 / self.precisions_.astype(np.float64)
+        parts = []
+        for k, (mean, count) in enumerate(zip(self.means_.astype(np.float64), counts)):
+            if self.covariance_type == "full":
+                parts.append(rng.multivariate_normal(mean, covariances[k], int(count)))
+            elif self.covariance_type == "tied":
+                parts.append(rng.multivariate_normal(mean, covariances, int(count)))
+            else:
+                parts.append(mean + rng.standard_normal((int(count), mean.shape[0])) * np.sqrt(covariances[k]))
+        y = np.repeat(np.arange(len(counts)), counts)
+        return np.vstack(parts), y
