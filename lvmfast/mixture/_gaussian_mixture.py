@@ -295,6 +295,8 @@ class GaussianMixture(BaseEstimator):
         s1 = np.zeros((k, n_features))
         np.add.at(s1, columns, w[:, None] * x)
         means = s1 / (nk + NK_EPSILON)[:, None]
+        if self.covariance_type == "tied":
+            return nk, s1, self._tied_initial_scatter(X, shift, sample_weight, nk, s1), means
         resp = np.zeros((len(rows), k))
         resp[np.arange(len(rows)), columns] = w
         s2 = 0.0
@@ -302,6 +304,26 @@ class GaussianMixture(BaseEstimator):
             part = slice(start, start + INIT_CHUNK_ROWS)
             s2 = s2 + self._second_moments(x[part], resp[part], means, w[part])
         return nk, s1, s2, means
+
+    @staticmethod
+    def _tied_initial_scatter(X, shift, sample_weight, nk, s1):
+        """The tied s2 that makes the M-step give scikit-learn's initial tied
+        covariance, which sums x x^T over all rows, in raw coordinates, even
+        when the one-hot responsibilities cover only some rows (k-means++,
+        random_from_data): S + (a - b) s^T + s (a - b)^T + (W - N) s s^T, with
+        S, a, W the sums of w x x^T, w x, w over all rows (centered), b = sum
+        s1, N = sum nk (+ eps), s the shift. It is S when every row is
+        covered, as in EM."""
+        scatter = np.zeros((X.shape[1], X.shape[1]))
+        first = np.zeros(X.shape[1])
+        for start in range(0, X.shape[0], INIT_CHUNK_ROWS):
+            x = X[start:start + INIT_CHUNK_ROWS].astype(np.float64) - shift
+            w = sample_weight[start:start + INIT_CHUNK_ROWS].astype(np.float64)
+            scatter += (w[:, None] * x).T @ x
+            first += w @ x
+        gap = first - s1.sum(axis=0)
+        missing = sample_weight.sum(dtype=np.float64) - (nk + NK_EPSILON).sum()
+        return (scatter + np.outer(gap, shift) + np.outer(shift, gap) + missing * np.outer(shift, shift)).ravel()
 
     def _second_moments(self, x, weighted_resp, means, weights):
         """s2 of em_pass for a block of centered rows and their w * r."""
