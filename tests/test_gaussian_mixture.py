@@ -198,9 +198,4 @@ def test_bad_input():
 def test_check_estimator():
     from sklearn.utils.estimator_checks import check_estimator
 
-    check_estimator(
-        GaussianMixture(),
-        expected_failed_checks={
-            "check_sample_weight_equivalence_on_dense_data": "k-means initialization draws differ between weighted and repeated rows",
-        },
-    )
+    check_estimator(GaussianMixture())
