@@ -6,7 +6,7 @@ import numpy as np
 
 
 def _demo(args):
-    from lvmfast import KMeans, __version__, openmp_enabled
+    from lvmfast import GaussianMixture, KMeans, __version__, openmp_enabled
     from lvmfast._parallel import effective_n_threads
     from lvmfast.datasets import load_faithful
 
@@ -20,6 +20,16 @@ def _demo(args):
     for k in np.argsort(km.cluster_centers_[:, 0]):
         center = " ".join(f"{v:>10.3f}" for v in km.cluster_centers_[k])
         print(f"{k:>8} {counts[k]:>6} {center}")
+
+    gm = GaussianMixture(n_components=2, random_state=args.seed).fit(X)
+    print(
+        f"\nGaussianMixture(n_components=2): {gm.n_iter_} EM iterations, "
+        f"mean log-likelihood {gm.lower_bound_:.4f}, total {gm.score(X) * X.shape[0]:.2f}"
+    )
+    print(f"{'component':>9} {'weight':>7} " + " ".join(f"{'mean ' + n:>15}" for n in names))
+    for k in np.argsort(gm.means_[:, 0]):
+        means = " ".join(f"{v:>15.3f}" for v in gm.means_[k])
+        print(f"{k:>9} {gm.weights_[k]:>7.3f} {means}")
     return 0
 
 

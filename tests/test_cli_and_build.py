@@ -24,9 +24,15 @@ def test_demo_prints_the_clusters(capsys):
     assert "Old Faithful: 272 eruptions" in out
     assert "KMeans(n_clusters=2)" in out
     # the two clusters are the short and the long eruptions
-    rows = [line.split() for line in out.splitlines() if line.strip()[:1].isdigit()]
+    kmeans_part, gmm_part = out.split("GaussianMixture(n_components=2)")
+    rows = [line.split() for line in kmeans_part.splitlines() if line.strip()[:1].isdigit()]
     sizes = sorted(int(r[1]) for r in rows)
     assert sum(sizes) == 272 and len(sizes) == 2 and min(sizes) > 80
+    # the mixture: two components, weights summing to 1, short and long eruptions
+    rows = [line.split() for line in gmm_part.splitlines() if line.strip()[:1].isdigit()]
+    weights = [float(r[1]) for r in rows]
+    assert len(rows) == 2 and abs(sum(weights) - 1) < 2e-3
+    assert float(rows[0][2]) < 3 < float(rows[1][2])
 
 
 def test_python_dash_m_and_console_script(tmp_path):
