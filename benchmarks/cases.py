@@ -60,3 +60,47 @@ def potential(X, centers, chunk_rows=65536):
         d = (x**2).sum(axis=1)[:, None] - 2 * x @ C.T + c_sq
         total += np.maximum(d.min(axis=1), 0).sum()
     return total
+
+
+GMM_SIZES = {
+    "full": {"n_samples": 500_000, "n_features": 16, "n_components": 16},
+    "quick": {"n_samples": 50_000, "n_features": 16, "n_components": 16},
+}
+
+
+def gmm_starting_point(X, n_components, covariance_type, seed=1):
+    """Equal weights, random rows as means, and the data's per-feature
+    variance as every component's covariance, in each type's precision form."""
+    rng = np.random.default_rng(seed)
+    n_features = X.shape[1]
+    means = X[rng.choice(len(X), n_components, replace=False)].astype(np.float64)
+    variance = X[:10000].astype(np.float64).var(axis=0)
+    precisions = {
+        "full": np.repeat(np.diag(1 / variance)[None], n_components, axis=0),
+        "tied": np.diag(1 / variance),
+        "diag": np.repeat((1 / variance)[None], n_components, axis=0),
+        "spherical": np.full(n_components, 1 / variance.mean()),
+    }[covariance_type]
+    return {"weights_init": np.full(n_components, 1 / n_components), "means_init": means, "precisions_init": precisions}
+
+
+def gmm_fit(library, X, covariance_type, start, max_iter):
+    """A callable fitting a Gaussian mixture from `start` for exactly max_iter
+    EM iterations (tol=0); the initialization itself is the cheapest one."""
+    if library == "lvmfast":
+        from lvmfast import GaussianMixture
+    else:
+        from sklearn.mixture import GaussianMixture
+    model = GaussianMixture(
+        len(start["weights_init"]), covariance_type=covariance_type, max_iter=max_iter, tol=0.0,
+        init_params="random_from_data", random_state=0, **start,
+    )
+
+    def fit():
+        import warnings
+
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            return model.fit(X)
+
+    return fit

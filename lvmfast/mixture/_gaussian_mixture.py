@@ -288,21 +288,26 @@ class GaussianMixture(BaseEstimator):
         return nk, s1, s2, means
 
     def _one_hot_statistics(self, X, shift, sample_weight, rows, columns):
+        """Statistics of responsibilities that are 1 at (rows[i], columns[i]),
+        a chunk of rows at a time (rows may be all of X)."""
         k, n_features = self.n_components, X.shape[1]
-        w = sample_weight[rows].astype(np.float64)
-        x = X[rows].astype(np.float64) - shift
-        nk = np.bincount(columns, weights=w, minlength=k)
-        s1 = np.zeros((k, n_features))
-        np.add.at(s1, columns, w[:, None] * x)
+        nk, s1 = np.zeros(k), np.zeros((k, n_features))
+        chunks = [slice(start, start + INIT_CHUNK_ROWS) for start in range(0, len(rows), INIT_CHUNK_ROWS)]
+        for part in chunks:
+            w = sample_weight[rows[part]].astype(np.float64)
+            x = X[rows[part]].astype(np.float64) - shift
+            nk += np.bincount(columns[part], weights=w, minlength=k)
+            np.add.at(s1, columns[part], w[:, None] * x)
         means = s1 / (nk + NK_EPSILON)[:, None]
         if self.covariance_type == "tied":
             return nk, s1, self._tied_initial_scatter(X, shift, sample_weight, nk, s1), means
-        resp = np.zeros((len(rows), k))
-        resp[np.arange(len(rows)), columns] = w
         s2 = 0.0
-        for start in range(0, len(rows), INIT_CHUNK_ROWS):
-            part = slice(start, start + INIT_CHUNK_ROWS)
-            s2 = s2 + self._second_moments(x[part], resp[part], means, w[part])
+        for part in chunks:
+            w = sample_weight[rows[part]].astype(np.float64)
+            x = X[rows[part]].astype(np.float64) - shift
+            resp = np.zeros((len(w), k))
+            resp[np.arange(len(w)), columns[part]] = w
+            s2 = s2 + self._second_moments(x, resp, means, w)
         return nk, s1, s2, means
 
     @staticmethod
@@ -370,11 +375,16 @@ class GaussianMixture(BaseEstimator):
         -------
         self
         """
-        self.fit_predict(X, y, sample_weight=sample_weight)
+        self._fit(X, sample_weight)
         return self
 
     def fit_predict(self, X, y=None, sample_weight=None):
-        """Fit, then return the most likely component of each row."""
+        """Fit, then return the most likely component of each row (as
+        fit(X).predict(X))."""
+        return self._labels(self._fit(X, sample_weight))
+
+    def _fit(self, X, sample_weight):
+        """EM; returns the validated X."""
         warm = self.warm_start and hasattr(self, "converged_")
         X = validate_data(self, X, reset=not warm, min_samples=2)
         n_samples, n_features = X.shape
@@ -450,41 +460,56 @@ class GaussianMixture(BaseEstimator):
         self.n_iter_ = best["n_iter"]
         self.lower_bound_ = best["lower_bound"]
         self.lower_bounds_ = best["lower_bounds"]
-        return self._log_resp(X)[0].argmax(axis=1)
+        return X
 
     # -- using a fitted model -------------------------------------------------
 
-    def _log_resp(self, X):
-        """Responsibilities (n_samples x n_components) and each row's log-likelihood."""
-        scores = log_prob(
-            X, X.mean(axis=0, dtype=np.float64) if len(X) else np.zeros(X.shape[1]), self.means_,
-            self.precisions_cholesky_, self.covariance_type, np.log(self.weights_.astype(np.float64)),
-        )
-        lse = np.empty(X.shape[0])
-        log_normalize(scores, lse, 4096, effective_n_threads())
-        return scores, lse
+    def _evaluate(self, X, chunk_rows=None):
+        """Yield (rows, responsibilities, log-likelihoods) a chunk of rows at
+        a time, so that only predict_proba holds n_samples x n_components."""
+        chunk_rows = chunk_rows or X.shape[0]
+        shift = X.mean(axis=0, dtype=np.float64)
+        log_weights = np.log(self.weights_.astype(np.float64))
+        for start in range(0, X.shape[0], chunk_rows):
+            rows = slice(start, min(start + chunk_rows, X.shape[0]))
+            scores = log_prob(X[rows], shift, self.means_, self.precisions_cholesky_, self.covariance_type, log_weights)
+            lse = np.empty(scores.shape[0])
+            log_normalize(scores, lse, 4096, effective_n_threads())
+            yield rows, scores, lse
+
+    def _labels(self, X):
+        labels = np.empty(X.shape[0], dtype=np.intp)
+        for rows, resp, _ in self._evaluate(X, INIT_CHUNK_ROWS):
+            labels[rows] = resp.argmax(axis=1)
+        return labels
 
     def _fitted_input(self, X):
         check_is_fitted(self, "precisions_cholesky_")
         return validate_data(self, X, reset=False)
 
+    def _log_likelihoods(self, X):
+        out = np.empty(X.shape[0])
+        for rows, _, lse in self._evaluate(X, INIT_CHUNK_ROWS):
+            out[rows] = lse
+        return out
+
     def score_samples(self, X):
         """Log-likelihood of each row under the model."""
-        return self._log_resp(self._fitted_input(X))[1]
+        return self._log_likelihoods(self._fitted_input(X))
 
     def score(self, X, y=None, sample_weight=None):
         """Mean (weighted) log-likelihood of X."""
         X = self._fitted_input(X)
         weights = check_sample_weight(sample_weight, X.shape[0], np.float64)
-        return float(weights @ self._log_resp(X)[1] / weights.sum())
+        return float(weights @ self._log_likelihoods(X) / weights.sum())
 
     def predict_proba(self, X):
         """Responsibilities: the posterior probability of each component."""
-        return self._log_resp(self._fitted_input(X))[0]
+        return next(self._evaluate(self._fitted_input(X)))[1]
 
     def predict(self, X):
         """The most likely component of each row."""
-        return self.predict_proba(X).argmax(axis=1)
+        return self._labels(self._fitted_input(X))
 
     def _n_parameters(self):
         k, d = self.means_.shape
