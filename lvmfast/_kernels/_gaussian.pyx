@@ -30,6 +30,38 @@ cdef extern from "_simd.h" nogil:
                              double *lse)
     void lvm_log_normalize_s(float *scores, Py_ssize_t n, Py_ssize_t ld, Py_ssize_t n_cols,
                              double *lse)
+    void lvm_weighted_sq_dev_d(const double *x, Py_ssize_t n, Py_ssize_t d, const double *r,
+                               const double *m, double *out)
+    void lvm_weighted_sq_dev_s(const float *x, Py_ssize_t n, Py_ssize_t d, const float *r,
+                               const float *m, double *out)
+    void lvm_scaled_dev_d(const double *x, Py_ssize_t n, Py_ssize_t d, const double *r,
+                          const double *m, double *out)
+    void lvm_scaled_dev_s(const float *x, Py_ssize_t n, Py_ssize_t d, const float *r,
+                          const float *m, float *out)
+    void lvm_full_log_prob_d(const double *y, Py_ssize_t n, Py_ssize_t d, Py_ssize_t n_components,
+                             const double *pm, const double *constants, double *out, Py_ssize_t ld)
+    void lvm_full_log_prob_s(const float *y, Py_ssize_t n, Py_ssize_t d, Py_ssize_t n_components,
+                             const float *pm, const double *constants, float *out, Py_ssize_t ld)
+    void lvm_sq_distances_d(const double *x, Py_ssize_t n, Py_ssize_t n_features,
+                            const double *cols, Py_ssize_t n_cols, double *dist)
+    void lvm_sq_distances_s(const float *x, Py_ssize_t n, Py_ssize_t n_features,
+                            const float *cols, Py_ssize_t n_cols, double *dist)
+
+
+cdef inline void weighted_sq_dev(const floating *x, Py_ssize_t n, Py_ssize_t d, const floating *r,
+                                 const floating *m, double *out) noexcept nogil:
+    if floating is double:
+        lvm_weighted_sq_dev_d(x, n, d, r, m, out)
+    else:
+        lvm_weighted_sq_dev_s(x, n, d, r, m, out)
+
+
+cdef inline void scaled_dev(const floating *x, Py_ssize_t n, Py_ssize_t d, const floating *r,
+                            const floating *m, floating *out) noexcept nogil:
+    if floating is double:
+        lvm_scaled_dev_d(x, n, d, r, m, out)
+    else:
+        lvm_scaled_dev_s(x, n, d, r, m, out)
 
 cdef inline void copy_centered(const floating[:, ::1] X, Py_ssize_t start, Py_ssize_t n,
                                const floating[::1] shift, floating *out) noexcept nogil:
@@ -75,15 +107,10 @@ cdef void log_prob_chunk(int cov_type, const floating *x, Py_ssize_t n, Py_ssize
         # work (column-major n x K*D) = x @ [P_1 ... P_K]
         gemm(c'N', c'N', <int> kd, <int> n, <int> d, 1.0, factors, <int> kd, x, <int> d,
              0.0, work, <int> kd)
-        for i in range(n):
-            for k in range(n_components):
-                y = &work[i * kd + k * d]
-                m = &projected_means[k * d]
-                q = 0.0
-                for j in range(d):
-                    diff = <double> y[j] - <double> m[j]
-                    q = q + diff * diff
-                out[k * ld + i] = <floating> (constants[k] - 0.5 * q)
+        if floating is double:
+            lvm_full_log_prob_d(work, n, d, n_components, projected_means, constants, out, ld)
+        else:
+            lvm_full_log_prob_s(work, n, d, n_components, projected_means, constants, out, ld)
     elif cov_type == 1:
         # work (row-major n x D) = x @ P; out = -2 work @ (mu P)^T
         gemm(c'N', c'N', <int> d, <int> n, <int> d, 1.0, factors, <int> d, x, <int> d,
@@ -198,31 +225,22 @@ cdef void accumulate_stats(int cov_type, const floating *x, Py_ssize_t n, Py_ssi
     if cov_type == 0:
         for k in range(n_components):
             # work = sqrt(w r_k) (x - m_k); s2[k] += work^T work
-            for i in range(n):
-                root = <floating> sqrt(<double> resp[k * n + i])
-                for j in range(d):
-                    work[i * d + j] = root * (x[i * d + j] - means[k * d + j])
+            scaled_dev(x, n, d, &resp[k * n], &means[k * d], work)
             gemm(c'N', c'T', <int> d, <int> d, <int> n, 1.0, work, <int> d, work, <int> d,
                  0.0, stat, <int> d)
             for l in range(d * d):
                 s2[k * d * d + l] += stat[l]
     elif cov_type == 1:
-        # work = sqrt(w) x; s2 += work^T work
-        for i in range(n):
-            root = <floating> sqrt(<double> weight[i])
-            for j in range(d):
-                work[i * d + j] = root * x[i * d + j]
+        # work = sqrt(w) x (stat, zeroed, stands for a zero mean); s2 += work^T work
+        memset(stat, 0, d * sizeof(floating))
+        scaled_dev(x, n, d, weight, stat, work)
         gemm(c'N', c'T', <int> d, <int> d, <int> n, 1.0, work, <int> d, work, <int> d,
              0.0, stat, <int> d)
         for l in range(d * d):
             s2[l] += stat[l]
     else:
         for k in range(n_components):
-            for i in range(n):
-                r = resp[k * n + i]
-                for j in range(d):
-                    diff = <double> x[i * d + j] - <double> means[k * d + j]
-                    s2[k * d + j] += r * diff * diff
+            weighted_sq_dev(x, n, d, &resp[k * n], &means[k * d], &s2[k * d])
 
 
 def em_pass(const floating[:, ::1] X, const floating[::1] shift,

@@ -452,6 +452,58 @@ LVM_CLONES static void lvm_pp_absorb(const double *restrict dist, ptrdiff_t n,
     for (ptrdiff_t i = 0; i < n; i++) closest[i] = dist[i] < closest[i] ? dist[i] : closest[i];
 }
 
+/* ---- Gaussian mixture loops --------------------------------------------------
+ * GCC vectorizes these itself, per ISA clone (the reduction through omp simd). */
+#define LVM_DEFINE_GAUSSIAN(T, SUFFIX)                                          \
+/* out[j] += sum_i r[i] (x[i d + j] - m[j])^2 */                                \
+LVM_CLONES static void lvm_weighted_sq_dev_##SUFFIX(                           \
+        const T *restrict x, ptrdiff_t n, ptrdiff_t d, const T *restrict r,    \
+        const T *restrict m, double *restrict out)                             \
+{                                                                               \
+    for (ptrdiff_t i = 0; i < n; i++) {                                         \
+        const double ri = (double) r[i];                                        \
+        const T *restrict row = x + i * d;                                      \
+        for (ptrdiff_t j = 0; j < d; j++) {                                     \
+            const double diff = (double) row[j] - (double) m[j];                \
+            out[j] += ri * diff * diff;                                         \
+        }                                                                       \
+    }                                                                           \
+}                                                                               \
+/* out[i d + j] = sqrt(r[i]) (x[i d + j] - m[j]) */                             \
+LVM_CLONES static void lvm_scaled_dev_##SUFFIX(                                \
+        const T *restrict x, ptrdiff_t n, ptrdiff_t d, const T *restrict r,    \
+        const T *restrict m, T *restrict out)                                  \
+{                                                                               \
+    for (ptrdiff_t i = 0; i < n; i++) {                                         \
+        const T root = (T) sqrt((double) r[i]);                                 \
+        for (ptrdiff_t j = 0; j < d; j++)                                       \
+            out[i * d + j] = root * (x[i * d + j] - m[j]);                      \
+    }                                                                           \
+}                                                                               \
+/* out[k ld + i] = constants[k] - ||y[i, k d : (k + 1) d] - pm[k]||^2 / 2,     \
+ * y being n rows of K d */                                                     \
+LVM_CLONES static void lvm_full_log_prob_##SUFFIX(                             \
+        const T *restrict y, ptrdiff_t n, ptrdiff_t d, ptrdiff_t n_components, \
+        const T *restrict pm, const double *restrict constants,                \
+        T *restrict out, ptrdiff_t ld)                                          \
+{                                                                               \
+    for (ptrdiff_t i = 0; i < n; i++) {                                         \
+        const T *restrict row = y + i * n_components * d;                      \
+        for (ptrdiff_t k = 0; k < n_components; k++) {                         \
+            double q = 0.0;                                                     \
+            _Pragma("omp simd reduction(+:q)")                                  \
+            for (ptrdiff_t j = 0; j < d; j++) {                                 \
+                const double diff = (double) row[k * d + j] - (double) pm[k * d + j]; \
+                q += diff * diff;                                               \
+            }                                                                   \
+            out[k * ld + i] = (T) (constants[k] - 0.5 * q);                     \
+        }                                                                       \
+    }                                                                           \
+}
+
+LVM_DEFINE_GAUSSIAN(double, d)
+LVM_DEFINE_GAUSSIAN(float, s)
+
 /* out = (float) x, elementwise */
 LVM_CLONES static void lvm_narrow(const double *restrict x, ptrdiff_t n, float *restrict out)
 {
