@@ -15,7 +15,7 @@ from scipy import linalg
 
 from lvmfast._gaussian import COVARIANCE_TYPES, em_statistics, log_prob
 from lvmfast._kernels._responsibilities import log_normalize
-from lvmfast._parallel import effective_n_threads
+from lvmfast._parallel import blas_single_thread, effective_n_threads
 from lvmfast._validation import (
     check_array,
     check_is_fitted,
@@ -401,47 +401,50 @@ class GaussianMixture(BaseEstimator):
         total_weight = sample_weight.sum(dtype=np.float64)
 
         best = None
-        for init in range(1 if warm else self.n_init):
-            if self.verbose:
-                print(f"Initialization {init}")
-            if warm:
-                weights, means, covariances, chol = (
-                    self.weights_.astype(np.float64), self.means_.astype(np.float64) - shift,
-                    self.covariances_, self.precisions_cholesky_.astype(np.float64),
-                )
-                lower_bound = self.lower_bound_
-            else:
-                weights, means, covariances, chol = self._initialize(X, shift, sample_weight, random_state, n_threads)
-                lower_bound = -np.inf
-            lower_bounds, converged, n_iter = [], False, 0
-            started = time.perf_counter()
-            for n_iter in range(1, self.max_iter + 1):
-                previous = lower_bound
-                nk, s1, s2, log_likelihood = em_statistics(
-                    X, shift.astype(X.dtype), sample_weight, weights, means + shift, chol,
-                    self.covariance_type, n_threads,
-                )
-                nk_eps, new_means, covariances = _parameters_from_statistics(
-                    nk, s1, s2, means, self.covariance_type, self.reg_covar
-                )
-                weights, means = nk_eps / nk_eps.sum(), new_means
-                chol = _precision_cholesky(covariances, self.covariance_type, self.reg_covar)
-                lower_bound = log_likelihood / total_weight
-                lower_bounds.append(lower_bound)
-                change = lower_bound - previous
-                if self.verbose >= 2 and n_iter % self.verbose_interval == 0:
-                    print(f"  Iteration {n_iter}\t time lapse {time.perf_counter() - started:.5f}s\t ll change {change:.5f}")
-                    started = time.perf_counter()
-                if abs(change) < self.tol:
-                    converged = True
-                    break
-            if self.verbose:
-                print(f"Initialization {'converged' if converged else 'did not converge'}. lower bound {lower_bound:.5f}")
-            if best is None or lower_bound > best["lower_bound"]:
-                best = dict(
-                    weights=weights, means=means, covariances=covariances, chol=chol,
-                    n_iter=n_iter, lower_bound=lower_bound, lower_bounds=lower_bounds, converged=converged,
-                )
+        # The M-step between passes is tiny; a threaded BLAS there would wake
+        # worker threads that then spin against the kernels' OpenMP threads.
+        with blas_single_thread():
+            for init in range(1 if warm else self.n_init):
+                if self.verbose:
+                    print(f"Initialization {init}")
+                if warm:
+                    weights, means, covariances, chol = (
+                        self.weights_.astype(np.float64), self.means_.astype(np.float64) - shift,
+                        self.covariances_, self.precisions_cholesky_.astype(np.float64),
+                    )
+                    lower_bound = self.lower_bound_
+                else:
+                    weights, means, covariances, chol = self._initialize(X, shift, sample_weight, random_state, n_threads)
+                    lower_bound = -np.inf
+                lower_bounds, converged, n_iter = [], False, 0
+                started = time.perf_counter()
+                for n_iter in range(1, self.max_iter + 1):
+                    previous = lower_bound
+                    nk, s1, s2, log_likelihood = em_statistics(
+                        X, shift.astype(X.dtype), sample_weight, weights, means + shift, chol,
+                        self.covariance_type, n_threads,
+                    )
+                    nk_eps, new_means, covariances = _parameters_from_statistics(
+                        nk, s1, s2, means, self.covariance_type, self.reg_covar
+                    )
+                    weights, means = nk_eps / nk_eps.sum(), new_means
+                    chol = _precision_cholesky(covariances, self.covariance_type, self.reg_covar)
+                    lower_bound = log_likelihood / total_weight
+                    lower_bounds.append(lower_bound)
+                    change = lower_bound - previous
+                    if self.verbose >= 2 and n_iter % self.verbose_interval == 0:
+                        print(f"  Iteration {n_iter}\t time lapse {time.perf_counter() - started:.5f}s\t ll change {change:.5f}")
+                        started = time.perf_counter()
+                    if abs(change) < self.tol:
+                        converged = True
+                        break
+                if self.verbose:
+                    print(f"Initialization {'converged' if converged else 'did not converge'}. lower bound {lower_bound:.5f}")
+                if best is None or lower_bound > best["lower_bound"]:
+                    best = dict(
+                        weights=weights, means=means, covariances=covariances, chol=chol,
+                        n_iter=n_iter, lower_bound=lower_bound, lower_bounds=lower_bounds, converged=converged,
+                    )
         if not best["converged"] and self.max_iter > 0:
             warnings.warn(
                 "Best performing initialization did not converge. Try different init parameters, "
