@@ -19,11 +19,11 @@ dimension, so the fused EM pass can run it on its per-thread chunk and
 """
 from cython cimport floating
 from cython.parallel cimport parallel, prange
-from libc.math cimport sqrt
 from libc.stdlib cimport free, malloc
 from libc.string cimport memset
 
 from lvmfast._kernels._blas cimport gemm
+from lvmfast._kernels._rows cimport copy_centered
 
 cdef extern from "_simd.h" nogil:
     void lvm_log_normalize_d(double *scores, Py_ssize_t n, Py_ssize_t ld, Py_ssize_t n_cols,
@@ -63,14 +63,6 @@ cdef inline void scaled_dev(const floating *x, Py_ssize_t n, Py_ssize_t d, const
     else:
         lvm_scaled_dev_s(x, n, d, r, m, out)
 
-cdef inline void copy_centered(const floating[:, ::1] X, Py_ssize_t start, Py_ssize_t n,
-                               const floating[::1] shift, floating *out) noexcept nogil:
-    cdef Py_ssize_t i, j, n_features = X.shape[1]
-    for i in range(n):
-        for j in range(n_features):
-            out[i * n_features + j] = X[start + i, j] - shift[j]
-
-
 cdef Py_ssize_t work_size(int cov_type, Py_ssize_t chunk_rows, Py_ssize_t n_features,
                           Py_ssize_t n_components) noexcept nogil:
     """Scratch a chunk needs beyond the centered rows, in elements."""
@@ -81,6 +73,28 @@ cdef Py_ssize_t work_size(int cov_type, Py_ssize_t chunk_rows, Py_ssize_t n_feat
     if cov_type == 2:
         return chunk_rows * n_features
     return 0
+
+
+cdef inline void finish_expansion(const floating *rows, Py_ssize_t n, Py_ssize_t d,
+                                  Py_ssize_t n_components, const double *offsets,
+                                  const double *constants, const floating *scales,
+                                  floating *out, Py_ssize_t ld) noexcept nogil:
+    """out[k * ld + i] holds -2 rows_i . m_k; make it constants[k] -
+    scales[k] (||rows_i||^2 - 2 rows_i . m_k + offsets[k]) / 2, with the
+    quadratic form clipped at 0 and scales NULL meaning 1."""
+    cdef Py_ssize_t i, j, k
+    cdef double row_sq, q
+    for i in range(n):
+        row_sq = 0.0
+        for j in range(d):
+            row_sq = row_sq + <double> rows[i * d + j] * rows[i * d + j]
+        for k in range(n_components):
+            q = row_sq + <double> out[k * ld + i] + offsets[k]
+            if q < 0.0:
+                q = 0.0
+            if scales != NULL:
+                q = q * <double> scales[k]
+            out[k * ld + i] = <floating> (constants[k] - 0.5 * q)
 
 
 cdef void log_prob_chunk(int cov_type, const floating *x, Py_ssize_t n, Py_ssize_t n_features,
@@ -99,10 +113,8 @@ cdef void log_prob_chunk(int cov_type, const floating *x, Py_ssize_t n, Py_ssize
       spherical  factors (K) = p_k;                 projected_means (K x D) = mu_k;
                  offsets[k] = ||mu_k||^2
     """
-    cdef Py_ssize_t i, j, k, d = n_features, kd = n_components * n_features
-    cdef double q, diff, row_sq
-    cdef const floating *y
-    cdef const floating *m
+    cdef Py_ssize_t i, k, d = n_features, kd = n_components * n_features
+    cdef double q
     if cov_type == 0:
         # work (column-major n x K*D) = x @ [P_1 ... P_K]
         gemm(c'N', c'N', <int> kd, <int> n, <int> d, 1.0, factors, <int> kd, x, <int> d,
@@ -117,13 +129,7 @@ cdef void log_prob_chunk(int cov_type, const floating *x, Py_ssize_t n, Py_ssize
              0.0, work, <int> d)
         gemm(c'T', c'N', <int> n, <int> n_components, <int> d, -2.0, work, <int> d,
              projected_means, <int> d, 0.0, out, <int> ld)
-        for i in range(n):
-            row_sq = 0.0
-            for j in range(d):
-                row_sq = row_sq + <double> work[i * d + j] * work[i * d + j]
-            for k in range(n_components):
-                q = row_sq + <double> out[k * ld + i] + offsets[k]
-                out[k * ld + i] = <floating> (constants[k] - 0.5 * (q if q > 0.0 else 0.0))
+        finish_expansion(work, n, d, n_components, offsets, constants, NULL, out, ld)
     elif cov_type == 2:
         # out = (x*x) @ p^T - 2 x @ (mu*p)^T
         for i in range(n * d):
@@ -140,13 +146,7 @@ cdef void log_prob_chunk(int cov_type, const floating *x, Py_ssize_t n, Py_ssize
         # out = -2 x @ mu^T, then p_k (||x||^2 + out + ||mu_k||^2)
         gemm(c'T', c'N', <int> n, <int> n_components, <int> d, -2.0, x, <int> d,
              projected_means, <int> d, 0.0, out, <int> ld)
-        for i in range(n):
-            row_sq = 0.0
-            for j in range(d):
-                row_sq = row_sq + <double> x[i * d + j] * x[i * d + j]
-            for k in range(n_components):
-                q = row_sq + <double> out[k * ld + i] + offsets[k]
-                out[k * ld + i] = <floating> (constants[k] - 0.5 * <double> factors[k] * (q if q > 0.0 else 0.0))
+        finish_expansion(x, n, d, n_components, offsets, constants, factors, out, ld)
 
 
 def log_prob(const floating[:, ::1] X, const floating[::1] shift, int cov_type,
@@ -210,9 +210,7 @@ cdef void accumulate_stats(int cov_type, const floating *x, Py_ssize_t n, Py_ssi
     """Add the chunk's statistics (see above) to nk, s1, s2. resp (column-major
     n x K) is scaled by the weights in place. work holds n x D, stat both
     K x D and D x D."""
-    cdef Py_ssize_t i, j, l, k, kd = n_components * d
-    cdef double r, diff
-    cdef floating root
+    cdef Py_ssize_t i, l, k, kd = n_components * d
     for k in range(n_components):
         for i in range(n):
             resp[k * n + i] = resp[k * n + i] * weight[i]

@@ -16,6 +16,7 @@ from libc.stdlib cimport free, malloc
 from libc.string cimport memcpy, memset
 
 from lvmfast._kernels._blas cimport gemm
+from lvmfast._kernels._rows cimport copy_centered
 
 cdef extern from "_simd.h" nogil:
     void lvm_argmin_columns_d(const double *scores, const double *offset, Py_ssize_t n,
@@ -56,17 +57,6 @@ cdef inline void argmin_columns(const floating *scores, const floating *offset, 
         lvm_argmin_columns_d(scores, offset, n, n_cols, best, lab)
     else:
         lvm_argmin_columns_s(scores, offset, n, n_cols, best, lab)
-
-
-cdef inline void copy_centered(const floating[:, ::1] X, Py_ssize_t start, Py_ssize_t n_rows,
-                               const floating[::1] shift, floating *out) noexcept nogil:
-    """out[i, :] = X[start + i, :] - shift, for i < n_rows."""
-    cdef Py_ssize_t i, j, n_features = X.shape[1]
-    cdef const floating *row
-    for i in range(n_rows):
-        row = &X[start + i, 0]
-        for j in range(n_features):
-            out[i * n_features + j] = row[j] - shift[j]
 
 
 cdef inline Py_ssize_t block_end(Py_ssize_t block, Py_ssize_t block_rows, Py_ssize_t n_samples) noexcept nogil:
