@@ -199,3 +199,13 @@ def test_check_estimator():
     from sklearn.utils.estimator_checks import check_estimator
 
     check_estimator(GaussianMixture())
+
+
+def test_verbose_lines(capsys):
+    X = DATASETS["iris"]
+    GaussianMixture(3, random_state=0, verbose=1, verbose_interval=1).fit(X)
+    out = capsys.readouterr().out
+    assert "Initialization 0" in out and "  Iteration 1" in out and "converged" in out
+    GaussianMixture(3, random_state=0, verbose=2, verbose_interval=2).fit(X)
+    out = capsys.readouterr().out
+    assert "ll change" in out and "  Iteration 2\t" in out and "  Iteration 1\t" not in out

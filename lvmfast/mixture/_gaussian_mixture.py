@@ -432,8 +432,11 @@ class GaussianMixture(BaseEstimator):
                     lower_bound = log_likelihood / total_weight
                     lower_bounds.append(lower_bound)
                     change = lower_bound - previous
-                    if self.verbose >= 2 and n_iter % self.verbose_interval == 0:
-                        print(f"  Iteration {n_iter}\t time lapse {time.perf_counter() - started:.5f}s\t ll change {change:.5f}")
+                    if self.verbose and n_iter % self.verbose_interval == 0:
+                        if self.verbose >= 2:
+                            print(f"  Iteration {n_iter}\t time lapse {time.perf_counter() - started:.5f}s\t ll change {change:.5f}")
+                        else:
+                            print(f"  Iteration {n_iter}")
                         started = time.perf_counter()
                     if abs(change) < self.tol:
                         converged = True
