@@ -3,6 +3,7 @@ classifiers) with scikit-learn's interface, compiled kernels and OpenMP."""
 from lvmfast._parallel import openmp_enabled
 from lvmfast.cluster import KMeans, kmeans_plusplus
 from lvmfast.mixture import GaussianMixture
+from lvmfast.naive_bayes import GaussianClassifier, GaussianNB
 
 __version__ = "0.1.0"
-__all__ = ["GaussianMixture", "KMeans", "kmeans_plusplus", "openmp_enabled", "__version__"]
+__all__ = ["GaussianClassifier", "GaussianMixture", "GaussianNB", "KMeans", "kmeans_plusplus", "openmp_enabled", "__version__"]

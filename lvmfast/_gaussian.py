@@ -3,6 +3,7 @@ scikit-learn's parametrization (covariance_type 'full', 'tied', 'diag',
 'spherical'), evaluated by lvmfast._kernels._gaussian. Shared by the
 mixtures and the Gaussian classifiers."""
 import numpy as np
+from scipy import linalg
 
 from lvmfast._kernels import _gaussian as kernels
 from lvmfast._parallel import blas_single_thread, effective_n_threads, plan_blocks
@@ -57,21 +58,28 @@ def log_prob_terms(means, precisions_cholesky, covariance_type, shift, dtype, lo
     )
 
 
-def log_prob(X, shift, means, precisions_cholesky, covariance_type, log_weights=None, chunk_rows=None):
+def log_prob(X, shift, means, precisions_cholesky, covariance_type, log_weights=None, chunk_rows=None,
+             direct=False):
     """log N(x_i | mu_k, Sigma_k) (+ log_weights[k]) for every row and
     component: an (n_samples, n_components) array in X's dtype (column-major).
-    X must already be validated (C-contiguous float32/float64)."""
+    X must already be validated (C-contiguous float32/float64). direct=True
+    computes 'diag' by direct differences instead of two gemms: slower, but
+    exact where tiny variances make the expansion lose digits."""
     n_samples, n_features = X.shape
     n_components = np.shape(means)[0]
     terms = log_prob_terms(means, precisions_cholesky, covariance_type, shift, X.dtype, log_weights)
+    code = COVARIANCE_TYPES.index(covariance_type)
+    if direct and covariance_type == "diag":
+        centered = np.ascontiguousarray(np.asarray(means, dtype=np.float64) - shift, dtype=X.dtype)
+        terms = (terms[0], centered, terms[2], terms[3])
+        code = 4
     if chunk_rows is None:
         per_row = n_features + n_components + (n_components * n_features if covariance_type == "full" else n_features)
         chunk_rows = plan_blocks(n_samples, row_bytes=per_row * X.itemsize).chunk_rows
     out = np.empty((n_samples, n_components), dtype=X.dtype, order="F")
     with blas_single_thread():
         kernels.log_prob(
-            X, np.ascontiguousarray(shift, dtype=X.dtype), COVARIANCE_TYPES.index(covariance_type),
-            *terms, out, chunk_rows, effective_n_threads(),
+            X, np.ascontiguousarray(shift, dtype=X.dtype), code, *terms, out, chunk_rows, effective_n_threads(),
         )
     return out
 
@@ -118,3 +126,68 @@ def em_statistics(X, shift, sample_weight, weights, means, precisions_cholesky, 
             centered_means, nk, s1, s2, log_likelihood, plan.chunk_rows, plan.block_rows, n_threads,
         )
     return nk.sum(axis=0), s1.sum(axis=0), s2.sum(axis=0), float(log_likelihood.sum())
+
+
+def precision_cholesky(covariances, covariance_type, reg_covar, names=None):
+    """scikit-learn's precisions_cholesky_ from covariances. A component (or
+    class, named by `names`) whose covariance is not positive definite gets an
+    error that names it and suggests reg_covar."""
+
+    def collapsed(index):
+        if index is None:
+            which = "The shared covariance"
+        else:
+            which = f"Component {index}" if names is None else f"Class {names[index]!r}"
+        return ValueError(
+            f"{which} collapsed: its covariance is not positive definite (a singleton or "
+            f"samples on a lower-dimensional set). Increase reg_covar (now {reg_covar!r}), "
+            "reduce the number of components, or scale the input data."
+        )
+
+    if covariance_type in ("full", "tied"):
+        stack = covariances[None] if covariance_type == "tied" else covariances
+        out = np.empty_like(stack)
+        for k, cov in enumerate(stack):
+            try:
+                chol = linalg.cholesky(cov, lower=True)
+            except linalg.LinAlgError:
+                raise collapsed(None if covariance_type == "tied" else k) from None
+            out[k] = linalg.solve_triangular(chol, np.eye(cov.shape[0]), lower=True).T
+        return out[0] if covariance_type == "tied" else out
+    bad = np.flatnonzero(np.asarray(covariances).reshape(len(covariances), -1).min(axis=1) <= 0)
+    if bad.size:
+        raise collapsed(int(bad[0]))
+    return 1.0 / np.sqrt(covariances)
+
+
+def class_statistics(X, shift, sample_weight, labels, n_classes, covariance_type, n_threads=None):
+    """Per class k (labels in 0 .. n_classes-1), in the frame X - shift:
+    nk = sum w, means = sum w x / nk, and s2, the second moments of em_pass
+    taken around `around` (the means in X's dtype; 'tied': sum w x x^T). Two
+    passes over X: first the means, then the moments around them."""
+    n_samples, n_features = X.shape
+    n_threads = effective_n_threads() if n_threads is None else n_threads
+    s2_size = statistics_size(covariance_type, n_classes, n_features)
+    plan = plan_blocks(
+        n_samples,
+        row_bytes=(2 * n_features + n_classes) * X.itemsize,
+        stat_bytes=(n_classes * (n_features + 1) + s2_size) * 8,
+    )
+    code = COVARIANCE_TYPES.index(covariance_type)
+    labels = np.ascontiguousarray(labels, dtype=np.intp)
+    shift = np.ascontiguousarray(shift, dtype=X.dtype)
+    nk = np.empty((plan.n_blocks, n_classes))
+    s1 = np.empty((plan.n_blocks, n_classes, n_features))
+    s2 = np.empty((plan.n_blocks, s2_size))
+    means = np.zeros((n_classes, n_features), dtype=X.dtype)
+    with blas_single_thread():
+        for second_moments in (False, True):
+            kernels.class_pass(
+                X, shift, sample_weight, labels, code, means, second_moments, nk, s1, s2,
+                plan.chunk_rows, plan.block_rows, n_threads,
+            )
+            around = means.astype(np.float64)
+            counts = nk.sum(axis=0)
+            means64 = s1.sum(axis=0) / np.where(counts > 0, counts, 1)[:, None]
+            means = np.ascontiguousarray(means64, dtype=X.dtype)
+    return counts, means64, s2.sum(axis=0), around

@@ -62,12 +62,13 @@ class BaseEstimator:
 
     def __sklearn_tags__(self):
         # Only scikit-learn calls this, so importing it here adds no runtime dependency.
-        from sklearn.utils import InputTags, Tags, TargetTags, TransformerTags
+        from sklearn.utils import ClassifierTags, InputTags, Tags, TargetTags, TransformerTags
 
         return Tags(
             estimator_type=self._estimator_type,
             target_tags=TargetTags(required=self._requires_y),
             transformer_tags=TransformerTags(preserves_dtype=["float64", "float32"]) if self._transformer else None,
+            classifier_tags=ClassifierTags() if self._estimator_type == "classifier" else None,
             input_tags=InputTags(),
         )
 

@@ -11,6 +11,10 @@ class ConvergenceWarning(UserWarning):
     """An iterative fit stopped before it converged, or found a degenerate model."""
 
 
+class DataConversionWarning(UserWarning):
+    """An input was converted to the form the estimator needs (a column y raveled)."""
+
+
 @functools.lru_cache(maxsize=None)
 def _bridged_not_fitted_error(sklearn_class):
     return type("NotFittedError", (NotFittedError, sklearn_class), {"__module__": __name__})

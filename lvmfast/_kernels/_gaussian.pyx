@@ -42,10 +42,12 @@ cdef extern from "_simd.h" nogil:
                              const double *pm, const double *constants, double *out, Py_ssize_t ld)
     void lvm_full_log_prob_s(const float *y, Py_ssize_t n, Py_ssize_t d, Py_ssize_t n_components,
                              const float *pm, const double *constants, float *out, Py_ssize_t ld)
-    void lvm_sq_distances_d(const double *x, Py_ssize_t n, Py_ssize_t n_features,
-                            const double *cols, Py_ssize_t n_cols, double *dist)
-    void lvm_sq_distances_s(const float *x, Py_ssize_t n, Py_ssize_t n_features,
-                            const float *cols, Py_ssize_t n_cols, double *dist)
+    void lvm_diag_log_prob_d(const double *x, Py_ssize_t n, Py_ssize_t d, Py_ssize_t n_components,
+                             const double *m, const double *p, const double *constants,
+                             double *out, Py_ssize_t ld)
+    void lvm_diag_log_prob_s(const float *x, Py_ssize_t n, Py_ssize_t d, Py_ssize_t n_components,
+                             const float *m, const float *p, const double *constants,
+                             float *out, Py_ssize_t ld)
 
 
 cdef inline void weighted_sq_dev(const floating *x, Py_ssize_t n, Py_ssize_t d, const floating *r,
@@ -72,7 +74,7 @@ cdef Py_ssize_t work_size(int cov_type, Py_ssize_t chunk_rows, Py_ssize_t n_feat
         return chunk_rows * n_features
     if cov_type == 2:
         return chunk_rows * n_features
-    return 0
+    return 0  # spherical, and diag by direct differences (4)
 
 
 cdef inline void finish_expansion(const floating *rows, Py_ssize_t n, Py_ssize_t d,
@@ -112,6 +114,7 @@ cdef void log_prob_chunk(int cov_type, const floating *x, Py_ssize_t n, Py_ssize
                  offsets[k] = mu_k^2 . p_k
       spherical  factors (K) = p_k;                 projected_means (K x D) = mu_k;
                  offsets[k] = ||mu_k||^2
+      4 (diag by direct differences) factors (K x D) = p_k; projected_means = mu_k
     """
     cdef Py_ssize_t i, k, d = n_features, kd = n_components * n_features
     cdef double q
@@ -142,6 +145,12 @@ cdef void log_prob_chunk(int cov_type, const floating *x, Py_ssize_t n, Py_ssize
             for i in range(n):
                 q = <double> out[k * ld + i] + offsets[k]
                 out[k * ld + i] = <floating> (constants[k] - 0.5 * (q if q > 0.0 else 0.0))
+    elif cov_type == 4:
+        # diag by direct differences: projected_means holds the means themselves
+        if floating is double:
+            lvm_diag_log_prob_d(x, n, d, n_components, projected_means, factors, constants, out, ld)
+        else:
+            lvm_diag_log_prob_s(x, n, d, n_components, projected_means, factors, constants, out, ld)
     else:
         # out = -2 x @ mu^T, then p_k (||x||^2 + out + ||mu_k||^2)
         gemm(c'T', c'N', <int> n, <int> n_components, <int> d, -2.0, x, <int> d,
@@ -207,9 +216,9 @@ cdef void accumulate_stats(int cov_type, const floating *x, Py_ssize_t n, Py_ssi
                            Py_ssize_t n_components, const floating *weight,
                            floating *resp, const floating *means, double *nk, double *s1,
                            double *s2, floating *work, floating *stat) noexcept nogil:
-    """Add the chunk's statistics (see above) to nk, s1, s2. resp (column-major
-    n x K) is scaled by the weights in place. work holds n x D, stat both
-    K x D and D x D."""
+    """Add the chunk's statistics (see above) to nk, s1, s2 (not s2 when
+    cov_type < 0). resp (column-major n x K) is scaled by the weights in
+    place. work holds n x D, stat both K x D and D x D."""
     cdef Py_ssize_t i, l, k, kd = n_components * d
     for k in range(n_components):
         for i in range(n):
@@ -236,9 +245,10 @@ cdef void accumulate_stats(int cov_type, const floating *x, Py_ssize_t n, Py_ssi
              0.0, stat, <int> d)
         for l in range(d * d):
             s2[l] += stat[l]
-    else:
+    elif cov_type >= 2:
         for k in range(n_components):
             weighted_sq_dev(x, n, d, &resp[k * n], &means[k * d], &s2[k * d])
+    # cov_type < 0: nk and s1 only
 
 
 def em_pass(const floating[:, ::1] X, const floating[::1] shift,
@@ -304,3 +314,48 @@ def em_pass(const floating[:, ::1] X, const floating[::1] shift,
         free(scores)
         free(stat)
         free(lse)
+
+
+def class_pass(const floating[:, ::1] X, const floating[::1] shift,
+               const floating[::1] sample_weight, const Py_ssize_t[::1] labels, int cov_type,
+               const floating[:, ::1] means, bint second_moments, double[:, ::1] block_nk,
+               double[:, :, ::1] block_s1, double[:, ::1] block_s2, Py_ssize_t chunk_rows,
+               Py_ssize_t block_rows, int n_threads):
+    """em_pass's statistics for known classes: responsibilities are one-hot on
+    labels (0 .. K-1). With second_moments false only nk and s1 are summed
+    (s2 is left at 0); the generative classifiers take s1 first, then s2
+    around the class means so found."""
+    cdef Py_ssize_t n_samples = X.shape[0], n_features = X.shape[1]
+    cdef Py_ssize_t n_classes = means.shape[0]
+    cdef Py_ssize_t n_blocks = block_nk.shape[0]
+    cdef Py_ssize_t s2_size = block_s2.shape[1]
+    cdef Py_ssize_t b, start, stop, n, i, l
+    cdef floating *buf
+    cdef floating *work
+    cdef floating *resp
+    cdef floating *stat
+    with nogil, parallel(num_threads=n_threads):
+        buf = <floating *> malloc(chunk_rows * n_features * sizeof(floating))
+        work = <floating *> malloc(chunk_rows * n_features * sizeof(floating))
+        resp = <floating *> malloc(chunk_rows * n_classes * sizeof(floating))
+        stat = <floating *> malloc(max(n_features * n_features, n_classes * n_features) * sizeof(floating))
+        for b in prange(n_blocks, schedule="dynamic"):
+            memset(&block_nk[b, 0], 0, n_classes * sizeof(double))
+            memset(&block_s1[b, 0, 0], 0, n_classes * n_features * sizeof(double))
+            memset(&block_s2[b, 0], 0, s2_size * sizeof(double))
+            start = b * block_rows
+            stop = min(start + block_rows, n_samples)
+            while start < stop:
+                n = min(chunk_rows, stop - start)
+                copy_centered(X, start, n, shift, buf)
+                memset(resp, 0, n * n_classes * sizeof(floating))
+                for i in range(n):
+                    resp[labels[start + i] * n + i] = 1
+                accumulate_stats(cov_type if second_moments else -1, buf, n, n_features,
+                                 n_classes, &sample_weight[start], resp, &means[0, 0],
+                                 &block_nk[b, 0], &block_s1[b, 0, 0], &block_s2[b, 0], work, stat)
+                start = start + n
+        free(buf)
+        free(work)
+        free(resp)
+        free(stat)

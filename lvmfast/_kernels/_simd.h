@@ -504,6 +504,31 @@ LVM_CLONES static void lvm_full_log_prob_##SUFFIX(                             \
 LVM_DEFINE_GAUSSIAN(double, d)
 LVM_DEFINE_GAUSSIAN(float, s)
 
+/* out[k ld + i] = constants[k] - sum_j p[k d + j] (x[i d + j] - m[k d + j])^2 / 2,
+ * by direct differences (the accurate diagonal form, where tiny variances
+ * make the gemm expansion lose digits) */
+#define LVM_DEFINE_DIAG_DIRECT(T, SUFFIX)                                       \
+LVM_CLONES static void lvm_diag_log_prob_##SUFFIX(                             \
+        const T *restrict x, ptrdiff_t n, ptrdiff_t d, ptrdiff_t n_components, \
+        const T *restrict m, const T *restrict p, const double *restrict constants, \
+        T *restrict out, ptrdiff_t ld)                                          \
+{                                                                               \
+    for (ptrdiff_t i = 0; i < n; i++) {                                         \
+        const T *restrict row = x + i * d;                                      \
+        for (ptrdiff_t k = 0; k < n_components; k++) {                         \
+            double q = 0.0;                                                     \
+            _Pragma("omp simd reduction(+:q)")                                  \
+            for (ptrdiff_t j = 0; j < d; j++) {                                 \
+                const double diff = (double) row[j] - (double) m[k * d + j];    \
+                q += (double) p[k * d + j] * diff * diff;                       \
+            }                                                                   \
+            out[k * ld + i] = (T) (constants[k] - 0.5 * q);                     \
+        }                                                                       \
+    }                                                                           \
+}
+LVM_DEFINE_DIAG_DIRECT(double, d)
+LVM_DEFINE_DIAG_DIRECT(float, s)
+
 /* out = (float) x, elementwise */
 LVM_CLONES static void lvm_narrow(const double *restrict x, ptrdiff_t n, float *restrict out)
 {

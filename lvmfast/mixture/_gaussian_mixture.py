@@ -13,7 +13,7 @@ import warnings
 import numpy as np
 from scipy import linalg
 
-from lvmfast._gaussian import COVARIANCE_TYPES, em_statistics, log_prob
+from lvmfast._gaussian import COVARIANCE_TYPES, em_statistics, log_prob, precision_cholesky
 from lvmfast._kernels._responsibilities import log_normalize
 from lvmfast._parallel import blas_single_thread, effective_n_threads
 from lvmfast._validation import (
@@ -64,34 +64,6 @@ def _parameters_from_statistics(nk, s1, s2, around, covariance_type, reg_covar):
     if covariance_type == "spherical":
         variances = variances.mean(axis=1)
     return nk_eps, means, variances
-
-
-def _precision_cholesky(covariances, covariance_type, reg_covar):
-    """scikit-learn's precisions_cholesky_ from covariances; a component that
-    is not positive definite is named in the error."""
-
-    def collapsed(component):
-        which = "The shared covariance" if component is None else f"Component {component}"
-        return ValueError(
-            f"{which} collapsed: its covariance is not positive definite (a singleton or "
-            f"samples on a lower-dimensional set). Increase reg_covar (now {reg_covar!r}), "
-            "reduce n_components, or scale the input data."
-        )
-
-    if covariance_type in ("full", "tied"):
-        stack = covariances[None] if covariance_type == "tied" else covariances
-        out = np.empty_like(stack)
-        for k, cov in enumerate(stack):
-            try:
-                chol = linalg.cholesky(cov, lower=True)
-            except linalg.LinAlgError:
-                raise collapsed(None if covariance_type == "tied" else k) from None
-            out[k] = linalg.solve_triangular(chol, np.eye(cov.shape[0]), lower=True).T
-        return out[0] if covariance_type == "tied" else out
-    bad = np.flatnonzero(np.asarray(covariances).reshape(len(covariances), -1).min(axis=1) <= 0)
-    if bad.size:
-        raise collapsed(int(bad[0]))
-    return 1.0 / np.sqrt(covariances)
 
 
 def _precision_cholesky_from_precisions(precisions, covariance_type):
@@ -351,7 +323,7 @@ class GaussianMixture(BaseEstimator):
         if self.means_init is not None:
             means = np.asarray(self.means_init, dtype=np.float64) - shift
         if self.precisions_init is None:
-            chol = _precision_cholesky(covariances, self.covariance_type, self.reg_covar)
+            chol = precision_cholesky(covariances, self.covariance_type, self.reg_covar)
         else:
             chol = _precision_cholesky_from_precisions(
                 np.asarray(self.precisions_init, dtype=np.float64), self.covariance_type
@@ -429,7 +401,7 @@ class GaussianMixture(BaseEstimator):
                         nk, s1, s2, means, self.covariance_type, self.reg_covar
                     )
                     weights, means = nk_eps / nk_eps.sum(), new_means
-                    chol = _precision_cholesky(covariances, self.covariance_type, self.reg_covar)
+                    chol = precision_cholesky(covariances, self.covariance_type, self.reg_covar)
                     lower_bound = log_likelihood / total_weight
                     lower_bounds.append(lower_bound)
                     change = lower_bound - previous

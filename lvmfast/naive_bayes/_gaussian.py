@@ -1,0 +1,321 @@
+"""GaussianNB and GaussianClassifier.
+
+Fitting is the mixture's statistics pass with one-hot responsibilities from
+the labels (lvmfast._gaussian.class_statistics); predicting is the
+log-density kernel plus the log-sum-exp normalization, as for
+GaussianMixture.
+"""
+import numbers
+import warnings
+
+import numpy as np
+
+from lvmfast._gaussian import COVARIANCE_TYPES, class_statistics, log_prob, precision_cholesky
+from lvmfast._kernels._responsibilities import log_normalize
+from lvmfast._parallel import effective_n_threads
+from lvmfast._validation import (
+    check_is_fitted,
+    check_option,
+    check_sample_weight,
+    check_scalar,
+    validate_data,
+)
+from lvmfast.base import BaseEstimator
+from lvmfast.exceptions import DataConversionWarning
+
+__all__ = ["GaussianClassifier", "GaussianNB"]
+
+
+def _check_targets(y, n_samples):
+    """y as a 1-D array of n_samples discrete labels."""
+    y = np.asarray(y)
+    if y.ndim == 2 and y.shape[1] == 1:
+        warnings.warn(
+            "A column-vector y was passed when a 1d array was expected. Please change the shape "
+            "of y to (n_samples,), for example using ravel().",
+            DataConversionWarning,
+            stacklevel=3,
+        )
+        y = y.ravel()
+    if y.ndim != 1:
+        raise ValueError(f"y must be 1-D with one label per sample; got shape {y.shape}.")
+    if y.shape[0] != n_samples:
+        raise ValueError(f"y has {y.shape[0]} labels but X has {n_samples} samples.")
+    if y.dtype.kind == "f":
+        if not np.isfinite(y).all():
+            raise ValueError("Input y contains NaN or infinity.")
+        if not np.all(y == np.round(y)):
+            raise ValueError(
+                "Unknown label type: continuous. A classifier needs discrete labels "
+                "(integers or strings), not real values."
+            )
+    if y.dtype.kind == "c":
+        raise ValueError("Unknown label type: complex.")
+    return y
+
+
+def _check_priors(priors, n_classes):
+    priors = np.asarray(priors, dtype=np.float64)
+    if priors.shape != (n_classes,):
+        raise ValueError(f"priors must have one entry per class ({n_classes}); got shape {priors.shape}.")
+    if (priors < 0).any():
+        raise ValueError("priors must be non-negative.")
+    if not np.isclose(priors.sum(), 1.0):
+        raise ValueError(f"priors must sum to 1; they sum to {priors.sum()!r}.")
+    return priors
+
+
+class _GaussianGenerativeClassifier(BaseEstimator):
+    """Prediction shared by the Gaussian classifiers: subclasses set
+    classes_, class_prior_, means (_means) and precisions_cholesky in the
+    covariance type _covariance_type."""
+
+    _estimator_type = "classifier"
+    _requires_y = True
+
+    def _labels_of(self, y):
+        """Class indices of y in classes_, with unseen labels refused."""
+        index = np.searchsorted(self.classes_, y)
+        index = np.minimum(index, len(self.classes_) - 1)
+        unseen = self.classes_[index] != y
+        if unseen.any():
+            raise ValueError(
+                f"The target label(s) {np.unique(y[unseen])} in y do not exist in the initial "
+                f"classes {self.classes_}."
+            )
+        return index
+
+    def _fitted_input(self, X):
+        check_is_fitted(self, "classes_")
+        return validate_data(self, X, reset=False)
+
+    def _joint(self, X):
+        """Column-major (n_samples x n_classes) log p(x, class)."""
+        shift = X.mean(axis=0, dtype=np.float64) if len(X) else np.zeros(X.shape[1])
+        with np.errstate(divide="ignore"):
+            log_prior = np.log(self.class_prior_.astype(np.float64))
+        return log_prob(
+            X, shift, self._means(), self._precisions_cholesky(), self._covariance_type, log_prior, direct=True
+        )
+
+    def predict_joint_log_proba(self, X):
+        """log p(x, class) for every row and class."""
+        return np.ascontiguousarray(self._joint(self._fitted_input(X)))
+
+    def _proba(self, X):
+        scores = self._joint(X)
+        joint = scores.copy(order="F")
+        lse = np.empty(X.shape[0])
+        log_normalize(scores, lse, 4096, effective_n_threads())
+        return scores, joint, lse
+
+    def predict_log_proba(self, X):
+        """log p(class | x)."""
+        _, joint, lse = self._proba(self._fitted_input(X))
+        return np.ascontiguousarray(joint - lse[:, None].astype(joint.dtype))
+
+    def predict_proba(self, X):
+        """p(class | x)."""
+        return np.ascontiguousarray(self._proba(self._fitted_input(X))[0])
+
+    def predict(self, X):
+        """The most probable class of each row."""
+        return self.classes_[self._joint(self._fitted_input(X)).argmax(axis=1)]
+
+    def score(self, X, y, sample_weight=None):
+        """(Weighted) accuracy of predict(X) against y."""
+        X = self._fitted_input(X)
+        y = _check_targets(y, X.shape[0])
+        weights = check_sample_weight(sample_weight, X.shape[0], np.float64)
+        return float(weights @ (self.predict(X) == y) / weights.sum())
+
+
+class GaussianNB(_GaussianGenerativeClassifier):
+    """Gaussian naive Bayes: one diagonal Gaussian per class.
+
+    A drop-in for ``sklearn.naive_bayes.GaussianNB``: the same parameters and
+    attributes, with fit, partial_fit and the predictions running on lvmfast's
+    kernels (one statistics pass per fit, no per-class copies of X).
+
+    Parameters
+    ----------
+    priors : array-like of shape (n_classes,), default=None
+        Class prior probabilities; None estimates them from the data.
+    var_smoothing : float, default=1e-9
+        Fraction of the largest feature variance added to every variance.
+
+    Attributes
+    ----------
+    classes_ : ndarray of shape (n_classes,)
+    class_count_ : ndarray of shape (n_classes,), the (weighted) count per class
+    class_prior_ : ndarray of shape (n_classes,)
+    theta_ : ndarray of shape (n_classes, n_features), per-class means
+    var_ : ndarray of shape (n_classes, n_features), per-class variances
+    epsilon_ : float, the absolute amount added to the variances
+    n_features_in_ : int
+    """
+
+    _covariance_type = "diag"
+
+    def __init__(self, *, priors=None, var_smoothing=1e-9):
+        self.priors = priors
+        self.var_smoothing = var_smoothing
+
+    def fit(self, X, y, sample_weight=None):
+        """Fit on X and y (any hashable labels); sample_weight weighs the rows."""
+        for name in ("classes_", "theta_", "var_", "class_count_", "class_prior_", "epsilon_", "_total"):
+            self.__dict__.pop(name, None)
+        X, y = self._validate_xy(X, y, reset=True)
+        return self._partial_fit(X, y, np.unique(y), sample_weight)
+
+    def partial_fit(self, X, y, classes=None, sample_weight=None):
+        """Update the model with one more batch. The first call needs every
+        class in `classes`; fitting in batches gives the model of one fit."""
+        first = not hasattr(self, "classes_")
+        if first and classes is None:
+            raise ValueError("classes must be passed on the first call to partial_fit.")
+        if not first and classes is not None and not np.array_equal(np.unique(classes), self.classes_):
+            raise ValueError(f"classes={classes!r} is not the same as on the first call to partial_fit, was: {self.classes_!r}.")
+        X, y = self._validate_xy(X, y, reset=first)
+        return self._partial_fit(X, y, None if not first else np.unique(np.asarray(classes)), sample_weight)
+
+    def _validate_xy(self, X, y, reset):
+        X = validate_data(self, X, reset=reset)
+        return X, _check_targets(y, X.shape[0])
+
+    def _partial_fit(self, X, y, classes, sample_weight):
+        check_scalar(self.var_smoothing, "var_smoothing", "real", minimum=0)
+        if classes is not None:  # the first batch
+            if len(classes) < 2 and len(np.unique(y)) < 2:
+                raise ValueError(f"GaussianNB needs at least 2 classes; y has 1 class: {classes}.")
+            n_classes, n_features = len(classes), X.shape[1]
+            if self.priors is not None:
+                _check_priors(self.priors, n_classes)
+            self.classes_ = classes
+            self.theta_ = np.zeros((n_classes, n_features))
+            self.var_ = np.zeros((n_classes, n_features))
+            self.class_count_ = np.zeros(n_classes)
+            self._total = (0.0, np.zeros(n_features), np.zeros(n_features))  # count, mean, variance
+            self.epsilon_ = 0.0
+        labels = self._labels_of(y)
+        weights = check_sample_weight(sample_weight, X.shape[0], X.dtype)
+        shift = X.mean(axis=0, dtype=np.float64)
+        counts, means, s2, around = class_statistics(X, shift, weights, labels, len(self.classes_), "diag")
+        filled = counts > 0
+        batch_var = np.zeros_like(means)
+        batch_var[filled] = s2.reshape(means.shape)[filled] / counts[filled, None] - (means - around)[filled] ** 2
+        batch_var = np.maximum(batch_var, 0.0)
+        batch_mean = means + shift
+        # Combine with what earlier batches gave (Chan et al.), class by class
+        # and for the data as a whole (for epsilon_).
+        theta, var = self.theta_.astype(np.float64), self.var_.astype(np.float64) - self.epsilon_
+        n_past = self.class_count_
+        total = n_past + counts
+        safe = np.where(total > 0, total, 1)[:, None]
+        new_theta = np.where(filled[:, None], (n_past[:, None] * theta + counts[:, None] * batch_mean) / safe, theta)
+        new_var = np.where(
+            filled[:, None],
+            (n_past[:, None] * var + counts[:, None] * batch_var
+             + (n_past * counts)[:, None] / safe * (theta - batch_mean) ** 2) / safe,
+            var,
+        )
+        n_all, mean_all, var_all = self._total
+        batch_count = counts.sum()
+        batch_mean_all = (counts @ batch_mean) / batch_count
+        batch_var_all = (counts @ (batch_var + (batch_mean - batch_mean_all) ** 2)) / batch_count
+        n_new = n_all + batch_count
+        mean_new = (n_all * mean_all + batch_count * batch_mean_all) / n_new
+        var_new = (n_all * var_all + batch_count * batch_var_all + n_all * batch_count / n_new * (mean_all - batch_mean_all) ** 2) / n_new
+        self._total = (n_new, mean_new, var_new)
+        # scikit-learn's epsilon_ uses the unweighted variance of the data
+        # fitted; with unit weights this is it, over all batches so far.
+        self.epsilon_ = float(self.var_smoothing * var_new.max())
+        self.theta_ = new_theta.astype(X.dtype)
+        self.var_ = (new_var + self.epsilon_).astype(X.dtype)
+        self.class_count_ = total
+        if self.priors is None:
+            self.class_prior_ = self.class_count_ / self.class_count_.sum()
+        else:
+            self.class_prior_ = _check_priors(self.priors, len(self.classes_))
+        return self
+
+    def _means(self):
+        return self.theta_
+
+    def _precisions_cholesky(self):
+        return 1.0 / np.sqrt(self.var_.astype(np.float64))
+
+
+class GaussianClassifier(_GaussianGenerativeClassifier):
+    """One Gaussian per class, fit by maximum likelihood, and the Bayes rule.
+
+    Parameters
+    ----------
+    covariance_type : {'full', 'tied', 'diag', 'spherical'}, default='full'
+        'full': a covariance per class (quadratic boundaries); 'tied': one
+        pooled covariance (linear boundaries); 'diag': naive Bayes without
+        smoothing; 'spherical': one variance per class.
+    priors : array-like of shape (n_classes,), default=None
+        Class prior probabilities; None uses the class fractions.
+    reg_covar : float, default=0.0
+        Added to the diagonal of every covariance.
+
+    Attributes
+    ----------
+    classes_, class_prior_
+    means_ : ndarray of shape (n_classes, n_features)
+    covariances_ : per covariance_type, the biased (1/N_k) estimates
+    precisions_cholesky_ : as scikit-learn's GaussianMixture
+    n_features_in_ : int
+    """
+
+    def __init__(self, covariance_type="full", *, priors=None, reg_covar=0.0):
+        self.covariance_type = covariance_type
+        self.priors = priors
+        self.reg_covar = reg_covar
+
+    @property
+    def _covariance_type(self):
+        return self.covariance_type
+
+    def fit(self, X, y, sample_weight=None):
+        """Fit one Gaussian per class of y (any hashable labels)."""
+        check_option(self.covariance_type, "covariance_type", COVARIANCE_TYPES)
+        check_scalar(self.reg_covar, "reg_covar", "real", minimum=0)
+        X = validate_data(self, X, reset=True)
+        y = _check_targets(y, X.shape[0])
+        classes = np.unique(y)
+        if len(classes) < 2:
+            raise ValueError(f"GaussianClassifier needs at least 2 classes; y has 1 class: {classes}.")
+        if self.priors is not None:
+            _check_priors(self.priors, len(classes))
+        self.classes_ = classes
+        labels = self._labels_of(y)
+        weights = check_sample_weight(sample_weight, X.shape[0], X.dtype)
+        shift = X.mean(axis=0, dtype=np.float64)
+        counts, means, s2, around = class_statistics(X, shift, weights, labels, len(classes), self.covariance_type)
+        if (counts <= 0).any():
+            raise ValueError(f"Class {classes[np.argmax(counts <= 0)]!r} has zero total weight.")
+        k, d = means.shape
+        delta = means - around
+        if self.covariance_type == "full":
+            cov = s2.reshape(k, d, d) / counts[:, None, None] - delta[:, :, None] * delta[:, None, :]
+            cov += self.reg_covar * np.eye(d)
+        elif self.covariance_type == "tied":
+            cov = (s2.reshape(d, d) - (counts[:, None] * means).T @ means) / counts.sum() + self.reg_covar * np.eye(d)
+        else:
+            cov = np.maximum(s2.reshape(k, d) / counts[:, None] - delta**2, 0.0) + self.reg_covar
+            if self.covariance_type == "spherical":
+                cov = cov.mean(axis=1)
+        chol = precision_cholesky(cov, self.covariance_type, self.reg_covar, names=list(classes))
+        self.class_prior_ = counts / counts.sum() if self.priors is None else _check_priors(self.priors, k)
+        self.means_ = (means + shift).astype(X.dtype)
+        self.covariances_ = cov.astype(X.dtype)
+        self.precisions_cholesky_ = chol.astype(X.dtype)
+        return self
+
+    def _means(self):
+        return self.means_
+
+    def _precisions_cholesky(self):
+        return self.precisions_cholesky_
