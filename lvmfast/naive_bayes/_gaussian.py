@@ -28,6 +28,8 @@ __all__ = ["GaussianClassifier", "GaussianNB"]
 
 def _check_targets(y, n_samples):
     """y as a 1-D array of n_samples discrete labels."""
+    if y is None:
+        raise ValueError("This classifier requires y to be passed, but the target y is None.")
     y = np.asarray(y)
     if y.ndim == 2 and y.shape[1] == 1:
         warnings.warn(
@@ -120,7 +122,8 @@ class _GaussianGenerativeClassifier(BaseEstimator):
 
     def predict(self, X):
         """The most probable class of each row."""
-        return self.classes_[self._joint(self._fitted_input(X)).argmax(axis=1)]
+        X = self._fitted_input(X)
+        return self.classes_[self._joint(X).argmax(axis=1)]
 
     def score(self, X, y, sample_weight=None):
         """(Weighted) accuracy of predict(X) against y."""
@@ -295,7 +298,9 @@ class GaussianClassifier(_GaussianGenerativeClassifier):
         shift = X.mean(axis=0, dtype=np.float64)
         counts, means, s2, around = class_statistics(X, shift, weights, labels, len(classes), self.covariance_type)
         if (counts <= 0).any():
-            raise ValueError(f"Class {classes[np.argmax(counts <= 0)]!r} has zero total weight.")
+            raise ValueError(
+                f"Every class needs a positive total weight; class {classes[np.argmax(counts <= 0)].item()!r} has none."
+            )
         k, d = means.shape
         delta = means - around
         if self.covariance_type == "full":
@@ -307,7 +312,7 @@ class GaussianClassifier(_GaussianGenerativeClassifier):
             cov = np.maximum(s2.reshape(k, d) / counts[:, None] - delta**2, 0.0) + self.reg_covar
             if self.covariance_type == "spherical":
                 cov = cov.mean(axis=1)
-        chol = precision_cholesky(cov, self.covariance_type, self.reg_covar, names=list(classes))
+        chol = precision_cholesky(cov, self.covariance_type, self.reg_covar, names=classes.tolist())
         self.class_prior_ = counts / counts.sum() if self.priors is None else _check_priors(self.priors, k)
         self.means_ = (means + shift).astype(X.dtype)
         self.covariances_ = cov.astype(X.dtype)
