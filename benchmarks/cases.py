@@ -104,3 +104,36 @@ def gmm_fit(library, X, covariance_type, start, max_iter):
             return model.fit(X)
 
     return fit
+
+
+CLASSIFIER_SIZES = {
+    "full": {"n_samples": 1_000_000, "n_features": 50, "n_classes": 10},
+    "quick": {"n_samples": 100_000, "n_features": 50, "n_classes": 10},
+}
+
+
+def labelled_blobs(n_samples, n_features, n_classes, dtype, seed=0):
+    """Gaussian blobs and the blob of each row as its label."""
+    rng = np.random.default_rng(seed)
+    centers = rng.uniform(-3, 3, (n_classes, n_features))
+    y = rng.integers(0, n_classes, n_samples)
+    X = rng.standard_normal((n_samples, n_features)) * rng.uniform(0.5, 2.0, n_features) + centers[y]
+    return X.astype(dtype), y
+
+
+def classifier(library, kind):
+    """'nb': Gaussian naive Bayes; 'full': one full Gaussian per class
+    (scikit-learn's QuadraticDiscriminantAnalysis)."""
+    if kind == "nb":
+        if library == "lvmfast":
+            from lvmfast import GaussianNB
+        else:
+            from sklearn.naive_bayes import GaussianNB
+        return GaussianNB()
+    if library == "lvmfast":
+        from lvmfast import GaussianClassifier
+
+        return GaussianClassifier("full")
+    from sklearn.discriminant_analysis import QuadraticDiscriminantAnalysis
+
+    return QuadraticDiscriminantAnalysis(store_covariance=True)

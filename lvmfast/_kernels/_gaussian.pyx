@@ -42,6 +42,12 @@ cdef extern from "_simd.h" nogil:
                              const double *pm, const double *constants, double *out, Py_ssize_t ld)
     void lvm_full_log_prob_s(const float *y, Py_ssize_t n, Py_ssize_t d, Py_ssize_t n_components,
                              const float *pm, const double *constants, float *out, Py_ssize_t ld)
+    void lvm_class_moments_d(const double *x, Py_ssize_t n, Py_ssize_t d, const Py_ssize_t *labels,
+                             const double *weight, const double *m, double *nk, double *s1,
+                             double *s2)
+    void lvm_class_moments_s(const float *x, Py_ssize_t n, Py_ssize_t d, const Py_ssize_t *labels,
+                             const float *weight, const float *m, double *nk, double *s1,
+                             double *s2)
     void lvm_diag_log_prob_d(const double *x, Py_ssize_t n, Py_ssize_t d, Py_ssize_t n_components,
                              const double *m, const double *p, const double *constants,
                              double *out, Py_ssize_t ld)
@@ -348,12 +354,22 @@ def class_pass(const floating[:, ::1] X, const floating[::1] shift,
             while start < stop:
                 n = min(chunk_rows, stop - start)
                 copy_centered(X, start, n, shift, buf)
-                memset(resp, 0, n * n_classes * sizeof(floating))
-                for i in range(n):
-                    resp[labels[start + i] * n + i] = 1
-                accumulate_stats(cov_type if second_moments else -1, buf, n, n_features,
-                                 n_classes, &sample_weight[start], resp, &means[0, 0],
-                                 &block_nk[b, 0], &block_s1[b, 0, 0], &block_s2[b, 0], work, stat)
+                if second_moments and cov_type <= 1:
+                    # full and tied: the mixture's statistics, one-hot responsibilities
+                    memset(resp, 0, n * n_classes * sizeof(floating))
+                    for i in range(n):
+                        resp[labels[start + i] * n + i] = 1
+                    accumulate_stats(cov_type, buf, n, n_features, n_classes,
+                                     &sample_weight[start], resp, &means[0, 0], &block_nk[b, 0],
+                                     &block_s1[b, 0, 0], &block_s2[b, 0], work, stat)
+                elif floating is double:
+                    lvm_class_moments_d(buf, n, n_features, &labels[start], &sample_weight[start],
+                                        &means[0, 0], &block_nk[b, 0], &block_s1[b, 0, 0],
+                                        &block_s2[b, 0] if second_moments else NULL)
+                else:
+                    lvm_class_moments_s(buf, n, n_features, &labels[start], &sample_weight[start],
+                                        &means[0, 0], &block_nk[b, 0], &block_s1[b, 0, 0],
+                                        &block_s2[b, 0] if second_moments else NULL)
                 start = start + n
         free(buf)
         free(work)

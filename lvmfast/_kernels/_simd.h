@@ -529,6 +529,36 @@ LVM_CLONES static void lvm_diag_log_prob_##SUFFIX(                             \
 LVM_DEFINE_DIAG_DIRECT(double, d)
 LVM_DEFINE_DIAG_DIRECT(float, s)
 
+/* For labelled rows: nk[c] += w, s1[c] += w x and, when s2 is not NULL,
+ * s2[c] += w (x - m[c])^2 elementwise, c being each row's label: the one-hot
+ * statistics in O(n d), where the mixture's form costs O(n d K). */
+#define LVM_DEFINE_CLASS_MOMENTS(T, SUFFIX)                                     \
+LVM_CLONES static void lvm_class_moments_##SUFFIX(                             \
+        const T *restrict x, ptrdiff_t n, ptrdiff_t d,                          \
+        const ptrdiff_t *restrict labels, const T *restrict weight,             \
+        const T *restrict m, double *restrict nk, double *restrict s1,          \
+        double *restrict s2)                                                    \
+{                                                                               \
+    for (ptrdiff_t i = 0; i < n; i++) {                                         \
+        const ptrdiff_t c = labels[i];                                          \
+        const double w = (double) weight[i];                                    \
+        const T *restrict row = x + i * d;                                      \
+        double *restrict first = s1 + c * d;                                    \
+        nk[c] += w;                                                             \
+        for (ptrdiff_t j = 0; j < d; j++) first[j] += w * (double) row[j];      \
+        if (s2 != NULL) {                                                       \
+            double *restrict second = s2 + c * d;                               \
+            const T *restrict mean = m + c * d;                                 \
+            for (ptrdiff_t j = 0; j < d; j++) {                                 \
+                const double diff = (double) row[j] - (double) mean[j];         \
+                second[j] += w * diff * diff;                                   \
+            }                                                                   \
+        }                                                                       \
+    }                                                                           \
+}
+LVM_DEFINE_CLASS_MOMENTS(double, d)
+LVM_DEFINE_CLASS_MOMENTS(float, s)
+
 /* out = (float) x, elementwise */
 LVM_CLONES static void lvm_narrow(const double *restrict x, ptrdiff_t n, float *restrict out)
 {

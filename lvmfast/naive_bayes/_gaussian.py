@@ -92,8 +92,9 @@ class _GaussianGenerativeClassifier(BaseEstimator):
         return validate_data(self, X, reset=False)
 
     def _joint(self, X):
-        """Column-major (n_samples x n_classes) log p(x, class)."""
-        shift = X.mean(axis=0, dtype=np.float64) if len(X) else np.zeros(X.shape[1])
+        """Column-major (n_samples x n_classes) log p(x, class), on rows
+        centered by the training data's mean."""
+        shift = self._shift
         with np.errstate(divide="ignore"):
             log_prior = np.log(self.class_prior_.astype(np.float64))
         return log_prob(
@@ -169,7 +170,8 @@ class GaussianNB(_GaussianGenerativeClassifier):
         for name in ("classes_", "theta_", "var_", "class_count_", "class_prior_", "epsilon_", "_total"):
             self.__dict__.pop(name, None)
         X, y = self._validate_xy(X, y, reset=True)
-        return self._partial_fit(X, y, np.unique(y), sample_weight)
+        classes, labels = np.unique(y, return_inverse=True)
+        return self._partial_fit(X, y, classes, sample_weight, labels)
 
     def partial_fit(self, X, y, classes=None, sample_weight=None):
         """Update the model with one more batch. The first call needs every
@@ -186,7 +188,7 @@ class GaussianNB(_GaussianGenerativeClassifier):
         X = validate_data(self, X, reset=reset)
         return X, _check_targets(y, X.shape[0])
 
-    def _partial_fit(self, X, y, classes, sample_weight):
+    def _partial_fit(self, X, y, classes, sample_weight, labels=None):
         check_scalar(self.var_smoothing, "var_smoothing", "real", minimum=0)
         if classes is not None:  # the first batch
             if len(classes) < 2 and len(np.unique(y)) < 2:
@@ -200,9 +202,11 @@ class GaussianNB(_GaussianGenerativeClassifier):
             self.class_count_ = np.zeros(n_classes)
             self._total = (0.0, np.zeros(n_features), np.zeros(n_features))  # count, mean, variance
             self.epsilon_ = 0.0
-        labels = self._labels_of(y)
+        if labels is None:
+            labels = self._labels_of(y)
         weights = check_sample_weight(sample_weight, X.shape[0], X.dtype)
-        shift = X.mean(axis=0, dtype=np.float64)
+        # second moments are taken around the class means: no centering needed
+        shift = np.zeros(X.shape[1])
         counts, means, s2, around = class_statistics(X, shift, weights, labels, len(self.classes_), "diag")
         filled = counts > 0
         batch_var = np.zeros_like(means)
@@ -233,6 +237,7 @@ class GaussianNB(_GaussianGenerativeClassifier):
         # scikit-learn's epsilon_ uses the unweighted variance of the data
         # fitted; with unit weights this is it, over all batches so far.
         self.epsilon_ = float(self.var_smoothing * var_new.max())
+        self._shift = mean_new
         self.theta_ = new_theta.astype(X.dtype)
         self.var_ = (new_var + self.epsilon_).astype(X.dtype)
         self.class_count_ = total
@@ -287,15 +292,19 @@ class GaussianClassifier(_GaussianGenerativeClassifier):
         check_scalar(self.reg_covar, "reg_covar", "real", minimum=0)
         X = validate_data(self, X, reset=True)
         y = _check_targets(y, X.shape[0])
-        classes = np.unique(y)
+        classes, labels = np.unique(y, return_inverse=True)
         if len(classes) < 2:
             raise ValueError(f"GaussianClassifier needs at least 2 classes; y has 1 class: {classes}.")
         if self.priors is not None:
             _check_priors(self.priors, len(classes))
         self.classes_ = classes
-        labels = self._labels_of(y)
         weights = check_sample_weight(sample_weight, X.shape[0], X.dtype)
-        shift = X.mean(axis=0, dtype=np.float64)
+        # Second moments are taken around the class means, except the tied
+        # scatter, which is summed around the data mean.
+        if self.covariance_type == "tied":
+            shift = X.mean(axis=0, dtype=np.float64)
+        else:
+            shift = np.zeros(X.shape[1])
         counts, means, s2, around = class_statistics(X, shift, weights, labels, len(classes), self.covariance_type)
         if (counts <= 0).any():
             raise ValueError(
@@ -314,6 +323,7 @@ class GaussianClassifier(_GaussianGenerativeClassifier):
                 cov = cov.mean(axis=1)
         chol = precision_cholesky(cov, self.covariance_type, self.reg_covar, names=classes.tolist())
         self.class_prior_ = counts / counts.sum() if self.priors is None else _check_priors(self.priors, k)
+        self._shift = shift + counts @ means / counts.sum()  # centers predictions
         self.means_ = (means + shift).astype(X.dtype)
         self.covariances_ = cov.astype(X.dtype)
         self.precisions_cholesky_ = chol.astype(X.dtype)
