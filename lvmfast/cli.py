@@ -6,7 +6,7 @@ import numpy as np
 
 
 def _demo(args):
-    from lvmfast import GaussianMixture, KMeans, __version__, openmp_enabled
+    from lvmfast import GaussianClassifier, GaussianMixture, KMeans, __version__, openmp_enabled
     from lvmfast._parallel import effective_n_threads
     from lvmfast.datasets import load_faithful
 
@@ -30,7 +30,43 @@ def _demo(args):
     for k in np.argsort(gm.means_[:, 0]):
         means = " ".join(f"{v:>15.3f}" for v in gm.means_[k])
         print(f"{k:>9} {gm.weights_[k]:>7.3f} {means}")
+
+    _two_class_example(GaussianClassifier, args.seed)
     return 0
+
+
+# The two-class model of the classifier demo: p(y=+1) = 0.6.
+TWO_CLASS_MODEL = {
+    +1: {"prior": 0.6, "mean": [2.0, 0.0], "cov": [[1.0, 0.8], [0.8, 2.0]]},
+    -1: {"prior": 0.4, "mean": [-2.0, 0.0], "cov": [[2.0, 0.6], [0.6, 1.0]]},
+}
+
+
+def _two_class_example(GaussianClassifier, seed, n_samples=5000):
+    rng = np.random.default_rng(seed)
+    y = np.where(rng.random(n_samples) < TWO_CLASS_MODEL[+1]["prior"], 1, -1)
+    X = np.empty((n_samples, 2))
+    for label, part in TWO_CLASS_MODEL.items():
+        rows = y == label
+        X[rows] = rng.multivariate_normal(part["mean"], part["cov"], rows.sum())
+    print(f"\nTwo Gaussian classes, {n_samples} draws: p(y=+1) = 0.6")
+
+    def matrix(m):
+        m = np.atleast_2d(m)
+        return "[" + "; ".join(" ".join(f"{v:6.3f}" for v in row) for row in m) + "]"
+
+    for covariance_type in ("full", "diag"):
+        clf = GaussianClassifier(covariance_type).fit(X, y)
+        accuracy = (clf.predict(X) == y).mean()
+        print(f"GaussianClassifier('{covariance_type}'): training accuracy {accuracy:.3f}")
+        for k, label in enumerate(clf.classes_):
+            true = TWO_CLASS_MODEL[int(label)]
+            cov = clf.covariances_[k] if covariance_type == "full" else np.diag(clf.covariances_[k])
+            print(
+                f"  y={int(label):+d}  prior {clf.class_prior_[k]:.3f} (true {true['prior']:.1f})  "
+                f"mean {matrix(clf.means_[k])} (true {matrix(true['mean'])})"
+            )
+            print(f"        covariance {matrix(cov)} (true {matrix(true['cov'])})")
 
 
 def main(argv=None):

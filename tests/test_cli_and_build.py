@@ -33,6 +33,9 @@ def test_demo_prints_the_clusters(capsys):
     weights = [float(r[1]) for r in rows]
     assert len(rows) == 2 and abs(sum(weights) - 1) < 2e-3
     assert float(rows[0][2]) < 3 < float(rows[1][2])
+    # the two-class example: both models, near the true parameters
+    assert "GaussianClassifier('full')" in out and "GaussianClassifier('diag')" in out
+    assert out.count("(true 0.6)") == 2 and out.count("(true 0.4)") == 2
 
 
 def test_python_dash_m_and_console_script(tmp_path):
