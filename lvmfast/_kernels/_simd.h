@@ -506,8 +506,9 @@ LVM_DEFINE_GAUSSIAN(float, s)
 
 /* out[k ld + i] = constants[k] - sum_j p[k d + j] (x[i d + j] - m[k d + j])^2 / 2,
  * by direct differences (the accurate diagonal form, where tiny variances
- * make the gemm expansion lose digits) */
-#define LVM_DEFINE_DIAG_DIRECT(T, SUFFIX)                                       \
+ * make the gemm expansion lose digits). A sum of positive terms cannot
+ * cancel, so float data accumulates in float lanes, twice as wide. */
+#define LVM_DEFINE_DIAG_DIRECT(T, ACC, SUFFIX)                                       \
 LVM_CLONES static void lvm_diag_log_prob_##SUFFIX(                             \
         const T *restrict x, ptrdiff_t n, ptrdiff_t d, ptrdiff_t n_components, \
         const T *restrict m, const T *restrict p, const double *restrict constants, \
@@ -516,18 +517,18 @@ LVM_CLONES static void lvm_diag_log_prob_##SUFFIX(                             \
     for (ptrdiff_t i = 0; i < n; i++) {                                         \
         const T *restrict row = x + i * d;                                      \
         for (ptrdiff_t k = 0; k < n_components; k++) {                         \
-            double q = 0.0;                                                     \
+            ACC q = 0;                                                          \
             _Pragma("omp simd reduction(+:q)")                                  \
             for (ptrdiff_t j = 0; j < d; j++) {                                 \
-                const double diff = (double) row[j] - (double) m[k * d + j];    \
-                q += (double) p[k * d + j] * diff * diff;                       \
+                const ACC diff = (ACC) row[j] - (ACC) m[k * d + j];             \
+                q += (ACC) p[k * d + j] * diff * diff;                          \
             }                                                                   \
-            out[k * ld + i] = (T) (constants[k] - 0.5 * q);                     \
+            out[k * ld + i] = (T) (constants[k] - 0.5 * (double) q);            \
         }                                                                       \
     }                                                                           \
 }
-LVM_DEFINE_DIAG_DIRECT(double, d)
-LVM_DEFINE_DIAG_DIRECT(float, s)
+LVM_DEFINE_DIAG_DIRECT(double, double, d)
+LVM_DEFINE_DIAG_DIRECT(float, float, s)
 
 /* For labelled rows: nk[c] += w, s1[c] += w x and, when s2 is not NULL,
  * s2[c] += w (x - m[c])^2 elementwise, c being each row's label: the one-hot
