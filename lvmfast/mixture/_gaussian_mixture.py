@@ -439,15 +439,17 @@ class GaussianMixture(BaseEstimator):
         self.n_iter_ = best["n_iter"]
         self.lower_bound_ = best["lower_bound"]
         self.lower_bounds_ = best["lower_bounds"]
+        self._shift = shift  # predictions center their chunks by the training mean
         return X
 
     # -- using a fitted model -------------------------------------------------
 
     def _evaluate(self, X, chunk_rows=None):
         """Yield (rows, responsibilities, log-likelihoods) a chunk of rows at
-        a time, so that only predict_proba holds n_samples x n_components."""
+        a time, so that only predict_proba holds n_samples x n_components.
+        Rows are centered by the training data's mean."""
         chunk_rows = chunk_rows or X.shape[0]
-        shift = X.mean(axis=0, dtype=np.float64)
+        shift = self._shift
         log_weights = np.log(self.weights_.astype(np.float64))
         for start in range(0, X.shape[0], chunk_rows):
             rows = slice(start, min(start + chunk_rows, X.shape[0]))

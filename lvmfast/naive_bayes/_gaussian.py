@@ -105,21 +105,24 @@ class _GaussianGenerativeClassifier(BaseEstimator):
         """log p(x, class) for every row and class."""
         return np.ascontiguousarray(self._joint(self._fitted_input(X)))
 
-    def _proba(self, X):
-        scores = self._joint(X)
-        joint = scores.copy(order="F")
-        lse = np.empty(X.shape[0])
+    def _normalized(self, scores):
+        """scores (column-major joint log-likelihoods) become p(class | x) in
+        place; returns each row's log p(x)."""
+        lse = np.empty(scores.shape[0])
         log_normalize(scores, lse, 4096, effective_n_threads())
-        return scores, joint, lse
+        return lse
 
     def predict_log_proba(self, X):
         """log p(class | x)."""
-        _, joint, lse = self._proba(self._fitted_input(X))
+        joint = self._joint(self._fitted_input(X))
+        lse = self._normalized(joint.copy(order="F"))
         return np.ascontiguousarray(joint - lse[:, None].astype(joint.dtype))
 
     def predict_proba(self, X):
         """p(class | x)."""
-        return np.ascontiguousarray(self._proba(self._fitted_input(X))[0])
+        scores = self._joint(self._fitted_input(X))
+        self._normalized(scores)
+        return np.ascontiguousarray(scores)
 
     def predict(self, X):
         """The most probable class of each row."""
