@@ -9,6 +9,9 @@ from lvmfast._kernels import _gaussian as kernels
 from lvmfast._parallel import blas_single_thread, effective_n_threads, plan_blocks
 
 COVARIANCE_TYPES = ("full", "tied", "diag", "spherical")
+# The largest error, in nats, that 'diag' by expansion may make in a
+# log-density before the direct differences are used instead.
+EXPANSION_TOLERANCE = 1e-3
 
 
 def log_det_cholesky(precisions_cholesky, covariance_type, n_features):
@@ -58,21 +61,43 @@ def log_prob_terms(means, precisions_cholesky, covariance_type, shift, dtype, lo
     )
 
 
+def expansion_loses_digits(means, precisions_cholesky, shift, dtype):
+    """Whether 'diag' by expansion, sum_d p_kd (x_d^2 - 2 x_d m_kd + m_kd^2),
+    may err by more than EXPANSION_TOLERANCE on rows the model expects. Its
+    rounding error is about u sum_d p_kd (x_d^2 + m_kd^2) (u: the dtype's
+    unit roundoff); x_d^2 is bounded by what any component expects,
+    (m_jd - shift_d)^2 + 1 / p_jd. A component collapsing onto a few points
+    (p ~ 1 / reg_covar) in float32 trips it."""
+    precisions = np.asarray(precisions_cholesky, dtype=np.float64) ** 2
+    offsets = (np.asarray(means, dtype=np.float64) - np.asarray(shift, dtype=np.float64)) ** 2
+    row_sq = (offsets + 1 / precisions).max(axis=0)
+    worst = (precisions * (row_sq + offsets)).sum(axis=1).max()
+    return np.finfo(dtype).eps / 2 * worst > EXPANSION_TOLERANCE
+
+
+def kernel_terms(means, precisions_cholesky, covariance_type, shift, dtype, log_weights=None, direct=None):
+    """The kernel's type code and its terms (see log_prob_terms). direct=True
+    evaluates 'diag' by direct differences (code 4) instead of two gemms:
+    slower (1.4x), but exact where the expansion ||x||^2 - 2 x.m + ||m||^2
+    loses digits; None decides by expansion_loses_digits."""
+    terms = log_prob_terms(means, precisions_cholesky, covariance_type, shift, dtype, log_weights)
+    if direct is None and covariance_type == "diag":
+        direct = expansion_loses_digits(means, precisions_cholesky, shift, dtype)
+    if direct and covariance_type == "diag":
+        centered = np.ascontiguousarray(np.asarray(means, dtype=np.float64) - shift, dtype=dtype)
+        return 4, (terms[0], centered, terms[2], terms[3])
+    return COVARIANCE_TYPES.index(covariance_type), terms
+
+
 def log_prob(X, shift, means, precisions_cholesky, covariance_type, log_weights=None, chunk_rows=None,
-             direct=False):
+             direct=None):
     """log N(x_i | mu_k, Sigma_k) (+ log_weights[k]) for every row and
     component: an (n_samples, n_components) array in X's dtype (column-major).
-    X must already be validated (C-contiguous float32/float64). direct=True
-    computes 'diag' by direct differences instead of two gemms: slower, but
-    exact where tiny variances make the expansion lose digits."""
+    X must already be validated (C-contiguous float32/float64). direct: see
+    kernel_terms."""
     n_samples, n_features = X.shape
     n_components = np.shape(means)[0]
-    terms = log_prob_terms(means, precisions_cholesky, covariance_type, shift, X.dtype, log_weights)
-    code = COVARIANCE_TYPES.index(covariance_type)
-    if direct and covariance_type == "diag":
-        centered = np.ascontiguousarray(np.asarray(means, dtype=np.float64) - shift, dtype=X.dtype)
-        terms = (terms[0], centered, terms[2], terms[3])
-        code = 4
+    code, terms = kernel_terms(means, precisions_cholesky, covariance_type, shift, X.dtype, log_weights, direct)
     if chunk_rows is None:
         per_row = n_features + n_components + (n_components * n_features if covariance_type == "full" else n_features)
         chunk_rows = plan_blocks(n_samples, row_bytes=per_row * X.itemsize).chunk_rows
@@ -104,7 +129,7 @@ def em_statistics(X, shift, sample_weight, weights, means, precisions_cholesky, 
     n_samples, n_features = X.shape
     n_components = np.shape(means)[0]
     n_threads = effective_n_threads() if n_threads is None else n_threads
-    factors, projected, offsets, constants = log_prob_terms(
+    code, terms = kernel_terms(
         means, precisions_cholesky, covariance_type, shift, X.dtype, np.log(weights)
     )
     centered_means = np.ascontiguousarray(np.asarray(means, dtype=np.float64) - shift, dtype=X.dtype)
@@ -122,7 +147,7 @@ def em_statistics(X, shift, sample_weight, weights, means, precisions_cholesky, 
     with blas_single_thread():
         kernels.em_pass(
             X, np.ascontiguousarray(shift, dtype=X.dtype), sample_weight,
-            COVARIANCE_TYPES.index(covariance_type), factors, projected, offsets, constants,
+            code, *terms,
             centered_means, nk, s1, s2, log_likelihood, plan.chunk_rows, plan.block_rows, n_threads,
         )
     return nk.sum(axis=0), s1.sum(axis=0), s2.sum(axis=0), float(log_likelihood.sum())

@@ -117,3 +117,48 @@ def test_em_statistics_same_for_any_thread_count():
             runs.append(em_statistics(X, X.mean(axis=0), np.ones(50000), np.full(4, 0.25), means, chol, "full"))
     for a, b in zip(runs[0], runs[1]):
         np.testing.assert_array_equal(a, b)
+
+
+def collapsed_diag_model(rng, n_features=8):
+    """Two diag components, the second collapsed to variance 1e-6 (what
+    reg_covar leaves of a component on one point), and float32 rows around
+    both, 10 units from the data mean."""
+    means = np.stack([np.full(n_features, -10.0), np.full(n_features, 10.0)])
+    var = np.stack([np.ones(n_features), np.full(n_features, 1e-6)])
+    X = np.concatenate([
+        means[0] + rng.standard_normal((200, n_features)),
+        means[1] + 1e-3 * rng.standard_normal((200, n_features)),
+    ]).astype(np.float32)
+    return X, means, var
+
+
+def test_diag_switches_to_direct_differences_where_the_expansion_loses_digits():
+    from lvmfast._gaussian import expansion_loses_digits
+
+    rng = np.random.default_rng(3)
+    X, means, var = collapsed_diag_model(rng)
+    shift = X.mean(axis=0, dtype=np.float64)
+    chol = 1 / np.sqrt(var)
+    assert expansion_loses_digits(means, chol, shift, np.float32)
+    assert not expansion_loses_digits(means[:1], chol[:1], shift, np.float32)
+    ref = reference(X, means, [np.diag(v) for v in var])
+    # The expansion in float32 is off by nats here; the automatic choice is exact.
+    expanded = log_prob(X, shift.astype(np.float32), means, chol, "diag", direct=False)
+    assert np.abs(expanded - ref).max() > 1.0
+    chosen = log_prob(X, shift.astype(np.float32), means, chol, "diag")
+    np.testing.assert_allclose(chosen, ref, rtol=1e-5, atol=1e-3)
+
+
+def test_em_statistics_exact_with_a_collapsed_float32_diag_component():
+    from lvmfast._gaussian import em_statistics
+
+    rng = np.random.default_rng(4)
+    X, means, var = collapsed_diag_model(rng)
+    shift = X.mean(axis=0, dtype=np.float64).astype(np.float32)
+    w = np.ones(len(X), dtype=np.float32)
+    weights = np.array([0.5, 0.5])
+    got = em_statistics(X, shift, w, weights, means, 1 / np.sqrt(var), "diag")
+    ref = reference_statistics(X, shift.astype(np.float64), w.astype(np.float64), weights, means,
+                               [np.diag(v) for v in var], "diag")
+    np.testing.assert_allclose(got[0], ref[0], rtol=1e-6)
+    assert got[3] == pytest.approx(ref[3], rel=1e-6)
