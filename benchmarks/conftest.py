@@ -1,27 +1,31 @@
-"""Side-by-side benchmarks against scikit-learn.
+"""Side-by-side benchmarks against scikit-learn: the regression record.
 
-    pytest benchmarks/ --benchmark-only            # full size (N = 1,000,000)
-    pytest benchmarks/ --benchmark-only --quick    # N = 100,000
+    pytest benchmarks/ --benchmark-only            # the full sizes
+    pytest benchmarks/ --benchmark-only --quick    # the quick sizes
+    pytest benchmarks/ --benchmark-only --benchmark-autosave      # save a run
+    pytest benchmarks/ --benchmark-only --benchmark-compare       # against the last saved one
 
-At the end a Markdown table gives each case's median time for both libraries,
-the speedup, and for Lloyd the GEMM floor."""
-import os
-
-import numpy as np
+The cases are lvmfast.bench.cases, the ones `lvmfast bench` reports. Each
+test runs both libraries (times, agreement, peak memory) and gives
+pytest-benchmark one timed run of lvmfast's call to keep; at the end the
+same Markdown table as `lvmfast bench` is printed."""
 import pytest
 
-from cases import SIZES, gemm_rate
+from lvmfast.bench import memory, report, runner
 
-RESULTS = []
+pytest.importorskip("sklearn", reason="the benchmarks compare with scikit-learn: pip install 'lvmfast[bench]'")
+
+ROWS = []
+MACHINE = {}
 
 
 def pytest_addoption(parser):
-    parser.addoption("--quick", action="store_true", help="a size that runs in about a minute")
+    parser.addoption("--quick", action="store_true", help="the quick sizes: about a minute in all")
 
 
 @pytest.fixture(scope="session")
-def size(request):
-    return dict(SIZES["quick" if request.config.getoption("--quick") else "full"])
+def size_name(request):
+    return "quick" if request.config.getoption("--quick") else "full"
 
 
 @pytest.fixture(scope="session")
@@ -32,45 +36,43 @@ def n_threads():
 
 
 @pytest.fixture(scope="session")
-def gemm_rates(n_threads):
-    from threadpoolctl import threadpool_limits
+def machine(n_threads):
+    MACHINE.update(runner.machine(n_threads))
+    return MACHINE
 
-    with threadpool_limits(n_threads, user_api="blas"):
-        return {np.dtype(t).name: gemm_rate(t) for t in (np.float64, np.float32)}
+
+@pytest.fixture(scope="session")
+def memory_probe():
+    with memory.MemoryProbe() as probe:
+        yield probe
 
 
 @pytest.fixture
-def record():
-    """record(case, library, seconds, **extra) for the summary table."""
+def run_case(benchmark, size_name, n_threads, machine, memory_probe):
+    """run_case(key, dtype): both libraries on the case, its row kept for the
+    summary table and as the benchmark's extra_info, and lvmfast's call timed
+    once more for pytest-benchmark's record. Returns the row."""
 
-    def add(case, library, seconds, **extra):
-        RESULTS.append({"case": case, "library": library, "seconds": seconds, **extra})
+    def run(key, dtype):
+        case = runner.build_case(key, dtype, size_name, {})
+        row = runner.compare(case, n_threads, memory=memory_probe)
+        runner.add_floor(row, case, machine["gemm_flops"])
+        ROWS.append(row)
+        benchmark.group = f"{key} {dtype}"
+        benchmark.extra_info.update(
+            sklearn_step_seconds=row["sklearn"]["step_seconds"], sklearn_fit_seconds=row["sklearn"]["fit_seconds"],
+            lvmfast_step_seconds=row["lvmfast"]["step_seconds"], lvmfast_fit_seconds=row["lvmfast"]["fit_seconds"],
+            step_speedup=row["step_speedup"], fit_speedup=row["fit_speedup"], agreement=row["agreement"]["text"],
+        )
+        with runner.limits(n_threads):
+            benchmark.pedantic(case.memory_run, args=("lvmfast",), rounds=3, iterations=1)
+        return row
 
-    return add
+    return run
 
 
 def pytest_terminal_summary(terminalreporter):
-    if not RESULTS:
-        return
-    write = terminalreporter.write_line
-    write("")
-    write(f"lvmfast vs scikit-learn ({os.cpu_count()} cores); median seconds, speedup = scikit-learn / lvmfast")
-    write("")
-    write("| case | lvmfast | scikit-learn | speedup | GEMM floor | lvmfast / floor |")
-    write("| --- | ---: | ---: | ---: | ---: | ---: |")
-    cases = {}
-    for r in RESULTS:
-        cases.setdefault(r["case"], {})[r["library"]] = r
-    for case, by_lib in cases.items():
-        ours, theirs = by_lib.get("lvmfast"), by_lib.get("sklearn")
-        if ours is None or theirs is None:
-            continue
-        if "note" in ours:  # a quality figure, not a time
-            write(f"| {case} | {ours['seconds']:.6g} | {theirs['seconds']:.6g} | {ours['note']} | | |")
-            continue
-        floor = ours.get("floor")
-        write(
-            f"| {case} | {ours['seconds']:.4f} | {theirs['seconds']:.4f} | "
-            f"{theirs['seconds'] / ours['seconds']:.2f}x | "
-            + (f"{floor:.4f} | {ours['seconds'] / floor:.2f}x |" if floor else "| |")
-        )
+    if ROWS and MACHINE:
+        terminalreporter.write_line("")
+        for line in report.markdown({"machine": MACHINE, "cases": ROWS, "scaling": []}).splitlines():
+            terminalreporter.write_line(line)

@@ -69,6 +69,72 @@ def _two_class_example(GaussianClassifier, seed, n_samples=5000):
             print(f"        covariance {matrix(cov)} (true {matrix(true['cov'])})")
 
 
+def _thread_counts(text):
+    try:
+        counts = [int(part) for part in text.split(",")]
+    except ValueError:
+        counts = []
+    if not counts or min(counts) < 1:
+        raise argparse.ArgumentTypeError(f"expected positive thread counts separated by commas, got {text!r}")
+    return counts
+
+
+def _positive(text):
+    try:
+        value = int(text)
+    except ValueError:
+        value = 0
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"expected a positive integer, got {text!r}")
+    return value
+
+
+def _names(text):
+    return [part.strip() for part in text.split(",") if part.strip()]
+
+
+def _bench(args):
+    from lvmfast.bench import report, runner
+
+    try:
+        import sklearn  # noqa: F401
+    except ImportError:
+        print("lvmfast bench compares lvmfast with scikit-learn, which is not installed here.\n"
+              "Install the benchmark extra: pip install 'lvmfast[bench]'", file=sys.stderr)
+        return 2
+    if args.plot and not report.plot_available():
+        print("--plot draws with matplotlib, which is not installed here.\n"
+              "Install the plot extra: pip install 'lvmfast[plot]'", file=sys.stderr)
+        return 2
+    try:
+        keys = runner.select_cases(args.models)
+    except ValueError as error:
+        print(f"lvmfast bench: {error}", file=sys.stderr)
+        return 2
+    bad_dtypes = [t for t in args.dtypes if t not in ("float64", "float32")]
+    if bad_dtypes:
+        print(f"lvmfast bench: dtypes are float64 and float32, not {', '.join(bad_dtypes)}", file=sys.stderr)
+        return 2
+    overrides = {"n_samples": args.n_samples, "n_features": args.n_features,
+                 "n_components": args.n_components, "n_classes": args.n_classes}
+    results = runner.run(
+        keys, args.dtypes, "quick" if args.quick else "full", overrides, args.threads, args.repeats,
+        memory=not args.no_memory, scaling_table=not args.no_scaling,
+    )
+    print(report.markdown(results), end="")
+    if args.json:
+        report.write_json(results, args.json)
+        print(f"\nresults written to {args.json}")
+    if args.plot:
+        report.plot(results, args.plot)
+        print(f"plot written to {args.plot}")
+    differ = [f"{r['title']} {r['dtype']}" for r in results["cases"] if not r["agreement"]["agrees"]]
+    if differ:
+        print(f"\nlvmfast and scikit-learn disagree beyond tolerance on: {', '.join(differ)}", file=sys.stderr)
+        return 1
+    return 0
+
+
 def main(argv=None):
     parser = argparse.ArgumentParser(prog="lvmfast", description="Fast latent variable models on the CPU.")
     commands = parser.add_subparsers(dest="command", required=True)
@@ -76,6 +142,31 @@ def main(argv=None):
     demo.add_argument("--clusters", type=int, default=2, help="number of k-means clusters (default 2)")
     demo.add_argument("--seed", type=int, default=0, help="random seed (default 0)")
     demo.set_defaults(run=_demo)
+    bench = commands.add_parser(
+        "bench", help="time lvmfast beside scikit-learn on the same problems and print a Markdown table",
+        description="Each case runs lvmfast and scikit-learn on the same data from the same starting point, "
+                    "with equal OpenMP and BLAS thread counts, and reports median times, the speedup, "
+                    "whether the results agree, and each library's peak memory; then lvmfast's thread scaling.",
+    )
+    bench.add_argument("--quick", action="store_true", help="small problems: the whole run takes about a minute")
+    bench.add_argument("--models", type=_names, default=None, metavar="NAMES",
+                       help="comma-separated cases or groups: kmeans (lloyd, kmeans++), gmm (gmm-full, gmm-tied, "
+                            "gmm-diag, gmm-spherical), classifiers (gaussian-nb, gaussian-classifier); default all")
+    bench.add_argument("--dtypes", type=_names, default=["float64", "float32"], metavar="TYPES",
+                       help="float64,float32 (default both)")
+    bench.add_argument("--threads", type=_thread_counts, default=None, metavar="COUNTS",
+                       help="comma-separated thread counts for the scaling table; the comparison uses the largest "
+                            "(default 1, 2, 4, ... up to the core count)")
+    for name, what in [("n-samples", "rows"), ("n-features", "features"),
+                       ("n-components", "clusters and mixture components"), ("n-classes", "classifier classes")]:
+        bench.add_argument(f"--{name}", type=_positive, default=None, metavar="N",
+                           help=f"{what} in every case that has them (default: each case's own size)")
+    bench.add_argument("--repeats", type=_positive, default=3, metavar="R", help="timed repeats per measurement (median)")
+    bench.add_argument("--json", metavar="PATH", help="also write every measured field to PATH as JSON")
+    bench.add_argument("--plot", metavar="PATH", help="also draw the speedups and the scaling to a PNG (matplotlib)")
+    bench.add_argument("--no-memory", action="store_true", help="skip the peak-memory measurements")
+    bench.add_argument("--no-scaling", action="store_true", help="skip the thread-scaling table")
+    bench.set_defaults(run=_bench)
     args = parser.parse_args(argv)
     return args.run(args)
 

@@ -1,0 +1,409 @@
+"""The benchmark cases: their data, each library's call from the same starting
+point, what a run measures, and how the two results are compared.
+
+Shared by `lvmfast bench` and the pytest-benchmark suites in benchmarks/.
+A case is built from its key, dtype and size alone, so that a fresh process
+(the peak-memory measurement) can rebuild it.
+"""
+import functools
+import time
+import warnings
+
+import numpy as np
+
+# Which callable each library provides for a model: (module, name).
+IMPLEMENTATIONS = {
+    "KMeans": {"lvmfast": ("lvmfast", "KMeans"), "sklearn": ("sklearn.cluster", "KMeans")},
+    "kmeans_plusplus": {"lvmfast": ("lvmfast", "kmeans_plusplus"), "sklearn": ("sklearn.cluster", "kmeans_plusplus")},
+    "GaussianMixture": {
+        "lvmfast": ("lvmfast", "GaussianMixture"), "sklearn": ("sklearn.mixture", "GaussianMixture"),
+    },
+    "GaussianNB": {"lvmfast": ("lvmfast", "GaussianNB"), "sklearn": ("sklearn.naive_bayes", "GaussianNB")},
+    "GaussianClassifier": {
+        "lvmfast": ("lvmfast", "GaussianClassifier"),
+        "sklearn": ("sklearn.discriminant_analysis", "QuadraticDiscriminantAnalysis"),
+    },
+}
+LIBRARIES = ("lvmfast", "sklearn")
+
+
+def implementation(model, library):
+    """The class or function `library` provides for `model`."""
+    import importlib
+
+    module, name = IMPLEMENTATIONS[model][library]
+    return getattr(importlib.import_module(module), name)
+
+
+def qualified_name(obj):
+    return f"{obj.__module__}.{obj.__qualname__}"
+
+
+def median_seconds(func, repeats=3):
+    """Median wall time of func() over `repeats` calls. A first call under a
+    second is a warm-up and not counted (lazy imports, first-touch pages);
+    a longer one is counted, since those costs are lost in it."""
+    start = time.perf_counter()
+    func()
+    first = time.perf_counter() - start
+    runs = [first] if first > 1.0 else []
+    while len(runs) < repeats:
+        start = time.perf_counter()
+        func()
+        runs.append(time.perf_counter() - start)
+    return float(np.median(runs))
+
+
+def gemm_rate(dtype, size=2048, repeats=3):
+    """FLOP/s that numpy's matmul reaches here for a large square product."""
+    a = np.random.default_rng(0).standard_normal((size, size)).astype(dtype)
+    a @ a
+    best = np.inf
+    for _ in range(repeats):
+        start = time.perf_counter()
+        a @ a
+        best = min(best, time.perf_counter() - start)
+    return 2 * size**3 / best
+
+
+@functools.lru_cache(maxsize=1)
+def make_blobs(n_samples, n_features, n_centers, dtype, seed=0):
+    """Gaussian blobs around n_centers random centers, without scikit-learn.
+    The last array is cached: the k-means cases share their data."""
+    rng = np.random.default_rng(seed)
+    centers = rng.uniform(-10, 10, (n_centers, n_features))
+    X = rng.standard_normal((n_samples, n_features))
+    X += centers[rng.integers(0, n_centers, n_samples)]
+    return X.astype(dtype, copy=False)
+
+
+def labelled_blobs(n_samples, n_features, n_classes, dtype, seed=0):
+    """Gaussian blobs with unequal spreads per feature, and each row's blob as
+    its label; they overlap enough that about 12% of rows are misclassified
+    at D=50, so that the two libraries' predictions can disagree."""
+    rng = np.random.default_rng(seed)
+    centers = rng.uniform(-0.75, 0.75, (n_classes, n_features))
+    spreads = rng.uniform(0.5, 2.0, n_features)  # drawn before the rows: the same at every size
+    y = rng.integers(0, n_classes, n_samples)
+    X = rng.standard_normal((n_samples, n_features)) * spreads + centers[y]
+    return X.astype(dtype, copy=False), y
+
+
+def potential(X, centers, chunk_rows=65536):
+    """Sum over rows of the squared distance to the nearest center (float64)."""
+    C = centers.astype(np.float64)
+    c_sq = (C**2).sum(axis=1)
+    total = 0.0
+    for start in range(0, X.shape[0], chunk_rows):
+        x = X[start:start + chunk_rows].astype(np.float64)
+        d = (x**2).sum(axis=1)[:, None] - 2 * x @ C.T + c_sq
+        total += np.maximum(d.min(axis=1), 0).sum()
+    return total
+
+
+def relative_difference(ours, theirs):
+    return (ours - theirs) / abs(theirs) if theirs else float(ours != theirs)
+
+
+class Case:
+    """One benchmark: build with Case(dtype, **size); `measure(library)`
+    times it, `agreement(ours, theirs)` compares the two measurements."""
+
+    key = ""
+    model = ""
+    title = ""
+    step = None  # what the per-step time is, where the case has one
+    fit = ""  # what the fit time is
+    sizes = {}  # "full" and "quick" problem sizes
+    # Tolerances of the agreement metric, per dtype.
+    tolerance = {"float64": 0.0, "float32": 0.0}
+
+    def __init__(self, dtype, **size):
+        self.dtype = np.dtype(dtype)
+        unknown = set(size) - set(self.sizes["full"])
+        if unknown:
+            raise ValueError(f"{self.key} takes sizes {sorted(self.sizes['full'])}, not {sorted(unknown)}")
+        self.size = {**self.sizes["full"], **size}
+
+    def data(self):
+        """The case's data, made once per case."""
+        if not hasattr(self, "_data"):
+            self._data = self._make_data()
+        return self._data
+
+    def _make_data(self):
+        raise NotImplementedError
+
+    def spec(self):
+        """What rebuilds this case in another process."""
+        return self.key, self.dtype.name, dict(self.size)
+
+    def size_text(self):
+        return " ".join(f"{SIZE_LETTERS[k]}={v}" for k, v in self.size.items())
+
+    def measure(self, library, repeats=3):
+        """{'implementation', 'fit_seconds', 'step_seconds', 'summary'}; keys
+        of the summary starting with '_' are for the agreement only."""
+        raise NotImplementedError
+
+    def memory_run(self, library):
+        """The call whose peak memory is reported: the fit."""
+        raise NotImplementedError
+
+    def agreement(self, ours, theirs):
+        """{'metric', 'value', 'tolerance', 'agrees', 'text'} from two measurements."""
+        raise NotImplementedError
+
+    def floor_seconds(self, gemm_rates):
+        """The GEMM floor of the step, where there is one."""
+        return None
+
+    def _agreement(self, metric, value, text):
+        tolerance = self.tolerance[self.dtype.name]
+        return {"metric": metric, "value": float(value), "tolerance": tolerance,
+                "agrees": bool(abs(value) <= tolerance), "text": text}
+
+
+SIZE_LETTERS = {"n_samples": "N", "n_features": "D", "n_components": "K", "n_classes": "classes"}
+
+
+class _KMeansData:
+    def _make_data(self):
+        X = make_blobs(self.size["n_samples"], self.size["n_features"], self.size["n_components"], self.dtype.name)
+        init = X[np.random.default_rng(1).choice(len(X), self.size["n_components"], replace=False)]
+        return X, init
+
+
+class LloydCase(_KMeansData, Case):
+    """Lloyd iterations from the same initial centers, with tol=0. The step
+    is one iteration: the difference between fits of 12 and 2 iterations
+    over the difference of their iteration counts (10 unless the labels
+    stopped changing sooner), so setup and the final pass cancel."""
+
+    key = "lloyd"
+    model = "KMeans"
+    title = "KMeans (Lloyd)"
+    step = "iteration"
+    fit = "fit, 12 iterations"
+    sizes = {
+        "full": {"n_samples": 1_000_000, "n_features": 32, "n_components": 64},
+        "quick": {"n_samples": 100_000, "n_features": 32, "n_components": 64},
+    }
+    tolerance = {"float64": 1e-6, "float32": 1e-4}  # the tests' parity tolerances
+
+    def _fitter(self, library, max_iter):
+        X, init = self.data()
+        model = implementation("KMeans", library)(len(init), init=init, n_init=1, max_iter=max_iter, tol=0.0)
+        return lambda: model.fit(X)
+
+    def measure(self, library, repeats=3):
+        short, long = self._fitter(library, 2), self._fitter(library, 12)
+        fit_seconds = median_seconds(long, repeats)
+        short_seconds = median_seconds(short, repeats)
+        model = long()
+        iterations = model.n_iter_ - short().n_iter_
+        return {"implementation": qualified_name(type(model)), "fit_seconds": fit_seconds,
+                "step_seconds": (fit_seconds - short_seconds) / iterations if iterations > 0 else None,
+                "summary": {"inertia": float(model.inertia_), "n_iter": int(model.n_iter_)}}
+
+    def memory_run(self, library):
+        self._fitter(library, 12)()
+
+    def agreement(self, ours, theirs):
+        d = relative_difference(ours["summary"]["inertia"], theirs["summary"]["inertia"])
+        return self._agreement("inertia relative difference", d, f"inertia {d:+.1e}")
+
+    def floor_seconds(self, gemm_rates):
+        n, d, k = (self.size[key] for key in ("n_samples", "n_features", "n_components"))
+        return 2 * n * k * d / gemm_rates[self.dtype.name]
+
+
+class KMeansPlusPlusCase(_KMeansData, Case):
+    """Greedy k-means++ seeding with the default n_local_trials and the same
+    seed. Agreement: the seeds' potential. In float64 both libraries pick the
+    same rows. In float32 scikit-learn sums its sampling weights in float32,
+    so its picks drift from lvmfast's (summed in float64), and one seed's
+    potential then differs by up to the seed-to-seed spread (a few percent
+    on blobs): float32 is held to 10%."""
+
+    key = "kmeans++"
+    model = "kmeans_plusplus"
+    title = "k-means++ seeding"
+    fit = "seeding"
+    sizes = LloydCase.sizes
+    tolerance = {"float64": 1e-9, "float32": 0.1}
+
+    def _seeder(self, library):
+        X, init = self.data()
+        seed_centers = implementation("kmeans_plusplus", library)
+        return lambda: seed_centers(X, len(init), random_state=0)
+
+    def measure(self, library, repeats=3):
+        seeder = self._seeder(library)
+        seconds = median_seconds(seeder, repeats)
+        centers, indices = seeder()
+        X, _ = self.data()
+        return {"implementation": qualified_name(implementation("kmeans_plusplus", library)),
+                "fit_seconds": seconds, "step_seconds": None,
+                "summary": {"potential": float(potential(X, centers)), "_indices": np.asarray(indices)}}
+
+    def memory_run(self, library):
+        self._seeder(library)()
+
+    def agreement(self, ours, theirs):
+        d = relative_difference(ours["summary"]["potential"], theirs["summary"]["potential"])
+        same = len(np.intersect1d(ours["summary"]["_indices"], theirs["summary"]["_indices"]))
+        k = len(ours["summary"]["_indices"])
+        return self._agreement("potential relative difference", d, f"potential {100 * d:+.2f}%, same rows {same}/{k}")
+
+
+class GaussianMixtureCase(Case):
+    """EM from the same parameters (equal weights, random rows as means, the
+    data's per-feature variance as every covariance), tol=0. The step is one
+    EM iteration: the difference between fits of 6 and 1 iterations over 5.
+    Agreement: the final lower bound (mean log-likelihood per row)."""
+
+    model = "GaussianMixture"
+    step = "EM iteration"
+    fit = "fit, 6 iterations"
+    sizes = {
+        "full": {"n_samples": 500_000, "n_features": 16, "n_components": 16},
+        "quick": {"n_samples": 10_000, "n_features": 16, "n_components": 16},
+    }
+    # In nats per row. float32: scikit-learn's log-densities are float32.
+    tolerance = {"float64": 1e-8, "float32": 1e-3}
+    covariance_type = ""
+
+    def _make_data(self):
+        X = make_blobs(self.size["n_samples"], self.size["n_features"], self.size["n_components"], self.dtype.name)
+        return X, starting_point(X, self.size["n_components"], self.covariance_type)
+
+    def _fitter(self, library, max_iter):
+        X, start = self.data()
+        model = implementation("GaussianMixture", library)(
+            len(start["weights_init"]), covariance_type=self.covariance_type, max_iter=max_iter, tol=0.0,
+            init_params="random_from_data", random_state=0, **start,
+        )
+
+        def fit():
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore")  # ConvergenceWarning: tol=0 never converges
+                return model.fit(X)
+
+        return fit
+
+    def measure(self, library, repeats=3):
+        short, long = self._fitter(library, 1), self._fitter(library, 6)
+        fit_seconds = median_seconds(long, repeats)
+        step_seconds = (fit_seconds - median_seconds(short, repeats)) / 5
+        model = long()
+        return {"implementation": qualified_name(type(model)), "fit_seconds": fit_seconds,
+                "step_seconds": step_seconds, "summary": {"lower_bound": float(model.lower_bound_)}}
+
+    def memory_run(self, library):
+        self._fitter(library, 6)()
+
+    def agreement(self, ours, theirs):
+        d = ours["summary"]["lower_bound"] - theirs["summary"]["lower_bound"]
+        return self._agreement("lower bound difference", d, f"log-likelihood {d:+.1e}")
+
+
+def starting_point(X, n_components, covariance_type, seed=1):
+    """Equal weights, random rows as means, and the data's per-feature
+    variance as every component's covariance, in each type's precision form."""
+    rng = np.random.default_rng(seed)
+    means = X[rng.choice(len(X), n_components, replace=False)].astype(np.float64)
+    variance = X[:10000].astype(np.float64).var(axis=0)
+    precisions = {
+        "full": np.repeat(np.diag(1 / variance)[None], n_components, axis=0),
+        "tied": np.diag(1 / variance),
+        "diag": np.repeat((1 / variance)[None], n_components, axis=0),
+        "spherical": np.full(n_components, 1 / variance.mean()),
+    }[covariance_type]
+    return {"weights_init": np.full(n_components, 1 / n_components), "means_init": means, "precisions_init": precisions}
+
+
+def _mixture_case(covariance_type):
+    return type(f"GaussianMixture{covariance_type.title()}Case", (GaussianMixtureCase,), {
+        "key": f"gmm-{covariance_type}", "title": f"GaussianMixture ({covariance_type})",
+        "covariance_type": covariance_type, "__module__": __name__,
+    })
+
+
+class ClassifierCase(Case):
+    """fit, then predict_proba (the step) on the training rows. Agreement:
+    the share of rows where the two predict the same class; the accuracies
+    are shown beside it. The memory run is fit plus predict_proba."""
+
+    step = "predict_proba"
+    fit = "fit"
+    sizes = {
+        "full": {"n_samples": 1_000_000, "n_features": 50, "n_classes": 10},
+        "quick": {"n_samples": 50_000, "n_features": 50, "n_classes": 10},
+    }
+    # Share of rows predicted differently.
+    tolerance = {"float64": 1e-5, "float32": 1e-4}
+
+    def _make_data(self):
+        return labelled_blobs(self.size["n_samples"], self.size["n_features"], self.size["n_classes"], self.dtype.name)
+
+    def estimator(self, library):
+        raise NotImplementedError
+
+    def measure(self, library, repeats=3):
+        X, y = self.data()
+        model = self.estimator(library)
+        fit_seconds = median_seconds(lambda: model.fit(X, y), repeats)
+        step_seconds = median_seconds(lambda: model.predict_proba(X), repeats)
+        predicted = model.predict(X)
+        return {"implementation": qualified_name(type(model)), "fit_seconds": fit_seconds,
+                "step_seconds": step_seconds,
+                "summary": {"accuracy": float(np.mean(predicted == y)), "_predicted": predicted}}
+
+    def memory_run(self, library):
+        X, y = self.data()
+        self.estimator(library).fit(X, y).predict_proba(X)
+
+    def agreement(self, ours, theirs):
+        differ = float(np.mean(ours["summary"]["_predicted"] != theirs["summary"]["_predicted"]))
+        text = (f"accuracy {ours['summary']['accuracy']:.4f} vs {theirs['summary']['accuracy']:.4f}, "
+                f"{100 * differ:.3f}% predicted differently")
+        return self._agreement("share predicted differently", differ, text)
+
+
+class GaussianNBCase(ClassifierCase):
+    key = "gaussian-nb"
+    model = "GaussianNB"
+    title = "GaussianNB"
+
+    def estimator(self, library):
+        return implementation("GaussianNB", library)()
+
+
+class GaussianClassifierCase(ClassifierCase):
+    key = "gaussian-classifier"
+    model = "GaussianClassifier"
+    title = "GaussianClassifier (full) vs QDA"
+
+    def estimator(self, library):
+        if library == "lvmfast":
+            return implementation("GaussianClassifier", library)("full")
+        return implementation("GaussianClassifier", library)(store_covariance=True)
+
+
+CASES = {case.key: case for case in [
+    LloydCase, KMeansPlusPlusCase, *(_mixture_case(t) for t in ("full", "tied", "diag", "spherical")),
+    GaussianNBCase, GaussianClassifierCase,
+]}
+# Names for several cases at once in --models.
+GROUPS = {
+    "kmeans": ["lloyd", "kmeans++"],
+    "gmm": ["gmm-full", "gmm-tied", "gmm-diag", "gmm-spherical"],
+    "classifiers": ["gaussian-nb", "gaussian-classifier"],
+}
+# The kernels of the thread-scaling table: one per kernel family.
+SCALING_CASES = ["lloyd", "kmeans++", "gmm-full", "gaussian-nb"]
+
+
+def make_case(key, dtype, size):
+    return CASES[key](dtype, **size)

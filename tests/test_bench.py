@@ -1,0 +1,239 @@
+"""The `lvmfast bench` harness: its cases run both libraries, its agreement
+column comes from their results, its JSON has every field, and it says what
+to install when scikit-learn or matplotlib is missing."""
+import io
+import json
+import sys
+
+import numpy as np
+import pytest
+
+import lvmfast
+from lvmfast.bench import cases, memory, report, runner
+from lvmfast.cli import main
+
+pytest.importorskip("sklearn")
+
+# Small enough for a unit test, large enough to cross several chunks.
+TINY = {"n_samples": 3000, "n_features": 5, "n_components": 6, "n_classes": 3}
+
+
+def tiny_case(key, dtype="float64"):
+    return runner.build_case(key, dtype, "quick", TINY)
+
+
+@pytest.mark.parametrize("dtype", ["float64", "float32"])
+@pytest.mark.parametrize("key", list(cases.CASES))
+def test_each_case_runs_both_libraries_and_they_agree(key, dtype):
+    case = tiny_case(key, dtype)
+    row = runner.compare(case, n_threads=2, repeats=1)
+    assert row["lvmfast"]["implementation"].startswith("lvmfast.")
+    assert row["sklearn"]["implementation"].startswith("sklearn.")
+    for library in ("lvmfast", "sklearn"):
+        assert row[library]["fit_seconds"] > 0
+        if case.step is not None:
+            assert row[library]["step_seconds"] is not None
+    assert row["fit_speedup"] == pytest.approx(row["sklearn"]["fit_seconds"] / row["lvmfast"]["fit_seconds"])
+    assert row["agreement"]["agrees"], row["agreement"]["text"]
+    assert row["size"]["n_samples"] == 3000
+
+
+def wrong_implementations(model, library):
+    """lvmfast's estimators, made to give a wrong answer."""
+    right = ORIGINAL_IMPLEMENTATION(model, library)
+    if library == "sklearn":
+        return right
+    if model == "KMeans":
+        class MovedRow(right):  # fits data with one row moved far away
+            def fit(self, X, y=None, sample_weight=None):
+                moved = X.copy()
+                moved[0] += 100
+                return super().fit(moved)
+
+        return MovedRow
+    if model == "kmeans_plusplus":
+        return lambda X, k, random_state: right(X, k, random_state=random_state + 1)  # another seed
+    if model == "GaussianMixture":
+        class OverRegularized(right):
+            def fit(self, X, y=None):
+                self.reg_covar = 0.5
+                return super().fit(X)
+
+        return OverRegularized
+    class Mislabelling(right):  # the classifiers: one row in 50 gets class 0
+        def predict(self, X):
+            labels = super().predict(X)
+            labels[::50] = self.classes_[0]
+            return labels
+
+    return Mislabelling
+
+
+ORIGINAL_IMPLEMENTATION = cases.implementation
+
+
+@pytest.fixture(scope="module")
+def machine_info():
+    return runner.machine(1)
+
+
+@pytest.mark.parametrize("key", list(cases.CASES))
+def test_agreement_shows_a_wrong_result(key, monkeypatch, machine_info):
+    monkeypatch.setattr(cases, "implementation", wrong_implementations)
+    row = runner.compare(tiny_case(key), n_threads=1, repeats=1)
+    agreement = row["agreement"]
+    assert not agreement["agrees"]
+    assert abs(agreement["value"]) > agreement["tolerance"]
+    table = report.markdown({"machine": machine_info, "cases": [row], "scaling": []})
+    assert "**differs**" in table
+
+
+def test_the_command_fails_when_the_results_differ(monkeypatch, capsys):
+    monkeypatch.setattr(cases, "implementation", wrong_implementations)
+    code = main(["bench", "--quick", "--models", "lloyd", "--dtypes", "float64", "--threads", "1",
+                 "--n-samples", "3000", "--n-features", "5", "--n-components", "6", "--repeats", "1", "--no-memory"])
+    assert code == 1
+    assert "disagree beyond tolerance on: KMeans (Lloyd) float64" in capsys.readouterr().err
+
+
+@pytest.fixture(scope="module")
+def small_run(tmp_path_factory):
+    """One small `lvmfast bench` run with JSON (and a plot where matplotlib is)."""
+    out = tmp_path_factory.mktemp("bench")
+    args = ["bench", "--quick", "--models", "lloyd,kmeans++,gmm-diag,gaussian-nb", "--dtypes", "float64,float32",
+            "--threads", "1,2", "--n-samples", "3000", "--n-features", "5", "--n-components", "6",
+            "--n-classes", "3", "--repeats", "1", "--json", str(out / "bench.json")]
+    if report.plot_available():
+        args += ["--plot", str(out / "bench.png")]
+    assert main(args) == 0
+    with open(out / "bench.json") as f:
+        return out, json.load(f)
+
+
+def test_json_has_every_field(small_run):
+    _, results = small_run
+    assert set(results) == {"machine", "cases", "scaling"}
+    assert set(report.MACHINE_FIELDS) <= set(results["machine"])
+    assert results["machine"]["lvmfast"] == lvmfast.__version__
+    assert set(results["machine"]["gemm_flops"]) == {"float64", "float32"}
+    assert [(r["case"], r["dtype"]) for r in results["cases"]] == [
+        (key, dtype) for dtype in ("float64", "float32") for key in ("lloyd", "kmeans++", "gmm-diag", "gaussian-nb")
+    ]
+    for row in results["cases"]:
+        assert set(report.ROW_FIELDS) <= set(row)
+        assert set(report.AGREEMENT_FIELDS) <= set(row["agreement"])
+        for library in ("lvmfast", "sklearn"):
+            assert set(report.MEASUREMENT_FIELDS) <= set(row[library])
+            assert not any(k.startswith("_") for k in row[library]["summary"])
+            if memory.supported():
+                assert row[library]["peak_mb"] >= 0
+        assert row["threads"] == 2
+    floors = {r["case"]: r["gemm_floor_seconds"] for r in results["cases"]}
+    assert floors["lloyd"] > 0 and floors["gmm-diag"] is None
+    assert [s["case"] for s in results["scaling"]] == ["lloyd", "kmeans++", "gaussian-nb"]
+    for s in results["scaling"]:
+        assert set(report.SCALING_FIELDS) <= set(s)
+        assert s["threads"] == [1, 2] and s["speedup"][0] == 1.0 and len(s["seconds"]) == 2
+
+
+def test_the_table_shows_every_case(small_run, capsys):
+    _, results = small_run
+    table = report.markdown(results)
+    comparison, scaling = table.split("Thread scaling")
+    lines = comparison.splitlines()
+    assert sum(line.startswith("| KMeans (Lloyd) |") for line in lines) == 2
+    assert sum(line.startswith("| ") for line in lines) == 2 + len(results["cases"])
+    assert "| 1 thread | 2 threads |" in scaling
+    header = next(line for line in lines if line.startswith("| case |"))
+    row = next(line for line in lines if line.startswith("| KMeans (Lloyd) | float64"))
+    assert header.count("|") == row.count("|")
+
+
+def test_plot_is_a_png(small_run):
+    pytest.importorskip("matplotlib")
+    out, _ = small_run
+    assert (out / "bench.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+
+
+def test_without_scikit_learn_it_names_the_extra(monkeypatch, capsys):
+    monkeypatch.setitem(sys.modules, "sklearn", None)  # import sklearn now fails
+    assert main(["bench", "--quick"]) == 2
+    assert "pip install 'lvmfast[bench]'" in capsys.readouterr().err
+
+
+def test_plot_without_matplotlib_names_the_extra(monkeypatch, capsys, tmp_path):
+    monkeypatch.setitem(sys.modules, "matplotlib", None)
+    assert main(["bench", "--quick", "--plot", str(tmp_path / "p.png")]) == 2
+    assert "pip install 'lvmfast[plot]'" in capsys.readouterr().err
+    assert not (tmp_path / "p.png").exists()
+
+
+@pytest.mark.parametrize("args,message", [
+    (["--models", "lloyd,svm"], "unknown model 'svm'"),
+    (["--dtypes", "float16"], "not float16"),
+])
+def test_bad_options_are_named(args, message, capsys):
+    assert main(["bench", "--quick", *args]) == 2
+    assert message in capsys.readouterr().err
+
+
+@pytest.mark.parametrize("args", [["--threads", "0"], ["--threads", "two"], ["--n-samples", "-5"], ["--repeats", "0"]])
+def test_bad_numbers_are_usage_errors(args):
+    with pytest.raises(SystemExit) as info:
+        main(["bench", *args])
+    assert info.value.code == 2
+
+
+def test_groups_and_thread_counts():
+    assert runner.select_cases(["kmeans", "lloyd", "gaussian-nb"]) == ["lloyd", "kmeans++", "gaussian-nb"]
+    assert runner.select_cases(None) == list(cases.CASES)
+    assert runner.default_thread_counts(1) == [1]
+    assert runner.default_thread_counts(6) == [1, 2, 4, 6]
+    assert runner.default_thread_counts(16) == [1, 2, 4, 8, 16]
+
+
+def test_progress_line():
+    log = io.StringIO()
+    progress = runner.Progress(2, log)
+    progress.step("first")
+    progress.step("second")
+    lines = log.getvalue().splitlines()
+    assert lines[0].startswith("[1/2") and lines[0].endswith("first") and lines[1].startswith("[2/2")
+
+    class Terminal(io.StringIO):
+        def isatty(self):
+            return True
+
+    screen = Terminal()
+    progress = runner.Progress(2, screen)
+    progress.step("a longer first step")
+    progress.step("second")
+    progress.close()
+    assert "\n" not in screen.getvalue() and screen.getvalue().count("\r") >= 3
+
+
+@pytest.mark.skipif(not memory.supported(), reason="peak memory is measured through Linux's /proc")
+def test_peak_memory_sees_an_allocation(monkeypatch):
+    """measure_here reports what the memory run allocates above the data."""
+
+    class Allocates(cases.Case):
+        key, sizes = "allocates", {"full": {"n_samples": 1}}
+
+        def _make_data(self):
+            return np.ones(10 * 2**20 // 8)  # 10 MiB of data: not counted
+
+        def memory_run(self, library):
+            block = np.ones(self.size["n_samples"] * 2**20 // 8)  # n_samples MiB, touched
+            return block.sum()
+
+    monkeypatch.setattr(cases, "make_case", lambda key, dtype, size: Allocates(dtype, **size))
+    peak = memory.measure_here("allocates", "float64", {"n_samples": 40}, "lvmfast", 1)
+    assert 39 < peak < 46
+
+
+@pytest.mark.skipif(not memory.supported(), reason="peak memory is measured through Linux's /proc")
+def test_memory_probe_runs_each_library_in_a_fresh_process():
+    case = tiny_case("gmm-full")
+    with memory.MemoryProbe() as probe:
+        peaks = [probe.peak_mb(case, library, 1) for library in ("lvmfast", "sklearn")]
+    assert all(p >= 0 for p in peaks)
