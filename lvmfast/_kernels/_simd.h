@@ -57,6 +57,63 @@ LVM_TARGET("avx512f") static inline double lvm_hsum_d8(lvm_d8 v)
 LVM_TARGET("avx512f") static inline float lvm_hsum_f16(lvm_f16 v)
 { return lvm_hsum_f8(LVM_HALVES(v, 0, 1, 2, 3, 4, 5, 6, 7) + LVM_HALVES(v, 8, 9, 10, 11, 12, 13, 14, 15)); }
 
+/* The lane sums of four vectors at once, each added in exactly the order its
+ * lvm_hsum_* above adds it (so results match bit for bit), but the halving
+ * steps are shared: two-source shuffles put the four vectors' halves side by
+ * side, so 4 sums cost about as much as 1.5 separate ones. */
+#define LVM_SWAP_PAIRS(v, ...) (v + __builtin_shufflevector(v, v, __VA_ARGS__))
+static inline void lvm_hsum_d2_x4(lvm_d2 a0, lvm_d2 a1, lvm_d2 a2, lvm_d2 a3, double *out)
+{ out[0] = lvm_hsum_d2(a0); out[1] = lvm_hsum_d2(a1); out[2] = lvm_hsum_d2(a2); out[3] = lvm_hsum_d2(a3); }
+static inline void lvm_hsum_f4_x4(lvm_f4 a0, lvm_f4 a1, lvm_f4 a2, lvm_f4 a3, double *out)
+{
+    /* (v0 + v2) + (v1 + v3) for each */
+    const lvm_f4 s01 = __builtin_shufflevector(a0, a1, 0, 1, 4, 5) + __builtin_shufflevector(a0, a1, 2, 3, 6, 7);
+    const lvm_f4 s23 = __builtin_shufflevector(a2, a3, 0, 1, 4, 5) + __builtin_shufflevector(a2, a3, 2, 3, 6, 7);
+    const lvm_f4 f01 = LVM_SWAP_PAIRS(s01, 1, 0, 3, 2), f23 = LVM_SWAP_PAIRS(s23, 1, 0, 3, 2);
+    out[0] = f01[0]; out[1] = f01[2]; out[2] = f23[0]; out[3] = f23[2];
+}
+LVM_TARGET("avx2") static inline void lvm_hsum_d4_x4(lvm_d4 a0, lvm_d4 a1, lvm_d4 a2, lvm_d4 a3, double *out)
+{
+    const lvm_d4 s01 = __builtin_shufflevector(a0, a1, 0, 1, 4, 5) + __builtin_shufflevector(a0, a1, 2, 3, 6, 7);
+    const lvm_d4 s23 = __builtin_shufflevector(a2, a3, 0, 1, 4, 5) + __builtin_shufflevector(a2, a3, 2, 3, 6, 7);
+    const lvm_d4 f01 = LVM_SWAP_PAIRS(s01, 1, 0, 3, 2), f23 = LVM_SWAP_PAIRS(s23, 1, 0, 3, 2);
+    out[0] = f01[0]; out[1] = f01[2]; out[2] = f23[0]; out[3] = f23[2];
+}
+LVM_TARGET("avx2") static inline void lvm_hsum_f8_x4(lvm_f8 a0, lvm_f8 a1, lvm_f8 a2, lvm_f8 a3, double *out)
+{
+    const lvm_f8 s01 = __builtin_shufflevector(a0, a1, 0, 1, 2, 3, 8, 9, 10, 11)
+                     + __builtin_shufflevector(a0, a1, 4, 5, 6, 7, 12, 13, 14, 15);
+    const lvm_f8 s23 = __builtin_shufflevector(a2, a3, 0, 1, 2, 3, 8, 9, 10, 11)
+                     + __builtin_shufflevector(a2, a3, 4, 5, 6, 7, 12, 13, 14, 15);
+    const lvm_f8 q = __builtin_shufflevector(s01, s23, 0, 1, 4, 5, 8, 9, 12, 13)
+                   + __builtin_shufflevector(s01, s23, 2, 3, 6, 7, 10, 11, 14, 15);
+    const lvm_f8 f = LVM_SWAP_PAIRS(q, 1, 0, 3, 2, 5, 4, 7, 6);
+    out[0] = f[0]; out[1] = f[2]; out[2] = f[4]; out[3] = f[6];
+}
+LVM_TARGET("avx512f") static inline void lvm_hsum_d8_x4(lvm_d8 a0, lvm_d8 a1, lvm_d8 a2, lvm_d8 a3, double *out)
+{
+    const lvm_d8 s01 = __builtin_shufflevector(a0, a1, 0, 1, 2, 3, 8, 9, 10, 11)
+                     + __builtin_shufflevector(a0, a1, 4, 5, 6, 7, 12, 13, 14, 15);
+    const lvm_d8 s23 = __builtin_shufflevector(a2, a3, 0, 1, 2, 3, 8, 9, 10, 11)
+                     + __builtin_shufflevector(a2, a3, 4, 5, 6, 7, 12, 13, 14, 15);
+    const lvm_d8 q = __builtin_shufflevector(s01, s23, 0, 1, 4, 5, 8, 9, 12, 13)
+                   + __builtin_shufflevector(s01, s23, 2, 3, 6, 7, 10, 11, 14, 15);
+    const lvm_d8 f = LVM_SWAP_PAIRS(q, 1, 0, 3, 2, 5, 4, 7, 6);
+    out[0] = f[0]; out[1] = f[2]; out[2] = f[4]; out[3] = f[6];
+}
+LVM_TARGET("avx512f") static inline void lvm_hsum_f16_x4(lvm_f16 a0, lvm_f16 a1, lvm_f16 a2, lvm_f16 a3, double *out)
+{
+    const lvm_f16 s01 = __builtin_shufflevector(a0, a1, 0, 1, 2, 3, 4, 5, 6, 7, 16, 17, 18, 19, 20, 21, 22, 23)
+                      + __builtin_shufflevector(a0, a1, 8, 9, 10, 11, 12, 13, 14, 15, 24, 25, 26, 27, 28, 29, 30, 31);
+    const lvm_f16 s23 = __builtin_shufflevector(a2, a3, 0, 1, 2, 3, 4, 5, 6, 7, 16, 17, 18, 19, 20, 21, 22, 23)
+                      + __builtin_shufflevector(a2, a3, 8, 9, 10, 11, 12, 13, 14, 15, 24, 25, 26, 27, 28, 29, 30, 31);
+    const lvm_f16 q = __builtin_shufflevector(s01, s23, 0, 1, 2, 3, 8, 9, 10, 11, 16, 17, 18, 19, 24, 25, 26, 27)
+                    + __builtin_shufflevector(s01, s23, 4, 5, 6, 7, 12, 13, 14, 15, 20, 21, 22, 23, 28, 29, 30, 31);
+    const lvm_f16 r = LVM_SWAP_PAIRS(q, 2, 3, 0, 1, 6, 7, 4, 5, 10, 11, 8, 9, 14, 15, 12, 13);
+    const lvm_f16 f = LVM_SWAP_PAIRS(r, 1, 0, 3, 2, 5, 4, 7, 6, 9, 8, 11, 10, 13, 12, 15, 14);
+    out[0] = f[0]; out[1] = f[4]; out[2] = f[8]; out[3] = f[12];
+}
+
 /* ---- one body, three widths ----------------------------------------------
  * A kernel is a BODY(T, VT, VTU, VI, W, LOAD, HSUM) macro (element type,
  * vector type, its unaligned form, the mask type, lanes, load, lane sum) and
@@ -211,15 +268,45 @@ LVM_INSTANTIATE_F(LVM_ARGMIN2_SIGNATURE, LVM_ARGMIN2_BODY, lvm_argmin2_columns_s
  * row stride n_features): W lanes, then a tree over the lanes. (An omp-simd
  * reduction here spills the lanes to the stack and adds them serially, once
  * per row and column.) Sums of squares cannot cancel, so float rows use float
- * lanes. The next rows are prefetched: they stream from memory once. */
+ * lanes. Columns go in tiles of 4, each with its own accumulator: one load of
+ * the row serves the tile, the independent chains hide the add latency, and
+ * the four lane sums share their shuffles (lvm_hsum_*_x4). A short last tile
+ * repeats its last column and drops the extra sums; a lone column takes the
+ * plain loop. Every sum is formed in the same order either way. The next rows are prefetched: they
+ * stream from memory once. */
 #define LVM_PREFETCH_ROWS 8
+#define LVM_SQDIST_TAIL(s, row, col, j)                                         \
+    for (ptrdiff_t jj_ = (j); jj_ < n_features; jj_++) {                        \
+        const double d_ = (double) (row)[jj_] - (double) (col)[jj_];            \
+        s += d_ * d_;                                                           \
+    }
 #define LVM_SQDIST_BODY(T, VT, VTU, VI, W, LOAD, HSUM)                          \
     for (ptrdiff_t i = 0; i < n; i++) {                                         \
         const T *row = x + i * n_features;                                      \
         if (i + LVM_PREFETCH_ROWS < n)                                          \
             for (ptrdiff_t j = 0; j < n_features; j += 64 / (ptrdiff_t) sizeof(T)) \
                 __builtin_prefetch(row + LVM_PREFETCH_ROWS * n_features + j);   \
-        for (ptrdiff_t t = 0; t < n_cols; t++) {                                \
+        ptrdiff_t t = 0;                                                        \
+        for (; n_cols - t >= 2; t += 4) {                                       \
+            const T *col[4];                                                    \
+            for (int u = 0; u < 4; u++)                                         \
+                col[u] = cols + (t + u < n_cols ? t + u : n_cols - 1) * n_features; \
+            VT a0 = (VT) {0}, a1 = (VT) {0}, a2 = (VT) {0}, a3 = (VT) {0};      \
+            ptrdiff_t j = 0;                                                    \
+            for (; j + (W) <= n_features; j += (W)) {                           \
+                const VT r = LOAD(row + j);                                     \
+                const VT d0 = r - LOAD(col[0] + j), d1 = r - LOAD(col[1] + j);  \
+                const VT d2 = r - LOAD(col[2] + j), d3 = r - LOAD(col[3] + j);  \
+                a0 += d0 * d0; a1 += d1 * d1; a2 += d2 * d2; a3 += d3 * d3;     \
+            }                                                                   \
+            double s[4];                                                        \
+            HSUM##_x4(a0, a1, a2, a3, s);                                       \
+            for (int u = 0; u < 4 && t + u < n_cols; u++) {                     \
+                if (j < n_features) { LVM_SQDIST_TAIL(s[u], row, col[u], j) }   \
+                dist[(t + u) * n + i] = s[u];                                   \
+            }                                                                   \
+        }                                                                       \
+        for (; t < n_cols; t++) {                                               \
             const T *col = cols + t * n_features;                               \
             VT acc = (VT) {0};                                                  \
             ptrdiff_t j = 0;                                                    \
@@ -228,10 +315,7 @@ LVM_INSTANTIATE_F(LVM_ARGMIN2_SIGNATURE, LVM_ARGMIN2_BODY, lvm_argmin2_columns_s
                 acc += d * d;                                                   \
             }                                                                   \
             double s = (double) HSUM(acc);                                      \
-            for (; j < n_features; j++) {                                       \
-                const double d = (double) row[j] - (double) col[j];             \
-                s += d * d;                                                     \
-            }                                                                   \
+            LVM_SQDIST_TAIL(s, row, col, j)                                     \
             dist[t * n + i] = s;                                                \
         }                                                                       \
     }
