@@ -237,3 +237,15 @@ def test_memory_probe_runs_each_library_in_a_fresh_process():
     with memory.MemoryProbe() as probe:
         peaks = [probe.peak_mb(case, library, 1) for library in ("lvmfast", "sklearn")]
     assert all(p >= 0 for p in peaks)
+
+
+@pytest.mark.skipif(not memory.supported(), reason="peak memory is measured through Linux's /proc")
+def test_memory_server_imports_this_lvmfast_whatever_the_working_folder(tmp_path, monkeypatch):
+    """A source tree in the working folder (as in CI, where lvmfast is the
+    installed build) must not shadow the lvmfast the server measures."""
+    shadow = tmp_path / "lvmfast"
+    shadow.mkdir()
+    (shadow / "__init__.py").write_text("raise ImportError('the shadowing source tree was imported')\n")
+    monkeypatch.chdir(tmp_path)
+    with memory.MemoryProbe() as probe:
+        assert probe.peak_mb(tiny_case("gmm-diag"), "lvmfast", 1) >= 0

@@ -87,9 +87,15 @@ class MemoryProbe:
 
     def __enter__(self):
         if supported():
+            # The server must import this very lvmfast: run it from the folder
+            # that holds the package (python -m puts the working folder first),
+            # never from a source tree that would shadow an installed build.
+            import lvmfast
+
+            root = os.path.dirname(os.path.dirname(os.path.abspath(lvmfast.__file__)))
             self._server = subprocess.Popen(
                 [sys.executable, "-m", "lvmfast.bench.memory"], stdin=subprocess.PIPE, stdout=subprocess.PIPE,
-                text=True, env={**os.environ, "PYTHONPATH": os.pathsep.join(p for p in sys.path if p)},
+                text=True, cwd=root,
             )
             if self._server.stdout.readline() != "ready\n":
                 self._server.wait()
