@@ -10,9 +10,9 @@ import contextlib
 import functools
 from dataclasses import dataclass
 
-from lvmfast._kernels._openmp import effective_n_threads, openmp_enabled
+from lvmfast._kernels._openmp import effective_n_threads, openmp_enabled, usable_cpus
 
-__all__ = ["BlockPlan", "plan_blocks", "blas_single_thread", "effective_n_threads", "openmp_enabled"]
+__all__ = ["BlockPlan", "plan_blocks", "blas_single_thread", "effective_n_threads", "openmp_enabled", "usable_cpus"]
 
 # A chunk's working set (its rows and their scores) targets this many bytes,
 # well inside a core's L2.

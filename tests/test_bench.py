@@ -216,7 +216,7 @@ def test_progress_line():
 def test_peak_memory_sees_an_allocation(monkeypatch):
     """measure_here reports what the memory run allocates above the data."""
 
-    class Allocates(cases.Case):
+    class Allocates(cases.GaussianNBCase):
         key, sizes = "allocates", {"full": {"n_samples": 1}}
 
         def _make_data(self):

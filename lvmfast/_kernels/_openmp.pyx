@@ -11,7 +11,8 @@ def openmp_enabled():
     return bool(LVMFAST_OPENMP)
 
 
-def _usable_cpus():
+def usable_cpus():
+    """CPUs this process may run on."""
     try:
         return len(os.sched_getaffinity(0))
     except AttributeError:  # not on Linux
@@ -23,4 +24,4 @@ def effective_n_threads():
     OMP_NUM_THREADS and threadpoolctl limits, capped by the usable CPUs."""
     if not LVMFAST_OPENMP:
         return 1
-    return max(1, min(omp_get_max_threads(), _usable_cpus()))
+    return max(1, min(omp_get_max_threads(), usable_cpus()))

@@ -5,6 +5,7 @@ Shared by `lvmfast bench` and the pytest-benchmark suites in benchmarks/.
 A case is built from its key, dtype and size alone, so that a fresh process
 (the peak-memory measurement) can rebuild it.
 """
+import abc
 import functools
 import time
 import warnings
@@ -105,9 +106,13 @@ def relative_difference(ours, theirs):
     return (ours - theirs) / abs(theirs) if theirs else float(ours != theirs)
 
 
-class Case:
+SIZE_LETTERS = {"n_samples": "N", "n_features": "D", "n_components": "K", "n_classes": "classes"}
+
+
+class Case(abc.ABC):
     """One benchmark: build with Case(dtype, **size); `measure(library)`
-    times it, `agreement(ours, theirs)` compares the two measurements."""
+    times it, `agreement(ours, theirs)` compares the two measurements. A
+    subclass gives its sizes, tolerances and the four abstract methods."""
 
     key = ""
     model = ""
@@ -131,8 +136,9 @@ class Case:
             self._data = self._make_data()
         return self._data
 
+    @abc.abstractmethod
     def _make_data(self):
-        raise NotImplementedError
+        """The case's inputs, built from self.size and self.dtype."""
 
     def spec(self):
         """What rebuilds this case in another process."""
@@ -141,18 +147,18 @@ class Case:
     def size_text(self):
         return " ".join(f"{SIZE_LETTERS[k]}={v}" for k, v in self.size.items())
 
+    @abc.abstractmethod
     def measure(self, library, repeats=3):
         """{'implementation', 'fit_seconds', 'step_seconds', 'summary'}; keys
         of the summary starting with '_' are for the agreement only."""
-        raise NotImplementedError
 
+    @abc.abstractmethod
     def memory_run(self, library):
         """The call whose peak memory is reported: the fit."""
-        raise NotImplementedError
 
+    @abc.abstractmethod
     def agreement(self, ours, theirs):
         """{'metric', 'value', 'tolerance', 'agrees', 'text'} from two measurements."""
-        raise NotImplementedError
 
     def floor_seconds(self, gemm_rates):
         """The GEMM floor of the step, where there is one."""
@@ -162,9 +168,6 @@ class Case:
         tolerance = self.tolerance[self.dtype.name]
         return {"metric": metric, "value": float(value), "tolerance": tolerance,
                 "agrees": bool(abs(value) <= tolerance), "text": text}
-
-
-SIZE_LETTERS = {"n_samples": "N", "n_features": "D", "n_components": "K", "n_classes": "classes"}
 
 
 class _KMeansData:
@@ -330,7 +333,7 @@ def _mixture_case(covariance_type):
     })
 
 
-class ClassifierCase(Case):
+class ClassifierCase(Case, abc.ABC):
     """fit, then predict_proba (the step) on the training rows. Agreement:
     the share of rows where the two predict the same class; the accuracies
     are shown beside it. The memory run is fit plus predict_proba."""
@@ -347,8 +350,9 @@ class ClassifierCase(Case):
     def _make_data(self):
         return labelled_blobs(self.size["n_samples"], self.size["n_features"], self.size["n_classes"], self.dtype.name)
 
+    @abc.abstractmethod
     def estimator(self, library):
-        raise NotImplementedError
+        """An unfitted classifier of `library`."""
 
     def measure(self, library, repeats=3):
         X, y = self.data()

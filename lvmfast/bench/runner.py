@@ -2,7 +2,6 @@
 their peak memory, the machine's GEMM rate, and the thread scaling of
 lvmfast's kernels."""
 import contextlib
-import os
 import platform
 import sys
 import time
@@ -11,6 +10,7 @@ import numpy as np
 from threadpoolctl import threadpool_limits
 
 from lvmfast.bench.cases import CASES, GROUPS, LIBRARIES, SCALING_CASES, gemm_rate
+from lvmfast._parallel import usable_cpus
 from lvmfast.bench.memory import MemoryProbe
 
 
@@ -72,8 +72,9 @@ def limits(n_threads):
         yield
 
 
-def compare(case, n_threads, repeats=3, memory=None, progress=None):
-    """Both libraries on one case: a result row (see report.FIELDS)."""
+def compare(case, n_threads, repeats=3, memory=None, progress=None, gemm_rates=None):
+    """Both libraries on one case: a result row (see report.ROW_FIELDS).
+    With the machine's gemm_rates, the row has the step's GEMM floor."""
     measured = {}
     for library in LIBRARIES:
         if progress:
@@ -82,7 +83,8 @@ def compare(case, n_threads, repeats=3, memory=None, progress=None):
             measured[library] = case.measure(library, repeats)
         measured[library]["peak_mb"] = memory.peak_mb(case, library, n_threads) if memory else None
     ours, theirs = measured["lvmfast"], measured["sklearn"]
-    row = {
+    floor = case.floor_seconds(gemm_rates) if gemm_rates else None
+    return {
         "case": case.key, "model": case.model, "title": case.title, "dtype": case.dtype.name,
         "size": dict(case.size), "size_text": case.size_text(), "threads": n_threads,
         "step": case.step, "fit": case.fit,
@@ -90,9 +92,9 @@ def compare(case, n_threads, repeats=3, memory=None, progress=None):
         "step_speedup": _ratio(theirs["step_seconds"], ours["step_seconds"]),
         "fit_speedup": _ratio(theirs["fit_seconds"], ours["fit_seconds"]),
         "agreement": case.agreement(ours, theirs),
-        "gemm_floor_seconds": None, "step_over_floor": None,
+        "gemm_floor_seconds": floor,
+        "step_over_floor": ours["step_seconds"] / floor if floor is not None else None,
     }
-    return row
 
 
 def _public(measurement):
@@ -103,13 +105,6 @@ def _public(measurement):
 
 def _ratio(theirs, ours):
     return theirs / ours if theirs is not None and ours else None
-
-
-def add_floor(row, case, gemm_rates):
-    floor = case.floor_seconds(gemm_rates)
-    if floor is not None:
-        row["gemm_floor_seconds"] = floor
-        row["step_over_floor"] = row["lvmfast"]["step_seconds"] / floor
 
 
 def machine(n_threads):
@@ -126,13 +121,9 @@ def machine(n_threads):
     return {
         "lvmfast": lvmfast.__version__, "sklearn": sklearn_version, "numpy": np.__version__,
         "python": platform.python_version(), "platform": platform.platform(), "processor": _cpu_name(),
-        "cores": _n_cores(), "threads": n_threads, "openmp": lvmfast.openmp_enabled(),
+        "cores": usable_cpus(), "threads": n_threads, "openmp": lvmfast.openmp_enabled(),
         "gemm_flops": rates, "date": time.strftime("%Y-%m-%d %H:%M"),
     }
-
-
-def _n_cores():
-    return len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()
 
 
 def _cpu_name():
@@ -167,7 +158,7 @@ def run(models=None, dtypes=("float64", "float32"), size="full", overrides=None,
     {'machine', 'cases', 'scaling'}: what report.markdown and --json show."""
     keys = select_cases(models)
     overrides = overrides or {}
-    thread_counts = sorted(set(threads)) if threads else default_thread_counts(_n_cores())
+    thread_counts = sorted(set(threads)) if threads else default_thread_counts(usable_cpus())
     n_threads = thread_counts[-1]
     scaled = [k for k in SCALING_CASES if k in keys] if scaling_table and len(thread_counts) > 1 else []
     progress = Progress(2 * len(keys) * len(dtypes) + len(scaled) * len(thread_counts), progress_stream)
@@ -178,9 +169,7 @@ def run(models=None, dtypes=("float64", "float32"), size="full", overrides=None,
             for dtype in dtypes:  # dtype outermost: the k-means cases share their data
                 for key in keys:
                     case = build_case(key, dtype, size, overrides)
-                    row = compare(case, n_threads, repeats, probe, progress)
-                    add_floor(row, case, info["gemm_flops"])
-                    rows.append(row)
+                    rows.append(compare(case, n_threads, repeats, probe, progress, info["gemm_flops"]))
         for key in scaled:
             case = build_case(key, dtypes[0], size, overrides)
             scaling_rows.append(scaling(case, thread_counts, repeats, progress))
