@@ -160,13 +160,14 @@ def test_assigned_sq_distances_matches_numpy(dtype):
     np.testing.assert_allclose(out, ref, rtol=RTOL[dtype])
 
 
-def run_kmeans_plusplus(X, weights, first, uniforms, chunk_rows, block_rows, n_threads=2):
+def run_kmeans_plusplus(X, weights, first, uniforms, chunk_rows, block_rows, n_threads=2, return_computed=False):
     n_blocks = -(-X.shape[0] // block_rows)
     indices = np.empty(uniforms.shape[0] + 1, dtype=np.intp)
     closest = np.empty(X.shape[0])
+    labels = np.empty(X.shape[0], dtype=np.intc)
     pots = np.empty((n_blocks, uniforms.shape[1] + 1))
-    kernels.kmeans_plusplus(X, weights, first, uniforms, indices, closest, pots, chunk_rows, block_rows, n_threads)
-    return indices
+    computed = kernels.kmeans_plusplus(X, weights, first, uniforms, indices, closest, labels, pots, chunk_rows, block_rows, n_threads)
+    return (indices, computed) if return_computed else indices
 
 
 @pytest.mark.parametrize("dtype", DTYPES)
@@ -180,6 +181,34 @@ def test_kmeans_plusplus_matches_numpy(dtype, n_samples, chunk_rows, block_rows,
     uniforms = rng.uniform(size=(n_clusters - 1, 3))
     got = run_kmeans_plusplus(X, weights, first, uniforms, chunk_rows, block_rows)
     np.testing.assert_array_equal(got, ref_kmeans_plusplus(X, weights, first, uniforms))
+
+
+@pytest.mark.parametrize("dtype", DTYPES)
+@pytest.mark.parametrize("chunk_rows,block_rows", [(16, 48), (64, 4096)])
+def test_kmeans_plusplus_skips_rows_and_keeps_the_picks(dtype, chunk_rows, block_rows):
+    # Well separated blobs: once a few centers are chosen, most rows lie
+    # within half their center's distance to every candidate and are skipped.
+    rng = np.random.default_rng(11)
+    n_samples, n_clusters = 3000, 30
+    centers = rng.uniform(-20, 20, (n_clusters, 5))
+    X = (rng.standard_normal((n_samples, 5)) + centers[rng.integers(0, n_clusters, n_samples)]).astype(dtype)
+    weights = rng.uniform(0.5, 1.5, n_samples).astype(dtype)
+    uniforms = rng.uniform(size=(n_clusters - 1, 5))
+    got, computed = run_kmeans_plusplus(X, weights, 3, uniforms, chunk_rows, block_rows, return_computed=True)
+    np.testing.assert_array_equal(got, ref_kmeans_plusplus(X, weights, 3, uniforms))
+    assert computed < 0.6 * n_samples * n_clusters
+
+
+@pytest.mark.parametrize("dtype", DTYPES)
+def test_kmeans_plusplus_rows_on_the_pruning_boundary(dtype):
+    # Integer points on a line, many duplicates: rows sit exactly at half a
+    # candidate's distance from their center, and distances tie.
+    rng = np.random.default_rng(12)
+    X = rng.integers(0, 9, (400, 1)).astype(dtype) * np.array([[2.0, 0.0]], dtype=dtype)
+    weights = np.ones(400, dtype=dtype)
+    uniforms = rng.uniform(size=(6, 3))
+    got = run_kmeans_plusplus(X, weights, 0, uniforms, 16, 64)
+    np.testing.assert_array_equal(got, ref_kmeans_plusplus(X, weights, 0, uniforms))
 
 
 def test_kmeans_plusplus_same_for_any_thread_count():

@@ -23,10 +23,12 @@ cdef extern from "_simd.h" nogil:
                               Py_ssize_t n_cols, double *best, double *lab)
     void lvm_argmin_columns_s(const float *scores, const float *offset, Py_ssize_t n,
                               Py_ssize_t n_cols, float *best, float *lab)
-    void lvm_sq_distances_d(const double *x, Py_ssize_t n, Py_ssize_t n_features,
-                            const double *cols, Py_ssize_t n_cols, double *dist)
-    void lvm_sq_distances_s(const float *x, Py_ssize_t n, Py_ssize_t n_features,
-                            const float *cols, Py_ssize_t n_cols, double *dist)
+    void lvm_sq_distances_d(const double *x, const Py_ssize_t *rows, Py_ssize_t n,
+                            Py_ssize_t n_features, const double *cols, Py_ssize_t n_cols,
+                            double *dist, Py_ssize_t ld)
+    void lvm_sq_distances_s(const float *x, const Py_ssize_t *rows, Py_ssize_t n,
+                            Py_ssize_t n_features, const float *cols, Py_ssize_t n_cols,
+                            double *dist, Py_ssize_t ld)
     void lvm_pp_potentials_d(const double *dist, Py_ssize_t n, Py_ssize_t n_cols,
                              const double *weight, const double *closest, double *pots)
     void lvm_pp_potentials_s(const double *dist, Py_ssize_t n, Py_ssize_t n_cols,
@@ -37,7 +39,10 @@ cdef extern from "_simd.h" nogil:
     Py_ssize_t lvm_pp_search_s(const double *dist, Py_ssize_t n, const float *weight,
                                const double *closest, double *partial, double target,
                                Py_ssize_t *last_positive)
-    void lvm_pp_absorb(const double *dist, Py_ssize_t n, double *closest)
+    void lvm_pp_absorb(const double *dist, Py_ssize_t n, double *closest, int *label,
+                       int new_label)
+    Py_ssize_t lvm_pp_select(const double *closest, const int *label, const double *reach,
+                             Py_ssize_t n, Py_ssize_t *rows)
     void lvm_narrow(const double *x, Py_ssize_t n, float *out)
     void lvm_argmin2_columns_s(const float *scores, const float *offset, Py_ssize_t n,
                                Py_ssize_t n_cols, float *best, float *second, float *lab)
@@ -257,8 +262,8 @@ def row_sq_norms(const double[:, ::1] X, const double[::1] shift, double[::1] ou
     with nogil:
         for c in prange(n_chunks, num_threads=n_threads, schedule="static"):
             start = c * chunk_rows
-            lvm_sq_distances_d(&X[start, 0], min(chunk_rows, n_samples - start), n_features,
-                               &shift[0], 1, &out[start])
+            lvm_sq_distances_d(&X[start, 0], NULL, min(chunk_rows, n_samples - start), n_features,
+                               &shift[0], 1, &out[start], 0)
 
 
 # ---------------------------------------------------------------------------
@@ -325,49 +330,91 @@ def pairwise_sq_distances(const floating[:, ::1] X, const floating[::1] shift,
 #
 # Greedy k-means++ reads X once per chosen center. Pass c computes, for every
 # row, the distance to the center chosen at step c-1 (folding it into
-# `closest`, the squared distance to the nearest chosen center) and to the
-# step's candidates, and sums per block the weighted potential that each
-# candidate would leave. Sampling then walks the block potentials and rescans
-# one block in row order with the same per-row arithmetic. With a handful of
-# columns, direct differences beat gemm (no copy, no packing) and need no
-# centering.
+# `closest`, the squared distance to the nearest chosen center, and `labels`,
+# which center that is) and to the step's candidates, and sums per block the
+# weighted potential that each candidate would leave. Sampling then walks the
+# block potentials and rescans one block in row order with the same per-row
+# arithmetic. With a handful of columns, direct differences beat gemm (no
+# copy, no packing) and need no centering.
+#
+# Most rows need none of those distances once a few centers are chosen: by
+# the triangle inequality, a row x whose nearest center a lies within half of
+# every column's distance from a (||c - a||^2 >= 4 ||x - a||^2) is at least
+# as near to a as to any column, so it keeps its closest and adds closest to
+# every potential, exactly what the distances would have given. Each pass
+# puts, per chosen center a, reach[a] = min over columns of ||c - a||^2 / 4,
+# shrunk by a margin for rounding, and computes only the rows beyond their
+# center's reach (the others get an infinite distance). The picks are those
+# of the full computation; only the work changes.
 
 
-cdef inline void sq_distances(const floating[:, ::1] X, Py_ssize_t start, Py_ssize_t n,
-                              const floating *cols, Py_ssize_t n_cols, double *dist) noexcept nogil:
+cdef inline void sq_distances(const floating[:, ::1] X, Py_ssize_t start, const Py_ssize_t *rows,
+                              Py_ssize_t n, const floating *cols, Py_ssize_t n_cols,
+                              double *dist, Py_ssize_t ld) noexcept nogil:
     if floating is double:
-        lvm_sq_distances_d(&X[start, 0], n, X.shape[1], cols, n_cols, dist)
+        lvm_sq_distances_d(&X[start, 0], rows, n, X.shape[1], cols, n_cols, dist, ld)
     else:
-        lvm_sq_distances_s(&X[start, 0], n, X.shape[1], cols, n_cols, dist)
+        lvm_sq_distances_s(&X[start, 0], rows, n, X.shape[1], cols, n_cols, dist, ld)
 
 
 cdef void pp_pass(const floating[:, ::1] X, const floating[::1] sample_weight,
                   const floating *cols, Py_ssize_t n_cols, double[::1] closest,
-                  double[:, ::1] pots, Py_ssize_t chunk_rows, Py_ssize_t block_rows,
-                  int n_threads) noexcept nogil:
-    """closest absorbs column 0; then pots[b, t] = sum over block b of
-    w * min(closest, d(x, col_t))."""
+                  int[::1] labels, const double *reach, int new_label,
+                  double[:, ::1] pots, Py_ssize_t *computed, Py_ssize_t chunk_rows,
+                  Py_ssize_t block_rows, int n_threads) noexcept nogil:
+    """closest and labels absorb column 0 (as center new_label); then
+    pots[b, t] = sum over block b of w * min(closest, d(x, col_t)), and
+    computed[b] counts the rows whose distances were needed."""
     cdef Py_ssize_t n_samples = X.shape[0]
     cdef Py_ssize_t n_blocks = pots.shape[0]
-    cdef Py_ssize_t b, start, stop, n, t
+    cdef Py_ssize_t b, start, stop, n, t, i, n_near
     cdef double *dist
+    cdef Py_ssize_t *rows
     with parallel(num_threads=n_threads):
         dist = <double *> malloc(chunk_rows * n_cols * sizeof(double))
+        rows = <Py_ssize_t *> malloc(chunk_rows * sizeof(Py_ssize_t))
         for b in prange(n_blocks, schedule="dynamic"):
             for t in range(n_cols):
                 pots[b, t] = 0.0
+            computed[b] = 0
             start = b * block_rows
             stop = block_end(b, block_rows, n_samples)
             while start < stop:
                 n = min(chunk_rows, stop - start)
-                sq_distances(X, start, n, cols, n_cols, dist)
-                lvm_pp_absorb(dist, n, &closest[start])
+                n_near = lvm_pp_select(&closest[start], &labels[start], reach, n, rows)
+                if n_near < n:
+                    for i in range(n * n_cols):
+                        dist[i] = INFINITY
+                sq_distances(X, start, rows, n_near, cols, n_cols, dist, n)
+                computed[b] += n_near
+                lvm_pp_absorb(dist, n, &closest[start], &labels[start], new_label)
                 if floating is double:
                     lvm_pp_potentials_d(dist, n, n_cols, &sample_weight[start], &closest[start], &pots[b, 0])
                 else:
                     lvm_pp_potentials_s(dist, n, n_cols, &sample_weight[start], &closest[start], &pots[b, 0])
                 start = start + n
         free(dist)
+        free(rows)
+
+
+cdef void pp_reach(const floating *cols, Py_ssize_t n_cols, const floating *centers,
+                   Py_ssize_t n_centers, Py_ssize_t n_features, double margin,
+                   double *reach) noexcept nogil:
+    """reach[a] = (min over columns of ||col - center_a||^2) / (4 margin), less
+    an absolute allowance for underflow: rows of center a with closest at or
+    below it cannot move. Distances here are summed in double."""
+    cdef Py_ssize_t a, t, j
+    cdef double s, d, nearest
+    cdef double tiny = (n_features + 2) * (2.2250738585072014e-308 if floating is double else 1.1754943508222875e-38)
+    for a in range(n_centers):
+        nearest = INFINITY
+        for t in range(n_cols):
+            s = 0.0
+            for j in range(n_features):
+                d = <double> cols[t * n_features + j] - <double> centers[a * n_features + j]
+                s = s + d * d
+            nearest = min(nearest, s)
+        reach[a] = (nearest - tiny) / (4.0 * margin)
 
 
 cdef Py_ssize_t pp_search_block(const floating[:, ::1] X, const floating[::1] sample_weight,
@@ -386,7 +433,7 @@ cdef Py_ssize_t pp_search_block(const floating[:, ::1] X, const floating[::1] sa
     cdef double partial = prefix
     while start < stop:
         n = min(chunk_rows, stop - start)
-        sq_distances(X, start, n, col, 1, dist)
+        sq_distances(X, start, NULL, n, col, 1, dist, n)
         if floating is double:
             found = lvm_pp_search_d(dist, n, &sample_weight[start], &closest[start],
                                     &partial, target, &last_positive)
@@ -404,32 +451,46 @@ cdef Py_ssize_t pp_search_block(const floating[:, ::1] X, const floating[::1] sa
 
 def kmeans_plusplus(const floating[:, ::1] X, const floating[::1] sample_weight,
                     Py_ssize_t first_index, const double[:, ::1] uniforms,
-                    Py_ssize_t[::1] indices, double[::1] closest, double[:, ::1] pots,
-                    Py_ssize_t chunk_rows, Py_ssize_t block_rows, int n_threads):
+                    Py_ssize_t[::1] indices, double[::1] closest, int[::1] labels,
+                    double[:, ::1] pots, Py_ssize_t chunk_rows, Py_ssize_t block_rows,
+                    int n_threads):
     """Greedy k-means++: indices[0] = first_index, then for each further center
     draw len(uniforms[c - 1]) candidates with probability w * closest and keep
-    the one that leaves the least potential. Scratch: `closest` (n_samples)
-    and `pots` (n_blocks x (n_trials + 1))."""
+    the one that leaves the least potential. Scratch: `closest` and `labels`
+    (n_samples) and `pots` (n_blocks x (n_trials + 1)). Returns the number of
+    rows whose distances were computed, over all passes."""
     cdef Py_ssize_t n_samples = X.shape[0], n_features = X.shape[1]
     cdef Py_ssize_t n_clusters = indices.shape[0]
     cdef Py_ssize_t n_trials = uniforms.shape[1]
     cdef Py_ssize_t n_blocks = pots.shape[0]
     cdef Py_ssize_t max_cols = n_trials + 1
-    cdef Py_ssize_t c, t, j, b, n_cols, best_col = 0
+    cdef Py_ssize_t c, t, j, b, n_cols, best_col = 0, total_computed = 0
     cdef double total, target, prefix, best_pot = 0.0, pot
+    # Relative rounding of a computed sum of n_features + 2 squares, with room
+    # to spare: see pp_reach.
+    cdef double margin = 1.0 + 8.0 * (n_features + 2) * (2.0 ** -53 if floating is double else 2.0 ** -24)
     cdef floating *cols = <floating *> malloc(max_cols * n_features * sizeof(floating))
+    cdef floating *centers = <floating *> malloc(n_clusters * n_features * sizeof(floating))
     cdef Py_ssize_t *chosen_rows = <Py_ssize_t *> malloc(max_cols * sizeof(Py_ssize_t))
     cdef double *dist = <double *> malloc(chunk_rows * sizeof(double))
+    cdef double *reach = <double *> malloc(n_clusters * sizeof(double))
+    cdef Py_ssize_t *computed = <Py_ssize_t *> malloc(n_blocks * sizeof(Py_ssize_t))
 
     with nogil:
         for j in range(n_samples):
             closest[j] = INFINITY
+            labels[j] = 0
         indices[0] = first_index
         # Pass 0: the first center alone, as column 0, absorbed into closest.
         chosen_rows[0] = first_index
         n_cols = 1
         gather_rows(X, chosen_rows, n_cols, cols)
-        pp_pass(X, sample_weight, cols, n_cols, closest, pots, chunk_rows, block_rows, n_threads)
+        gather_rows(X, chosen_rows, 1, centers)
+        reach[0] = -INFINITY
+        pp_pass(X, sample_weight, cols, n_cols, closest, labels, reach, 0, pots, computed,
+                chunk_rows, block_rows, n_threads)
+        for b in range(n_blocks):
+            total_computed += computed[b]
         best_col = 0
         for c in range(1, n_clusters):
             total = 0.0
@@ -450,7 +511,11 @@ def kmeans_plusplus(const floating[:, ::1] X, const floating[::1] sample_weight,
             chosen_rows[0] = indices[c - 1]
             n_cols = n_trials + 1
             gather_rows(X, chosen_rows, n_cols, cols)
-            pp_pass(X, sample_weight, cols, n_cols, closest, pots, chunk_rows, block_rows, n_threads)
+            pp_reach(cols, n_cols, centers, c, n_features, margin, reach)
+            pp_pass(X, sample_weight, cols, n_cols, closest, labels, reach, <int> (c - 1), pots,
+                    computed, chunk_rows, block_rows, n_threads)
+            for b in range(n_blocks):
+                total_computed += computed[b]
             best_col = 1
             for t in range(1, n_cols):
                 pot = 0.0
@@ -460,9 +525,14 @@ def kmeans_plusplus(const floating[:, ::1] X, const floating[::1] sample_weight,
                     best_pot = pot
                     best_col = t
             indices[c] = chosen_rows[best_col]
+            gather_rows(X, &chosen_rows[best_col], 1, &centers[c * n_features])
     free(cols)
+    free(centers)
     free(chosen_rows)
     free(dist)
+    free(reach)
+    free(computed)
+    return total_computed
 
 
 cdef void gather_rows(const floating[:, ::1] X, const Py_ssize_t *rows, Py_ssize_t n_rows,

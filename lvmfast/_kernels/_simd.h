@@ -264,16 +264,18 @@ LVM_INSTANTIATE_F(LVM_ARGMIN2_SIGNATURE, LVM_ARGMIN2_BODY, lvm_argmin2_columns_s
                   (scores, offset, n, n_cols, best, second, lab))
 
 /* ---- squared distances by direct differences ------------------------------
- * dist[t * n + i] = ||x_i - c_t||^2 for n rows and n_cols columns (both with
- * row stride n_features): W lanes, then a tree over the lanes. (An omp-simd
- * reduction here spills the lanes to the stack and adds them serially, once
- * per row and column.) Sums of squares cannot cancel, so float rows use float
- * lanes. Columns go in tiles of 4, each with its own accumulator: one load of
- * the row serves the tile, the independent chains hide the add latency, and
- * the four lane sums share their shuffles (lvm_hsum_*_x4). A short last tile
- * repeats its last column and drops the extra sums; a lone column takes the
- * plain loop. Every sum is formed in the same order either way. The next rows are prefetched: they
- * stream from memory once. */
+ * dist[t * ld + r] = ||x_r - c_t||^2 for n rows r (rows[0..n) when rows is
+ * not NULL, else 0..n) and n_cols columns (both with row stride n_features):
+ * W lanes, then a tree over the lanes. (An omp-simd reduction here spills the
+ * lanes to the stack and adds them serially, once per row and column.) Sums
+ * of squares cannot cancel, so float rows use float lanes. Columns go in
+ * tiles of 4, each with its own accumulator: one load of the row serves the
+ * tile, the independent chains hide the add latency, and the four lane sums
+ * share their shuffles (lvm_hsum_*_x4). A short last tile repeats its last
+ * column and drops the extra sums; a lone column takes the plain loop. Every
+ * sum is formed in the same order either way, so a row's distance does not
+ * depend on which other rows or columns share the call. The next rows are
+ * prefetched: they stream from memory once. */
 #define LVM_PREFETCH_ROWS 8
 #define LVM_SQDIST_TAIL(s, row, col, j)                                         \
     for (ptrdiff_t jj_ = (j); jj_ < n_features; jj_++) {                        \
@@ -282,10 +284,13 @@ LVM_INSTANTIATE_F(LVM_ARGMIN2_SIGNATURE, LVM_ARGMIN2_BODY, lvm_argmin2_columns_s
     }
 #define LVM_SQDIST_BODY(T, VT, VTU, VI, W, LOAD, HSUM)                          \
     for (ptrdiff_t i = 0; i < n; i++) {                                         \
-        const T *row = x + i * n_features;                                      \
-        if (i + LVM_PREFETCH_ROWS < n)                                          \
+        const ptrdiff_t out = rows ? rows[i] : i;                               \
+        const T *row = x + out * n_features;                                    \
+        if (i + LVM_PREFETCH_ROWS < n) {                                        \
+            const T *ahead = x + (rows ? rows[i + LVM_PREFETCH_ROWS] : i + LVM_PREFETCH_ROWS) * n_features; \
             for (ptrdiff_t j = 0; j < n_features; j += 64 / (ptrdiff_t) sizeof(T)) \
-                __builtin_prefetch(row + LVM_PREFETCH_ROWS * n_features + j);   \
+                __builtin_prefetch(ahead + j);                                  \
+        }                                                                       \
         ptrdiff_t t = 0;                                                        \
         for (; n_cols - t >= 2; t += 4) {                                       \
             const T *col[4];                                                    \
@@ -303,7 +308,7 @@ LVM_INSTANTIATE_F(LVM_ARGMIN2_SIGNATURE, LVM_ARGMIN2_BODY, lvm_argmin2_columns_s
             HSUM##_x4(a0, a1, a2, a3, s);                                       \
             for (int u = 0; u < 4 && t + u < n_cols; u++) {                     \
                 if (j < n_features) { LVM_SQDIST_TAIL(s[u], row, col[u], j) }   \
-                dist[(t + u) * n + i] = s[u];                                   \
+                dist[(t + u) * ld + out] = s[u];                                \
             }                                                                   \
         }                                                                       \
         for (; t < n_cols; t++) {                                               \
@@ -316,19 +321,20 @@ LVM_INSTANTIATE_F(LVM_ARGMIN2_SIGNATURE, LVM_ARGMIN2_BODY, lvm_argmin2_columns_s
             }                                                                   \
             double s = (double) HSUM(acc);                                      \
             LVM_SQDIST_TAIL(s, row, col, j)                                     \
-            dist[t * n + i] = s;                                                \
+            dist[t * ld + out] = s;                                             \
         }                                                                       \
     }
 
 #define LVM_SQDIST_SIGNATURE(T, NAME)                                           \
-    static void NAME(const T *restrict x, ptrdiff_t n, ptrdiff_t n_features,    \
+    static void NAME(const T *restrict x, const ptrdiff_t *restrict rows,       \
+                     ptrdiff_t n, ptrdiff_t n_features,                         \
                      const T *restrict cols, ptrdiff_t n_cols,                  \
-                     double *restrict dist)
+                     double *restrict dist, ptrdiff_t ld)
 
 LVM_INSTANTIATE_D(LVM_SQDIST_SIGNATURE, LVM_SQDIST_BODY, lvm_sq_distances_d,
-                  (x, n, n_features, cols, n_cols, dist))
+                  (x, rows, n, n_features, cols, n_cols, dist, ld))
 LVM_INSTANTIATE_F(LVM_SQDIST_SIGNATURE, LVM_SQDIST_BODY, lvm_sq_distances_s,
-                  (x, n, n_features, cols, n_cols, dist))
+                  (x, rows, n, n_features, cols, n_cols, dist, ld))
 
 /* ---- Lloyd rows ------------------------------------------------------------
  * For n rows of the chunk buf with their argmin lab (float-coded): write
@@ -528,12 +534,33 @@ static ptrdiff_t lvm_pp_search_##SUFFIX(                                        
 LVM_DEFINE_PP(double, d)
 LVM_DEFINE_PP(float, s)
 
-/* closest = min(closest, dist), elementwise */
+/* closest = min(closest, dist) elementwise; label = new_label where dist is
+ * strictly nearer (ties keep the earlier center, as the argmin would) */
 LVM_CLONES static void lvm_pp_absorb(const double *restrict dist, ptrdiff_t n,
-                                     double *restrict closest)
+                                     double *restrict closest, int *restrict label,
+                                     int new_label)
 {
     _Pragma("omp simd")
-    for (ptrdiff_t i = 0; i < n; i++) closest[i] = dist[i] < closest[i] ? dist[i] : closest[i];
+    for (ptrdiff_t i = 0; i < n; i++) {
+        const int nearer = dist[i] < closest[i];
+        closest[i] = nearer ? dist[i] : closest[i];
+        label[i] = nearer ? new_label : label[i];
+    }
+}
+
+/* The rows i (in order) with closest[i] > reach[label[i]], written to rows;
+ * returns how many. The others cannot move this pass (see _kmeans.pyx). */
+LVM_CLONES static ptrdiff_t lvm_pp_select(const double *restrict closest,
+                                          const int *restrict label,
+                                          const double *restrict reach, ptrdiff_t n,
+                                          ptrdiff_t *restrict rows)
+{
+    ptrdiff_t m = 0;
+    for (ptrdiff_t i = 0; i < n; i++) {
+        rows[m] = i;
+        m += closest[i] > reach[label[i]];
+    }
+    return m;
 }
 
 /* ---- Gaussian mixture loops --------------------------------------------------

@@ -101,9 +101,10 @@ def _kmeans_plusplus_indices(X, sample_weight, n_clusters, random_state, n_local
     plan = plan_blocks(n_samples, row_bytes=(n_local_trials + 1) * 8, stat_bytes=(n_local_trials + 1) * 8)
     indices = np.empty(n_clusters, dtype=np.intp)
     closest = np.empty(n_samples)
+    labels = np.empty(n_samples, dtype=np.intc)
     pots = np.empty((plan.n_blocks, n_local_trials + 1))
     kernels.kmeans_plusplus(
-        X, sample_weight, int(first), np.ascontiguousarray(uniforms), indices, closest, pots,
+        X, sample_weight, int(first), np.ascontiguousarray(uniforms), indices, closest, labels, pots,
         plan.chunk_rows, plan.block_rows, n_threads,
     )
     return indices
