@@ -357,17 +357,17 @@ cdef inline void sq_distances(const floating[:, ::1] X, Py_ssize_t start, const 
         lvm_sq_distances_s(&X[start, 0], rows, n, X.shape[1], cols, n_cols, dist, ld)
 
 
-cdef void pp_pass(const floating[:, ::1] X, const floating[::1] sample_weight,
-                  const floating *cols, Py_ssize_t n_cols, double[::1] closest,
-                  int[::1] labels, const double *reach, int new_label,
-                  double[:, ::1] pots, Py_ssize_t *computed, Py_ssize_t chunk_rows,
-                  Py_ssize_t block_rows, int n_threads) noexcept nogil:
+cdef Py_ssize_t pp_pass(const floating[:, ::1] X, const floating[::1] sample_weight,
+                        const floating *cols, Py_ssize_t n_cols, double[::1] closest,
+                        int[::1] labels, const double *reach, int new_label,
+                        double[:, ::1] pots, Py_ssize_t chunk_rows, Py_ssize_t block_rows,
+                        int n_threads) noexcept nogil:
     """closest and labels absorb column 0 (as center new_label); then
-    pots[b, t] = sum over block b of w * min(closest, d(x, col_t)), and
-    computed[b] counts the rows whose distances were needed."""
+    pots[b, t] = sum over block b of w * min(closest, d(x, col_t)). Returns
+    how many rows needed their distances."""
     cdef Py_ssize_t n_samples = X.shape[0]
     cdef Py_ssize_t n_blocks = pots.shape[0]
-    cdef Py_ssize_t b, start, stop, n, t, i, n_near
+    cdef Py_ssize_t b, start, stop, n, t, i, n_near, n_computed = 0
     cdef double *dist
     cdef Py_ssize_t *rows
     with parallel(num_threads=n_threads):
@@ -376,7 +376,6 @@ cdef void pp_pass(const floating[:, ::1] X, const floating[::1] sample_weight,
         for b in prange(n_blocks, schedule="dynamic"):
             for t in range(n_cols):
                 pots[b, t] = 0.0
-            computed[b] = 0
             start = b * block_rows
             stop = block_end(b, block_rows, n_samples)
             while start < stop:
@@ -386,7 +385,7 @@ cdef void pp_pass(const floating[:, ::1] X, const floating[::1] sample_weight,
                     for i in range(n * n_cols):
                         dist[i] = INFINITY
                 sq_distances(X, start, rows, n_near, cols, n_cols, dist, n)
-                computed[b] += n_near
+                n_computed += n_near
                 lvm_pp_absorb(dist, n, &closest[start], &labels[start], new_label)
                 if floating is double:
                     lvm_pp_potentials_d(dist, n, n_cols, &sample_weight[start], &closest[start], &pots[b, 0])
@@ -395,23 +394,27 @@ cdef void pp_pass(const floating[:, ::1] X, const floating[::1] sample_weight,
                 start = start + n
         free(dist)
         free(rows)
+    return n_computed
 
 
-cdef void pp_reach(const floating *cols, Py_ssize_t n_cols, const floating *centers,
-                   Py_ssize_t n_centers, Py_ssize_t n_features, double margin,
+cdef void pp_reach(const floating[:, ::1] X, const floating *cols, Py_ssize_t n_cols,
+                   const Py_ssize_t[::1] indices, Py_ssize_t n_centers,
                    double *reach) noexcept nogil:
-    """reach[a] = (min over columns of ||col - center_a||^2) / (4 margin), less
-    an absolute allowance for underflow: rows of center a with closest at or
-    below it cannot move. Distances here are summed in double."""
-    cdef Py_ssize_t a, t, j
+    """reach[a] = (min over columns of ||col - X[indices[a]]||^2) / (4 margin),
+    less an absolute allowance for underflow: rows of center a with closest at
+    or below it cannot move. The margin covers the relative rounding of a
+    computed sum of n_features + 2 squares, with room to spare. Distances here
+    are summed in double."""
+    cdef Py_ssize_t a, t, j, n_features = X.shape[1]
     cdef double s, d, nearest
+    cdef double margin = 1.0 + 8.0 * (n_features + 2) * (2.0 ** -53 if floating is double else 2.0 ** -24)
     cdef double tiny = (n_features + 2) * (2.2250738585072014e-308 if floating is double else 1.1754943508222875e-38)
     for a in range(n_centers):
         nearest = INFINITY
         for t in range(n_cols):
             s = 0.0
             for j in range(n_features):
-                d = <double> cols[t * n_features + j] - <double> centers[a * n_features + j]
+                d = <double> cols[t * n_features + j] - <double> X[indices[a], j]
                 s = s + d * d
             nearest = min(nearest, s)
         reach[a] = (nearest - tiny) / (4.0 * margin)
@@ -466,15 +469,10 @@ def kmeans_plusplus(const floating[:, ::1] X, const floating[::1] sample_weight,
     cdef Py_ssize_t max_cols = n_trials + 1
     cdef Py_ssize_t c, t, j, b, n_cols, best_col = 0, total_computed = 0
     cdef double total, target, prefix, best_pot = 0.0, pot
-    # Relative rounding of a computed sum of n_features + 2 squares, with room
-    # to spare: see pp_reach.
-    cdef double margin = 1.0 + 8.0 * (n_features + 2) * (2.0 ** -53 if floating is double else 2.0 ** -24)
     cdef floating *cols = <floating *> malloc(max_cols * n_features * sizeof(floating))
-    cdef floating *centers = <floating *> malloc(n_clusters * n_features * sizeof(floating))
     cdef Py_ssize_t *chosen_rows = <Py_ssize_t *> malloc(max_cols * sizeof(Py_ssize_t))
     cdef double *dist = <double *> malloc(chunk_rows * sizeof(double))
     cdef double *reach = <double *> malloc(n_clusters * sizeof(double))
-    cdef Py_ssize_t *computed = <Py_ssize_t *> malloc(n_blocks * sizeof(Py_ssize_t))
 
     with nogil:
         for j in range(n_samples):
@@ -485,12 +483,9 @@ def kmeans_plusplus(const floating[:, ::1] X, const floating[::1] sample_weight,
         chosen_rows[0] = first_index
         n_cols = 1
         gather_rows(X, chosen_rows, n_cols, cols)
-        gather_rows(X, chosen_rows, 1, centers)
         reach[0] = -INFINITY
-        pp_pass(X, sample_weight, cols, n_cols, closest, labels, reach, 0, pots, computed,
-                chunk_rows, block_rows, n_threads)
-        for b in range(n_blocks):
-            total_computed += computed[b]
+        total_computed = pp_pass(X, sample_weight, cols, n_cols, closest, labels, reach, 0, pots,
+                                 chunk_rows, block_rows, n_threads)
         best_col = 0
         for c in range(1, n_clusters):
             total = 0.0
@@ -511,11 +506,9 @@ def kmeans_plusplus(const floating[:, ::1] X, const floating[::1] sample_weight,
             chosen_rows[0] = indices[c - 1]
             n_cols = n_trials + 1
             gather_rows(X, chosen_rows, n_cols, cols)
-            pp_reach(cols, n_cols, centers, c, n_features, margin, reach)
-            pp_pass(X, sample_weight, cols, n_cols, closest, labels, reach, <int> (c - 1), pots,
-                    computed, chunk_rows, block_rows, n_threads)
-            for b in range(n_blocks):
-                total_computed += computed[b]
+            pp_reach(X, cols, n_cols, indices, c, reach)
+            total_computed += pp_pass(X, sample_weight, cols, n_cols, closest, labels, reach,
+                                      <int> (c - 1), pots, chunk_rows, block_rows, n_threads)
             best_col = 1
             for t in range(1, n_cols):
                 pot = 0.0
@@ -525,13 +518,10 @@ def kmeans_plusplus(const floating[:, ::1] X, const floating[::1] sample_weight,
                     best_pot = pot
                     best_col = t
             indices[c] = chosen_rows[best_col]
-            gather_rows(X, &chosen_rows[best_col], 1, &centers[c * n_features])
     free(cols)
-    free(centers)
     free(chosen_rows)
     free(dist)
     free(reach)
-    free(computed)
     return total_computed
 
 
