@@ -471,7 +471,7 @@ def kmeans_plusplus(const floating[:, ::1] X, const floating[::1] sample_weight,
     cdef double total, target, prefix, best_pot = 0.0, pot
     cdef floating *cols = <floating *> malloc(max_cols * n_features * sizeof(floating))
     cdef Py_ssize_t *chosen_rows = <Py_ssize_t *> malloc(max_cols * sizeof(Py_ssize_t))
-    cdef double *dist = <double *> malloc(chunk_rows * sizeof(double))
+    cdef double *dist
     cdef double *reach = <double *> malloc(n_clusters * sizeof(double))
 
     with nogil:
@@ -491,17 +491,22 @@ def kmeans_plusplus(const floating[:, ::1] X, const floating[::1] sample_weight,
             total = 0.0
             for b in range(n_blocks):
                 total += pots[b, best_col]
-            # Sample candidates against the potential the last pass left.
-            for t in range(n_trials):
-                target = uniforms[c - 1, t] * total
-                prefix = 0.0
-                b = 0
-                while b < n_blocks - 1 and prefix + pots[b, best_col] < target:
-                    prefix += pots[b, best_col]
-                    b += 1
-                chosen_rows[1 + t] = pp_search_block(
-                    X, sample_weight, &cols[best_col * n_features], closest, b, prefix,
-                    target, chunk_rows, block_rows, dist)
+            # Sample candidates against the potential the last pass left. The
+            # draws are independent, so threads take them (a serial part that
+            # would otherwise grow with the thread count).
+            with parallel(num_threads=<int> min(n_threads, n_trials)):
+                dist = <double *> malloc(chunk_rows * sizeof(double))
+                for t in prange(n_trials, schedule="static"):
+                    target = uniforms[c - 1, t] * total
+                    prefix = 0.0
+                    b = 0
+                    while b < n_blocks - 1 and prefix + pots[b, best_col] < target:
+                        prefix = prefix + pots[b, best_col]
+                        b = b + 1
+                    chosen_rows[1 + t] = pp_search_block(
+                        X, sample_weight, &cols[best_col * n_features], closest, b, prefix,
+                        target, chunk_rows, block_rows, dist)
+                free(dist)
             # Column 0 is the center chosen last step; the rest are candidates.
             chosen_rows[0] = indices[c - 1]
             n_cols = n_trials + 1
@@ -520,7 +525,6 @@ def kmeans_plusplus(const floating[:, ::1] X, const floating[::1] sample_weight,
             indices[c] = chosen_rows[best_col]
     free(cols)
     free(chosen_rows)
-    free(dist)
     free(reach)
     return total_computed
 
