@@ -357,6 +357,18 @@ cdef inline void sq_distances(const floating[:, ::1] X, Py_ssize_t start, const 
         lvm_sq_distances_s(&X[start, 0], rows, n, X.shape[1], cols, n_cols, dist, ld)
 
 
+def direct_sq_distances(const floating[:, ::1] X, const Py_ssize_t[::1] rows,
+                        const floating[:, ::1] cols, double[:, ::1] out):
+    """out[t, rows[i]] = ||X[rows[i]] - cols[t]||^2 by direct differences: the
+    kernel of the k-means++ passes, exposed for the tests."""
+    if cols.shape[1] != X.shape[1] or out.shape[0] != cols.shape[0] or out.shape[1] != X.shape[0]:
+        raise ValueError("direct_sq_distances: shapes do not match")
+    if rows.shape[0] == 0 or cols.shape[0] == 0:
+        return
+    sq_distances(X, 0, &rows[0], rows.shape[0], &cols[0, 0], cols.shape[0], &out[0, 0],
+                 out.shape[1])
+
+
 cdef Py_ssize_t pp_pass(const floating[:, ::1] X, const floating[::1] sample_weight,
                         const floating *cols, Py_ssize_t n_cols, double[::1] closest,
                         int[::1] labels, const double *reach, int new_label,
