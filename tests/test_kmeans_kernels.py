@@ -165,8 +165,8 @@ def test_assigned_sq_distances_matches_numpy(dtype):
 def test_direct_sq_distances_match_numpy_and_not_their_company(dtype, n_features):
     # The k-means++ kernel takes columns in tiles of 4 (a short last tile
     # repeats a column) and a lone column alone; a distance must not depend
-    # on which columns share the call, or the pass that folds in a chosen
-    # center would disagree with the pass that drew it.
+    # on which columns share the call, or the sampling rescan of a block (one
+    # column) would disagree with the pass that summed its potential (a tile).
     rng = np.random.default_rng(n_features)
     X = rng.standard_normal((50, n_features)).astype(dtype) * 3
     cols = rng.standard_normal((9, n_features)).astype(dtype)

@@ -365,6 +365,8 @@ def direct_sq_distances(const floating[:, ::1] X, const Py_ssize_t[::1] rows,
         raise ValueError("direct_sq_distances: shapes do not match")
     if rows.shape[0] == 0 or cols.shape[0] == 0:
         return
+    if min(rows) < 0 or max(rows) >= X.shape[0]:
+        raise ValueError(f"direct_sq_distances: rows must lie in [0, {X.shape[0]})")
     sq_distances(X, 0, &rows[0], rows.shape[0], &cols[0, 0], cols.shape[0], &out[0, 0],
                  out.shape[1])
 
