@@ -8,7 +8,7 @@ from threadpoolctl import threadpool_limits
 
 from lvmfast import GaussianMixture
 from lvmfast.datasets import load_faithful
-from lvmfast.exceptions import ConvergenceWarning
+from sklearn.exceptions import ConvergenceWarning
 
 COVARIANCE_TYPES = ["full", "tied", "diag", "spherical"]
 DATASETS = {
@@ -159,18 +159,18 @@ def test_convergence_warning_when_max_iter_is_hit():
 @pytest.mark.parametrize(
     "params,error,message",
     [
-        ({"n_components": 0}, ValueError, "n_components must be >= 1"),
-        ({"covariance_type": "banded"}, ValueError, "covariance_type must be one of"),
-        ({"reg_covar": -1.0}, ValueError, "reg_covar must be >= 0"),
-        ({"tol": -1.0}, ValueError, "tol must be >= 0"),
-        ({"init_params": "kmeans++"}, ValueError, "init_params must be one of"),
-        ({"weights_init": [0.5, 0.5]}, ValueError, r"weights_init must have shape \(3,\)"),
-        ({"weights_init": [0.5, 0.4, 0.3]}, ValueError, "must sum to 1"),
-        ({"means_init": np.zeros((3, 2))}, ValueError, r"means_init must have shape \(3, 4\)"),
-        ({"precisions_init": np.zeros((3, 4, 4))}, ValueError, "positive definite"),
-        ({"precisions_init": np.ones((3, 4, 4))}, ValueError, "positive definite"),
-        ({"covariance_type": "diag", "precisions_init": -np.ones((3, 4))}, ValueError, "must be positive"),
-        ({"covariance_type": "tied", "precisions_init": np.eye(3)}, ValueError, r"shape \(4, 4\)"),
+        ({"n_components": 0}, ValueError, "'n_components' parameter of GaussianMixture must be an int in the range"),
+        ({"covariance_type": "banded"}, ValueError, "'covariance_type' parameter of GaussianMixture must be a str among"),
+        ({"reg_covar": -1.0}, ValueError, "'reg_covar' parameter of GaussianMixture must be a float in the range"),
+        ({"tol": -1.0}, ValueError, "'tol' parameter of GaussianMixture must be a float in the range"),
+        ({"init_params": "kmeans++"}, ValueError, "'init_params' parameter of GaussianMixture must be a str among"),
+        ({"weights_init": [0.5, 0.5]}, ValueError, r"'weights' should have the shape of \(3,\), but got \(2,\)"),
+        ({"weights_init": [0.5, 0.4, 0.3]}, ValueError, "should be normalized"),
+        ({"means_init": np.zeros((3, 2))}, ValueError, r"'means' should have the shape of \(3, 4\), but got \(3, 2\)"),
+        ({"precisions_init": np.zeros((3, 4, 4))}, ValueError, "symmetric, positive-definite"),
+        ({"precisions_init": np.ones((3, 4, 4))}, ValueError, "symmetric, positive-definite"),
+        ({"covariance_type": "diag", "precisions_init": -np.ones((3, 4))}, ValueError, "'diag precision' should be positive"),
+        ({"covariance_type": "tied", "precisions_init": np.eye(3)}, ValueError, r"shape of \(4, 4\)"),
     ],
 )
 def test_bad_parameters(params, error, message):
@@ -191,7 +191,7 @@ def test_bad_input():
     gm = GaussianMixture(2, random_state=0).fit(DATASETS["iris"])
     with pytest.raises(ValueError, match="X has 3 features, but GaussianMixture is expecting 4"):
         gm.predict(DATASETS["iris"][:, :3])
-    with pytest.raises(ValueError, match="non-negative"):
+    with pytest.raises(ValueError, match="Negative values in data passed to `sample_weight`"):
         GaussianMixture(2).fit(DATASETS["iris"], sample_weight=-np.ones(150))
 
 

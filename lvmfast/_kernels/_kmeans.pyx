@@ -325,6 +325,35 @@ def pairwise_sq_distances(const floating[:, ::1] X, const floating[::1] shift,
         free(center_sq)
 
 
+def direct_pairwise_sq_distances(const floating[:, ::1] X, const floating[:, ::1] centers,
+                                 floating[:, ::1] out, Py_ssize_t chunk_rows, int n_threads):
+    """out[i, k] = ||X[i] - centers[k]||^2 by direct differences (centers in
+    X's frame): exact near zero distance, where the float32 expansion loses
+    its digits. Each thread holds a chunk's K x chunk_rows distances."""
+    cdef Py_ssize_t n_samples = X.shape[0], n_features = X.shape[1]
+    cdef Py_ssize_t n_clusters = centers.shape[0]
+    cdef Py_ssize_t n_chunks, c, start, n, i, k
+    cdef double *dist
+    if centers.shape[1] != n_features or out.shape[0] != n_samples or out.shape[1] != n_clusters:
+        raise ValueError(
+            f"direct_pairwise_sq_distances: X {X.shape[0]}x{X.shape[1]}, centers "
+            f"{centers.shape[0]}x{centers.shape[1]} and out {out.shape[0]}x{out.shape[1]} do not match"
+        )
+    if n_samples == 0 or n_clusters == 0 or chunk_rows < 1:
+        return
+    n_chunks = (n_samples + chunk_rows - 1) // chunk_rows
+    with nogil, parallel(num_threads=n_threads):
+        dist = <double *> malloc(n_clusters * chunk_rows * sizeof(double))
+        for c in prange(n_chunks, schedule="static"):
+            start = c * chunk_rows
+            n = min(chunk_rows, n_samples - start)
+            sq_distances(X, start, NULL, n, &centers[0, 0], n_clusters, dist, n)
+            for i in range(n):
+                for k in range(n_clusters):
+                    out[start + i, k] = <floating> dist[k * n + i]
+        free(dist)
+
+
 # ---------------------------------------------------------------------------
 # k-means++
 #

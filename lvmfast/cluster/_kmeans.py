@@ -8,24 +8,26 @@ copy of X instead).
 """
 import time
 import warnings
+from numbers import Integral, Real
 
 import numpy as np
+from sklearn.base import (
+    BaseEstimator,
+    ClassNamePrefixFeaturesOutMixin,
+    ClusterMixin,
+    TransformerMixin,
+    _fit_context,
+)
+from sklearn.exceptions import ConvergenceWarning
+from sklearn.utils import check_random_state
+from sklearn.utils._param_validation import Interval, StrOptions, validate_params
+from sklearn.utils.validation import check_array, check_is_fitted
 
 from lvmfast._kernels import _kmeans as kernels
 from lvmfast._parallel import blas_single_thread, effective_n_threads, plan_blocks
-from lvmfast._validation import (
-    check_array,
-    check_is_fitted,
-    check_option,
-    check_random_state,
-    check_sample_weight,
-    check_scalar,
-    validate_data,
-)
-from lvmfast.base import BaseEstimator
-from lvmfast.exceptions import ConvergenceWarning
+from lvmfast._validation import FLOAT_DTYPES, check_float_array, check_sample_weight, validate_float_data
 
-__all__ = ["KMeans", "kmeans_plusplus"]
+__all__ = ["KMeans", "k_means", "kmeans_plusplus"]
 
 
 # ---------------------------------------------------------------------------
@@ -110,7 +112,19 @@ def _kmeans_plusplus_indices(X, sample_weight, n_clusters, random_state, n_local
     return indices
 
 
-def kmeans_plusplus(X, n_clusters, *, sample_weight=None, random_state=None, n_local_trials=None):
+@validate_params(
+    {
+        "X": ["array-like"],
+        "n_clusters": [Interval(Integral, 1, None, closed="left")],
+        "sample_weight": ["array-like", None],
+        "x_squared_norms": ["array-like", None],
+        "random_state": ["random_state"],
+        "n_local_trials": [Interval(Integral, 1, None, closed="left"), None],
+    },
+    prefer_skip_nested_validation=True,
+)
+def kmeans_plusplus(X, n_clusters, *, sample_weight=None, x_squared_norms=None, random_state=None,
+                    n_local_trials=None):
     """Choose initial cluster centers by greedy k-means++.
 
     Each further center is the best of `n_local_trials` candidates drawn with
@@ -125,6 +139,9 @@ def kmeans_plusplus(X, n_clusters, *, sample_weight=None, random_state=None, n_l
         Number of centers to choose.
     sample_weight : array-like of shape (n_samples,), default=None
         Weights of the rows; None weighs them equally.
+    x_squared_norms : array-like of shape (n_samples,), default=None
+        Accepted for scikit-learn compatibility and checked for its length;
+        lvmfast computes distances by direct differences and does not use it.
     random_state : int, RandomState instance or None, default=None
         Seed of the candidate draws, used as scikit-learn uses it: for
         float64 data the same seed picks the same rows as scikit-learn's
@@ -140,13 +157,17 @@ def kmeans_plusplus(X, n_clusters, *, sample_weight=None, random_state=None, n_l
     indices : ndarray of shape (n_clusters,)
         Their row indices in X.
     """
-    X = check_array(X)
-    check_scalar(n_clusters, "n_clusters", "int", minimum=1)
-    if n_local_trials is not None:
-        check_scalar(n_local_trials, "n_local_trials", "int", minimum=1)
+    X = check_float_array(X)
+    sample_weight = check_sample_weight(sample_weight, X, X.dtype)
     if X.shape[0] < n_clusters:
         raise ValueError(f"n_samples={X.shape[0]} should be >= n_clusters={n_clusters}.")
-    sample_weight = check_sample_weight(sample_weight, X.shape[0], X.dtype)
+    if x_squared_norms is not None:
+        x_squared_norms = check_array(x_squared_norms, dtype=FLOAT_DTYPES, ensure_2d=False, input_name="x_squared_norms")
+        if x_squared_norms.shape[0] != X.shape[0]:
+            raise ValueError(
+                f"The length of x_squared_norms {x_squared_norms.shape[0]} should "
+                f"be equal to the length of n_samples {X.shape[0]}."
+            )
     random_state = check_random_state(random_state)
     indices = _kmeans_plusplus_indices(
         X, sample_weight, n_clusters, random_state, n_local_trials, effective_n_threads()
@@ -171,11 +192,19 @@ def _mean_variance(X, mean, chunk_rows=65536):
     return float(np.mean(total / X.shape[0]))
 
 
+def _empty_clusters_to_largest(centers, weights):
+    """Where a cluster kept no weight, scikit-learn places its center on the
+    center of the heaviest cluster."""
+    empty = weights == 0
+    if empty.any():
+        centers[empty] = centers[np.argmax(weights)]
+
+
 # ---------------------------------------------------------------------------
 # The estimator
 
 
-class KMeans(BaseEstimator):
+class KMeans(ClassNamePrefixFeaturesOutMixin, TransformerMixin, ClusterMixin, BaseEstimator):
     """K-means clustering by Lloyd's algorithm, with k-means++ seeding.
 
     A drop-in for ``sklearn.cluster.KMeans(algorithm="lloyd")``: the same
@@ -187,7 +216,7 @@ class KMeans(BaseEstimator):
     ----------
     n_clusters : int, default=8
         Number of clusters.
-    init : {'k-means++', 'random'}, callable or array-like of shape \
+    init : {'k-means++', 'random'}, callable or array-like of shape \\
             (n_clusters, n_features), default='k-means++'
         'k-means++': greedy k-means++ seeding. 'random': n_clusters distinct
         rows drawn with probability proportional to their weight. An array:
@@ -202,7 +231,8 @@ class KMeans(BaseEstimator):
         Convergence threshold on the squared shift of the centers, relative
         to the mean per-feature variance of X.
     verbose : int, default=0
-        Print one line per iteration (inertia, center shift, time).
+        Print one line per iteration, as scikit-learn does
+        (``Iteration 3, inertia 1234.5.``).
     random_state : int, RandomState instance or None, default=None
         Seed of the initialization; the same seed gives bit-identical
         results whatever the thread count.
@@ -234,8 +264,17 @@ class KMeans(BaseEstimator):
     defaults to all usable cores.
     """
 
-    _estimator_type = "clusterer"
-    _transformer = True
+    _parameter_constraints: dict = {
+        "n_clusters": [Interval(Integral, 1, None, closed="left")],
+        "init": [StrOptions({"k-means++", "random"}), callable, "array-like"],
+        "n_init": [StrOptions({"auto"}), Interval(Integral, 1, None, closed="left")],
+        "max_iter": [Interval(Integral, 1, None, closed="left")],
+        "tol": [Interval(Real, 0, None, closed="left")],
+        "verbose": ["verbose"],
+        "random_state": ["random_state"],
+        "copy_x": ["boolean"],
+        "algorithm": [StrOptions({"lloyd"})],
+    }
 
     def __init__(
         self,
@@ -260,38 +299,27 @@ class KMeans(BaseEstimator):
         self.copy_x = copy_x
         self.algorithm = algorithm
 
+    def __sklearn_tags__(self):
+        tags = super().__sklearn_tags__()
+        tags.transformer_tags.preserves_dtype = ["float64", "float32"]
+        return tags
+
+    @property
+    def _n_features_out(self):
+        return self.cluster_centers_.shape[0]
+
     # -- parameters ---------------------------------------------------------
 
-    def _check_params(self):
-        check_scalar(self.n_clusters, "n_clusters", "int", minimum=1)
-        if isinstance(self.init, str):
-            check_option(self.init, "init", ("k-means++", "random"))
-        elif not callable(self.init) and not hasattr(self.init, "__array__") and not isinstance(self.init, (list, tuple)):
-            raise TypeError(
-                "init must be 'k-means++', 'random', a callable or an array of shape "
-                f"(n_clusters, n_features); got {self.init!r}."
-            )
-        if isinstance(self.n_init, str):
-            check_option(self.n_init, "n_init", ("auto",))
-        else:
-            check_scalar(self.n_init, "n_init", "int", minimum=1)
-        check_scalar(self.max_iter, "max_iter", "int", minimum=1)
-        check_scalar(self.tol, "tol", "real", minimum=0)
-        if not isinstance(self.verbose, (bool, np.bool_)):
-            check_scalar(self.verbose, "verbose", "int", minimum=0)
-        if not isinstance(self.copy_x, (bool, np.bool_)):
-            raise TypeError(f"copy_x must be a bool; got {self.copy_x!r}.")
-        check_option(self.algorithm, "algorithm", ("lloyd",))
-        check_random_state(self.random_state)
+    def _init_is_array(self):
+        return not isinstance(self.init, str) and not callable(self.init)
 
     def _resolved_n_init(self):
-        init_is_array = not isinstance(self.init, str) and not callable(self.init)
         if self.n_init == "auto":
-            return 1 if (init_is_array or self.init == "k-means++") else 10
-        if init_is_array and self.n_init != 1:
+            return 1 if (self._init_is_array() or self.init == "k-means++") else 10
+        if self._init_is_array() and self.n_init != 1:
             warnings.warn(
                 "Explicit initial center position passed: performing only one init in "
-                f"KMeans instead of n_init={self.n_init}.",
+                f"{type(self).__name__} instead of n_init={self.n_init}.",
                 RuntimeWarning,
                 stacklevel=3,
             )
@@ -299,17 +327,25 @@ class KMeans(BaseEstimator):
         return self.n_init
 
     def _check_centers(self, centers, X, what):
-        centers = check_array(centers, name=what)
-        if centers.shape != (self.n_clusters, X.shape[1]):
+        try:
+            centers = check_array(centers, dtype=X.dtype, order="C", input_name=what)
+        except ValueError as exc:
+            raise ValueError(f"{what}: {exc}") from exc
+        if centers.shape[0] != self.n_clusters:
             raise ValueError(
-                f"The shape of {what} {centers.shape} does not match "
-                f"(n_clusters, n_features) = ({self.n_clusters}, {X.shape[1]})."
+                f"The shape of the initial centers {centers.shape} does not match "
+                f"the number of clusters {self.n_clusters}."
             )
-        return np.ascontiguousarray(centers, dtype=X.dtype)
+        if centers.shape[1] != X.shape[1]:
+            raise ValueError(
+                f"The shape of the initial centers {centers.shape} does not match "
+                f"the number of features of the data {X.shape[1]}."
+            )
+        return centers
 
     # -- fitting ------------------------------------------------------------
 
-    def _initial_centers(self, X, shift, sample_weight, random_state, n_threads):
+    def _initial_centers(self, X, shift, sample_weight, random_state, n_threads, init_array):
         """Initial centers in the frame of X - shift."""
         if isinstance(self.init, str) and self.init == "k-means++":
             indices = _kmeans_plusplus_indices(X, sample_weight, self.n_clusters, random_state, None, n_threads)
@@ -328,9 +364,10 @@ class KMeans(BaseEstimator):
                 self.init(X, self.n_clusters, random_state=random_state), X, "the centers returned by init"
             )
         else:
-            centers = self._check_centers(self.init, X, "init")
+            centers = init_array
         return np.ascontiguousarray(centers - shift, dtype=X.dtype)
 
+    @_fit_context(prefer_skip_nested_validation=True)
     def fit(self, X, y=None, sample_weight=None):
         """Compute k-means clustering.
 
@@ -347,17 +384,15 @@ class KMeans(BaseEstimator):
         -------
         self
         """
-        self._check_params()
-        X = validate_data(self, X, reset=True)
+        X = validate_float_data(self, X, reset=True)
         n_samples, n_features = X.shape
         if n_samples < self.n_clusters:
             raise ValueError(f"n_samples={n_samples} should be >= n_clusters={self.n_clusters}.")
-        sample_weight = check_sample_weight(sample_weight, n_samples, X.dtype)
+        sample_weight = check_sample_weight(sample_weight, X, X.dtype)
+        init_array = self._check_centers(self.init, X, "init") if self._init_is_array() else None
         random_state = check_random_state(self.random_state)
         n_threads = effective_n_threads()
         n_init = self._resolved_n_init()
-        if not isinstance(self.init, str) and not callable(self.init):
-            self._check_centers(self.init, X, "init")
 
         mean = X.mean(axis=0, dtype=np.float64)
         shift = mean.astype(X.dtype)
@@ -366,7 +401,7 @@ class KMeans(BaseEstimator):
         row_sq = _single_precision_rows(X, shift, self.n_clusters, n_threads)
         best = None
         for _ in range(n_init):
-            centers = self._initial_centers(X, shift, sample_weight, random_state, n_threads)
+            centers = self._initial_centers(X, shift, sample_weight, random_state, n_threads, init_array)
             if self.verbose:
                 print("Initialization complete")
             run = self._lloyd(X, shift, sample_weight, centers, tol, n_threads, row_sq)
@@ -385,7 +420,6 @@ class KMeans(BaseEstimator):
             )
         self.cluster_centers_ = centers
         self._x_mean = shift
-        self._n_features_out = self.n_clusters
         self.labels_ = labels
         self.inertia_ = inertia
         self.n_iter_ = n_iter
@@ -404,7 +438,6 @@ class KMeans(BaseEstimator):
         block_inertia = np.empty(plan.n_blocks)
         with blas_single_thread():
             for iteration in range(self.max_iter):
-                started = time.perf_counter()
                 center_sq = _sq_norms(centers)
                 n_changed = kernels.lloyd_step(
                     X, shift, sample_weight, centers, center_sq, labels,
@@ -416,26 +449,21 @@ class KMeans(BaseEstimator):
                 weights = block_weights.sum(axis=0)
                 if not weights.all():
                     self._relocate_empty_clusters(X, shift, sample_weight, centers, labels, sums, weights, n_threads)
-                new_centers = centers.copy()
+                new_centers = np.empty_like(centers)
                 filled = weights > 0
                 new_centers[filled] = sums[filled] / weights[filled, None]
+                _empty_clusters_to_largest(new_centers, weights)
                 center_shift = float(np.sum((new_centers.astype(np.float64) - centers) ** 2))
                 centers = new_centers
                 if self.verbose:
-                    print(
-                        f"Iteration {iteration}: inertia {block_inertia.sum():.6g}, "
-                        f"center shift {center_shift:.3g}, {1e3 * (time.perf_counter() - started):.1f} ms"
-                    )
+                    print(f"Iteration {iteration}, inertia {block_inertia.sum()}.")
                 if n_changed == 0:
                     if self.verbose:
                         print(f"Converged at iteration {iteration}: strict convergence.")
                     break
                 if center_shift <= tol:
                     if self.verbose:
-                        print(
-                            f"Converged at iteration {iteration}: center shift {center_shift:.3g} "
-                            f"within tolerance {tol:.3g}."
-                        )
+                        print(f"Converged at iteration {iteration}: center shift {center_shift} within tolerance {tol}.")
                     break
         # The reported labels and inertia come from the final centers, by the
         # same arithmetic as predict() and score().
@@ -446,10 +474,14 @@ class KMeans(BaseEstimator):
     @staticmethod
     def _relocate_empty_clusters(X, shift, sample_weight, centers, labels, sums, weights, n_threads):
         """Re-seed each empty cluster with one of the rows farthest from their
-        center (the farthest first), moving that row's weight with it."""
+        center (the farthest first), moving that row's weight with it. When
+        every row sits on its center (more clusters than distinct rows) there
+        is nothing to gain, and scikit-learn leaves the clusters empty."""
         empty = np.flatnonzero(weights == 0)
         distances = np.empty(X.shape[0])
         kernels.assigned_sq_distances(X, shift, centers, labels, distances, n_threads)
+        if distances.max() == 0:
+            return
         n_empty = empty.shape[0]
         farthest = np.argpartition(distances, -n_empty)[: -n_empty - 1 : -1]
         for cluster, row in zip(empty, farthest):
@@ -464,8 +496,8 @@ class KMeans(BaseEstimator):
     # -- using a fitted model -----------------------------------------------
 
     def _fitted_input(self, X):
-        check_is_fitted(self, "cluster_centers_")
-        X = validate_data(self, X, reset=False)
+        check_is_fitted(self)
+        X = validate_float_data(self, X, reset=False)
         centers = np.ascontiguousarray(self.cluster_centers_ - self._x_mean, dtype=X.dtype)
         shift = self._x_mean.astype(X.dtype)
         return X, shift, centers
@@ -492,24 +524,66 @@ class KMeans(BaseEstimator):
         -------
         distances : ndarray of shape (n_samples, n_clusters), X's dtype
         """
-        X, shift, centers = self._fitted_input(X)
+        return self._transform(*self._fitted_input(X))
+
+    def _transform(self, X, shift, centers):
         out = np.empty((X.shape[0], centers.shape[0]), dtype=X.dtype)
-        plan = plan_blocks(X.shape[0], row_bytes=(X.shape[1] + centers.shape[0]) * X.itemsize)
-        with blas_single_thread():
-            kernels.pairwise_sq_distances(X, shift, centers, out, plan.chunk_rows, effective_n_threads())
+        n_threads = effective_n_threads()
+        if X.dtype == np.float32:
+            # The float32 expansion loses digits near zero distance (the
+            # distance of a center to itself); direct differences do not.
+            plan = plan_blocks(X.shape[0], row_bytes=centers.shape[0] * 8)
+            cluster_centers = np.ascontiguousarray(self.cluster_centers_, dtype=X.dtype)
+            kernels.direct_pairwise_sq_distances(X, cluster_centers, out, plan.chunk_rows, n_threads)
+        else:
+            plan = plan_blocks(X.shape[0], row_bytes=(X.shape[1] + centers.shape[0]) * X.itemsize)
+            with blas_single_thread():
+                kernels.pairwise_sq_distances(X, shift, centers, out, plan.chunk_rows, n_threads)
         return np.sqrt(out, out=out)
 
     def fit_transform(self, X, y=None, sample_weight=None):
         """Fit, then return the distances of X to the centers."""
-        return self.fit(X, sample_weight=sample_weight).transform(X)
+        return self.fit(X, sample_weight=sample_weight)._transform(*self._fitted_input(X))
 
     def score(self, X, y=None, sample_weight=None):
         """Opposite of the weighted inertia of X under the fitted centers."""
         X, shift, centers = self._fitted_input(X)
-        sample_weight = check_sample_weight(sample_weight, X.shape[0], X.dtype)
+        sample_weight = check_sample_weight(sample_weight, X, X.dtype)
         return -_assign(X, shift, sample_weight, centers, effective_n_threads())[1]
 
-    def get_feature_names_out(self, input_features=None):
-        """Names of the transform's outputs: kmeans0, kmeans1, ..."""
-        check_is_fitted(self, "cluster_centers_")
-        return np.asarray([f"kmeans{i}" for i in range(self._n_features_out)], dtype=object)
+
+def k_means(
+    X,
+    n_clusters,
+    *,
+    sample_weight=None,
+    init="k-means++",
+    n_init="auto",
+    max_iter=300,
+    verbose=False,
+    tol=1e-4,
+    random_state=None,
+    copy_x=True,
+    algorithm="lloyd",
+    return_n_iter=False,
+):
+    """Perform k-means clustering: the function form of :class:`KMeans`.
+
+    Parameters are those of :class:`KMeans`, plus ``X``, ``sample_weight``
+    and ``return_n_iter``.
+
+    Returns
+    -------
+    centroid : ndarray of shape (n_clusters, n_features)
+    label : ndarray of shape (n_samples,)
+    inertia : float
+    best_n_iter : int
+        Only when return_n_iter is True.
+    """
+    est = KMeans(
+        n_clusters=n_clusters, init=init, n_init=n_init, max_iter=max_iter, verbose=verbose, tol=tol,
+        random_state=random_state, copy_x=copy_x, algorithm=algorithm,
+    ).fit(X, sample_weight=sample_weight)
+    if return_n_iter:
+        return est.cluster_centers_, est.labels_, est.inertia_, est.n_iter_
+    return est.cluster_centers_, est.labels_, est.inertia_

@@ -9,24 +9,20 @@ so the same starting point gives the same iterations.
 """
 import time
 import warnings
+from numbers import Integral, Real
 
 import numpy as np
 from scipy import linalg
+from sklearn.base import BaseEstimator, DensityMixin, _fit_context
+from sklearn.exceptions import ConvergenceWarning
+from sklearn.utils import check_random_state
+from sklearn.utils._param_validation import Interval, StrOptions
+from sklearn.utils.validation import check_is_fitted
 
 from lvmfast._gaussian import COVARIANCE_TYPES, em_statistics, log_prob, precision_cholesky
 from lvmfast._kernels._responsibilities import log_normalize
 from lvmfast._parallel import blas_single_thread, effective_n_threads
-from lvmfast._validation import (
-    check_array,
-    check_is_fitted,
-    check_option,
-    check_random_state,
-    check_sample_weight,
-    check_scalar,
-    validate_data,
-)
-from lvmfast.base import BaseEstimator
-from lvmfast.exceptions import ConvergenceWarning
+from lvmfast._validation import check_sample_weight, validate_float_data
 
 __all__ = ["GaussianMixture"]
 
@@ -87,7 +83,7 @@ def _precisions(precisions_cholesky, covariance_type):
 # The estimator
 
 
-class GaussianMixture(BaseEstimator):
+class GaussianMixture(DensityMixin, BaseEstimator):
     """Gaussian mixture model fit by expectation-maximization.
 
     A drop-in for ``sklearn.mixture.GaussianMixture``: the same parameters,
@@ -136,7 +132,22 @@ class GaussianMixture(BaseEstimator):
     n_features_in_ : int
     """
 
-    _estimator_type = "density_estimator"
+    _parameter_constraints: dict = {
+        "n_components": [Interval(Integral, 1, None, closed="left")],
+        "covariance_type": [StrOptions(set(COVARIANCE_TYPES))],
+        "tol": [Interval(Real, 0.0, None, closed="left")],
+        "reg_covar": [Interval(Real, 0.0, None, closed="left")],
+        "max_iter": [Interval(Integral, 0, None, closed="left")],
+        "n_init": [Interval(Integral, 1, None, closed="left")],
+        "init_params": [StrOptions(set(INIT_PARAMS))],
+        "weights_init": ["array-like", None],
+        "means_init": ["array-like", None],
+        "precisions_init": ["array-like", None],
+        "random_state": ["random_state"],
+        "warm_start": ["boolean"],
+        "verbose": ["verbose"],
+        "verbose_interval": [Interval(Integral, 1, None, closed="left")],
+    }
 
     def __init__(
         self,
@@ -173,46 +184,38 @@ class GaussianMixture(BaseEstimator):
 
     # -- parameters ---------------------------------------------------------
 
-    def _check_params(self, n_features):
-        check_scalar(self.n_components, "n_components", "int", minimum=1)
-        check_option(self.covariance_type, "covariance_type", COVARIANCE_TYPES)
-        check_scalar(self.tol, "tol", "real", minimum=0)
-        check_scalar(self.reg_covar, "reg_covar", "real", minimum=0)
-        check_scalar(self.max_iter, "max_iter", "int", minimum=0)
-        check_scalar(self.n_init, "n_init", "int", minimum=1)
-        check_option(self.init_params, "init_params", INIT_PARAMS)
-        check_scalar(self.verbose_interval, "verbose_interval", "int", minimum=1)
-        if not isinstance(self.verbose, (bool, np.bool_)):
-            check_scalar(self.verbose, "verbose", "int", minimum=0)
-        check_random_state(self.random_state)
+    def _check_initial_parameters(self, n_features):
+        """weights_init, means_init and precisions_init against the data's
+        width, with scikit-learn's messages."""
         k, d = self.n_components, n_features
         if self.weights_init is not None:
-            w = self._init_array(self.weights_init, "weights_init", (k,))
+            w = self._init_array(self.weights_init, "weights", (k,))
             if w.min() < 0 or w.max() > 1:
-                raise ValueError(f"weights_init must lie in [0, 1]; got min {w.min()}, max {w.max()}.")
-            if not np.isclose(w.sum(), 1.0, rtol=0, atol=1e-6):
-                raise ValueError(f"weights_init must sum to 1; got {w.sum()!r}.")
+                raise ValueError(
+                    "The parameter 'weights' should be in the range [0, 1], but got "
+                    f"max value {w.max():.5f}, min value {w.min():.5f}"
+                )
+            if not np.allclose(w.sum(), 1.0, rtol=1e-6, atol=0.0):
+                raise ValueError(f"The parameter 'weights' should be normalized, but got sum(weights) = {w.sum():.5f}")
         if self.means_init is not None:
-            self._init_array(self.means_init, "means_init", (k, d))
+            self._init_array(self.means_init, "means", (k, d))
         if self.precisions_init is not None:
             shape = {"full": (k, d, d), "tied": (d, d), "diag": (k, d), "spherical": (k,)}[self.covariance_type]
-            p = self._init_array(self.precisions_init, "precisions_init", shape)
+            p = self._init_array(self.precisions_init, f"{self.covariance_type} precision", shape)
             if self.covariance_type in ("full", "tied"):
-                for i, m in enumerate(p.reshape(-1, d, d)):
-                    if not np.allclose(m, m.T, rtol=1e-8, atol=1e-12):
-                        raise ValueError(f"precisions_init[{i}] must be symmetric.")
-                    if np.linalg.eigvalsh(m).min() <= 0:
-                        raise ValueError(f"precisions_init[{i}] must be positive definite.")
+                for m in p.reshape(-1, d, d):
+                    if not np.allclose(m, m.T) or np.linalg.eigvalsh(m).min() <= 0:
+                        raise ValueError(f"'{self.covariance_type} precision' should be symmetric, positive-definite")
             elif p.min() <= 0:
-                raise ValueError(f"precisions_init must be positive; got a minimum of {p.min()}.")
+                raise ValueError(f"'{self.covariance_type} precision' should be positive")
 
     @staticmethod
     def _init_array(value, name, shape):
         a = np.asarray(value, dtype=np.float64)
         if a.shape != shape:
-            raise ValueError(f"{name} must have shape {shape}; got {a.shape}.")
+            raise ValueError(f"The parameter '{name}' should have the shape of {shape}, but got {a.shape}")
         if not np.isfinite(a).all():
-            raise ValueError(f"{name} contains NaN or infinity.")
+            raise ValueError(f"The parameter '{name}' contains NaN or infinity.")
         return a
 
     # -- initialization -------------------------------------------------------
@@ -333,6 +336,7 @@ class GaussianMixture(BaseEstimator):
 
     # -- fitting --------------------------------------------------------------
 
+    @_fit_context(prefer_skip_nested_validation=True)
     def fit(self, X, y=None, sample_weight=None):
         """Estimate the model parameters by EM.
 
@@ -351,6 +355,7 @@ class GaussianMixture(BaseEstimator):
         self._fit(X, sample_weight)
         return self
 
+    @_fit_context(prefer_skip_nested_validation=True)
     def fit_predict(self, X, y=None, sample_weight=None):
         """Fit, then return the most likely component of each row (as
         fit(X).predict(X))."""
@@ -359,15 +364,15 @@ class GaussianMixture(BaseEstimator):
     def _fit(self, X, sample_weight):
         """EM; returns the validated X."""
         warm = self.warm_start and hasattr(self, "converged_")
-        X = validate_data(self, X, reset=not warm, min_samples=2)
+        X = validate_float_data(self, X, reset=not warm, ensure_min_samples=2)
         n_samples, n_features = X.shape
-        self._check_params(n_features)
         if n_samples < self.n_components:
             raise ValueError(
                 f"Expected n_samples >= n_components but got n_components = {self.n_components}, "
-                f"n_samples = {n_samples}."
+                f"n_samples = {n_samples}"
             )
-        sample_weight = check_sample_weight(sample_weight, n_samples, X.dtype)
+        self._check_initial_parameters(n_features)
+        sample_weight = check_sample_weight(sample_weight, X, X.dtype)
         random_state = check_random_state(self.random_state)
         n_threads = effective_n_threads()
         shift = X.mean(axis=0, dtype=np.float64)
@@ -465,8 +470,8 @@ class GaussianMixture(BaseEstimator):
         return labels
 
     def _fitted_input(self, X):
-        check_is_fitted(self, "precisions_cholesky_")
-        return validate_data(self, X, reset=False)
+        check_is_fitted(self)
+        return validate_float_data(self, X, reset=False)
 
     def _log_likelihoods(self, X):
         out = np.empty(X.shape[0])
@@ -475,13 +480,14 @@ class GaussianMixture(BaseEstimator):
         return out
 
     def score_samples(self, X):
-        """Log-likelihood of each row under the model."""
-        return self._log_likelihoods(self._fitted_input(X))
+        """Log-likelihood of each row under the model, in X's dtype."""
+        X = self._fitted_input(X)
+        return self._log_likelihoods(X).astype(X.dtype, copy=False)
 
     def score(self, X, y=None, sample_weight=None):
         """Mean (weighted) log-likelihood of X."""
         X = self._fitted_input(X)
-        weights = check_sample_weight(sample_weight, X.shape[0], np.float64)
+        weights = check_sample_weight(sample_weight, X, np.float64)
         return float(weights @ self._log_likelihoods(X) / weights.sum())
 
     def predict_proba(self, X):
@@ -515,8 +521,11 @@ class GaussianMixture(BaseEstimator):
         X : ndarray of shape (n_samples, n_features)
         y : ndarray of shape (n_samples,), the component of each row
         """
-        check_is_fitted(self, "precisions_cholesky_")
-        check_scalar(n_samples, "n_samples", "int", minimum=1)
+        check_is_fitted(self)
+        if n_samples < 1:
+            raise ValueError(
+                f"Invalid value for 'n_samples': {n_samples} . The sampling requires at least one sample."
+            )
         rng = check_random_state(self.random_state)
         counts = rng.multinomial(n_samples, self.weights_.astype(np.float64) / self.weights_.sum(dtype=np.float64))
         covariances = np.linalg.inv(self.precisions_.astype(np.float64)) if self.covariance_type in ("full", "tied") else 1 / self.precisions_.astype(np.float64)

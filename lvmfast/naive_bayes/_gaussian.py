@@ -5,75 +5,45 @@ the labels (lvmfast._gaussian.class_statistics); predicting is the
 log-density kernel plus the log-sum-exp normalization, as for
 GaussianMixture.
 """
-import numbers
-import warnings
+from numbers import Real
 
 import numpy as np
+from sklearn.base import BaseEstimator, ClassifierMixin, _fit_context
+from sklearn.utils._param_validation import Interval, StrOptions
+from sklearn.utils.multiclass import check_classification_targets
+from sklearn.utils.validation import check_is_fitted
 
 from lvmfast._gaussian import COVARIANCE_TYPES, class_statistics, log_prob, precision_cholesky
 from lvmfast._kernels._responsibilities import log_normalize
 from lvmfast._parallel import effective_n_threads
-from lvmfast._validation import (
-    check_is_fitted,
-    check_option,
-    check_sample_weight,
-    check_scalar,
-    validate_data,
-)
-from lvmfast.base import BaseEstimator
-from lvmfast.exceptions import DataConversionWarning
+from lvmfast._validation import check_sample_weight, validate_float_data
 
 __all__ = ["GaussianClassifier", "GaussianNB"]
 
 
-def _check_targets(y, n_samples):
-    """y as a 1-D array of n_samples discrete labels."""
-    if y is None:
-        raise ValueError("This classifier requires y to be passed, but the target y is None.")
-    y = np.asarray(y)
-    if y.ndim == 2 and y.shape[1] == 1:
-        warnings.warn(
-            "A column-vector y was passed when a 1d array was expected. Please change the shape "
-            "of y to (n_samples,), for example using ravel().",
-            DataConversionWarning,
-            stacklevel=3,
-        )
-        y = y.ravel()
-    if y.ndim != 1:
-        raise ValueError(f"y must be 1-D with one label per sample; got shape {y.shape}.")
-    if y.shape[0] != n_samples:
-        raise ValueError(f"y has {y.shape[0]} labels but X has {n_samples} samples.")
-    if y.dtype.kind == "f":
-        if not np.isfinite(y).all():
-            raise ValueError("Input y contains NaN or infinity.")
-        if not np.all(y == np.round(y)):
-            raise ValueError(
-                "Unknown label type: continuous. A classifier needs discrete labels "
-                "(integers or strings), not real values."
-            )
-    if y.dtype.kind == "c":
-        raise ValueError("Unknown label type: complex.")
-    return y
-
-
 def _check_priors(priors, n_classes):
+    """The priors as float64, with scikit-learn's messages."""
     priors = np.asarray(priors, dtype=np.float64)
     if priors.shape != (n_classes,):
-        raise ValueError(f"priors must have one entry per class ({n_classes}); got shape {priors.shape}.")
-    if (priors < 0).any():
-        raise ValueError("priors must be non-negative.")
+        raise ValueError(f"Number of priors must match number of classes: {n_classes} classes, priors of shape {priors.shape}.")
     if not np.isclose(priors.sum(), 1.0):
-        raise ValueError(f"priors must sum to 1; they sum to {priors.sum()!r}.")
+        raise ValueError(f"The sum of the priors should be 1; they sum to {priors.sum()!r}.")
+    if (priors < 0).any():
+        raise ValueError("Priors must be non-negative.")
     return priors
 
 
-class _GaussianGenerativeClassifier(BaseEstimator):
+class _GaussianGenerativeClassifier(ClassifierMixin, BaseEstimator):
     """Prediction shared by the Gaussian classifiers: subclasses set
     classes_, class_prior_, means (_means) and precisions_cholesky in the
     covariance type _covariance_type."""
 
-    _estimator_type = "classifier"
-    _requires_y = True
+    def _validate_xy(self, X, y, reset):
+        """X as the kernels need it and y as discrete labels (a column y is
+        raveled with scikit-learn's DataConversionWarning)."""
+        X, y = validate_float_data(self, X, y, reset=reset)
+        check_classification_targets(y)
+        return X, y
 
     def _labels_of(self, y):
         """Class indices of y in classes_, with unseen labels refused."""
@@ -88,8 +58,8 @@ class _GaussianGenerativeClassifier(BaseEstimator):
         return index
 
     def _fitted_input(self, X):
-        check_is_fitted(self, "classes_")
-        return validate_data(self, X, reset=False)
+        check_is_fitted(self)
+        return validate_float_data(self, X, reset=False)
 
     def _joint(self, X):
         """Column-major (n_samples x n_classes) log p(x, class), on rows
@@ -129,13 +99,6 @@ class _GaussianGenerativeClassifier(BaseEstimator):
         X = self._fitted_input(X)
         return self.classes_[self._joint(X).argmax(axis=1)]
 
-    def score(self, X, y, sample_weight=None):
-        """(Weighted) accuracy of predict(X) against y."""
-        X = self._fitted_input(X)
-        y = _check_targets(y, X.shape[0])
-        weights = check_sample_weight(sample_weight, X.shape[0], np.float64)
-        return float(weights @ (self.predict(X) == y) / weights.sum())
-
 
 class GaussianNB(_GaussianGenerativeClassifier):
     """Gaussian naive Bayes: one diagonal Gaussian per class.
@@ -163,19 +126,25 @@ class GaussianNB(_GaussianGenerativeClassifier):
     """
 
     _covariance_type = "diag"
+    _parameter_constraints: dict = {
+        "priors": ["array-like", None],
+        "var_smoothing": [Interval(Real, 0, None, closed="left")],
+    }
 
     def __init__(self, *, priors=None, var_smoothing=1e-9):
         self.priors = priors
         self.var_smoothing = var_smoothing
 
+    @_fit_context(prefer_skip_nested_validation=True)
     def fit(self, X, y, sample_weight=None):
         """Fit on X and y (any hashable labels); sample_weight weighs the rows."""
-        for name in ("classes_", "theta_", "var_", "class_count_", "class_prior_", "epsilon_", "_total"):
+        for name in ("classes_", "theta_", "var_", "class_count_", "_class_count", "class_prior_", "epsilon_", "_total"):
             self.__dict__.pop(name, None)
         X, y = self._validate_xy(X, y, reset=True)
         classes, labels = np.unique(y, return_inverse=True)
         return self._partial_fit(X, y, classes, sample_weight, labels)
 
+    @_fit_context(prefer_skip_nested_validation=True)
     def partial_fit(self, X, y, classes=None, sample_weight=None):
         """Update the model with one more batch. The first call needs every
         class in `classes`; fitting in batches gives the model of one fit."""
@@ -187,12 +156,7 @@ class GaussianNB(_GaussianGenerativeClassifier):
         X, y = self._validate_xy(X, y, reset=first)
         return self._partial_fit(X, y, None if not first else np.unique(np.asarray(classes)), sample_weight)
 
-    def _validate_xy(self, X, y, reset):
-        X = validate_data(self, X, reset=reset)
-        return X, _check_targets(y, X.shape[0])
-
     def _partial_fit(self, X, y, classes, sample_weight, labels=None):
-        check_scalar(self.var_smoothing, "var_smoothing", "real", minimum=0)
         if classes is not None:  # the first batch
             if len(classes) < 2 and len(np.unique(y)) < 2:
                 raise ValueError(f"GaussianNB needs at least 2 classes; y has 1 class: {classes}.")
@@ -202,12 +166,12 @@ class GaussianNB(_GaussianGenerativeClassifier):
             self.classes_ = classes
             self.theta_ = np.zeros((n_classes, n_features))
             self.var_ = np.zeros((n_classes, n_features))
-            self.class_count_ = np.zeros(n_classes)
+            self._class_count = np.zeros(n_classes)
             self._total = (0.0, np.zeros(n_features), np.zeros(n_features))  # count, mean, variance
             self.epsilon_ = 0.0
         if labels is None:
             labels = self._labels_of(y)
-        weights = check_sample_weight(sample_weight, X.shape[0], X.dtype)
+        weights = check_sample_weight(sample_weight, X, X.dtype)
         # second moments are taken around the class means: no centering needed
         shift = np.zeros(X.shape[1])
         counts, means, s2, around = class_statistics(X, shift, weights, labels, len(self.classes_), "diag")
@@ -219,7 +183,7 @@ class GaussianNB(_GaussianGenerativeClassifier):
         # Combine with what earlier batches gave (Chan et al.), class by class
         # and for the data as a whole (for epsilon_).
         theta, var = self.theta_.astype(np.float64), self.var_.astype(np.float64) - self.epsilon_
-        n_past = self.class_count_
+        n_past = self._class_count
         total = n_past + counts
         safe = np.where(total > 0, total, 1)[:, None]
         new_theta = np.where(filled[:, None], (n_past[:, None] * theta + counts[:, None] * batch_mean) / safe, theta)
@@ -243,11 +207,14 @@ class GaussianNB(_GaussianGenerativeClassifier):
         self._shift = mean_new
         self.theta_ = new_theta.astype(X.dtype)
         self.var_ = (new_var + self.epsilon_).astype(X.dtype)
-        self.class_count_ = total
+        # Counts and priors in X's dtype, as scikit-learn keeps them; the
+        # float64 running counts stay private for the next batch.
+        self._class_count = total
+        self.class_count_ = total.astype(X.dtype)
         if self.priors is None:
-            self.class_prior_ = self.class_count_ / self.class_count_.sum()
+            self.class_prior_ = (total / total.sum()).astype(X.dtype)
         else:
-            self.class_prior_ = _check_priors(self.priors, len(self.classes_))
+            self.class_prior_ = _check_priors(self.priors, len(self.classes_)).astype(X.dtype)
         return self
 
     def _means(self):
@@ -280,6 +247,12 @@ class GaussianClassifier(_GaussianGenerativeClassifier):
     n_features_in_ : int
     """
 
+    _parameter_constraints: dict = {
+        "covariance_type": [StrOptions(set(COVARIANCE_TYPES))],
+        "priors": ["array-like", None],
+        "reg_covar": [Interval(Real, 0, None, closed="left")],
+    }
+
     def __init__(self, covariance_type="full", *, priors=None, reg_covar=0.0):
         self.covariance_type = covariance_type
         self.priors = priors
@@ -289,19 +262,17 @@ class GaussianClassifier(_GaussianGenerativeClassifier):
     def _covariance_type(self):
         return self.covariance_type
 
+    @_fit_context(prefer_skip_nested_validation=True)
     def fit(self, X, y, sample_weight=None):
         """Fit one Gaussian per class of y (any hashable labels)."""
-        check_option(self.covariance_type, "covariance_type", COVARIANCE_TYPES)
-        check_scalar(self.reg_covar, "reg_covar", "real", minimum=0)
-        X = validate_data(self, X, reset=True)
-        y = _check_targets(y, X.shape[0])
+        X, y = self._validate_xy(X, y, reset=True)
         classes, labels = np.unique(y, return_inverse=True)
         if len(classes) < 2:
             raise ValueError(f"GaussianClassifier needs at least 2 classes; y has 1 class: {classes}.")
         if self.priors is not None:
             _check_priors(self.priors, len(classes))
         self.classes_ = classes
-        weights = check_sample_weight(sample_weight, X.shape[0], X.dtype)
+        weights = check_sample_weight(sample_weight, X, X.dtype)
         # Second moments are taken around the class means, except the tied
         # scatter, which is summed around the data mean.
         if self.covariance_type == "tied":
