@@ -5,6 +5,8 @@ feature names, n_features_in_); these helpers only fix the arguments every
 lvmfast estimator passes, so that the kernels always receive C-contiguous
 float32 or float64 data (float32 is kept, other numbers become float64).
 """
+import functools
+
 import numpy as np
 from sklearn.utils.validation import _check_sample_weight, check_array, validate_data
 
@@ -37,3 +39,22 @@ def check_sample_weight(sample_weight, X, dtype):
     as a row's multiplicity and breaks the k-means++ sampling."""
     weights = _check_sample_weight(sample_weight, X, dtype=dtype, ensure_non_negative=True)
     return np.ascontiguousarray(weights)
+
+
+def unchanged_on_error(fit):
+    """Wrap a fit method so that a fit that raises leaves the estimator's
+    attributes as they were (scikit-learn's validate_data records
+    n_features_in_ before later checks can fail). Fits assign new arrays
+    rather than writing into fitted ones, so a shallow copy suffices."""
+
+    @functools.wraps(fit)
+    def wrapper(self, *args, **kwargs):
+        saved = dict(self.__dict__)
+        try:
+            return fit(self, *args, **kwargs)
+        except BaseException:
+            self.__dict__.clear()
+            self.__dict__.update(saved)
+            raise
+
+    return wrapper

@@ -153,11 +153,6 @@ def test_use_before_fit(X):
             method(X)
 
 
-def test_sparse_input_is_refused(X):
-    with pytest.raises(TypeError, match="sparse"):
-        KMeans(3).fit(sp.csr_matrix(X))
-
-
 def test_non_numeric_input():
     with pytest.raises(ValueError, match="could not convert"):
         KMeans(2).fit(np.array([["a", "b"], ["c", "d"], ["e", "f"]], dtype=object))

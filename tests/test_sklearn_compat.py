@@ -11,7 +11,7 @@ from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import StandardScaler
 from sklearn.utils.estimator_checks import check_estimator
 
-from lvmfast import KMeans
+from lvmfast import GaussianClassifier, GaussianMixture, GaussianNB, KMeans
 
 # scikit-learn expects these of its own KMeans to fail too: seeding samples
 # rows at random, so weighting a row and repeating it draw different seeds.
@@ -59,3 +59,51 @@ def test_pickle_round_trip(blobs):
     np.testing.assert_array_equal(restored.predict(X), km.labels_)
     np.testing.assert_array_equal(restored.cluster_centers_, km.cluster_centers_)
     assert restored.score(X) == km.score(X)
+
+
+def test_metadata_routing_passes_sample_weight(blobs):
+    from sklearn import config_context
+
+    X, _ = blobs
+    weights = np.random.default_rng(0).uniform(0.5, 2.0, X.shape[0])
+    with config_context(enable_metadata_routing=True):
+        scaler = StandardScaler().set_fit_request(sample_weight=False)
+        pipe = make_pipeline(scaler, KMeans(3, random_state=0).set_fit_request(sample_weight=True))
+        pipe.fit(X, sample_weight=weights)
+    direct = KMeans(3, random_state=0).fit(StandardScaler().fit_transform(X), sample_weight=weights)
+    assert pipe[-1].inertia_ == pytest.approx(direct.inertia_, rel=1e-12)
+
+
+def test_set_output_and_feature_names(blobs):
+    pd = pytest.importorskip("pandas")
+    X, _ = blobs
+    frame = pd.DataFrame(X, columns=["a", "b", "c", "d"])
+    km = KMeans(3, random_state=0).set_output(transform="pandas").fit(frame)
+    out = km.transform(frame)
+    assert list(out.columns) == ["kmeans0", "kmeans1", "kmeans2"]
+    assert list(km.feature_names_in_) == ["a", "b", "c", "d"]
+    with pytest.raises(ValueError, match="feature names should match"):
+        km.predict(frame.rename(columns={"a": "z"}))
+
+
+def test_html_repr_names_the_changed_parameters():
+    html = KMeans(5, tol=1e-3)._repr_html_()
+    assert "KMeans" in html and "n_clusters" in html
+
+
+@pytest.mark.parametrize(
+    "estimator",
+    [GaussianMixture(2), GaussianNB(), GaussianClassifier()],
+    ids=lambda e: type(e).__name__,
+)
+def test_sparse_input_is_refused_by_the_gaussian_models(blobs, estimator):
+    import scipy.sparse as sp
+
+    X, y = blobs
+    fitted = clone(estimator).fit(X, y)
+    before = pickle.dumps(vars(fitted))
+    with pytest.raises(TypeError, match="Sparse data was passed for X, but dense data is required"):
+        fitted.fit(sp.csr_matrix(X), y)
+    assert pickle.dumps(vars(fitted)) == before  # the failed fit changed nothing
+    with pytest.raises(TypeError, match="dense data is required"):
+        fitted.predict(sp.csr_matrix(X))

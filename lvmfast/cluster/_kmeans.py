@@ -25,7 +25,7 @@ from sklearn.utils.validation import check_array, check_is_fitted
 
 from lvmfast._kernels import _kmeans as kernels
 from lvmfast._parallel import blas_single_thread, effective_n_threads, plan_blocks
-from lvmfast._validation import FLOAT_DTYPES, check_float_array, check_sample_weight, validate_float_data
+from lvmfast._validation import FLOAT_DTYPES, check_float_array, check_sample_weight, validate_float_data, unchanged_on_error
 
 __all__ = ["KMeans", "k_means", "kmeans_plusplus"]
 
@@ -368,6 +368,7 @@ class KMeans(ClassNamePrefixFeaturesOutMixin, TransformerMixin, ClusterMixin, Ba
         return np.ascontiguousarray(centers - shift, dtype=X.dtype)
 
     @_fit_context(prefer_skip_nested_validation=True)
+    @unchanged_on_error
     def fit(self, X, y=None, sample_weight=None):
         """Compute k-means clustering.
 

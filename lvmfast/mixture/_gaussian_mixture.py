@@ -22,7 +22,7 @@ from sklearn.utils.validation import check_is_fitted
 from lvmfast._gaussian import COVARIANCE_TYPES, em_statistics, log_prob, precision_cholesky
 from lvmfast._kernels._responsibilities import log_normalize
 from lvmfast._parallel import blas_single_thread, effective_n_threads
-from lvmfast._validation import check_sample_weight, validate_float_data
+from lvmfast._validation import check_sample_weight, validate_float_data, unchanged_on_error
 
 __all__ = ["GaussianMixture"]
 
@@ -337,6 +337,7 @@ class GaussianMixture(DensityMixin, BaseEstimator):
     # -- fitting --------------------------------------------------------------
 
     @_fit_context(prefer_skip_nested_validation=True)
+    @unchanged_on_error
     def fit(self, X, y=None, sample_weight=None):
         """Estimate the model parameters by EM.
 
@@ -356,6 +357,7 @@ class GaussianMixture(DensityMixin, BaseEstimator):
         return self
 
     @_fit_context(prefer_skip_nested_validation=True)
+    @unchanged_on_error
     def fit_predict(self, X, y=None, sample_weight=None):
         """Fit, then return the most likely component of each row (as
         fit(X).predict(X))."""

@@ -16,7 +16,7 @@ from sklearn.utils.validation import check_is_fitted
 from lvmfast._gaussian import COVARIANCE_TYPES, class_statistics, log_prob, precision_cholesky
 from lvmfast._kernels._responsibilities import log_normalize
 from lvmfast._parallel import effective_n_threads
-from lvmfast._validation import check_sample_weight, validate_float_data
+from lvmfast._validation import check_sample_weight, validate_float_data, unchanged_on_error
 
 __all__ = ["GaussianClassifier", "GaussianNB"]
 
@@ -136,6 +136,7 @@ class GaussianNB(_GaussianGenerativeClassifier):
         self.var_smoothing = var_smoothing
 
     @_fit_context(prefer_skip_nested_validation=True)
+    @unchanged_on_error
     def fit(self, X, y, sample_weight=None):
         """Fit on X and y (any hashable labels); sample_weight weighs the rows."""
         for name in ("classes_", "theta_", "var_", "class_count_", "_class_count", "class_prior_", "epsilon_", "_total"):
@@ -145,6 +146,7 @@ class GaussianNB(_GaussianGenerativeClassifier):
         return self._partial_fit(X, y, classes, sample_weight, labels)
 
     @_fit_context(prefer_skip_nested_validation=True)
+    @unchanged_on_error
     def partial_fit(self, X, y, classes=None, sample_weight=None):
         """Update the model with one more batch. The first call needs every
         class in `classes`; fitting in batches gives the model of one fit."""
@@ -263,6 +265,7 @@ class GaussianClassifier(_GaussianGenerativeClassifier):
         return self.covariance_type
 
     @_fit_context(prefer_skip_nested_validation=True)
+    @unchanged_on_error
     def fit(self, X, y, sample_weight=None):
         """Fit one Gaussian per class of y (any hashable labels)."""
         X, y = self._validate_xy(X, y, reset=True)
