@@ -6,11 +6,11 @@ the rows. X is never copied whole: kernels subtract the data mean chunk by
 chunk, which keeps the distance expansion accurate (scikit-learn centers a
 copy of X instead).
 """
-import time
 import warnings
 from numbers import Integral, Real
 
 import numpy as np
+import scipy.sparse as sp
 from sklearn.base import (
     BaseEstimator,
     ClassNamePrefixFeaturesOutMixin,
@@ -21,6 +21,7 @@ from sklearn.base import (
 from sklearn.exceptions import ConvergenceWarning
 from sklearn.utils import check_random_state
 from sklearn.utils._param_validation import Interval, StrOptions, validate_params
+from sklearn.utils.sparsefuncs import mean_variance_axis
 from sklearn.utils.validation import check_array, check_is_fitted
 
 from lvmfast._kernels import _kmeans as kernels
@@ -74,27 +75,82 @@ def _single_precision_args(centers, center_sq, row_sq):
     }
 
 
-def _assign(X, shift, sample_weight, centers, n_threads, labels=None, with_inertia=True):
-    """Labels of the nearest center for every row, and the weighted inertia
-    (nan unless with_inertia). `centers` live in the frame of X - shift."""
-    n_samples = X.shape[0]
-    plan = _lloyd_plan(n_samples, X.shape[1], centers.shape[0], X.itemsize)
-    if labels is None:
-        labels = np.full(n_samples, -1, dtype=np.int32)
-    block_inertia = np.empty(plan.n_blocks)
-    with blas_single_thread():
-        kernels.lloyd_step(
-            X, shift, sample_weight, centers, _sq_norms(centers), labels,
-            np.empty((plan.n_blocks, 0, 0)), np.empty((plan.n_blocks, 0)), block_inertia,
-            plan.chunk_rows, plan.block_rows, n_threads, False, with_inertia,
-        )
-    return labels, float(block_inertia.sum()) if with_inertia else float("nan")
+class _DenseRows:
+    """A dense X as the Lloyd kernels see it: rows centered by `shift` (the
+    training mean) chunk by chunk, so centers live in the frame of X - shift.
+    The sparse twin (lvmfast.cluster._sparse_kmeans.CSRRows) has the same
+    methods, with no centering."""
+
+    def __init__(self, X, shift, n_clusters, n_threads, single_precision=False):
+        self.X, self.shift, self.n_threads = X, shift, n_threads
+        self.plan = _lloyd_plan(X.shape[0], X.shape[1], n_clusters, X.itemsize)
+        # Squared row norms that let a float64 fit run its distance gemm in
+        # float32 (see lloyd_step); only fits compute them.
+        self._row_sq = _single_precision_rows(X, shift, n_clusters, n_threads) if single_precision else None
+
+    def to_frame(self, centers):
+        return np.ascontiguousarray(centers - self.shift, dtype=self.X.dtype)
+
+    def from_frame(self, centers):
+        return centers + self.shift
+
+    def lloyd_step(self, sample_weight, centers, labels, update_centers, with_inertia):
+        """Assign rows to `centers` (labels in place); returns the number of
+        changed labels, the per-cluster sums of w x and of w (None unless
+        update_centers) and the inertia (nan unless with_inertia)."""
+        plan, n_clusters, n_features = self.plan, centers.shape[0], centers.shape[1]
+        stat_shape = (plan.n_blocks, n_clusters if update_centers else 0)
+        block_sums = np.empty(stat_shape + (n_features if update_centers else 0,))
+        block_weights = np.empty(stat_shape)
+        block_inertia = np.empty(plan.n_blocks)
+        center_sq = _sq_norms(centers)
+        extra = _single_precision_args(centers, center_sq, self._row_sq) if update_centers else {}
+        with blas_single_thread():
+            n_changed = kernels.lloyd_step(
+                self.X, self.shift, sample_weight, centers, center_sq, labels,
+                block_sums, block_weights, block_inertia, plan.chunk_rows, plan.block_rows,
+                self.n_threads, update_centers, with_inertia, **extra,
+            )
+        inertia = float(block_inertia.sum()) if with_inertia else float("nan")
+        if not update_centers:
+            return n_changed, None, None, inertia
+        return n_changed, block_sums.sum(axis=0), block_weights.sum(axis=0), inertia
+
+    def assigned_sq_distances(self, centers, labels):
+        distances = np.empty(self.X.shape[0])
+        kernels.assigned_sq_distances(self.X, self.shift, centers, labels, distances, self.n_threads)
+        return distances
+
+    def row(self, index):
+        """One row in the frame, in float64."""
+        return self.X[index].astype(np.float64) - self.shift
+
+    def sq_distances(self, centers, cluster_centers):
+        """n_samples x n_clusters squared distances, in X's dtype."""
+        X = self.X
+        out = np.empty((X.shape[0], centers.shape[0]), dtype=X.dtype)
+        if X.dtype == np.float32:
+            # The float32 expansion loses digits near zero distance (the
+            # distance of a center to itself); direct differences do not.
+            plan = plan_blocks(X.shape[0], row_bytes=centers.shape[0] * 8)
+            kernels.direct_pairwise_sq_distances(
+                X, np.ascontiguousarray(cluster_centers, dtype=X.dtype), out, plan.chunk_rows, self.n_threads
+            )
+        else:
+            plan = plan_blocks(X.shape[0], row_bytes=(X.shape[1] + centers.shape[0]) * X.itemsize)
+            with blas_single_thread():
+                kernels.pairwise_sq_distances(X, self.shift, centers, out, plan.chunk_rows, self.n_threads)
+        return out
 
 
 def _kmeans_plusplus_indices(X, sample_weight, n_clusters, random_state, n_local_trials, n_threads):
     """Row indices of greedy k-means++ seeds. Draws from random_state exactly
     as scikit-learn does: one choice for the first center, then n_local_trials
     uniforms per further center."""
+    if sp.issparse(X):
+        from lvmfast.cluster._sparse_kmeans import csr_kmeans_plusplus_indices
+
+        return csr_kmeans_plusplus_indices(X, sample_weight, n_clusters, random_state, n_local_trials, n_threads)
     n_samples = X.shape[0]
     if n_local_trials is None:
         n_local_trials = 2 + int(np.log(n_clusters))
@@ -114,7 +170,7 @@ def _kmeans_plusplus_indices(X, sample_weight, n_clusters, random_state, n_local
 
 @validate_params(
     {
-        "X": ["array-like"],
+        "X": ["array-like", "sparse matrix"],
         "n_clusters": [Interval(Integral, 1, None, closed="left")],
         "sample_weight": ["array-like", None],
         "x_squared_norms": ["array-like", None],
@@ -133,8 +189,8 @@ def kmeans_plusplus(X, n_clusters, *, sample_weight=None, x_squared_norms=None, 
 
     Parameters
     ----------
-    X : array-like of shape (n_samples, n_features)
-        The data to pick seeds from.
+    X : {array-like, sparse matrix} of shape (n_samples, n_features)
+        The data to pick seeds from (sparse input is used as CSR).
     n_clusters : int
         Number of centers to choose.
     sample_weight : array-like of shape (n_samples,), default=None
@@ -157,7 +213,7 @@ def kmeans_plusplus(X, n_clusters, *, sample_weight=None, x_squared_norms=None, 
     indices : ndarray of shape (n_clusters,)
         Their row indices in X.
     """
-    X = check_float_array(X)
+    X = _check_csr(check_float_array(X, accept_sparse="csr"))
     sample_weight = check_sample_weight(sample_weight, X, X.dtype)
     if X.shape[0] < n_clusters:
         raise ValueError(f"n_samples={X.shape[0]} should be >= n_clusters={n_clusters}.")
@@ -172,7 +228,8 @@ def kmeans_plusplus(X, n_clusters, *, sample_weight=None, x_squared_norms=None, 
     indices = _kmeans_plusplus_indices(
         X, sample_weight, n_clusters, random_state, n_local_trials, effective_n_threads()
     )
-    return X[indices], indices
+    centers = X[indices]
+    return (centers.toarray() if sp.issparse(centers) else centers), indices
 
 
 def _is_same_clustering(labels1, labels2, n_clusters):
@@ -183,13 +240,46 @@ def _is_same_clustering(labels1, labels2, n_clusters):
     return bool(np.array_equal(mapping[labels1], labels2))
 
 
-def _mean_variance(X, mean, chunk_rows=65536):
-    """Mean over features of the per-feature variance, in float64, a chunk at a time."""
+def _mean_variance(X, chunk_rows=65536):
+    """Mean over features of the per-feature (unweighted) variance of X, in
+    float64, a chunk at a time: the scale of KMeans' tol."""
+    if sp.issparse(X):
+        return float(np.mean(mean_variance_axis(X, axis=0)[1]))
+    mean = X.mean(axis=0, dtype=np.float64)
     total = np.zeros(X.shape[1])
     for start in range(0, X.shape[0], chunk_rows):
         diff = X[start:start + chunk_rows] - mean
         total += np.einsum("ij,ij->j", diff, diff, dtype=np.float64)
     return float(np.mean(total / X.shape[0]))
+
+
+def _check_csr(X):
+    """Dense X as it is; CSR X checked for what scipy accepts but the
+    kernels cannot (negative or out-of-range indices, a broken indptr), and
+    with duplicate entries summed on a copy (a row's squared norm needs
+    them summed). Unsorted indices are fine."""
+    if not sp.issparse(X):
+        return X
+    try:
+        X.check_format(full_check=True)
+    except ValueError as exc:
+        raise ValueError(f"X is not a valid CSR matrix: {exc}") from exc
+    if not X.has_canonical_format:
+        X = X.copy()
+        X.sum_duplicates()
+    return X
+
+
+def _rows(X, n_clusters, n_threads, fitting=False, shift=None):
+    """The Lloyd kernels' view of X: dense rows centered by the training mean
+    (computed when fitting), or CSR rows."""
+    if sp.issparse(X):
+        from lvmfast.cluster._sparse_kmeans import CSRRows
+
+        return CSRRows(X, n_clusters, n_threads)
+    if shift is None:
+        shift = X.mean(axis=0, dtype=np.float64)
+    return _DenseRows(X, shift.astype(X.dtype), n_clusters, n_threads, single_precision=fitting)
 
 
 def _empty_clusters_to_largest(centers, weights):
@@ -345,10 +435,10 @@ class KMeans(ClassNamePrefixFeaturesOutMixin, TransformerMixin, ClusterMixin, Ba
 
     # -- fitting ------------------------------------------------------------
 
-    def _initial_centers(self, X, shift, sample_weight, random_state, n_threads, init_array):
-        """Initial centers in the frame of X - shift."""
+    def _initial_centers(self, X, rows, sample_weight, random_state, init_array):
+        """Initial centers in the rows' frame."""
         if isinstance(self.init, str) and self.init == "k-means++":
-            indices = _kmeans_plusplus_indices(X, sample_weight, self.n_clusters, random_state, None, n_threads)
+            indices = _kmeans_plusplus_indices(X, sample_weight, self.n_clusters, random_state, None, rows.n_threads)
             centers = X[indices]
         elif isinstance(self.init, str) and self.init == "random":
             p = sample_weight / sample_weight.sum(dtype=np.float64)
@@ -365,7 +455,9 @@ class KMeans(ClassNamePrefixFeaturesOutMixin, TransformerMixin, ClusterMixin, Ba
             )
         else:
             centers = init_array
-        return np.ascontiguousarray(centers - shift, dtype=X.dtype)
+        if sp.issparse(centers):
+            centers = centers.toarray()
+        return rows.to_frame(centers)
 
     @_fit_context(prefer_skip_nested_validation=True)
     @unchanged_on_error
@@ -374,8 +466,9 @@ class KMeans(ClassNamePrefixFeaturesOutMixin, TransformerMixin, ClusterMixin, Ba
 
         Parameters
         ----------
-        X : array-like of shape (n_samples, n_features)
-            Training rows. float32 stays float32; other numbers become float64.
+        X : {array-like, sparse matrix} of shape (n_samples, n_features)
+            Training rows. float32 stays float32; other numbers become
+            float64. Sparse input is used as CSR, never densified.
         y : Ignored
         sample_weight : array-like of shape (n_samples,), default=None
             Non-negative weights of the rows (not all zero). Not used by a
@@ -385,27 +478,23 @@ class KMeans(ClassNamePrefixFeaturesOutMixin, TransformerMixin, ClusterMixin, Ba
         -------
         self
         """
-        X = validate_float_data(self, X, reset=True)
-        n_samples, n_features = X.shape
+        X = _check_csr(validate_float_data(self, X, reset=True, accept_sparse="csr"))
+        n_samples = X.shape[0]
         if n_samples < self.n_clusters:
             raise ValueError(f"n_samples={n_samples} should be >= n_clusters={self.n_clusters}.")
         sample_weight = check_sample_weight(sample_weight, X, X.dtype)
         init_array = self._check_centers(self.init, X, "init") if self._init_is_array() else None
         random_state = check_random_state(self.random_state)
-        n_threads = effective_n_threads()
         n_init = self._resolved_n_init()
+        rows = _rows(X, self.n_clusters, effective_n_threads(), fitting=True)
+        tol = self.tol * _mean_variance(X) if self.tol else 0.0
 
-        mean = X.mean(axis=0, dtype=np.float64)
-        shift = mean.astype(X.dtype)
-        tol = self.tol * _mean_variance(X, mean) if self.tol else 0.0
-
-        row_sq = _single_precision_rows(X, shift, self.n_clusters, n_threads)
         best = None
         for _ in range(n_init):
-            centers = self._initial_centers(X, shift, sample_weight, random_state, n_threads, init_array)
+            centers = self._initial_centers(X, rows, sample_weight, random_state, init_array)
             if self.verbose:
                 print("Initialization complete")
-            run = self._lloyd(X, shift, sample_weight, centers, tol, n_threads, row_sq)
+            run = self._lloyd(rows, sample_weight, centers, tol)
             labels, inertia = run[0], run[1]
             if best is None or (inertia < best[1] and not _is_same_clustering(labels, best[0], self.n_clusters)):
                 best = run
@@ -420,36 +509,25 @@ class KMeans(ClassNamePrefixFeaturesOutMixin, TransformerMixin, ClusterMixin, Ba
                 stacklevel=2,
             )
         self.cluster_centers_ = centers
-        self._x_mean = shift
+        self._x_mean = rows.shift
         self.labels_ = labels
         self.inertia_ = inertia
         self.n_iter_ = n_iter
         return self
 
-    def _lloyd(self, X, shift, sample_weight, centers, tol, n_threads, row_sq=None):
-        """One run of Lloyd's algorithm from `centers` (in the frame of X - shift).
-        Returns labels, inertia, cluster centers (in X's frame) and n_iter.
-        row_sq, from _single_precision_rows, lets iterations use the float32 gemm."""
-        n_samples, n_features = X.shape
-        n_clusters = centers.shape[0]
-        plan = _lloyd_plan(n_samples, n_features, n_clusters, X.itemsize)
-        labels = np.full(n_samples, -1, dtype=np.int32)
-        block_sums = np.empty((plan.n_blocks, n_clusters, n_features))
-        block_weights = np.empty((plan.n_blocks, n_clusters))
-        block_inertia = np.empty(plan.n_blocks)
+    def _lloyd(self, rows, sample_weight, centers, tol):
+        """One run of Lloyd's algorithm from `centers` (in the rows' frame).
+        Returns labels, inertia, cluster centers (in X's frame) and n_iter."""
+        labels = np.full(rows.X.shape[0], -1, dtype=np.int32)
+        # The M-step between passes is tiny; a threaded BLAS there would wake
+        # worker threads that then spin against the kernels' OpenMP threads.
         with blas_single_thread():
             for iteration in range(self.max_iter):
-                center_sq = _sq_norms(centers)
-                n_changed = kernels.lloyd_step(
-                    X, shift, sample_weight, centers, center_sq, labels,
-                    block_sums, block_weights, block_inertia, plan.chunk_rows, plan.block_rows,
-                    n_threads, True, bool(self.verbose),
-                    **_single_precision_args(centers, center_sq, row_sq),
+                n_changed, sums, weights, inertia = rows.lloyd_step(
+                    sample_weight, centers, labels, True, bool(self.verbose)
                 )
-                sums = block_sums.sum(axis=0)
-                weights = block_weights.sum(axis=0)
                 if not weights.all():
-                    self._relocate_empty_clusters(X, shift, sample_weight, centers, labels, sums, weights, n_threads)
+                    self._relocate_empty_clusters(rows, sample_weight, centers, labels, sums, weights)
                 new_centers = np.empty_like(centers)
                 filled = weights > 0
                 new_centers[filled] = sums[filled] / weights[filled, None]
@@ -457,7 +535,7 @@ class KMeans(ClassNamePrefixFeaturesOutMixin, TransformerMixin, ClusterMixin, Ba
                 center_shift = float(np.sum((new_centers.astype(np.float64) - centers) ** 2))
                 centers = new_centers
                 if self.verbose:
-                    print(f"Iteration {iteration}, inertia {block_inertia.sum()}.")
+                    print(f"Iteration {iteration}, inertia {inertia}.")
                 if n_changed == 0:
                     if self.verbose:
                         print(f"Converged at iteration {iteration}: strict convergence.")
@@ -466,27 +544,26 @@ class KMeans(ClassNamePrefixFeaturesOutMixin, TransformerMixin, ClusterMixin, Ba
                     if self.verbose:
                         print(f"Converged at iteration {iteration}: center shift {center_shift} within tolerance {tol}.")
                     break
-        # The reported labels and inertia come from the final centers, by the
-        # same arithmetic as predict() and score().
-        cluster_centers = centers + shift
-        labels, inertia = _assign(X, shift, sample_weight, np.ascontiguousarray(cluster_centers - shift), n_threads, labels)
+            # The reported labels and inertia come from the final centers, by
+            # the same arithmetic as predict() and score().
+            cluster_centers = rows.from_frame(centers)
+            _, _, _, inertia = rows.lloyd_step(sample_weight, rows.to_frame(cluster_centers), labels, False, True)
         return labels, inertia, cluster_centers, iteration + 1
 
     @staticmethod
-    def _relocate_empty_clusters(X, shift, sample_weight, centers, labels, sums, weights, n_threads):
+    def _relocate_empty_clusters(rows, sample_weight, centers, labels, sums, weights):
         """Re-seed each empty cluster with one of the rows farthest from their
         center (the farthest first), moving that row's weight with it. When
         every row sits on its center (more clusters than distinct rows) there
         is nothing to gain, and scikit-learn leaves the clusters empty."""
         empty = np.flatnonzero(weights == 0)
-        distances = np.empty(X.shape[0])
-        kernels.assigned_sq_distances(X, shift, centers, labels, distances, n_threads)
+        distances = rows.assigned_sq_distances(centers, labels)
         if distances.max() == 0:
             return
         n_empty = empty.shape[0]
         farthest = np.argpartition(distances, -n_empty)[: -n_empty - 1 : -1]
         for cluster, row in zip(empty, farthest):
-            point = (X[row] - shift).astype(np.float64)
+            point = rows.row(row)
             w = float(sample_weight[row])
             old = labels[row]
             sums[old] -= point * w
@@ -496,12 +573,12 @@ class KMeans(ClassNamePrefixFeaturesOutMixin, TransformerMixin, ClusterMixin, Ba
 
     # -- using a fitted model -----------------------------------------------
 
-    def _fitted_input(self, X):
+    def _fitted_rows(self, X):
+        """The rows of X and the fitted centers in their frame."""
         check_is_fitted(self)
-        X = validate_float_data(self, X, reset=False)
-        centers = np.ascontiguousarray(self.cluster_centers_ - self._x_mean, dtype=X.dtype)
-        shift = self._x_mean.astype(X.dtype)
-        return X, shift, centers
+        X = _check_csr(validate_float_data(self, X, reset=False, accept_sparse="csr"))
+        rows = _rows(X, self.n_clusters, effective_n_threads(), shift=self._x_mean)
+        return rows, rows.to_frame(self.cluster_centers_)
 
     def predict(self, X):
         """The index of the nearest cluster center for each row of X.
@@ -510,9 +587,10 @@ class KMeans(ClassNamePrefixFeaturesOutMixin, TransformerMixin, ClusterMixin, Ba
         -------
         labels : ndarray of shape (n_samples,), dtype int32
         """
-        X, shift, centers = self._fitted_input(X)
-        weights = np.ones(X.shape[0], dtype=X.dtype)
-        return _assign(X, shift, weights, centers, effective_n_threads(), with_inertia=False)[0]
+        rows, centers = self._fitted_rows(X)
+        labels = np.full(rows.X.shape[0], -1, dtype=np.int32)
+        rows.lloyd_step(np.ones(rows.X.shape[0], dtype=rows.X.dtype), centers, labels, False, False)
+        return labels
 
     def fit_predict(self, X, y=None, sample_weight=None):
         """Fit, then return labels_."""
@@ -525,32 +603,20 @@ class KMeans(ClassNamePrefixFeaturesOutMixin, TransformerMixin, ClusterMixin, Ba
         -------
         distances : ndarray of shape (n_samples, n_clusters), X's dtype
         """
-        return self._transform(*self._fitted_input(X))
-
-    def _transform(self, X, shift, centers):
-        out = np.empty((X.shape[0], centers.shape[0]), dtype=X.dtype)
-        n_threads = effective_n_threads()
-        if X.dtype == np.float32:
-            # The float32 expansion loses digits near zero distance (the
-            # distance of a center to itself); direct differences do not.
-            plan = plan_blocks(X.shape[0], row_bytes=centers.shape[0] * 8)
-            cluster_centers = np.ascontiguousarray(self.cluster_centers_, dtype=X.dtype)
-            kernels.direct_pairwise_sq_distances(X, cluster_centers, out, plan.chunk_rows, n_threads)
-        else:
-            plan = plan_blocks(X.shape[0], row_bytes=(X.shape[1] + centers.shape[0]) * X.itemsize)
-            with blas_single_thread():
-                kernels.pairwise_sq_distances(X, shift, centers, out, plan.chunk_rows, n_threads)
+        rows, centers = self._fitted_rows(X)
+        out = rows.sq_distances(centers, self.cluster_centers_)
         return np.sqrt(out, out=out)
 
     def fit_transform(self, X, y=None, sample_weight=None):
         """Fit, then return the distances of X to the centers."""
-        return self.fit(X, sample_weight=sample_weight)._transform(*self._fitted_input(X))
+        return self.fit(X, sample_weight=sample_weight).transform(X)
 
     def score(self, X, y=None, sample_weight=None):
         """Opposite of the weighted inertia of X under the fitted centers."""
-        X, shift, centers = self._fitted_input(X)
-        sample_weight = check_sample_weight(sample_weight, X, X.dtype)
-        return -_assign(X, shift, sample_weight, centers, effective_n_threads())[1]
+        rows, centers = self._fitted_rows(X)
+        sample_weight = check_sample_weight(sample_weight, rows.X, rows.X.dtype)
+        labels = np.full(rows.X.shape[0], -1, dtype=np.int32)
+        return -rows.lloyd_step(sample_weight, centers, labels, False, True)[3]
 
 
 def k_means(
