@@ -159,14 +159,20 @@ def precision_cholesky(covariances, covariance_type, reg_covar, names=None):
     error that names it and suggests reg_covar."""
 
     def collapsed(index):
-        if index is None:
-            which = "The shared covariance"
-        else:
-            which = f"Component {index}" if names is None else f"Class {names[index]!r}"
+        if names is not None:
+            return ValueError(
+                f"Class {names[index]!r} collapsed: its covariance is not positive definite (a "
+                f"singleton or samples on a lower-dimensional set). Increase reg_covar (now "
+                f"{reg_covar!r}) or scale the input data."
+            )
+        which = "The shared covariance" if index is None else f"Component {index}"
+        # scikit-learn's sentence first (its tests match it), then which one.
         return ValueError(
-            f"{which} collapsed: its covariance is not positive definite (a singleton or "
-            f"samples on a lower-dimensional set). Increase reg_covar (now {reg_covar!r}), "
-            "reduce the number of components, or scale the input data."
+            "Fitting the mixture model failed because some components have ill-defined "
+            "empirical covariance (for instance caused by singleton or collapsed samples). "
+            "Try to decrease the number of components, increase reg_covar, or scale the "
+            f"input data. {which} collapsed: its covariance is not positive definite "
+            f"(reg_covar is {reg_covar!r})."
         )
 
     if covariance_type in ("full", "tied"):

@@ -185,7 +185,7 @@ def test_partial_fit_errors():
     nb = GaussianNB().partial_fit(X, y, classes=[-1, 1])
     with pytest.raises(ValueError, match=r"label\(s\) \[7\] in y do not exist"):
         nb.partial_fit(X[:3], [1, -1, 7])
-    with pytest.raises(ValueError, match="not the same as on the first call"):
+    with pytest.raises(ValueError, match="not the same as on last call"):
         nb.partial_fit(X, y, classes=[-1, 1, 2])
 
 

@@ -147,7 +147,7 @@ def test_warm_start_continues():
 def test_collapsed_component_is_named():
     X = np.vstack([np.zeros((5, 2)), np.random.default_rng(0).standard_normal((50, 2)) + 5])
     gm = GaussianMixture(2, reg_covar=0, means_init=[[0.0, 0.0], [5.0, 5.0]])
-    with pytest.raises(ValueError, match=r"Component [01] collapsed.*Increase reg_covar"):
+    with pytest.raises(ValueError, match=r"increase reg_covar.*Component [01] collapsed.*reg_covar is 0"):
         gm.fit(X)
 
 

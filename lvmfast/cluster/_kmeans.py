@@ -485,7 +485,8 @@ class KMeans(ClassNamePrefixFeaturesOutMixin, TransformerMixin, ClusterMixin, Ba
         sample_weight = check_sample_weight(sample_weight, X, X.dtype)
         init_array = self._check_centers(self.init, X, "init") if self._init_is_array() else None
         random_state = check_random_state(self.random_state)
-        n_init = self._resolved_n_init()
+        # scikit-learn records the resolved count as _n_init; its tests read it.
+        self._n_init = n_init = self._resolved_n_init()
         rows = _rows(X, self.n_clusters, effective_n_threads(), fitting=True)
         tol = self.tol * _mean_variance(X) if self.tol else 0.0
 

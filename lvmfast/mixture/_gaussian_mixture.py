@@ -487,10 +487,14 @@ class GaussianMixture(DensityMixin, BaseEstimator):
         return self._log_likelihoods(X).astype(X.dtype, copy=False)
 
     def score(self, X, y=None, sample_weight=None):
-        """Mean (weighted) log-likelihood of X."""
+        """Mean (weighted) log-likelihood of X: the mean of score_samples(X),
+        in X's dtype as scikit-learn computes it."""
         X = self._fitted_input(X)
+        log_likelihoods = self._log_likelihoods(X).astype(X.dtype, copy=False)
+        if sample_weight is None:
+            return float(log_likelihoods.mean())
         weights = check_sample_weight(sample_weight, X, np.float64)
-        return float(weights @ self._log_likelihoods(X) / weights.sum())
+        return float(weights @ log_likelihoods / weights.sum())
 
     def predict_proba(self, X):
         """Responsibilities: the posterior probability of each component."""

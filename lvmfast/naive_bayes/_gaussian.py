@@ -154,7 +154,10 @@ class GaussianNB(_GaussianGenerativeClassifier):
         if first and classes is None:
             raise ValueError("classes must be passed on the first call to partial_fit.")
         if not first and classes is not None and not np.array_equal(np.unique(classes), self.classes_):
-            raise ValueError(f"classes={classes!r} is not the same as on the first call to partial_fit, was: {self.classes_!r}.")
+            raise ValueError(
+                f"classes={classes!r} is not the same as on last call to partial_fit (the first), "
+                f"was: {self.classes_!r}."
+            )
         X, y = self._validate_xy(X, y, reset=first)
         return self._partial_fit(X, y, None if not first else np.unique(np.asarray(classes)), sample_weight)
 
