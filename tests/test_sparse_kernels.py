@@ -226,12 +226,32 @@ def test_pairwise_sq_distances(rng, dtype, index_dtype, case):
     np.testing.assert_allclose(out, direct, rtol=1e-5, atol=1e-9)
 
 
-def test_pairwise_sq_distances_clamp_at_zero():
-    X = sp.csr_matrix(np.array([[0.1, 0.2, 0.3]] * 5))
-    centers = X[:1].toarray() * (1 + 1e-16)
-    out = np.empty((5, 1))
-    kernels.csr_pairwise_sq_distances(*parts(X), row_sq(X), centers, (centers ** 2).sum(1), out, 16, 1)
-    assert np.all(out >= 0) and np.all(out < 1e-15)
+def test_distances_clamp_at_zero(rng):
+    # Centers equal to rows: the norm expansion rounds to tiny values of
+    # either sign; the kernels must clamp the negative ones at 0.
+    X = make_csr(rng, 300, 200, 0.3, empty_rows=0)
+    centers = np.ascontiguousarray(X[:40].toarray())
+    x_sq = row_sq(X)
+    c_sq = x_sq[:40].copy()
+    Xd = dense64(X)
+    expansion = x_sq[:, None] - 2 * Xd @ centers.T + c_sq
+    assert np.any(np.diag(expansion[:40]) < 0)  # else this test could not fail
+    out = np.empty((300, 40))
+    kernels.csr_pairwise_sq_distances(*parts(X), x_sq, centers, c_sq, out, 16, 1)
+    assert np.all(out >= 0) and np.all(np.diag(out[:40]) < 1e-12)
+    closest = np.full(300, np.inf)
+    for t in range(40):
+        kernels.csr_pp_fold_center(*parts(X), x_sq, centers[t], c_sq[t], closest, 1)
+    assert np.all(closest >= 0) and np.all(closest[:40] < 1e-12)
+    pots = np.empty((1, 40))
+    kernels.csr_pp_potentials(*parts(X)[:3], 200, x_sq, np.ones(300), np.full(300, np.inf),
+                              centers, c_sq, pots, 300, 300, 1)
+    assert np.all(pots >= 0)
+    labels = np.arange(300, dtype=np.intc) % 40
+    assigned = np.empty(300)
+    kernels.csr_assigned_sq_distances(*parts(X), centers, labels, assigned, 1)
+    assert np.all(assigned >= 0)
+    np.testing.assert_allclose(assigned, ((Xd - centers[labels]) ** 2).sum(1), rtol=1e-12, atol=1e-12)
 
 
 @pytest.mark.parametrize("dtype", DTYPES)
