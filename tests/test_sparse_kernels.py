@@ -204,6 +204,32 @@ def test_lloyd_empty_matrix_rows_only(rng):
     assert weights[np.argmin(c_sq)] == 40 and weights.sum() == 40
 
 
+@pytest.mark.parametrize("dtype", DTYPES)
+@pytest.mark.parametrize("index_dtype", INDEX_DTYPES)
+@pytest.mark.parametrize("n_threads", [1, 2, 5])
+def test_cluster_sums(rng, dtype, index_dtype, n_threads):
+    X = make_csr(rng, 700, 60, 0.1, dtype, index_dtype)
+    K = 9
+    # Skewed labels, and clusters 7 and 8 empty: their slots must be zeroed.
+    labels = np.minimum(rng.geometric(0.35, 700) - 1, 6).astype(np.intc)
+    weights = rng.uniform(0.5, 2.0, 700).astype(dtype)
+    sums = np.full((K, 60), np.nan)
+    cluster_weights = np.full(K, np.nan)
+    kernels.csr_cluster_sums(*parts(X), weights, labels, sums, cluster_weights, n_threads)
+    w = weights.astype(np.float64)
+    ref = np.zeros((K, 60))
+    np.add.at(ref, labels, w[:, None] * dense64(X))
+    np.testing.assert_allclose(sums, ref, rtol=1e-12, atol=1e-14)
+    np.testing.assert_allclose(cluster_weights, np.bincount(labels, weights=w, minlength=K), rtol=1e-12)
+    assert np.all(sums[7:] == 0) and np.all(cluster_weights[7:] == 0)
+    with pytest.raises(ValueError, match="labels must lie in"):
+        kernels.csr_cluster_sums(*parts(X), weights, labels + 3, sums, cluster_weights, n_threads)
+    with pytest.raises(ValueError, match="weights"):
+        kernels.csr_cluster_sums(*parts(X), weights, labels, sums, cluster_weights[1:], n_threads)
+    with pytest.raises(ValueError, match="sums"):
+        kernels.csr_cluster_sums(*parts(X), weights, labels, sums[:, 1:], cluster_weights, n_threads)
+
+
 # -- distances ------------------------------------------------------------------
 
 
@@ -363,6 +389,7 @@ def test_results_do_not_depend_on_the_thread_count(rng, dtype, index_dtype):
     centers = some_centers(rng, X, K, dtype)
     weights = rng.uniform(0.5, 2.0, n_samples).astype(dtype)
     x_sq = row_sq(X)
+    rng_labels = rng.geometric(0.3, n_samples) - 1
     results = []
     for n_threads in (1, 2, 3):
         single = np.empty(n_samples)
@@ -384,8 +411,12 @@ def test_results_do_not_depend_on_the_thread_count(rng, dtype, index_dtype):
                                   np.einsum("ij,ij->i", centers, centers).astype(np.float64), pots,
                                   plan.chunk_rows, plan.block_rows, n_threads)
         picks = csr_kmeans_plusplus_indices(X, weights, 5, 0, n_threads=n_threads)
+        skewed = np.minimum(rng_labels, K - 1).astype(np.intc)
+        sums = np.empty((K, X.shape[1]))
+        cluster_weights = np.empty(K)
+        kernels.csr_cluster_sums(*parts(X), weights, skewed, sums, cluster_weights, n_threads)
         results.append([single, labels, *lloyd[1:], np.array(lloyd[0]), pairwise, assigned,
-                        closest, pots, picks])
+                        closest, pots, picks, sums, cluster_weights])
     for other in results[1:]:
         for a, b in zip(results[0], other):
             assert a.dtype == b.dtype and a.tobytes() == b.tobytes()

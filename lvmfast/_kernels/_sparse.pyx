@@ -134,17 +134,17 @@ cdef extern from *:
     LVS_DEFINE_DOTS(float, double, lvs_vd, lvs_hd, 8, int32_t, lvs_dots_f_d_i32)
     LVS_DEFINE_DOTS(float, double, lvs_vd, lvs_hd, 8, int64_t, lvs_dots_f_d_i64)
 
-    /* For the rows of one cluster (rows, in row order): out[j] += w * x_j over
-     * their nonzeros, in double; returns the sum of their weights. Rows come
-     * scattered through X, so the next ones are prefetched. */
-    #define LVS_AHEAD 6
-    #define LVS_DEFINE_CLUSTER_SUM(TD, I, NAME)                                   \
-    static double NAME(const TD *restrict data, const I *restrict idx,            \
-                       const I *restrict indptr, const ptrdiff_t *restrict rows,  \
-                       ptrdiff_t n_rows, const TD *restrict weight,               \
-                       double *restrict out)                                      \
+    /* For the rows listed in rows (in row order): sums[k, j] += w * x_j and
+     * weights[k] += w, k being the row's label, in double. The rows of a group
+     * of clusters come spread through X, so the next ones are prefetched. */
+    #define LVS_AHEAD 8
+    #define LVS_DEFINE_GROUP_SUM(TD, I, NAME)                                     \
+    static void NAME(const TD *restrict data, const I *restrict idx,              \
+                     const I *restrict indptr, const ptrdiff_t *restrict rows,    \
+                     ptrdiff_t n_rows, const TD *restrict weight,                 \
+                     const int *restrict labels, ptrdiff_t n_features,            \
+                     double *restrict sums, double *restrict weights)             \
     {                                                                             \
-        double total = 0.0;                                                       \
         for (ptrdiff_t r = 0; r < n_rows; r++) {                                  \
             if (r + 2 * LVS_AHEAD < n_rows)                                       \
                 __builtin_prefetch(indptr + rows[r + 2 * LVS_AHEAD]);             \
@@ -156,20 +156,20 @@ cdef extern from *:
                 const char *i1 = (const char *) (idx + indptr[f + 1]);            \
                 for (; d0 < d1; d0 += 64) __builtin_prefetch(d0);                 \
                 for (; i0 < i1; i0 += 64) __builtin_prefetch(i0);                 \
-                __builtin_prefetch(weight + f);                                   \
             }                                                                     \
             const ptrdiff_t i = rows[r];                                          \
             const double w = (double) weight[i];                                  \
-            total += w;                                                           \
+            const ptrdiff_t k = labels[i];                                        \
+            double *restrict out = sums + k * n_features;                         \
+            weights[k] += w;                                                      \
             for (ptrdiff_t p = indptr[i]; p < indptr[i + 1]; p++)                 \
                 out[idx[p]] += w * (double) data[p];                              \
         }                                                                         \
-        return total;                                                             \
     }
-    LVS_DEFINE_CLUSTER_SUM(double, int32_t, lvs_cluster_sum_d_i32)
-    LVS_DEFINE_CLUSTER_SUM(double, int64_t, lvs_cluster_sum_d_i64)
-    LVS_DEFINE_CLUSTER_SUM(float, int32_t, lvs_cluster_sum_f_i32)
-    LVS_DEFINE_CLUSTER_SUM(float, int64_t, lvs_cluster_sum_f_i64)
+    LVS_DEFINE_GROUP_SUM(double, int32_t, lvs_group_sum_d_i32)
+    LVS_DEFINE_GROUP_SUM(double, int64_t, lvs_group_sum_d_i64)
+    LVS_DEFINE_GROUP_SUM(float, int32_t, lvs_group_sum_f_i32)
+    LVS_DEFINE_GROUP_SUM(float, int64_t, lvs_group_sum_f_i64)
 
     """
     void *lvs_alloc(size_t n_bytes) nogil
@@ -185,18 +185,22 @@ cdef extern from *:
                           const double *ct, Py_ssize_t kp, double *out) nogil
     void lvs_dots_f_d_i64(const float *data, const int64_t *idx, Py_ssize_t nnz,
                           const double *ct, Py_ssize_t kp, double *out) nogil
-    double lvs_cluster_sum_d_i32(const double *data, const int32_t *idx, const int32_t *indptr,
-                                 const Py_ssize_t *rows, Py_ssize_t n_rows, const double *weight,
-                                 double *out) nogil
-    double lvs_cluster_sum_d_i64(const double *data, const int64_t *idx, const int64_t *indptr,
-                                 const Py_ssize_t *rows, Py_ssize_t n_rows, const double *weight,
-                                 double *out) nogil
-    double lvs_cluster_sum_f_i32(const float *data, const int32_t *idx, const int32_t *indptr,
-                                 const Py_ssize_t *rows, Py_ssize_t n_rows, const float *weight,
-                                 double *out) nogil
-    double lvs_cluster_sum_f_i64(const float *data, const int64_t *idx, const int64_t *indptr,
-                                 const Py_ssize_t *rows, Py_ssize_t n_rows, const float *weight,
-                                 double *out) nogil
+    void lvs_group_sum_d_i32(const double *data, const int32_t *idx, const int32_t *indptr,
+                             const Py_ssize_t *rows, Py_ssize_t n_rows, const double *weight,
+                             const int *labels, Py_ssize_t n_features, double *sums,
+                             double *weights) nogil
+    void lvs_group_sum_d_i64(const double *data, const int64_t *idx, const int64_t *indptr,
+                             const Py_ssize_t *rows, Py_ssize_t n_rows, const double *weight,
+                             const int *labels, Py_ssize_t n_features, double *sums,
+                             double *weights) nogil
+    void lvs_group_sum_f_i32(const float *data, const int32_t *idx, const int32_t *indptr,
+                             const Py_ssize_t *rows, Py_ssize_t n_rows, const float *weight,
+                             const int *labels, Py_ssize_t n_features, double *sums,
+                             double *weights) nogil
+    void lvs_group_sum_f_i64(const float *data, const int64_t *idx, const int64_t *indptr,
+                             const Py_ssize_t *rows, Py_ssize_t n_rows, const float *weight,
+                             const int *labels, Py_ssize_t n_features, double *sums,
+                             double *weights) nogil
 
 
 # ---------------------------------------------------------------------------
@@ -467,76 +471,136 @@ cdef Py_ssize_t lloyd_block(const floating[::1] data, const csr_index[::1] indic
     return changed
 
 
+# sums[k] = sum of w * x and weights[k] = sum of w over the rows labelled k,
+# in double, each cluster summed by one thread in row order (as in
+# csr_lloyd_step). Reads data, indices, indptr, sample_weight, labels (N, in
+# [0, K)); writes sums (K x D) and weights (K).
+def csr_cluster_sums(const floating[::1] data, const csr_index[::1] indices,
+                     const csr_index[::1] indptr, Py_ssize_t n_features,
+                     const floating[::1] sample_weight, const int[::1] labels,
+                     double[:, ::1] sums, double[::1] weights, int n_threads):
+    """Per-cluster weighted sums of the rows and total weights."""
+    name = "csr_cluster_sums"
+    cdef Py_ssize_t n_samples = check_csr(name, data.shape[0], indices.shape[0], indptr, n_features)
+    check_length(name, "sample_weight", sample_weight.shape[0], n_samples)
+    check_length(name, "labels", labels.shape[0], n_samples)
+    if sums.shape[0] < 1:
+        raise ValueError(f"{name}: need at least one cluster, got 0")
+    check_shape(name, "sums", sums.shape[0], sums.shape[1], sums.shape[0], n_features)
+    check_length(name, "weights", weights.shape[0], sums.shape[0])
+    if n_threads < 1:
+        raise ValueError(f"{name}: n_threads must be >= 1, got {n_threads}")
+    check_labels(name, labels, sums.shape[0])
+    cluster_sums(data, indices, indptr, sample_weight, labels, sums, weights, n_threads)
+
+
+cdef int check_labels(str kernel, const int[::1] labels, Py_ssize_t n_clusters) except -1:
+    cdef Py_ssize_t i, bad = -1
+    with nogil:
+        for i in range(labels.shape[0]):
+            if labels[i] < 0 or labels[i] >= n_clusters:
+                bad = i
+                break
+    if bad >= 0:
+        raise ValueError(f"{kernel}: labels must lie in [0, {n_clusters}), got "
+                         f"labels[{bad}] = {labels[bad]}")
+    return 0
+
+
 cdef void cluster_sums(const floating[::1] data, const csr_index[::1] indices,
                        const csr_index[::1] indptr, const floating[::1] sample_weight,
                        const int[::1] labels, double[:, ::1] sums, double[::1] weights,
                        int n_threads) noexcept:
     """sums[k] = sum of w * x and weights[k] = sum of w over the rows labelled k.
-    A counting sort lists each cluster's rows in row order; clusters are then
-    taken, largest first, by one thread each, which sums its rows in order
-    straight into sums[k]."""
+
+    Each cluster is summed by one thread, in row order, straight into sums[k]
+    and weights[k]: so the result does not depend on which thread takes which
+    cluster, and no per-block K x D buffers are needed. The clusters are dealt
+    into one group per thread (largest load first, to the least loaded group);
+    a counting sort lists each group's rows in row order, and each thread
+    sweeps its group's rows once. Sweeping a group rather than one cluster at a
+    time reads X in denser, more prefetchable order (measured: a cluster-at-a-
+    time sweep at K = 20 took about 3x as long as reading X in order)."""
     cdef Py_ssize_t n_samples = labels.shape[0], n_clusters = sums.shape[0]
     cdef Py_ssize_t n_features = sums.shape[1]
-    cdef Py_ssize_t i, k, c, q, tmp, size
-    cdef double *row_sums
+    cdef Py_ssize_t n_groups = max(1, min(n_threads, n_clusters))
+    cdef Py_ssize_t i, k, c, g, q, tmp, best_g
+    loads_arr = np.zeros(n_clusters, dtype=np.intp)
+    by_load_arr = np.empty(n_clusters, dtype=np.intp)
+    group_of_arr = np.empty(n_clusters, dtype=np.intp)
+    group_load_arr = np.zeros(n_groups, dtype=np.intp)
+    offsets_arr = np.zeros(n_groups + 1, dtype=np.intp)
     order_arr = np.empty(max(n_samples, 1), dtype=np.intp)
-    offsets_arr = np.zeros(n_clusters + 1, dtype=np.intp)
-    by_size_arr = np.empty(n_clusters, dtype=np.intp)
-    cdef Py_ssize_t[::1] order = order_arr
+    cdef Py_ssize_t[::1] loads = loads_arr
+    cdef Py_ssize_t[::1] by_load = by_load_arr
+    cdef Py_ssize_t[::1] group_of = group_of_arr
+    cdef Py_ssize_t[::1] group_load = group_load_arr
     cdef Py_ssize_t[::1] offsets = offsets_arr
-    cdef Py_ssize_t[::1] by_size = by_size_arr
+    cdef Py_ssize_t[::1] order = order_arr
     with nogil:
+        # A cluster's load: its rows and their nonzeros.
         for i in range(n_samples):
-            offsets[labels[i] + 1] += 1
-        for k in range(n_clusters):
-            offsets[k + 1] += offsets[k]
-        # order: each cluster's rows in row order; offsets[k] ends up at the
-        # start of cluster k + 1, so cluster k spans [offsets[k-1], offsets[k]).
-        for i in range(n_samples):
-            k = labels[i]
-            order[offsets[k]] = i
-            offsets[k] += 1
-        # Largest clusters first (insertion sort; ties by index) to balance threads.
+            loads[labels[i]] += 1 + indptr[i + 1] - indptr[i]
+        # Largest load first (insertion sort, ties by index), each to the
+        # least loaded group (ties to the lowest group).
         for c in range(n_clusters):
-            by_size[c] = c
+            by_load[c] = c
         for c in range(1, n_clusters):
-            tmp = by_size[c]
+            tmp = by_load[c]
             q = c
-            while q > 0 and cluster_size(offsets, by_size[q - 1]) < cluster_size(offsets, tmp):
-                by_size[q] = by_size[q - 1]
+            while q > 0 and loads[by_load[q - 1]] < loads[tmp]:
+                by_load[q] = by_load[q - 1]
                 q = q - 1
-            by_size[q] = tmp
-        for c in prange(n_clusters, num_threads=n_threads, schedule="dynamic"):
-            k = by_size[c]
-            row_sums = &sums[k, 0]
-            memset(row_sums, 0, n_features * sizeof(double))
-            size = cluster_size(offsets, k)
-            weights[k] = cluster_sum(&data[0], &indices[0], &indptr[0],
-                                     &order[0] + offsets[k] - size, size, &sample_weight[0],
-                                     row_sums)
+            by_load[q] = tmp
+        for c in range(n_clusters):
+            k = by_load[c]
+            best_g = 0
+            for g in range(1, n_groups):
+                if group_load[g] < group_load[best_g]:
+                    best_g = g
+            group_of[k] = best_g
+            group_load[best_g] += loads[k]
+        # Counting sort of the rows by group, in row order within a group:
+        # group g spans order[offsets[g]:offsets[g + 1]].
+        for i in range(n_samples):
+            offsets[group_of[labels[i]] + 1] += 1
+        for g in range(n_groups):
+            offsets[g + 1] += offsets[g]
+        for i in range(n_samples):
+            g = group_of[labels[i]]
+            order[offsets[g]] = i
+            offsets[g] += 1
+        for g in range(n_groups - 1, 0, -1):
+            offsets[g] = offsets[g - 1]
+        offsets[0] = 0
+        for g in prange(n_groups, num_threads=n_threads, schedule="static"):
+            for k in range(n_clusters):
+                if group_of[k] == g:
+                    memset(&sums[k, 0], 0, n_features * sizeof(double))
+                    weights[k] = 0.0
+            group_sum(&data[0], &indices[0], &indptr[0], &order[0] + offsets[g],
+                      offsets[g + 1] - offsets[g], &sample_weight[0], &labels[0],
+                      n_features, &sums[0, 0], &weights[0])
 
 
-cdef inline double cluster_sum(const floating *data, const csr_index *indices,
-                               const csr_index *indptr, const Py_ssize_t *rows,
-                               Py_ssize_t n_rows, const floating *weight,
-                               double *out) noexcept nogil:
+cdef inline void group_sum(const floating *data, const csr_index *indices,
+                           const csr_index *indptr, const Py_ssize_t *rows, Py_ssize_t n_rows,
+                           const floating *weight, const int *labels, Py_ssize_t n_features,
+                           double *sums, double *weights) noexcept nogil:
     if floating is double:
         if csr_index is int32_t:
-            return lvs_cluster_sum_d_i32(data, indices, indptr, rows, n_rows, weight, out)
+            lvs_group_sum_d_i32(data, indices, indptr, rows, n_rows, weight, labels,
+                                n_features, sums, weights)
         else:
-            return lvs_cluster_sum_d_i64(data, indices, indptr, rows, n_rows, weight, out)
+            lvs_group_sum_d_i64(data, indices, indptr, rows, n_rows, weight, labels,
+                                n_features, sums, weights)
     else:
         if csr_index is int32_t:
-            return lvs_cluster_sum_f_i32(data, indices, indptr, rows, n_rows, weight, out)
+            lvs_group_sum_f_i32(data, indices, indptr, rows, n_rows, weight, labels,
+                                n_features, sums, weights)
         else:
-            return lvs_cluster_sum_f_i64(data, indices, indptr, rows, n_rows, weight, out)
-
-
-cdef inline Py_ssize_t cluster_size(const Py_ssize_t[::1] ends, Py_ssize_t k) noexcept nogil:
-    """Rows in cluster k, from the running ends left by the counting sort."""
-    if k == 0:
-        return ends[0]
-    return ends[k] - ends[k - 1]
+            lvs_group_sum_f_i64(data, indices, indptr, rows, n_rows, weight, labels,
+                                n_features, sums, weights)
 
 
 # ---------------------------------------------------------------------------
@@ -605,16 +669,9 @@ def csr_assigned_sq_distances(const floating[::1] data, const csr_index[::1] ind
     check_length(name, "out", out.shape[0], n_samples)
     if n_threads < 1:
         raise ValueError(f"{name}: n_threads must be >= 1, got {n_threads}")
-    cdef Py_ssize_t i, p, k, bad = -1
+    cdef Py_ssize_t i, p, k
     cdef double s, c, x
-    with nogil:
-        for i in range(n_samples):
-            if labels[i] < 0 or labels[i] >= n_clusters:
-                bad = i
-                break
-    if bad >= 0:
-        raise ValueError(f"{name}: labels must lie in [0, {n_clusters}), got "
-                         f"labels[{bad}] = {labels[bad]}")
+    check_labels(name, labels, n_clusters)
     cdef double *center_sq = <double *> malloc(max(n_clusters, 1) * sizeof(double))
     if center_sq == NULL:
         raise MemoryError()
