@@ -227,7 +227,7 @@ def test_cluster_sums(rng, dtype, index_dtype, n_threads):
     with pytest.raises(ValueError, match="weights"):
         kernels.csr_cluster_sums(*parts(X), weights, labels, sums, cluster_weights[1:], n_threads)
     with pytest.raises(ValueError, match="sums"):
-        kernels.csr_cluster_sums(*parts(X), weights, labels, sums[:, 1:], cluster_weights, n_threads)
+        kernels.csr_cluster_sums(*parts(X), weights, labels, np.zeros((K, 59)), cluster_weights, n_threads)
 
 
 # -- distances ------------------------------------------------------------------
