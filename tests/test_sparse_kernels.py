@@ -173,6 +173,24 @@ def test_lloyd_ties_go_to_the_lowest_center(rng):
     assert np.all(labels[np.diff(X.indptr) == 0] == 0)
 
 
+@pytest.mark.parametrize("index_dtype", INDEX_DTYPES)
+def test_lloyd_float64_near_ties_are_rescored(rng, index_dtype):
+    # Centers 1e-7 apart (relative): float32 scores cannot order them, so the
+    # float64 assignment must rescore those rows in float64.
+    X = make_csr(rng, 400, 30, 0.3, index_dtype=index_dtype)
+    base = rng.standard_normal(30) * 0.3
+    centers = base + 1e-7 * rng.standard_normal((6, 30))
+    weights = np.ones(400)
+    previous = np.zeros(400, np.intc)
+    ref_labels, ref_inertia, ref_sums, _, _ = ref_lloyd(X, weights, centers, previous)
+    assert len(np.unique(ref_labels[np.diff(X.indptr) > 0])) > 2
+    labels = previous.copy()
+    _, block_inertia, sums, _ = run_lloyd(X, weights, centers, labels)
+    np.testing.assert_array_equal(labels, ref_labels)
+    np.testing.assert_allclose(block_inertia.sum(), ref_inertia, rtol=1e-12)
+    np.testing.assert_allclose(sums, ref_sums, rtol=1e-12, atol=1e-14)
+
+
 @pytest.mark.parametrize("dtype", DTYPES)
 def test_lloyd_without_update_or_inertia(rng, dtype):
     X = make_csr(rng, 120, 15, 0.3, dtype)
