@@ -248,6 +248,17 @@ def test_cluster_sums(rng, dtype, index_dtype, n_threads):
         kernels.csr_cluster_sums(*parts(X), weights, labels, np.zeros((K, 59)), cluster_weights, n_threads)
 
 
+@pytest.mark.parametrize("dtype", DTYPES)
+def test_no_rows(dtype):
+    X = sp.csr_matrix((0, 5), dtype=dtype)
+    centers = np.ones((2, 5), dtype)
+    labels = np.zeros(0, np.intc)
+    changed, block_inertia, sums, weights = run_lloyd(X, np.ones(0, dtype), centers, labels)
+    assert changed == 0 and np.all(block_inertia == 0) and np.all(sums == 0) and np.all(weights == 0)
+    out = np.empty((0, 2), dtype)
+    kernels.csr_pairwise_sq_distances(*parts(X), np.empty(0), centers, np.ones(2), out, 16, 2)
+
+
 # -- distances ------------------------------------------------------------------
 
 
