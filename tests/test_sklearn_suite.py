@@ -157,28 +157,9 @@ XFAIL = {
 }
 
 # Should pass and do not yet. Delete an entry when its bug is fixed.
-_SPARSE = "lvmfast rejects sparse input (TypeError: X is a sparse matrix ...; lvmfast needs dense data)"
 
 KNOWN_BUGS = {
-    "test_k_means": {
-        "test_kmeans_results[*-lloyd-sparse_*]": _SPARSE,
-        "test_kmeans_relocated_clusters[lloyd-sparse_*]": _SPARSE,
-        "test_all_init[KMeans-*-sparse_*]": _SPARSE,
-        "test_kmeans_predict[*-KMeans-lloyd-sparse_*]": _SPARSE,
-        "test_dense_sparse[*-KMeans-*]": _SPARSE,
-        "test_predict_dense_sparse[KMeans-*]": _SPARSE,
-        "test_integer_input[*-KMeans-*-sparse_*]": _SPARSE,
-        "test_float_precision[*-KMeans-sparse_*]": _SPARSE,
-        "test_kmeans_init_fitted_centers[sparse_*]": _SPARSE,
-        "test_unit_weights_vs_no_weights[*-KMeans-sparse_*]": _SPARSE,
-        "test_scaled_weights[*-KMeans-sparse_*]": _SPARSE,
-        "test_kmeans_empty_cluster_relocated[sparse_*]": _SPARSE,
-        "test_k_means_1_iteration[*-lloyd-sparse_*]": _SPARSE,
-        "test_kmeans_plusplus_output[*-input_data1]": _SPARSE + " (csr_matrix)",
-        "test_kmeans_plusplus_output[*-input_data2]": _SPARSE + " (csr_array)",
-        "test_predict_does_not_change_cluster_centers[csr_*]": _SPARSE,
-        "test_relocating_with_duplicates[lloyd-sparse_*]": _SPARSE + " (shows as DID NOT WARN)",
-    },
+    "test_k_means": {},
     "test_gaussian_mixture": {},
     "test_naive_bayes": {},
 }

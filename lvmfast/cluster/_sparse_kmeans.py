@@ -11,7 +11,7 @@ from sklearn.utils import check_random_state
 from lvmfast._kernels import _sparse
 from lvmfast._parallel import effective_n_threads, plan_blocks
 
-__all__ = ["plan_csr_blocks", "csr_kmeans_plusplus_indices"]
+__all__ = ["CSRRows", "plan_csr_blocks", "csr_kmeans_plusplus_indices"]
 
 
 def plan_csr_blocks(X, n_columns):
@@ -21,6 +21,60 @@ def plan_csr_blocks(X, n_columns):
     mean_nnz = X.nnz / max(n_samples, 1)
     row_bytes = mean_nnz * (X.data.itemsize + X.indices.itemsize) + n_columns * X.data.itemsize
     return plan_blocks(n_samples, max(1, int(np.ceil(row_bytes))))
+
+
+class CSRRows:
+    """A CSR X as the Lloyd kernels see it: the sparse twin of
+    lvmfast.cluster._kmeans._DenseRows, with the same methods. Rows are not
+    centered (that would densify them), so centers live in X's frame and
+    distances come from the norm expansion, as in scikit-learn."""
+
+    def __init__(self, X, n_clusters, n_threads):
+        self.X, self.n_threads = X, n_threads
+        self.shift = np.zeros(X.shape[1], dtype=X.dtype)
+        self.plan = plan_csr_blocks(X, n_clusters)
+        self._csr = (X.data, X.indices, X.indptr, X.shape[1])
+        self.row_sq_norms = np.empty(X.shape[0])
+        _sparse.csr_row_sq_norms(X.data, X.indptr, self.row_sq_norms, n_threads)
+
+    def to_frame(self, centers):
+        return np.ascontiguousarray(centers, dtype=self.X.dtype)
+
+    def from_frame(self, centers):
+        return centers
+
+    def lloyd_step(self, sample_weight, centers, labels, update_centers, with_inertia):
+        """As _DenseRows.lloyd_step: n_changed, sums, weights, inertia."""
+        n_clusters, n_features = centers.shape
+        sums = np.empty((n_clusters, n_features)) if update_centers else None
+        weights = np.empty(n_clusters) if update_centers else None
+        block_inertia = np.empty(max(self.plan.n_blocks, 1)) if with_inertia else None
+        center_sq = np.einsum("ij,ij->i", centers, centers)
+        n_changed = _sparse.csr_lloyd_step(
+            *self._csr, sample_weight, centers, center_sq, labels, self.row_sq_norms,
+            sums, weights, block_inertia, self.plan.chunk_rows, self.plan.block_rows,
+            self.n_threads, update_centers, with_inertia,
+        )
+        inertia = float(block_inertia.sum()) if with_inertia else float("nan")
+        return n_changed, sums, weights, inertia
+
+    def assigned_sq_distances(self, centers, labels):
+        distances = np.empty(self.X.shape[0])
+        _sparse.csr_assigned_sq_distances(*self._csr, centers, labels, distances, self.n_threads)
+        return distances
+
+    def row(self, index):
+        """One row, dense, in float64."""
+        return self.X[index].toarray().ravel().astype(np.float64)
+
+    def sq_distances(self, centers, cluster_centers):
+        """n_samples x n_clusters squared distances, in X's dtype."""
+        out = np.empty((self.X.shape[0], centers.shape[0]), dtype=self.X.dtype)
+        center_sq = np.einsum("ij,ij->i", centers, centers, dtype=np.float64)
+        _sparse.csr_pairwise_sq_distances(
+            *self._csr, self.row_sq_norms, centers, center_sq, out, self.plan.chunk_rows, self.n_threads
+        )
+        return out
 
 
 def csr_kmeans_plusplus_indices(X, sample_weight, n_clusters, random_state, n_local_trials=None,
