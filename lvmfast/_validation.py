@@ -15,19 +15,19 @@ FLOAT_DTYPES = [np.float64, np.float32]
 
 def validate_float_data(estimator, X, y="no_validation", *, reset, accept_sparse=False, ensure_min_samples=1):
     """scikit-learn's validate_data with lvmfast's contract (returns X, or
-    X and y when y is given). Sparse input, where accepted, is CSR with
-    32-bit indices (scikit-learn's KMeans contract); other formats are
-    converted."""
+    X and y when y is given). Sparse input, where accepted, becomes CSR;
+    unlike scikit-learn's KMeans, 64-bit indices are kept (the CSR kernels
+    take both), so matrices past 2^31 nonzeros work."""
     return validate_data(
         estimator, X, y, reset=reset, accept_sparse=accept_sparse, dtype=FLOAT_DTYPES, order="C",
-        accept_large_sparse=False, ensure_min_samples=ensure_min_samples,
+        accept_large_sparse=True, ensure_min_samples=ensure_min_samples,
     )
 
 
 def check_float_array(X, *, input_name="X", accept_sparse=False):
     """check_array with lvmfast's contract, for functions (no estimator)."""
     return check_array(
-        X, accept_sparse=accept_sparse, dtype=FLOAT_DTYPES, order="C", accept_large_sparse=False,
+        X, accept_sparse=accept_sparse, dtype=FLOAT_DTYPES, order="C", accept_large_sparse=True,
         input_name=input_name,
     )
 

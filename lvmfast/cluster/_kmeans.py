@@ -267,6 +267,8 @@ def _check_csr(X):
     if not X.has_canonical_format:
         X = X.copy()
         X.sum_duplicates()
+    if X.indices.dtype != X.indptr.dtype:  # the kernels take one index type
+        X = sp.csr_matrix((X.data, X.indices.astype(np.int64), X.indptr.astype(np.int64)), shape=X.shape)
     return X
 
 
