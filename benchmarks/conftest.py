@@ -55,7 +55,7 @@ def run_case(benchmark, size_name, n_threads, machine, memory_probe):
 
     def run(key, dtype):
         case = runner.build_case(key, dtype, size_name, {})
-        row = runner.compare(case, n_threads, memory=memory_probe, gemm_rates=machine["gemm_flops"])
+        row = runner.compare(case, n_threads, memory=memory_probe, rates=machine)
         ROWS.append(row)
         benchmark.group = f"{key} {dtype}"
         benchmark.extra_info.update(

@@ -1,15 +1,16 @@
-"""KMeans: Lloyd iterations and k-means++ seeding beside scikit-learn, on the
-same data and initial centers with equal thread counts."""
+"""KMeans: Lloyd iterations (dense, and on a sparse TF-IDF-like CSR matrix)
+and k-means++ seeding beside scikit-learn, on the same data and initial
+centers with equal thread counts."""
 import numpy as np
 import pytest
 
-from lvmfast.bench.cases import CASES, implementation, make_case, potential
+from lvmfast.bench.cases import CASES, GROUPS, implementation, make_case, potential
 
 DTYPES = ["float64", "float32"]
 
 
 @pytest.mark.parametrize("dtype", DTYPES)
-@pytest.mark.parametrize("key", ["lloyd", "kmeans++"])
+@pytest.mark.parametrize("key", GROUPS["kmeans"])
 def test_kmeans(run_case, key, dtype):
     row = run_case(key, dtype)
     assert row["agreement"]["agrees"], row["agreement"]["text"]

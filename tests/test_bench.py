@@ -7,6 +7,8 @@ import sys
 
 import numpy as np
 import pytest
+import scipy.sparse
+import scipy.sparse.linalg
 
 import lvmfast
 from lvmfast.bench import cases, memory, report, runner
@@ -16,10 +18,12 @@ pytest.importorskip("sklearn")
 
 # Small enough for a unit test, large enough to cross several chunks.
 TINY = {"n_samples": 3000, "n_features": 5, "n_components": 6, "n_classes": 3}
+# Sparse rows need columns to spread over: 40 nonzeros per row in 400.
+TINY_BY_CASE = {"kmeans-sparse": {"n_features": 400}}
 
 
 def tiny_case(key, dtype="float64"):
-    return runner.build_case(key, dtype, "quick", TINY)
+    return runner.build_case(key, dtype, "quick", {**TINY, **TINY_BY_CASE.get(key, {})})
 
 
 @pytest.mark.parametrize("dtype", ["float64", "float32"])
@@ -47,7 +51,10 @@ def wrong_implementations(model, library):
         class MovedRow(right):  # fits data with one row moved far away
             def fit(self, X, y=None, sample_weight=None):
                 moved = X.copy()
-                moved[0] += 100
+                if scipy.sparse.issparse(moved):
+                    moved.data[moved.indptr[0]:moved.indptr[1]] *= 100
+                else:
+                    moved[0] += 100
                 return super().fit(moved)
 
         return MovedRow
@@ -128,8 +135,10 @@ def test_json_has_every_field(small_run):
             if memory.supported():
                 assert row[library]["peak_mb"] >= 0
         assert row["threads"] == 2
-    floors = {r["case"]: r["gemm_floor_seconds"] for r in results["cases"]}
-    assert floors["lloyd"] > 0 and floors["gmm-diag"] is None
+    assert results["machine"]["read_bandwidth"] > 0
+    floors = {r["case"]: (r["floor"], r["floor_seconds"]) for r in results["cases"]}
+    assert floors["lloyd"][0] == "GEMM" and floors["lloyd"][1] > 0
+    assert floors["gmm-diag"] == (None, None)
     assert [s["case"] for s in results["scaling"]] == ["lloyd", "kmeans++", "gaussian-nb"]
     for s in results["scaling"]:
         assert set(report.SCALING_FIELDS) <= set(s)
@@ -185,7 +194,8 @@ def test_bad_numbers_are_usage_errors(args):
 
 
 def test_groups_and_thread_counts():
-    assert runner.select_cases(["kmeans", "lloyd", "gaussian-nb"]) == ["lloyd", "kmeans++", "gaussian-nb"]
+    assert runner.select_cases(["kmeans", "lloyd", "gaussian-nb"]) == ["lloyd", "kmeans++", "kmeans-sparse",
+                                                                       "gaussian-nb"]
     assert runner.select_cases(None) == list(cases.CASES)
     assert runner.default_thread_counts(1) == [1]
     assert runner.default_thread_counts(6) == [1, 2, 4, 6]
@@ -249,3 +259,50 @@ def test_memory_server_imports_this_lvmfast_whatever_the_working_folder(tmp_path
     monkeypatch.chdir(tmp_path)
     with memory.MemoryProbe() as probe:
         assert probe.peak_mb(tiny_case("gmm-diag"), "lvmfast", 1) >= 0
+
+
+@pytest.mark.parametrize("dtype", ["float64", "float32"])
+def test_sparse_kmeans_agrees_at_the_quick_size(dtype):
+    """The sparse case at --quick size: both libraries fit the CSR matrix
+    itself, reach the same inertia, and label every row alike."""
+    case = runner.build_case("kmeans-sparse", dtype, "quick", {})
+    assert case.size == {"n_samples": 20_000, "n_features": 5_000, "n_components": 20, "nnz_per_row": 50}
+    row = runner.compare(case, n_threads=2, repeats=1,
+                         rates={"gemm_flops": {dtype: 1e10}, "read_bandwidth": 1e10})
+    assert row["agreement"]["agrees"], row["agreement"]["text"]
+    assert row["agreement"]["share_labelled_differently"] == 0, row["agreement"]["text"]
+    assert "labelled differently" in row["agreement"]["text"]
+    assert row["lvmfast"]["summary"]["n_iter"] == row["sklearn"]["summary"]["n_iter"] > 2
+    for library in ("lvmfast", "sklearn"):
+        assert row[library]["step_seconds"] > 0
+    X, _ = case.data()
+    assert row["floor"] == "read X"
+    assert row["floor_seconds"] == pytest.approx((X.data.nbytes + X.indices.nbytes + X.indptr.nbytes) / 1e10)
+    assert row["size_text"] == "N=20000 D=5000 K=20 nnz/row=50 (1% dense)"
+
+
+@pytest.mark.parametrize("dtype", ["float32", "float64"])
+def test_sparse_documents_are_tf_idf_like(dtype):
+    X, topic = cases.sparse_documents(5000, 2000, 10, 50, dtype)
+    assert isinstance(X, scipy.sparse.csr_matrix) and X.shape == (5000, 2000) and X.dtype == dtype
+    assert X.has_canonical_format
+    assert X.indices.dtype == X.indptr.dtype == np.int32  # as lvmfast takes them, without a copy
+    assert np.all(np.diff(X.indptr) > 0) and X.data.min() > 0
+    np.testing.assert_allclose(scipy.sparse.linalg.norm(X, axis=1), 1, rtol=1e-5)
+    assert 45 < X.nnz / X.shape[0] < 55
+    df = np.sort(np.bincount(X.indices, minlength=X.shape[1]))[::-1]
+    assert df[:20].sum() > 0.15 * X.nnz and df[0] > 0.3 * X.shape[0]  # 1% of the terms: common
+    assert np.median(df) < 0.02 * X.shape[0]  # most terms: rare
+    # Topics: a row shares more terms with rows of its topic than with others.
+    same, other = (topic[:, None] == topic[None, :200])[:200], (topic[:, None] != topic[None, :200])[:200]
+    overlap = (X[:200] @ X[:200].T).toarray()
+    assert overlap[same & ~np.eye(200, dtype=bool)].mean() > 1.5 * overlap[other].mean()
+    again, _ = cases.sparse_documents(5000, 2000, 10, 50, dtype)
+    assert (X != again).nnz == 0
+
+
+def test_sparse_case_caps_its_density_at_small_d():
+    case = runner.build_case("kmeans-sparse", "float64", "quick", {"n_samples": 500, "n_features": 30})
+    X, init = case.data()
+    assert case.size["nnz_per_row"] == 3 and init.shape == (20, 30)
+    assert np.all(np.diff(X.indptr) >= 1)

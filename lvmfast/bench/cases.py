@@ -55,6 +55,20 @@ def median_seconds(func, repeats=3):
     return float(np.median(runs))
 
 
+def read_bandwidth(n_bytes=256 * 2**20, repeats=5):
+    """Bytes/s that BLAS matrix-vector products (threaded like the GEMM)
+    read here from a matrix far larger than the caches."""
+    a = np.ones((n_bytes // 8 // 4096, 4096))
+    x = np.ones(4096)
+    a @ x
+    best = np.inf
+    for _ in range(repeats):
+        start = time.perf_counter()
+        a @ x
+        best = min(best, time.perf_counter() - start)
+    return a.nbytes / best
+
+
 def gemm_rate(dtype, size=2048, repeats=3):
     """FLOP/s that numpy's matmul reaches here for a large square product."""
     a = np.random.default_rng(0).standard_normal((size, size)).astype(dtype)
@@ -76,6 +90,71 @@ def make_blobs(n_samples, n_features, n_centers, dtype, seed=0):
     X = rng.standard_normal((n_samples, n_features))
     X += centers[rng.integers(0, n_centers, n_samples)]
     return X.astype(dtype, copy=False)
+
+
+def _zipf(n, exponent=1.0, shift=2.7):
+    """Zipf-Mandelbrot probabilities of ranks 0..n-1."""
+    weights = 1.0 / (np.arange(n) + shift) ** exponent
+    return weights / weights.sum()
+
+
+def _document_terms(rng, n_rows, n_features, n_topics, mean_tokens, topical_share):
+    """(row, column) of every token of n_rows documents, and each row's topic."""
+    vocabulary = rng.permutation(n_features)  # rank -> column: popularity unrelated to the column's index
+    topic_size = max(1, n_features // n_topics)
+    topic_terms = np.stack([rng.permutation(n_features)[:topic_size] for _ in range(n_topics)])
+    topic = rng.integers(0, n_topics, n_rows)
+    # Document lengths: lognormal around mean_tokens (sigma 0.6), at least one token.
+    lengths = np.maximum(1, np.rint(mean_tokens * rng.lognormal(-0.18, 0.6, n_rows))).astype(np.int64)
+    rows = np.repeat(np.arange(n_rows), lengths)
+    columns = vocabulary[rng.choice(n_features, rows.size, p=_zipf(n_features))]
+    topical = np.flatnonzero(rng.random(rows.size) < topical_share)
+    columns[topical] = topic_terms[topic[rows[topical]], rng.choice(topic_size, topical.size, p=_zipf(topic_size))]
+    return rows, columns, topic
+
+
+def sparse_documents(n_samples, n_features, n_topics, nnz_per_row, dtype, seed=0, topical_share=0.3):
+    """A TF-IDF-like CSR matrix of bag-of-words documents, without scikit-learn.
+
+    Each row is a document of a lognormal number of tokens. A token is a
+    term of the whole vocabulary with Zipf popularity (a few terms are in
+    most documents, most terms are rare), or, with probability
+    topical_share, a term of the row's topic: one of n_topics random subsets
+    of n_features / n_topics terms, Zipf-ranked within it. So the rows have
+    some cluster structure, but weak: 70% of their tokens are shared
+    background, and k-means from K random rows recovers the topics only in
+    part (adjusted Rand index about 0.55 at N=40,000 D=50,000; 0.84 at the
+    quick size, where the topics' terms are denser). The values are tf-idf weights, (1 + log tf) * (log((1 + N) /
+    (1 + df)) + 1) as scikit-learn's TfidfVectorizer(sublinear_tf=True), and
+    each row is L2-normalized. The token count is calibrated on a pilot so
+    that rows have nnz_per_row distinct terms on average. Canonical CSR
+    (sorted, unique indices), int32 indices and indptr, no empty row.
+    Returns (X, each row's topic)."""
+    import scipy.sparse as sp
+
+    # Pilot: the tokens per row that give nnz_per_row distinct terms.
+    mean_tokens = float(nnz_per_row)
+    for _ in range(2):
+        rows, columns, _ = _document_terms(np.random.default_rng([seed, 1]), 4000, n_features, n_topics,
+                                           mean_tokens, topical_share)
+        distinct = np.unique(rows * n_features + columns).size
+        mean_tokens *= nnz_per_row / (distinct / 4000)
+    rng = np.random.default_rng(seed)
+    rows, columns, topic = _document_terms(rng, n_samples, n_features, n_topics, mean_tokens, topical_share)
+    keys, tf = np.unique(rows * n_features + columns, return_counts=True)  # sorted by row, then column
+    del rows, columns
+    rows, columns = np.divmod(keys, n_features)
+    del keys
+    df = np.bincount(columns, minlength=n_features)
+    data = (1 + np.log(tf)) * (np.log((1 + n_samples) / (1 + df)) + 1)[columns]
+    data /= np.sqrt(np.bincount(rows, weights=data**2, minlength=n_samples))[rows]
+    indptr = np.zeros(n_samples + 1, np.int64)
+    np.cumsum(np.bincount(rows, minlength=n_samples), out=indptr[1:])
+    index = np.int32 if max(n_features, len(data)) < 2**31 else np.int64
+    X = sp.csr_matrix((data.astype(dtype), columns.astype(index), indptr.astype(index)),
+                      shape=(n_samples, n_features))
+    X.has_sorted_indices = True
+    return X, topic
 
 
 def labelled_blobs(n_samples, n_features, n_classes, dtype, seed=0):
@@ -106,7 +185,8 @@ def relative_difference(ours, theirs):
     return (ours - theirs) / abs(theirs) if theirs else float(ours != theirs)
 
 
-SIZE_LETTERS = {"n_samples": "N", "n_features": "D", "n_components": "K", "n_classes": "classes"}
+SIZE_LETTERS = {"n_samples": "N", "n_features": "D", "n_components": "K", "n_classes": "classes",
+                "nnz_per_row": "nnz/row"}
 
 
 class Case(abc.ABC):
@@ -119,6 +199,7 @@ class Case(abc.ABC):
     title = ""
     step = None  # what the per-step time is, where the case has one
     fit = ""  # what the fit time is
+    floor = None  # what bounds the step from below ("GEMM", "read X"), where the case has a floor
     sizes = {}  # "full" and "quick" problem sizes
     # Tolerances of the agreement metric, per dtype.
     tolerance = {"float64": 0.0, "float32": 0.0}
@@ -160,8 +241,9 @@ class Case(abc.ABC):
     def agreement(self, ours, theirs):
         """{'metric', 'value', 'tolerance', 'agrees', 'text'} from two measurements."""
 
-    def floor_seconds(self, gemm_rates):
-        """The GEMM floor of the step, where there is one."""
+    def floor_seconds(self, rates):
+        """The floor of the step, where the case has one, from the machine's
+        rates: {'gemm_flops': {dtype: FLOP/s}, 'read_bandwidth': bytes/s}."""
         return None
 
     def _agreement(self, metric, value, text):
@@ -188,6 +270,7 @@ class LloydCase(_KMeansData, Case):
     title = "KMeans (Lloyd)"
     step = "iteration"
     fit = "fit, 12 iterations"
+    floor = "GEMM"
     sizes = {
         "full": {"n_samples": 1_000_000, "n_features": 32, "n_components": 64},
         "quick": {"n_samples": 100_000, "n_features": 32, "n_components": 64},
@@ -207,7 +290,8 @@ class LloydCase(_KMeansData, Case):
         iterations = model.n_iter_ - short().n_iter_
         return {"implementation": qualified_name(type(model)), "fit_seconds": fit_seconds,
                 "step_seconds": (fit_seconds - short_seconds) / iterations if iterations > 0 else None,
-                "summary": {"inertia": float(model.inertia_), "n_iter": int(model.n_iter_)}}
+                "summary": {"inertia": float(model.inertia_), "n_iter": int(model.n_iter_),
+                            "_labels": np.asarray(model.labels_)}}
 
     def memory_run(self, library):
         self._fitter(library, 12)()
@@ -216,9 +300,55 @@ class LloydCase(_KMeansData, Case):
         d = relative_difference(ours["summary"]["inertia"], theirs["summary"]["inertia"])
         return self._agreement("inertia relative difference", d, f"inertia {d:+.1e}")
 
-    def floor_seconds(self, gemm_rates):
+    def floor_seconds(self, rates):
         n, d, k = (self.size[key] for key in ("n_samples", "n_features", "n_components"))
-        return 2 * n * k * d / gemm_rates[self.dtype.name]
+        return 2 * n * k * d / rates["gemm_flops"][self.dtype.name]
+
+
+class SparseLloydCase(LloydCase):
+    """Lloyd iterations on a TF-IDF-like CSR matrix (see sparse_documents:
+    Zipf-popular terms, K weak topics, L2-normalized rows), from K random
+    rows as initial centers, with tol=0; timed as the dense Lloyd case. X
+    stays CSR in both libraries. Agreement: the inertia as the dense case;
+    the share of rows labelled differently is shown beside it. The floor is
+    reading X once (data, indices, indptr) at the machine's read bandwidth."""
+
+    key = "kmeans-sparse"
+    title = "KMeans (Lloyd, sparse CSR)"
+    floor = "read X"
+    sizes = {
+        "full": {"n_samples": 200_000, "n_features": 50_000, "n_components": 20, "nnz_per_row": 50},
+        "quick": {"n_samples": 20_000, "n_features": 5_000, "n_components": 20, "nnz_per_row": 50},
+    }
+
+    def __init__(self, dtype, **size):
+        super().__init__(dtype, **size)
+        # Small D (--n-features): at most 10% dense.
+        self.size["nnz_per_row"] = max(1, min(self.size["nnz_per_row"], self.size["n_features"] // 10))
+
+    def _make_data(self):
+        n, k = self.size["n_samples"], self.size["n_components"]
+        X, _ = sparse_documents(n, self.size["n_features"], k, self.size["nnz_per_row"], self.dtype.name)
+        init = X[np.sort(np.random.default_rng(1).choice(n, k, replace=False))].toarray()
+        return X, init
+
+    def size_text(self):
+        density = self.size["nnz_per_row"] / self.size["n_features"]
+        return f"{super().size_text()} ({100 * density:.2g}% dense)"
+
+    def agreement(self, ours, theirs):
+        row = super().agreement(ours, theirs)
+        differ = float(np.mean(ours["summary"]["_labels"] != theirs["summary"]["_labels"]))
+        row["share_labelled_differently"] = differ
+        row["text"] += f", {100 * differ:.3f}% labelled differently"
+        return row
+
+    def x_bytes(self):
+        X, _ = self.data()
+        return X.data.nbytes + X.indices.nbytes + X.indptr.nbytes
+
+    def floor_seconds(self, rates):
+        return self.x_bytes() / rates["read_bandwidth"]
 
 
 class KMeansPlusPlusCase(_KMeansData, Case):
@@ -396,17 +526,17 @@ class GaussianClassifierCase(ClassifierCase):
 
 
 CASES = {case.key: case for case in [
-    LloydCase, KMeansPlusPlusCase, *(_mixture_case(t) for t in ("full", "tied", "diag", "spherical")),
+    LloydCase, KMeansPlusPlusCase, SparseLloydCase, *(_mixture_case(t) for t in ("full", "tied", "diag", "spherical")),
     GaussianNBCase, GaussianClassifierCase,
 ]}
 # Names for several cases at once in --models.
 GROUPS = {
-    "kmeans": ["lloyd", "kmeans++"],
+    "kmeans": ["lloyd", "kmeans++", "kmeans-sparse"],
     "gmm": ["gmm-full", "gmm-tied", "gmm-diag", "gmm-spherical"],
     "classifiers": ["gaussian-nb", "gaussian-classifier"],
 }
 # The kernels of the thread-scaling table: one per kernel family.
-SCALING_CASES = ["lloyd", "kmeans++", "gmm-full", "gaussian-nb"]
+SCALING_CASES = ["lloyd", "kmeans++", "kmeans-sparse", "gmm-full", "gaussian-nb"]
 
 
 def make_case(key, dtype, size):

@@ -4,13 +4,13 @@ import json
 # Every field of a case row in --json; the tests check each is there.
 ROW_FIELDS = (
     "case", "model", "title", "dtype", "size", "size_text", "threads", "step", "fit", "lvmfast", "sklearn",
-    "step_speedup", "fit_speedup", "agreement", "gemm_floor_seconds", "step_over_floor",
+    "step_speedup", "fit_speedup", "agreement", "floor", "floor_seconds", "step_over_floor",
 )
 MEASUREMENT_FIELDS = ("implementation", "fit_seconds", "step_seconds", "summary", "peak_mb")
 AGREEMENT_FIELDS = ("metric", "value", "tolerance", "agrees", "text")
 MACHINE_FIELDS = (
     "lvmfast", "sklearn", "numpy", "python", "platform", "processor", "cores", "threads", "openmp",
-    "gemm_flops", "date",
+    "gemm_flops", "read_bandwidth", "date",
 )
 SCALING_FIELDS = ("case", "title", "dtype", "size_text", "timed", "threads", "seconds", "speedup")
 
@@ -31,17 +31,23 @@ def memory_text(mb):
     return "" if mb is None else f"{mb:.0f}"
 
 
+def floor_text(row):
+    """The step's floor and what sets it: '47.7 ms GEMM', '3.1 ms read X'."""
+    return "" if row["floor_seconds"] is None else f"{seconds_text(row['floor_seconds'])} {row['floor']}"
+
+
 def markdown(results):
     """The comparison table and the scaling table, as Markdown text."""
     m = results["machine"]
     rates = ", ".join(f"{r / 1e9:.0f} GFLOP/s {t}" for t, r in m["gemm_flops"].items())
+    bandwidth = f" Memory read (BLAS gemv): {m['read_bandwidth'] / 1e9:.0f} GB/s." if m.get("read_bandwidth") else ""
     lines = [
         f"lvmfast {m['lvmfast']} vs scikit-learn {m['sklearn']} on {m['processor'] or 'an unknown CPU'} "
         f"({m['cores']} cores), {m['threads']} threads each, OpenMP {'on' if m['openmp'] else 'off'}. "
-        f"GEMM (numpy matmul): {rates}.",
+        f"GEMM (numpy matmul): {rates}.{bandwidth}",
         "",
         "| case | dtype | size | step | lvmfast | scikit-learn | speedup | fit | lvmfast | scikit-learn | speedup "
-        "| agreement | peak MiB lvmfast | peak MiB scikit-learn | GEMM floor | step / floor |",
+        "| agreement | peak MiB lvmfast | peak MiB scikit-learn | floor | step / floor |",
         "| --- | --- | --- | --- | ---: | ---: | ---: | --- | ---: | ---: | ---: | --- | ---: | ---: | ---: | ---: |",
     ]
     for row in results["cases"]:
@@ -52,7 +58,7 @@ def markdown(results):
             seconds_text(ours["step_seconds"]), seconds_text(theirs["step_seconds"]), ratio_text(row["step_speedup"]),
             row["fit"], seconds_text(ours["fit_seconds"]), seconds_text(theirs["fit_seconds"]),
             ratio_text(row["fit_speedup"]), verdict, memory_text(ours["peak_mb"]), memory_text(theirs["peak_mb"]),
-            seconds_text(row["gemm_floor_seconds"]), ratio_text(row["step_over_floor"]),
+            floor_text(row), ratio_text(row["step_over_floor"]),
         ]) + " |")
     if results["scaling"]:
         counts = results["scaling"][0]["threads"]

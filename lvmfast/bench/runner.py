@@ -1,6 +1,6 @@
 """Running the cases: both libraries side by side with equal thread counts,
-their peak memory, the machine's GEMM rate, and the thread scaling of
-lvmfast's kernels."""
+their peak memory, the machine's GEMM rate and read bandwidth, and the
+thread scaling of lvmfast's kernels."""
 import contextlib
 import platform
 import sys
@@ -9,7 +9,7 @@ import time
 import numpy as np
 from threadpoolctl import threadpool_limits
 
-from lvmfast.bench.cases import CASES, GROUPS, LIBRARIES, SCALING_CASES, gemm_rate
+from lvmfast.bench.cases import CASES, GROUPS, LIBRARIES, SCALING_CASES, gemm_rate, read_bandwidth
 from lvmfast._parallel import usable_cpus
 from lvmfast.bench.memory import MemoryProbe
 
@@ -72,9 +72,10 @@ def limits(n_threads):
         yield
 
 
-def compare(case, n_threads, repeats=3, memory=None, progress=None, gemm_rates=None):
+def compare(case, n_threads, repeats=3, memory=None, progress=None, rates=None):
     """Both libraries on one case: a result row (see report.ROW_FIELDS).
-    With the machine's gemm_rates, the row has the step's GEMM floor."""
+    With the machine's rates (machine(): 'gemm_flops', 'read_bandwidth'),
+    the row has the step's floor where the case has one."""
     measured = {}
     for library in LIBRARIES:
         if progress:
@@ -83,7 +84,7 @@ def compare(case, n_threads, repeats=3, memory=None, progress=None, gemm_rates=N
             measured[library] = case.measure(library, repeats)
         measured[library]["peak_mb"] = memory.peak_mb(case, library, n_threads) if memory else None
     ours, theirs = measured["lvmfast"], measured["sklearn"]
-    floor = case.floor_seconds(gemm_rates) if gemm_rates else None
+    floor = case.floor_seconds(rates) if rates and case.floor else None
     return {
         "case": case.key, "model": case.model, "title": case.title, "dtype": case.dtype.name,
         "size": dict(case.size), "size_text": case.size_text(), "threads": n_threads,
@@ -92,8 +93,8 @@ def compare(case, n_threads, repeats=3, memory=None, progress=None, gemm_rates=N
         "step_speedup": _ratio(theirs["step_seconds"], ours["step_seconds"]),
         "fit_speedup": _ratio(theirs["fit_seconds"], ours["fit_seconds"]),
         "agreement": case.agreement(ours, theirs),
-        "gemm_floor_seconds": floor,
-        "step_over_floor": ours["step_seconds"] / floor if floor is not None else None,
+        "floor": case.floor if floor is not None else None, "floor_seconds": floor,
+        "step_over_floor": ours["step_seconds"] / floor if floor and ours["step_seconds"] is not None else None,
     }
 
 
@@ -118,11 +119,12 @@ def machine(n_threads):
         sklearn_version = None
     with limits(n_threads):
         rates = {np.dtype(t).name: gemm_rate(t) for t in (np.float64, np.float32)}
+        bandwidth = read_bandwidth()
     return {
         "lvmfast": lvmfast.__version__, "sklearn": sklearn_version, "numpy": np.__version__,
         "python": platform.python_version(), "platform": platform.platform(), "processor": _cpu_name(),
         "cores": usable_cpus(), "threads": n_threads, "openmp": lvmfast.openmp_enabled(),
-        "gemm_flops": rates, "date": time.strftime("%Y-%m-%d %H:%M"),
+        "gemm_flops": rates, "read_bandwidth": bandwidth, "date": time.strftime("%Y-%m-%d %H:%M"),
     }
 
 
@@ -169,7 +171,7 @@ def run(models=None, dtypes=("float64", "float32"), size="full", overrides=None,
             for dtype in dtypes:  # dtype outermost: the k-means cases share their data
                 for key in keys:
                     case = build_case(key, dtype, size, overrides)
-                    rows.append(compare(case, n_threads, repeats, probe, progress, info["gemm_flops"]))
+                    rows.append(compare(case, n_threads, repeats, probe, progress, info))
         for key in scaled:
             case = build_case(key, dtypes[0], size, overrides)
             scaling_rows.append(scaling(case, thread_counts, repeats, progress))
