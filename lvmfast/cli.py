@@ -96,12 +96,6 @@ def _names(text):
 def _bench(args):
     from lvmfast.bench import report, runner
 
-    try:
-        import sklearn  # noqa: F401
-    except ImportError:
-        print("lvmfast bench compares lvmfast with scikit-learn, which is not installed here.\n"
-              "Install the benchmark extra: pip install 'lvmfast[bench]'", file=sys.stderr)
-        return 2
     if args.plot and not report.plot_available():
         print("--plot draws with matplotlib, which is not installed here.\n"
               "Install the plot extra: pip install 'lvmfast[plot]'", file=sys.stderr)

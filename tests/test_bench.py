@@ -164,12 +164,6 @@ def test_plot_is_a_png(small_run):
     assert (out / "bench.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
 
 
-def test_without_scikit_learn_it_names_the_extra(monkeypatch, capsys):
-    monkeypatch.setitem(sys.modules, "sklearn", None)  # import sklearn now fails
-    assert main(["bench", "--quick"]) == 2
-    assert "pip install 'lvmfast[bench]'" in capsys.readouterr().err
-
-
 def test_plot_without_matplotlib_names_the_extra(monkeypatch, capsys, tmp_path):
     monkeypatch.setitem(sys.modules, "matplotlib", None)
     assert main(["bench", "--quick", "--plot", str(tmp_path / "p.png")]) == 2
