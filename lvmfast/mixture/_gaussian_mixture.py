@@ -19,7 +19,9 @@ from sklearn.utils import check_random_state
 from sklearn.utils._param_validation import Interval, StrOptions
 from sklearn.utils.validation import check_is_fitted
 
-from lvmfast._gaussian import COVARIANCE_TYPES, em_statistics, log_prob, precision_cholesky
+from lvmfast._gaussian import (
+    COVARIANCE_TYPES, check_precisions_fit_dtype, em_statistics, largest_precision, log_prob, precision_cholesky,
+)
 from lvmfast._kernels._responsibilities import log_normalize
 from lvmfast._parallel import blas_single_thread, effective_n_threads
 from lvmfast._validation import check_sample_weight, validate_float_data, unchanged_on_error
@@ -424,6 +426,7 @@ class GaussianMixture(DensityMixin, BaseEstimator):
                     lower_bound = self.lower_bound_
                 else:
                     weights, means, covariances, chol = self._initialize(X, shift, sample_weight, random_state)
+                    check_precisions_fit_dtype(largest_precision(chol), X.dtype)
                     lower_bound = -np.inf
                 lower_bounds, converged, n_iter = [], False, 0
                 started = time.perf_counter()
@@ -438,6 +441,7 @@ class GaussianMixture(DensityMixin, BaseEstimator):
                     )
                     weights, means = nk_eps / nk_eps.sum(), new_means
                     chol = precision_cholesky(covariances, self.covariance_type, self.reg_covar)
+                    check_precisions_fit_dtype(largest_precision(chol), X.dtype)
                     lower_bound = log_likelihood / total_weight
                     lower_bounds.append(lower_bound)
                     change = lower_bound - previous
@@ -465,6 +469,7 @@ class GaussianMixture(DensityMixin, BaseEstimator):
                 stacklevel=2,
             )
         dtype = X.dtype
+        check_precisions_fit_dtype(largest_precision(best["chol"]), dtype)
         self.weights_ = best["weights"].astype(dtype)
         self.means_ = (best["means"] + shift).astype(dtype)
         self.covariances_ = np.asarray(best["covariances"]).astype(dtype)
