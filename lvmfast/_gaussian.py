@@ -115,7 +115,7 @@ def check_precisions_fit_dtype(largest_precision, dtype):
     its smallest normal numbers (about 1e-19 and below) would give infinite
     precisions and NaN probabilities."""
     dtype = np.dtype(dtype)
-    limit = np.finfo(dtype).max
+    limit = float(np.finfo(dtype).max)
     if largest_precision < limit:
         return
     hint = " or pass X as float64" if dtype == np.float32 else ""
