@@ -109,6 +109,30 @@ def log_prob(X, shift, means, precisions_cholesky, covariance_type, log_weights=
     return out
 
 
+def check_precisions_fit_dtype(largest_precision, dtype):
+    """Refuse a model whose precisions (inverse variances, the largest given
+    in float64) overflow the data's dtype: float32 data whose spread is near
+    its smallest normal numbers (about 1e-19 and below) would give infinite
+    precisions and NaN probabilities."""
+    dtype = np.dtype(dtype)
+    limit = float(np.finfo(dtype).max)
+    if largest_precision < limit:
+        return
+    hint = " or pass X as float64" if dtype == np.float32 else ""
+    raise ValueError(
+        f"X's spread is too small for {dtype.name}: the fitted precisions (inverse variances) reach "
+        f"{largest_precision:.3g}, past the {dtype.name} maximum {limit:.3g}, so the densities would be "
+        f"infinite or NaN. Scale the data (for example standardize it){hint}."
+    )
+
+
+def largest_precision(precisions_cholesky):
+    """An estimate of the largest precision, max |P_ij|^2, in float64."""
+    chol = np.abs(np.asarray(precisions_cholesky, dtype=np.float64))
+    with np.errstate(over="ignore"):
+        return float(chol.max()) ** 2 if chol.size else 0.0
+
+
 def statistics_size(covariance_type, n_components, n_features):
     """Length of the flattened second-moment statistic per block."""
     if covariance_type == "full":

@@ -8,6 +8,8 @@ are bit-identical whatever the number of threads.
 """
 import contextlib
 import functools
+import os
+import threading
 from dataclasses import dataclass
 
 from lvmfast._kernels._openmp import effective_n_threads, openmp_enabled, usable_cpus
@@ -55,9 +57,47 @@ def _threadpool_controller():
     return ThreadpoolController()
 
 
+# BLAS thread counts are process-wide, and threadpoolctl's limit() is not
+# re-entrant across Python threads: each limiter records the counts it found
+# and puts them back on exit. Two overlapping calls interleave as A records N,
+# B records 1 (A's limit), A restores N, B restores 1, and BLAS stays at one
+# thread for good. So the limit is shared: under a lock, the first caller to
+# enter sets it (recording the process's own counts) and the last one to
+# leave restores them; callers in between, in any thread and nested in any
+# order, only move the count. The limit is then held exactly while some
+# lvmfast call needs it, and the process's settings afterwards are the ones
+# before. (A change made by other code to the BLAS thread count while an
+# lvmfast call holds the limit is undone when the last one leaves.)
+_blas_lock = threading.Lock()
+_blas_holders = 0
+_blas_limiter = None
+
+
+def _reset_blas_lock():  # a child forked while another thread held the lock
+    global _blas_lock
+    _blas_lock = threading.Lock()
+
+
+if hasattr(os, "register_at_fork"):
+    os.register_at_fork(after_in_child=_reset_blas_lock)
+
+
 @contextlib.contextmanager
 def blas_single_thread():
     """Hold BLAS to one thread: the kernels call it from inside their own
-    parallel regions, where a threaded BLAS would oversubscribe the cores."""
-    with _threadpool_controller().limit(limits=1, user_api="blas"):
+    parallel regions, where a threaded BLAS would oversubscribe the cores.
+    Safe to nest and to enter from several Python threads at once (see
+    above)."""
+    global _blas_holders, _blas_limiter
+    with _blas_lock:
+        if _blas_holders == 0:
+            _blas_limiter = _threadpool_controller().limit(limits=1, user_api="blas")
+        _blas_holders += 1
+    try:
         yield
+    finally:
+        with _blas_lock:
+            _blas_holders -= 1
+            if _blas_holders == 0:
+                limiter, _blas_limiter = _blas_limiter, None
+                limiter.restore_original_limits()

@@ -1,14 +1,22 @@
 """The input contract of lvmfast's kernels, on top of scikit-learn's checks.
 
-scikit-learn does the checking (types, shapes, finiteness in one pass,
-feature names, n_features_in_); these helpers only fix the arguments every
-lvmfast estimator passes, so that the kernels always receive C-contiguous
-float32 or float64 data (float32 is kept, other numbers become float64).
+scikit-learn does the checking (types, shapes, feature names,
+n_features_in_); these helpers fix the arguments every lvmfast estimator
+passes, so that the kernels always receive C-contiguous float32 or float64
+data (float32 is kept, other numbers become float64), and replace
+scikit-learn's finiteness pass with check_scale, which in the same one pass
+also refuses finite values whose squares overflow.
 """
+import contextlib
 import functools
 
 import numpy as np
-from sklearn.utils.validation import _check_sample_weight, check_array, validate_data
+import scipy.sparse as sp
+from sklearn import get_config
+from sklearn.utils.validation import _assert_all_finite, _check_sample_weight, check_array, validate_data
+
+from lvmfast._kernels._data import sum_of_squares
+from lvmfast._kernels._openmp import effective_n_threads
 
 FLOAT_DTYPES = [np.float64, np.float32]
 
@@ -17,18 +25,88 @@ def validate_float_data(estimator, X, y="no_validation", *, reset, accept_sparse
     """scikit-learn's validate_data with lvmfast's contract (returns X, or
     X and y when y is given). Sparse input, where accepted, becomes CSR;
     unlike scikit-learn's KMeans, 64-bit indices are kept (the CSR kernels
-    take both), so matrices past 2^31 nonzeros work."""
-    return validate_data(
-        estimator, X, y, reset=reset, accept_sparse=accept_sparse, dtype=FLOAT_DTYPES, order="C",
-        accept_large_sparse=True, ensure_min_samples=ensure_min_samples,
-    )
+    take both), so matrices past 2^31 nonzeros work. X is checked for
+    NaN, infinity and an overflowing scale in one pass (check_scale)."""
+    with _missing_values_as_nan(X, type(estimator).__name__):
+        out = validate_data(
+            estimator, X, y, reset=reset, accept_sparse=accept_sparse, dtype=FLOAT_DTYPES, order="C",
+            accept_large_sparse=True, ensure_min_samples=ensure_min_samples, ensure_all_finite=False,
+        )
+    check_scale(out[0] if isinstance(out, tuple) else out, estimator_name=type(estimator).__name__)
+    return out
 
 
 def check_float_array(X, *, input_name="X", accept_sparse=False):
     """check_array with lvmfast's contract, for functions (no estimator)."""
-    return check_array(
-        X, accept_sparse=accept_sparse, dtype=FLOAT_DTYPES, order="C", accept_large_sparse=True,
-        input_name=input_name,
+    with _missing_values_as_nan(X, None, input_name):
+        X = check_array(
+            X, accept_sparse=accept_sparse, dtype=FLOAT_DTYPES, order="C", accept_large_sparse=True,
+            input_name=input_name, ensure_all_finite=False,
+        )
+    check_scale(X, input_name=input_name)
+    return X
+
+
+@contextlib.contextmanager
+def _missing_values_as_nan(X, estimator_name, input_name="X"):
+    """pandas' pd.NA in an object column makes NumPy's float conversion raise
+    a TypeError about 'NAType'; say what it is: a missing value, as
+    scikit-learn says for NaN."""
+    try:
+        yield
+    except TypeError as exc:
+        if "NAType" not in str(exc):
+            raise
+        where = ""
+        if hasattr(X, "columns") and hasattr(X, "isna"):
+            columns = [str(c) for c in X.columns[np.asarray(X.isna().any(axis=0))]]
+            if columns:
+                where = f" (pd.NA in column(s) {', '.join(map(repr, columns))})"
+        by = f"{estimator_name} does not accept" if estimator_name else "lvmfast does not accept"
+        raise ValueError(
+            f"Input {input_name} contains NaN{where}. {by} missing values; drop or impute them first."
+        ) from exc
+
+
+def check_scale(X, *, input_name="X", estimator_name=None):
+    """Refuse NaN, infinity, and finite values whose squares overflow.
+
+    Every model here works on squared distances and sums of squares, so a
+    finite X can still give inf and then NaN: float64 values past ~1e154,
+    float32 ones past ~1e19. The squared distance of two rows is at most
+    twice the sum of their squared norms, so when T, the sum of squares of
+    all entries, is below a quarter of the dtype's maximum, every squared
+    distance and every sum of squares is finite. T is one pass (a compiled,
+    threaded sum in double, lvmfast._kernels._data; it replaces
+    scikit-learn's finiteness sum and costs about as much), and it is NaN or
+    inf when X holds NaN or infinity. Only when T is not
+    below that bound is X looked at again, for scikit-learn's NaN/infinity
+    message or for the scale:
+
+    - float64: refused (sums of squares, in float64, would overflow);
+    - float32, whose sums lvmfast takes in float64: refused when a squared
+      distance between rows, up to (2 max|x|)^2 * n_features, overflows
+      float32.
+
+    With scikit-learn's assume_finite configuration, nothing is checked.
+    """
+    if get_config()["assume_finite"]:
+        return
+    data = X.data if sp.issparse(X) else X
+    if data.size == 0:
+        return
+    flat = np.ravel(data)
+    total = sum_of_squares(flat, effective_n_threads())  # in double
+    if total < float(np.finfo(data.dtype).max) / 4:  # False for NaN and inf
+        return
+    _assert_all_finite(data, allow_nan=False, estimator_name=estimator_name, input_name=input_name)
+    largest = float(np.max(np.abs(flat)))
+    if data.dtype == np.float32 and (2.0 * largest) ** 2 * X.shape[1] < float(np.finfo(np.float32).max):
+        return
+    raise ValueError(
+        f"{input_name} has values up to {largest:.3g} in absolute value, whose squares overflow "
+        f"{data.dtype.name} in the squared distances and sums of squares computed from it (they would be "
+        f"infinite or NaN). Scale the data (for example divide it by {largest:.0e})."
     )
 
 

@@ -23,6 +23,10 @@ from libc.stdlib cimport free, malloc
 from libc.string cimport memset
 
 from lvmfast._kernels._blas cimport gemm
+from lvmfast._kernels._checks cimport (
+    check_labels, check_length, check_plan, check_positive, check_shape, check_shape3,
+    expected_blocks,
+)
 from lvmfast._kernels._rows cimport copy_centered
 
 cdef extern from "_simd.h" nogil:
@@ -70,6 +74,51 @@ cdef inline void scaled_dev(const floating *x, Py_ssize_t n, Py_ssize_t d, const
         lvm_scaled_dev_d(x, n, d, r, m, out)
     else:
         lvm_scaled_dev_s(x, n, d, r, m, out)
+
+COVARIANCE_CODES = ("full", "tied", "diag", "spherical", "diag by direct differences")
+
+
+cdef int check_cov_type(str kernel, int cov_type) except -1:
+    if cov_type < 0 or cov_type > 4:
+        raise ValueError(f"{kernel}: cov_type must be 0 to 4 (full, tied, diag, spherical, "
+                         f"diag by direct differences), got {cov_type}")
+    return 0
+
+
+cdef Py_ssize_t factors_length(int cov_type, Py_ssize_t n_components, Py_ssize_t n_features) noexcept nogil:
+    """Length of the flattened precision factors of log_prob_chunk."""
+    if cov_type == 0:
+        return n_features * n_components * n_features
+    if cov_type == 1:
+        return n_features * n_features
+    if cov_type == 3:
+        return n_components
+    return n_components * n_features  # diag, by expansion or by direct differences
+
+
+cdef Py_ssize_t s2_length(int cov_type, Py_ssize_t n_components, Py_ssize_t n_features) noexcept nogil:
+    """Length of a block's flattened second-moment statistic."""
+    if cov_type == 0:
+        return n_components * n_features * n_features
+    if cov_type == 1:
+        return n_features * n_features
+    return n_components * n_features
+
+
+cdef int check_terms(str kernel, int cov_type, Py_ssize_t n_components, Py_ssize_t n_features,
+                     const floating[::1] factors, const floating[:, ::1] projected_means,
+                     const double[::1] offsets, const double[::1] constants) except -1:
+    """The log-density terms (see log_prob_chunk) against K and D."""
+    check_cov_type(kernel, cov_type)
+    check_length(kernel, f"factors (precision factors for cov_type {cov_type}, "
+                 f"{COVARIANCE_CODES[cov_type]})", factors.shape[0],
+                 factors_length(cov_type, n_components, n_features))
+    check_shape(kernel, "projected_means", projected_means.shape[0], projected_means.shape[1],
+                n_components, n_features)
+    check_length(kernel, "offsets", offsets.shape[0], n_components)
+    check_length(kernel, "constants", constants.shape[0], n_components)
+    return 0
+
 
 cdef Py_ssize_t work_size(int cov_type, Py_ssize_t chunk_rows, Py_ssize_t n_features,
                           Py_ssize_t n_components) noexcept nogil:
@@ -164,17 +213,24 @@ cdef void log_prob_chunk(int cov_type, const floating *x, Py_ssize_t n, Py_ssize
         finish_expansion(x, n, d, n_components, offsets, constants, factors, out, ld)
 
 
-def log_prob(const floating[:, ::1] X, const floating[::1] shift, int cov_type,
-             const floating[::1] factors, const floating[:, ::1] projected_means,
-             const double[::1] offsets, const double[::1] constants,
-             floating[::1, :] out, Py_ssize_t chunk_rows, int n_threads):
+def log_prob(const floating[:, ::1] X not None, const floating[::1] shift not None, int cov_type,
+             const floating[::1] factors not None, const floating[:, ::1] projected_means not None,
+             const double[::1] offsets not None, const double[::1] constants not None,
+             floating[::1, :] out not None, Py_ssize_t chunk_rows, int n_threads):
     """out[i, k] = constants[k] - q_k(X[i] - shift) / 2 for every row (see
     log_prob_chunk; `factors` is flattened, means live in the shifted
     frame). cov_type is the index in lvmfast._gaussian.COVARIANCE_TYPES
     (full, tied, diag, spherical). out is column-major n_samples x
     n_components."""
+    name = "log_prob"
     cdef Py_ssize_t n_samples = X.shape[0], n_features = X.shape[1]
     cdef Py_ssize_t n_components = out.shape[1]
+    check_positive(name, "the number of components (columns of out)", n_components)
+    check_length(name, "shift", shift.shape[0], n_features)
+    check_terms(name, cov_type, n_components, n_features, factors, projected_means, offsets, constants)
+    check_shape(name, "out", out.shape[0], out.shape[1], n_samples, n_components)
+    check_positive(name, "chunk_rows", chunk_rows)
+    check_positive(name, "n_threads", n_threads)
     cdef Py_ssize_t n_chunks = (n_samples + chunk_rows - 1) // chunk_rows
     cdef Py_ssize_t c, start, n
     cdef Py_ssize_t extra = work_size(cov_type, chunk_rows, n_features, n_components)
@@ -257,13 +313,26 @@ cdef void accumulate_stats(int cov_type, const floating *x, Py_ssize_t n, Py_ssi
     # cov_type < 0: nk and s1 only
 
 
-def em_pass(const floating[:, ::1] X, const floating[::1] shift,
-            const floating[::1] sample_weight, int cov_type,
-            const floating[::1] factors, const floating[:, ::1] projected_means,
-            const double[::1] offsets, const double[::1] constants,
-            const floating[:, ::1] means, double[:, ::1] block_nk,
-            double[:, :, ::1] block_s1, double[:, ::1] block_s2,
-            double[::1] block_log_likelihood, Py_ssize_t chunk_rows,
+cdef int check_block_statistics(str kernel, double[:, ::1] block_nk, double[:, :, ::1] block_s1,
+                                double[:, ::1] block_s2, Py_ssize_t n_blocks,
+                                Py_ssize_t n_components, Py_ssize_t n_features,
+                                Py_ssize_t s2_size) except -1:
+    check_shape(kernel, "block_nk (one row per block of the plan)", block_nk.shape[0],
+                block_nk.shape[1], n_blocks, n_components)
+    check_shape3(kernel, "block_s1 (one slot per block of the plan)", block_s1.shape[0],
+                 block_s1.shape[1], block_s1.shape[2], n_blocks, n_components, n_features)
+    check_shape(kernel, "block_s2 (one row per block of the plan)", block_s2.shape[0],
+                block_s2.shape[1], n_blocks, s2_size)
+    return 0
+
+
+def em_pass(const floating[:, ::1] X not None, const floating[::1] shift not None,
+            const floating[::1] sample_weight not None, int cov_type,
+            const floating[::1] factors not None, const floating[:, ::1] projected_means not None,
+            const double[::1] offsets not None, const double[::1] constants not None,
+            const floating[:, ::1] means not None, double[:, ::1] block_nk not None,
+            double[:, :, ::1] block_s1 not None, double[:, ::1] block_s2 not None,
+            double[::1] block_log_likelihood not None, Py_ssize_t chunk_rows,
             Py_ssize_t block_rows, int n_threads):
     """One E-step and the M-step's statistics, in one pass over X.
 
@@ -273,11 +342,24 @@ def em_pass(const floating[:, ::1] X, const floating[::1] shift,
     summed. Per block b: block_nk[b] (K), block_s1[b] (K x D) and block_s2[b]
     (flattened: K*D*D full, D*D tied, K*D diag and spherical). No
     n_samples x n_components array is made: each thread holds one chunk.
+    Block buffers have n_blocks = max(1, ceil(n_samples / block_rows)) rows.
     """
+    name = "em_pass"
     cdef Py_ssize_t n_samples = X.shape[0], n_features = X.shape[1]
     cdef Py_ssize_t n_components = means.shape[0]
-    cdef Py_ssize_t n_blocks = block_nk.shape[0]
-    cdef Py_ssize_t s2_size = block_s2.shape[1]
+    check_positive(name, "the number of components (rows of means)", n_components)
+    check_shape(name, "means", means.shape[0], means.shape[1], n_components, n_features)
+    check_length(name, "shift", shift.shape[0], n_features)
+    check_length(name, "sample_weight", sample_weight.shape[0], n_samples)
+    check_terms(name, cov_type, n_components, n_features, factors, projected_means, offsets, constants)
+    check_plan(name, chunk_rows, block_rows)
+    check_positive(name, "n_threads", n_threads)
+    cdef Py_ssize_t n_blocks = expected_blocks(n_samples, block_rows)
+    cdef Py_ssize_t s2_size = s2_length(cov_type, n_components, n_features)
+    check_block_statistics(name, block_nk, block_s1, block_s2, n_blocks, n_components, n_features,
+                           s2_size)
+    check_length(name, "block_log_likelihood (one slot per block of the plan)",
+                 block_log_likelihood.shape[0], n_blocks)
     cdef Py_ssize_t extra = work_size(cov_type, chunk_rows, n_features, n_components)
     cdef Py_ssize_t b, start, stop, n, i
     cdef double ll
@@ -322,19 +404,32 @@ def em_pass(const floating[:, ::1] X, const floating[::1] shift,
         free(lse)
 
 
-def class_pass(const floating[:, ::1] X, const floating[::1] shift,
-               const floating[::1] sample_weight, const Py_ssize_t[::1] labels, int cov_type,
-               const floating[:, ::1] means, bint second_moments, double[:, ::1] block_nk,
-               double[:, :, ::1] block_s1, double[:, ::1] block_s2, Py_ssize_t chunk_rows,
+def class_pass(const floating[:, ::1] X not None, const floating[::1] shift not None,
+               const floating[::1] sample_weight not None, const Py_ssize_t[::1] labels not None,
+               int cov_type, const floating[:, ::1] means not None, bint second_moments,
+               double[:, ::1] block_nk not None, double[:, :, ::1] block_s1 not None,
+               double[:, ::1] block_s2 not None, Py_ssize_t chunk_rows,
                Py_ssize_t block_rows, int n_threads):
     """em_pass's statistics for known classes: responsibilities are one-hot on
     labels (0 .. K-1). With second_moments false only nk and s1 are summed
     (s2 is left at 0); the generative classifiers take s1 first, then s2
     around the class means so found."""
+    name = "class_pass"
     cdef Py_ssize_t n_samples = X.shape[0], n_features = X.shape[1]
     cdef Py_ssize_t n_classes = means.shape[0]
-    cdef Py_ssize_t n_blocks = block_nk.shape[0]
-    cdef Py_ssize_t s2_size = block_s2.shape[1]
+    check_cov_type(name, cov_type)
+    check_positive(name, "the number of classes (rows of means)", n_classes)
+    check_shape(name, "means", means.shape[0], means.shape[1], n_classes, n_features)
+    check_length(name, "shift", shift.shape[0], n_features)
+    check_length(name, "sample_weight", sample_weight.shape[0], n_samples)
+    check_length(name, "labels", labels.shape[0], n_samples)
+    check_plan(name, chunk_rows, block_rows)
+    check_positive(name, "n_threads", n_threads)
+    cdef Py_ssize_t n_blocks = expected_blocks(n_samples, block_rows)
+    cdef Py_ssize_t s2_size = s2_length(cov_type, n_classes, n_features)
+    check_block_statistics(name, block_nk, block_s1, block_s2, n_blocks, n_classes, n_features,
+                           s2_size)
+    check_labels(name, "labels", labels, n_classes)
     cdef Py_ssize_t b, start, stop, n, i, l
     cdef floating *buf
     cdef floating *work

@@ -16,6 +16,10 @@ from libc.stdlib cimport free, malloc
 from libc.string cimport memcpy, memset
 
 from lvmfast._kernels._blas cimport gemm
+from lvmfast._kernels._checks cimport (
+    check_labels, check_length, check_plan, check_positive, check_shape, check_shape3,
+    expected_blocks,
+)
 from lvmfast._kernels._rows cimport copy_centered
 
 cdef extern from "_simd.h" nogil:
@@ -68,18 +72,15 @@ cdef inline Py_ssize_t block_end(Py_ssize_t block, Py_ssize_t block_rows, Py_ssi
     return min((block + 1) * block_rows, n_samples)
 
 
-cdef inline Py_ssize_t n_blocks_for(Py_ssize_t n_samples, Py_ssize_t block_rows) noexcept nogil:
-    return (n_samples + block_rows - 1) // block_rows
-
-
 # ---------------------------------------------------------------------------
 # Lloyd
 
 
-def lloyd_step(const floating[:, ::1] X, const floating[::1] shift,
-               const floating[::1] sample_weight, const floating[:, ::1] centers,
-               const floating[::1] center_sq_norms, int[::1] labels, double[:, :, ::1] block_sums, double[:, ::1] block_weights,
-               double[::1] block_inertia, Py_ssize_t chunk_rows, Py_ssize_t block_rows,
+def lloyd_step(const floating[:, ::1] X not None, const floating[::1] shift not None,
+               const floating[::1] sample_weight not None, const floating[:, ::1] centers not None,
+               const floating[::1] center_sq_norms not None, int[::1] labels not None,
+               double[:, :, ::1] block_sums, double[:, ::1] block_weights,
+               double[::1] block_inertia not None, Py_ssize_t chunk_rows, Py_ssize_t block_rows,
                int n_threads, bint update_centers, bint with_inertia,
                const float[:, ::1] centers_single=None, const float[::1] center_sq_single=None,
                const double[::1] row_sq_norms=None, double bound_scale=0.0):
@@ -95,10 +96,38 @@ def lloyd_step(const floating[:, ::1] X, const floating[::1] shift,
     For float64 data, centers_single (the centers in float32, with their
     squared norms and the rows' row_sq_norms) moves the distance gemm to
     float32: see assign_single.
+
+    Buffers per block of the plan: block_inertia (n_blocks), and, when
+    update_centers, block_sums (n_blocks, K, D) and block_weights
+    (n_blocks, K), with n_blocks = max(1, ceil(n_samples / block_rows)).
     """
+    name = "lloyd_step"
     cdef Py_ssize_t n_samples = X.shape[0], n_features = X.shape[1]
     cdef Py_ssize_t n_clusters = centers.shape[0]
-    cdef Py_ssize_t n_blocks = n_blocks_for(n_samples, block_rows)
+    check_positive(name, "the number of centers (rows of centers)", n_clusters)
+    check_shape(name, "centers", centers.shape[0], centers.shape[1], n_clusters, n_features)
+    check_length(name, "shift", shift.shape[0], n_features)
+    check_length(name, "sample_weight", sample_weight.shape[0], n_samples)
+    check_length(name, "center_sq_norms", center_sq_norms.shape[0], n_clusters)
+    check_length(name, "labels", labels.shape[0], n_samples)
+    check_plan(name, chunk_rows, block_rows)
+    check_positive(name, "n_threads", n_threads)
+    cdef Py_ssize_t n_blocks = expected_blocks(n_samples, block_rows)
+    check_length(name, "block_inertia (one slot per block of the plan)", block_inertia.shape[0], n_blocks)
+    if update_centers:
+        if block_sums is None or block_weights is None:
+            raise ValueError(f"{name}: update_centers needs block_sums and block_weights")
+        check_shape3(name, "block_sums (one slot per block of the plan)", block_sums.shape[0],
+                     block_sums.shape[1], block_sums.shape[2], n_blocks, n_clusters, n_features)
+        check_shape(name, "block_weights (one slot per block of the plan)", block_weights.shape[0],
+                    block_weights.shape[1], n_blocks, n_clusters)
+    if floating is double and centers_single is not None:
+        if center_sq_single is None or row_sq_norms is None:
+            raise ValueError(f"{name}: centers_single needs center_sq_single and row_sq_norms")
+        check_shape(name, "centers_single", centers_single.shape[0], centers_single.shape[1],
+                    n_clusters, n_features)
+        check_length(name, "center_sq_single", center_sq_single.shape[0], n_clusters)
+        check_length(name, "row_sq_norms", row_sq_norms.shape[0], n_samples)
     cdef Py_ssize_t b, start, stop, n, j, k
     cdef Py_ssize_t n_changed = 0, block_changed
     cdef floating *buf
@@ -253,10 +282,15 @@ cdef void assign_single(const double *buf, Py_ssize_t n, Py_ssize_t n_features,
         lab[s.ambiguous[a]] = s.lab_double[a]
 
 
-def row_sq_norms(const double[:, ::1] X, const double[::1] shift, double[::1] out,
-                 Py_ssize_t chunk_rows, int n_threads):
+def row_sq_norms(const double[:, ::1] X not None, const double[::1] shift not None,
+                 double[::1] out not None, Py_ssize_t chunk_rows, int n_threads):
     """out[i] = ||X[i] - shift||^2, by direct differences."""
+    name = "row_sq_norms"
     cdef Py_ssize_t n_samples = X.shape[0], n_features = X.shape[1]
+    check_length(name, "shift", shift.shape[0], n_features)
+    check_length(name, "out", out.shape[0], n_samples)
+    check_positive(name, "chunk_rows", chunk_rows)
+    check_positive(name, "n_threads", n_threads)
     cdef Py_ssize_t n_chunks = (n_samples + chunk_rows - 1) // chunk_rows
     cdef Py_ssize_t c, start
     with nogil:
@@ -270,12 +304,19 @@ def row_sq_norms(const double[:, ::1] X, const double[::1] shift, double[::1] ou
 # Per-row distances
 
 
-def assigned_sq_distances(const floating[:, ::1] X, const floating[::1] shift,
-                          const floating[:, ::1] centers, const int[::1] labels,
-                          double[::1] out, int n_threads):
+def assigned_sq_distances(const floating[:, ::1] X not None, const floating[::1] shift not None,
+                          const floating[:, ::1] centers not None, const int[::1] labels not None,
+                          double[::1] out not None, int n_threads):
     """out[i] = ||X[i] - shift - centers[labels[i]]||^2, by exact differences."""
+    name = "assigned_sq_distances"
     cdef Py_ssize_t i, j, n_samples = X.shape[0], n_features = X.shape[1]
     cdef double s, d
+    check_length(name, "shift", shift.shape[0], n_features)
+    check_shape(name, "centers", centers.shape[0], centers.shape[1], centers.shape[0], n_features)
+    check_length(name, "labels", labels.shape[0], n_samples)
+    check_length(name, "out", out.shape[0], n_samples)
+    check_positive(name, "n_threads", n_threads)
+    check_labels(name, "labels", labels, centers.shape[0])
     with nogil:
         for i in prange(n_samples, num_threads=n_threads, schedule="static"):
             s = 0.0
@@ -285,12 +326,19 @@ def assigned_sq_distances(const floating[:, ::1] X, const floating[::1] shift,
             out[i] = s
 
 
-def pairwise_sq_distances(const floating[:, ::1] X, const floating[::1] shift,
-                          const floating[:, ::1] centers, floating[:, ::1] out,
+def pairwise_sq_distances(const floating[:, ::1] X not None, const floating[::1] shift not None,
+                          const floating[:, ::1] centers not None, floating[:, ::1] out not None,
                           Py_ssize_t chunk_rows, int n_threads):
     """out[i, k] = ||X[i] - shift - centers[k]||^2 through gemm, clipped at 0."""
+    name = "pairwise_sq_distances"
     cdef Py_ssize_t n_samples = X.shape[0], n_features = X.shape[1]
     cdef Py_ssize_t n_clusters = centers.shape[0]
+    check_positive(name, "the number of centers (rows of centers)", n_clusters)
+    check_shape(name, "centers", centers.shape[0], centers.shape[1], n_clusters, n_features)
+    check_length(name, "shift", shift.shape[0], n_features)
+    check_shape(name, "out", out.shape[0], out.shape[1], n_samples, n_clusters)
+    check_positive(name, "chunk_rows", chunk_rows)
+    check_positive(name, "n_threads", n_threads)
     cdef Py_ssize_t n_chunks = (n_samples + chunk_rows - 1) // chunk_rows
     cdef Py_ssize_t c, start, n, i, j, k
     cdef floating *buf
@@ -325,8 +373,9 @@ def pairwise_sq_distances(const floating[:, ::1] X, const floating[::1] shift,
         free(center_sq)
 
 
-def direct_pairwise_sq_distances(const floating[:, ::1] X, const floating[:, ::1] centers,
-                                 floating[:, ::1] out, Py_ssize_t chunk_rows, int n_threads):
+def direct_pairwise_sq_distances(const floating[:, ::1] X not None,
+                                 const floating[:, ::1] centers not None,
+                                 floating[:, ::1] out not None, Py_ssize_t chunk_rows, int n_threads):
     """out[i, k] = ||X[i] - centers[k]||^2 by direct differences (centers in
     X's frame): exact near zero distance, where the float32 expansion loses
     its digits. Each thread holds a chunk's K x chunk_rows distances."""
@@ -334,12 +383,12 @@ def direct_pairwise_sq_distances(const floating[:, ::1] X, const floating[:, ::1
     cdef Py_ssize_t n_clusters = centers.shape[0]
     cdef Py_ssize_t n_chunks, c, start, n, i, k
     cdef double *dist
-    if centers.shape[1] != n_features or out.shape[0] != n_samples or out.shape[1] != n_clusters:
-        raise ValueError(
-            f"direct_pairwise_sq_distances: X {X.shape[0]}x{X.shape[1]}, centers "
-            f"{centers.shape[0]}x{centers.shape[1]} and out {out.shape[0]}x{out.shape[1]} do not match"
-        )
-    if n_samples == 0 or n_clusters == 0 or chunk_rows < 1:
+    name = "direct_pairwise_sq_distances"
+    check_shape(name, "centers", centers.shape[0], centers.shape[1], n_clusters, n_features)
+    check_shape(name, "out", out.shape[0], out.shape[1], n_samples, n_clusters)
+    check_positive(name, "chunk_rows", chunk_rows)
+    check_positive(name, "n_threads", n_threads)
+    if n_samples == 0 or n_clusters == 0:
         return
     n_chunks = (n_samples + chunk_rows - 1) // chunk_rows
     with nogil, parallel(num_threads=n_threads):
@@ -386,16 +435,16 @@ cdef inline void sq_distances(const floating[:, ::1] X, Py_ssize_t start, const 
         lvm_sq_distances_s(&X[start, 0], rows, n, X.shape[1], cols, n_cols, dist, ld)
 
 
-def direct_sq_distances(const floating[:, ::1] X, const Py_ssize_t[::1] rows,
-                        const floating[:, ::1] cols, double[:, ::1] out):
+def direct_sq_distances(const floating[:, ::1] X not None, const Py_ssize_t[::1] rows not None,
+                        const floating[:, ::1] cols not None, double[:, ::1] out not None):
     """out[t, rows[i]] = ||X[rows[i]] - cols[t]||^2 by direct differences: the
     kernel of the k-means++ passes, exposed for the tests."""
-    if cols.shape[1] != X.shape[1] or out.shape[0] != cols.shape[0] or out.shape[1] != X.shape[0]:
-        raise ValueError("direct_sq_distances: shapes do not match")
+    name = "direct_sq_distances"
+    check_shape(name, "cols", cols.shape[0], cols.shape[1], cols.shape[0], X.shape[1])
+    check_shape(name, "out", out.shape[0], out.shape[1], cols.shape[0], X.shape[0])
+    check_labels(name, "rows", rows, X.shape[0])
     if rows.shape[0] == 0 or cols.shape[0] == 0:
         return
-    if min(rows) < 0 or max(rows) >= X.shape[0]:
-        raise ValueError(f"direct_sq_distances: rows must lie in [0, {X.shape[0]})")
     sq_distances(X, 0, &rows[0], rows.shape[0], &cols[0, 0], cols.shape[0], &out[0, 0],
                  out.shape[1])
 
@@ -495,20 +544,33 @@ cdef Py_ssize_t pp_search_block(const floating[:, ::1] X, const floating[::1] sa
     return last_positive_row
 
 
-def kmeans_plusplus(const floating[:, ::1] X, const floating[::1] sample_weight,
-                    Py_ssize_t first_index, const double[:, ::1] uniforms,
-                    Py_ssize_t[::1] indices, double[::1] closest, int[::1] labels,
-                    double[:, ::1] pots, Py_ssize_t chunk_rows, Py_ssize_t block_rows,
-                    int n_threads):
+def kmeans_plusplus(const floating[:, ::1] X not None, const floating[::1] sample_weight not None,
+                    Py_ssize_t first_index, const double[:, ::1] uniforms not None,
+                    Py_ssize_t[::1] indices not None, double[::1] closest not None,
+                    int[::1] labels not None, double[:, ::1] pots not None,
+                    Py_ssize_t chunk_rows, Py_ssize_t block_rows, int n_threads):
     """Greedy k-means++: indices[0] = first_index, then for each further center
     draw len(uniforms[c - 1]) candidates with probability w * closest and keep
     the one that leaves the least potential. Scratch: `closest` and `labels`
     (n_samples) and `pots` (n_blocks x (n_trials + 1)). Returns the number of
     rows whose distances were computed, over all passes."""
+    name = "kmeans_plusplus"
     cdef Py_ssize_t n_samples = X.shape[0], n_features = X.shape[1]
     cdef Py_ssize_t n_clusters = indices.shape[0]
     cdef Py_ssize_t n_trials = uniforms.shape[1]
-    cdef Py_ssize_t n_blocks = pots.shape[0]
+    check_positive(name, "the number of centers (length of indices)", n_clusters)
+    if first_index < 0 or first_index >= n_samples:
+        raise ValueError(f"{name}: first_index must lie in [0, {n_samples}), got {first_index}")
+    check_length(name, "sample_weight", sample_weight.shape[0], n_samples)
+    check_length(name, "closest", closest.shape[0], n_samples)
+    check_length(name, "labels", labels.shape[0], n_samples)
+    check_shape(name, "uniforms", uniforms.shape[0], uniforms.shape[1], n_clusters - 1,
+                max(n_trials, 1) if n_clusters > 1 else n_trials)
+    check_plan(name, chunk_rows, block_rows)
+    check_positive(name, "n_threads", n_threads)
+    cdef Py_ssize_t n_blocks = expected_blocks(n_samples, block_rows)
+    check_shape(name, "pots (one row per block of the plan)", pots.shape[0], pots.shape[1],
+                n_blocks, n_trials + 1)
     cdef Py_ssize_t max_cols = n_trials + 1
     cdef Py_ssize_t c, t, j, b, n_cols, best_col = 0, total_computed = 0
     cdef double total, target, prefix, best_pot = 0.0, pot
@@ -516,6 +578,11 @@ def kmeans_plusplus(const floating[:, ::1] X, const floating[::1] sample_weight,
     cdef Py_ssize_t *chosen_rows = <Py_ssize_t *> malloc(max_cols * sizeof(Py_ssize_t))
     cdef double *dist
     cdef double *reach = <double *> malloc(n_clusters * sizeof(double))
+    if cols == NULL or chosen_rows == NULL or reach == NULL:
+        free(cols)
+        free(chosen_rows)
+        free(reach)
+        raise MemoryError(f"{name}: could not allocate the candidates' scratch")
 
     with nogil:
         for j in range(n_samples):

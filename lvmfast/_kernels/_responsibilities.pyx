@@ -9,6 +9,8 @@ anyway (predict_proba) and for the tests.
 from cython cimport floating
 from cython.parallel cimport prange
 
+from lvmfast._kernels._checks cimport check_length, check_positive
+
 cdef extern from "_simd.h" nogil:
     void lvm_log_normalize_d(double *scores, Py_ssize_t n, Py_ssize_t ld, Py_ssize_t n_cols,
                              double *lse)
@@ -16,12 +18,18 @@ cdef extern from "_simd.h" nogil:
                              double *lse)
 
 
-def log_normalize(floating[::1, :] scores, double[::1] lse, Py_ssize_t chunk_rows, int n_threads):
+def log_normalize(floating[::1, :] scores not None, double[::1] lse not None, Py_ssize_t chunk_rows,
+                  int n_threads):
     """For each row i of the column-major (n_samples x n_components) scores:
     lse[i] = log sum_k exp(scores[i, k]), and scores[i] becomes
     exp(scores[i] - lse[i]). Rows are independent, so any split gives the same
     result."""
+    name = "log_normalize"
     cdef Py_ssize_t n_samples = scores.shape[0], n_cols = scores.shape[1]
+    check_positive(name, "the number of columns of scores", n_cols)
+    check_length(name, "lse", lse.shape[0], n_samples)
+    check_positive(name, "chunk_rows", chunk_rows)
+    check_positive(name, "n_threads", n_threads)
     cdef Py_ssize_t n_chunks = (n_samples + chunk_rows - 1) // chunk_rows
     cdef Py_ssize_t c, start
     if n_samples == 0:

@@ -28,9 +28,9 @@ from libc.stdint cimport int32_t, int64_t
 from libc.stdlib cimport free, malloc
 from libc.string cimport memset
 
-ctypedef fused csr_index:
-    int32_t
-    int64_t
+from lvmfast._kernels._checks cimport (
+    check_csr, check_labels, check_length, check_plan, check_shape, csr_index, expected_blocks,
+)
 
 
 cdef extern from *:
@@ -243,50 +243,6 @@ cdef inline Py_ssize_t padded_width(Py_ssize_t n_clusters, Py_ssize_t itemsize) 
     return max(1, (n_clusters + lanes - 1) // lanes) * lanes
 
 
-cdef inline Py_ssize_t expected_blocks(Py_ssize_t n_samples, Py_ssize_t block_rows) noexcept nogil:
-    """Blocks of plan_blocks: at least one, even for no rows."""
-    return max(1, (n_samples + block_rows - 1) // block_rows)
-
-
-cdef Py_ssize_t check_csr(str kernel, Py_ssize_t n_data, Py_ssize_t n_indices,
-                          const csr_index[::1] indptr, Py_ssize_t n_features) except -1:
-    """Return n_samples after checking that the CSR arrays agree."""
-    if indptr.shape[0] < 1:
-        raise ValueError(f"{kernel}: indptr must hold n_samples + 1 >= 1 entries, got 0")
-    if n_data != n_indices:
-        raise ValueError(f"{kernel}: data and indices must have the same length, "
-                         f"got {n_data} and {n_indices}")
-    if n_features < 1:
-        raise ValueError(f"{kernel}: n_features must be >= 1, got {n_features}")
-    cdef Py_ssize_t n_samples = indptr.shape[0] - 1
-    if indptr[0] < 0 or indptr[n_samples] < indptr[0] or indptr[n_samples] > n_data:
-        raise ValueError(f"{kernel}: indptr must run from 0 to at most len(data) = {n_data}, "
-                         f"got indptr[0] = {indptr[0]} and indptr[{n_samples}] = "
-                         f"{indptr[n_samples]}")
-    return n_samples
-
-
-cdef int check_length(str kernel, str name, Py_ssize_t got, Py_ssize_t expected) except -1:
-    if got != expected:
-        raise ValueError(f"{kernel}: {name} must have length {expected}, got {got}")
-    return 0
-
-
-cdef int check_shape(str kernel, str name, Py_ssize_t rows, Py_ssize_t cols,
-                     Py_ssize_t expected_rows, Py_ssize_t expected_cols) except -1:
-    if rows != expected_rows or cols != expected_cols:
-        raise ValueError(f"{kernel}: {name} must have shape ({expected_rows}, {expected_cols}), "
-                         f"got ({rows}, {cols})")
-    return 0
-
-
-cdef int check_plan(str kernel, Py_ssize_t chunk_rows, Py_ssize_t block_rows) except -1:
-    if chunk_rows < 1 or block_rows < 1 or block_rows % chunk_rows != 0:
-        raise ValueError(f"{kernel}: need chunk_rows >= 1 and block_rows a positive multiple "
-                         f"of it, got chunk_rows={chunk_rows}, block_rows={block_rows}")
-    return 0
-
-
 cdef void transpose_centers(const floating[:, ::1] centers, floating *ct, Py_ssize_t kp,
                             int n_threads) noexcept nogil:
     """ct[j * kp + k] = centers[k, j], zero for K <= k < kp."""
@@ -490,21 +446,8 @@ def csr_cluster_sums(const floating[::1] data, const csr_index[::1] indices,
     check_length(name, "weights", weights.shape[0], sums.shape[0])
     if n_threads < 1:
         raise ValueError(f"{name}: n_threads must be >= 1, got {n_threads}")
-    check_labels(name, labels, sums.shape[0])
+    check_labels(name, "labels", labels, sums.shape[0])
     cluster_sums(data, indices, indptr, sample_weight, labels, sums, weights, n_threads)
-
-
-cdef int check_labels(str kernel, const int[::1] labels, Py_ssize_t n_clusters) except -1:
-    cdef Py_ssize_t i, bad = -1
-    with nogil:
-        for i in range(labels.shape[0]):
-            if labels[i] < 0 or labels[i] >= n_clusters:
-                bad = i
-                break
-    if bad >= 0:
-        raise ValueError(f"{kernel}: labels must lie in [0, {n_clusters}), got "
-                         f"labels[{bad}] = {labels[bad]}")
-    return 0
 
 
 cdef void cluster_sums(const floating[::1] data, const csr_index[::1] indices,
@@ -667,7 +610,7 @@ def csr_assigned_sq_distances(const floating[::1] data, const csr_index[::1] ind
         raise ValueError(f"{name}: n_threads must be >= 1, got {n_threads}")
     cdef Py_ssize_t i, p, k
     cdef double s, c, x
-    check_labels(name, labels, n_clusters)
+    check_labels(name, "labels", labels, n_clusters)
     cdef double *center_sq = <double *> malloc(max(n_clusters, 1) * sizeof(double))
     if center_sq == NULL:
         raise MemoryError()

@@ -19,7 +19,9 @@ from sklearn.utils import check_random_state
 from sklearn.utils._param_validation import Interval, StrOptions
 from sklearn.utils.validation import check_is_fitted
 
-from lvmfast._gaussian import COVARIANCE_TYPES, em_statistics, log_prob, precision_cholesky
+from lvmfast._gaussian import (
+    COVARIANCE_TYPES, check_precisions_fit_dtype, em_statistics, largest_precision, log_prob, precision_cholesky,
+)
 from lvmfast._kernels._responsibilities import log_normalize
 from lvmfast._parallel import blas_single_thread, effective_n_threads
 from lvmfast._validation import check_sample_weight, validate_float_data, unchanged_on_error
@@ -34,6 +36,20 @@ INIT_CHUNK_ROWS = 65536
 
 # ---------------------------------------------------------------------------
 # M-step on statistics
+
+
+def _unit_mean_weights(sample_weight, dtype):
+    """The weights divided by their mean, in `dtype`. EM adds NK_EPSILON to
+    the weighted counts as scikit-learn does; on weights of mean 1 that is
+    the same tiny nudge whatever scale the caller's weights had, so
+    multiplying all weights by a constant (1e-15, a subnormal 1e-310, 1e15)
+    changes nothing but rounding. Unit weights stay exactly 1 (n / n), which
+    keeps scikit-learn's iterations."""
+    total = sample_weight.sum()
+    if not np.isfinite(total):  # weights near the float64 maximum
+        sample_weight = sample_weight / sample_weight.max()
+        total = sample_weight.sum()
+    return np.ascontiguousarray(sample_weight / (total / sample_weight.shape[0]), dtype=dtype)
 
 
 def _parameters_from_statistics(nk, s1, s2, around, covariance_type, reg_covar):
@@ -69,6 +85,12 @@ def _precision_cholesky_from_precisions(precisions, covariance_type):
         out = np.array([flip(linalg.cholesky(flip(p), lower=True)) for p in stack])
         return out[0] if covariance_type == "tied" else out
     return np.sqrt(precisions)
+
+
+def _covariances_from_precisions(precisions, covariance_type):
+    if covariance_type in ("full", "tied"):
+        return np.linalg.inv(precisions)
+    return 1.0 / precisions
 
 
 def _precisions(precisions_cholesky, covariance_type):
@@ -276,7 +298,7 @@ class GaussianMixture(DensityMixin, BaseEstimator):
                 s1[:, j] += np.bincount(columns[part], weights=w * x[:, j], minlength=k)
         means = s1 / (nk + NK_EPSILON)[:, None]
         if self.covariance_type == "tied":
-            return nk, s1, self._tied_initial_scatter(X, shift, sample_weight, nk, s1), means
+            return nk, s1, self._tied_initial_scatter(X, shift, sample_weight, rows), means
         s2 = 0.0
         for part in chunks:
             w = sample_weight[rows[part]].astype(np.float64)
@@ -287,23 +309,31 @@ class GaussianMixture(DensityMixin, BaseEstimator):
         return nk, s1, s2, means
 
     @staticmethod
-    def _tied_initial_scatter(X, shift, sample_weight, nk, s1):
+    def _tied_initial_scatter(X, shift, sample_weight, rows):
         """The tied s2 that makes the M-step give scikit-learn's initial tied
         covariance, which sums x x^T over all rows, in raw coordinates, even
         when the one-hot responsibilities cover only some rows (k-means++,
-        random_from_data): S + (a - b) s^T + s (a - b)^T + (W - N) s s^T, with
-        S, a, W the sums of w x x^T, w x, w over all rows (centered), b = sum
-        s1, N = sum nk (+ eps), s the shift. It is S when every row is
-        covered, as in EM."""
+        random_from_data): S + g s^T + s g^T + m s s^T, with S the sum of
+        w x x^T over all rows (centered), g and m the sums of w x and of w
+        over the rows that no responsibility covers, and s the shift.
+
+        g and m are summed over those rows themselves, not taken as totals
+        minus the covered part: when every row is covered (init 'kmeans')
+        they are exactly 0, and s2 is S, as in EM. (A difference of totals
+        leaves rounding, and the component epsilon, that s s^T multiplies:
+        far from the origin it swamped the covariance.)"""
+        uncovered = np.ones(X.shape[0], dtype=bool)
+        uncovered[rows] = False
         scatter = np.zeros((X.shape[1], X.shape[1]))
-        first = np.zeros(X.shape[1])
+        gap = np.zeros(X.shape[1])
+        missing = 0.0
         for start in range(0, X.shape[0], INIT_CHUNK_ROWS):
             x = X[start:start + INIT_CHUNK_ROWS].astype(np.float64) - shift
             w = sample_weight[start:start + INIT_CHUNK_ROWS].astype(np.float64)
             scatter += (w[:, None] * x).T @ x
-            first += w @ x
-        gap = first - s1.sum(axis=0)
-        missing = sample_weight.sum(dtype=np.float64) - (nk + NK_EPSILON).sum()
+            w_out = np.where(uncovered[start:start + INIT_CHUNK_ROWS], w, 0.0)
+            gap += w_out @ x
+            missing += w_out.sum()
         return (scatter + np.outer(gap, shift) + np.outer(shift, gap) + missing * np.outer(shift, shift)).ravel()
 
     def _second_moments(self, x, weighted_resp, means, weights):
@@ -328,10 +358,11 @@ class GaussianMixture(DensityMixin, BaseEstimator):
         if self.precisions_init is None:
             chol = precision_cholesky(covariances, self.covariance_type, self.reg_covar)
         else:
-            chol = _precision_cholesky_from_precisions(
-                np.asarray(self.precisions_init, dtype=np.float64), self.covariance_type
-            )
-            covariances = None
+            precisions = np.asarray(self.precisions_init, dtype=np.float64)
+            chol = _precision_cholesky_from_precisions(precisions, self.covariance_type)
+            # The covariances that go with the given precisions (what fit
+            # reports when max_iter=0), never those of the responsibilities.
+            covariances = _covariances_from_precisions(precisions, self.covariance_type)
         return weights, means, covariances, chol
 
     # -- fitting --------------------------------------------------------------
@@ -374,7 +405,7 @@ class GaussianMixture(DensityMixin, BaseEstimator):
                 f"n_samples = {n_samples}"
             )
         self._check_initial_parameters(n_features)
-        sample_weight = check_sample_weight(sample_weight, X, X.dtype)
+        sample_weight = _unit_mean_weights(check_sample_weight(sample_weight, X, np.float64), X.dtype)
         random_state = check_random_state(self.random_state)
         n_threads = effective_n_threads()
         shift = X.mean(axis=0, dtype=np.float64)
@@ -395,6 +426,7 @@ class GaussianMixture(DensityMixin, BaseEstimator):
                     lower_bound = self.lower_bound_
                 else:
                     weights, means, covariances, chol = self._initialize(X, shift, sample_weight, random_state)
+                    check_precisions_fit_dtype(largest_precision(chol), X.dtype)
                     lower_bound = -np.inf
                 lower_bounds, converged, n_iter = [], False, 0
                 started = time.perf_counter()
@@ -409,6 +441,7 @@ class GaussianMixture(DensityMixin, BaseEstimator):
                     )
                     weights, means = nk_eps / nk_eps.sum(), new_means
                     chol = precision_cholesky(covariances, self.covariance_type, self.reg_covar)
+                    check_precisions_fit_dtype(largest_precision(chol), X.dtype)
                     lower_bound = log_likelihood / total_weight
                     lower_bounds.append(lower_bound)
                     change = lower_bound - previous
@@ -436,10 +469,10 @@ class GaussianMixture(DensityMixin, BaseEstimator):
                 stacklevel=2,
             )
         dtype = X.dtype
+        check_precisions_fit_dtype(largest_precision(best["chol"]), dtype)
         self.weights_ = best["weights"].astype(dtype)
         self.means_ = (best["means"] + shift).astype(dtype)
-        if best["covariances"] is not None:
-            self.covariances_ = np.asarray(best["covariances"]).astype(dtype)
+        self.covariances_ = np.asarray(best["covariances"]).astype(dtype)
         self.precisions_cholesky_ = np.asarray(best["chol"]).astype(dtype)
         self.precisions_ = _precisions(np.asarray(best["chol"]), self.covariance_type).astype(dtype)
         self.converged_ = best["converged"]

@@ -13,7 +13,9 @@ from sklearn.utils._param_validation import Interval, StrOptions
 from sklearn.utils.multiclass import check_classification_targets
 from sklearn.utils.validation import check_is_fitted
 
-from lvmfast._gaussian import COVARIANCE_TYPES, class_statistics, log_prob, precision_cholesky
+from lvmfast._gaussian import (
+    COVARIANCE_TYPES, check_precisions_fit_dtype, class_statistics, largest_precision, log_prob, precision_cholesky,
+)
 from lvmfast._kernels._responsibilities import log_normalize
 from lvmfast._parallel import effective_n_threads
 from lvmfast._validation import check_sample_weight, validate_float_data, unchanged_on_error
@@ -209,6 +211,10 @@ class GaussianNB(_GaussianGenerativeClassifier):
         # scikit-learn's epsilon_ uses the unweighted variance of the data
         # fitted; with unit weights this is it, over all batches so far.
         self.epsilon_ = float(self.var_smoothing * var_new.max())
+        variances = new_var + self.epsilon_
+        positive = variances[variances > 0]  # a zero variance (constant data) is not a scale problem
+        with np.errstate(over="ignore", divide="ignore"):
+            check_precisions_fit_dtype(float((1.0 / positive).max()) if positive.size else 0.0, X.dtype)
         self._shift = mean_new
         self.theta_ = new_theta.astype(X.dtype)
         self.var_ = (new_var + self.epsilon_).astype(X.dtype)
@@ -302,6 +308,7 @@ class GaussianClassifier(_GaussianGenerativeClassifier):
             if self.covariance_type == "spherical":
                 cov = cov.mean(axis=1)
         chol = precision_cholesky(cov, self.covariance_type, self.reg_covar, names=classes.tolist())
+        check_precisions_fit_dtype(largest_precision(chol), X.dtype)
         self.class_prior_ = counts / counts.sum() if self.priors is None else _check_priors(self.priors, k)
         self._shift = shift + counts @ means / counts.sum()  # centers predictions
         self.means_ = (means + shift).astype(X.dtype)
