@@ -183,6 +183,12 @@ def precision_cholesky(covariances, covariance_type, reg_covar, names=None):
     error that names it and suggests reg_covar."""
 
     def collapsed(index):
+        if names is not None and index is None:  # a classifier's pooled covariance
+            return ValueError(
+                "The pooled (tied) covariance collapsed: it is not positive definite (the samples "
+                f"lie on a lower-dimensional set). Increase reg_covar (now {reg_covar!r}) or scale "
+                "the input data X."
+            )
         if names is not None:
             return ValueError(
                 f"Class {names[index]!r} collapsed: its covariance is not positive definite (a "

@@ -9,6 +9,7 @@ also refuses finite values whose squares overflow.
 """
 import contextlib
 import functools
+import re
 
 import numpy as np
 import scipy.sparse as sp
@@ -27,7 +28,8 @@ def validate_float_data(estimator, X, y="no_validation", *, reset, accept_sparse
     unlike scikit-learn's KMeans, 64-bit indices are kept (the CSR kernels
     take both), so matrices past 2^31 nonzeros work. X is checked for
     NaN, infinity and an overflowing scale in one pass (check_scale)."""
-    with _missing_values_as_nan(X, type(estimator).__name__):
+    names = ("X",) if isinstance(y, str) and y == "no_validation" else ("X", "y")
+    with naming_errors(*names), _missing_values_as_nan(X, type(estimator).__name__):
         out = validate_data(
             estimator, X, y, reset=reset, accept_sparse=accept_sparse, dtype=FLOAT_DTYPES, order="C",
             accept_large_sparse=True, ensure_min_samples=ensure_min_samples, ensure_all_finite=False,
@@ -38,7 +40,7 @@ def validate_float_data(estimator, X, y="no_validation", *, reset, accept_sparse
 
 def check_float_array(X, *, input_name="X", accept_sparse=False):
     """check_array with lvmfast's contract, for functions (no estimator)."""
-    with _missing_values_as_nan(X, None, input_name):
+    with naming_errors(input_name), _missing_values_as_nan(X, None, input_name):
         X = check_array(
             X, accept_sparse=accept_sparse, dtype=FLOAT_DTYPES, order="C", accept_large_sparse=True,
             input_name=input_name, ensure_all_finite=False,
@@ -115,8 +117,37 @@ def check_sample_weight(sample_weight, X, dtype):
     contiguous array of `dtype`. scikit-learn's KMeans accepts negative
     weights; lvmfast refuses them, since a negative weight has no meaning
     as a row's multiplicity and breaks the k-means++ sampling."""
-    weights = _check_sample_weight(sample_weight, X, dtype=dtype, ensure_non_negative=True)
+    with naming_errors("sample_weight", "Sample weights", "sample weights"):
+        weights = _check_sample_weight(sample_weight, X, dtype=dtype, ensure_non_negative=True)
+    # A scalar weight skips check_array's finiteness check.
+    if not np.isfinite(weights).all():
+        raise ValueError("Input sample_weight contains NaN or infinity.")
     return np.ascontiguousarray(weights)
+
+
+def _names_any(message, names):
+    return any(re.search(rf"(?<![A-Za-z0-9_]){re.escape(name)}(?![A-Za-z0-9_])", message) for name in names)
+
+
+class naming_errors:
+    """Context manager: a ValueError or TypeError from scikit-learn's checks
+    whose message does not name the argument ('Expected 2D array, got 1D
+    array instead', 'Complex data not supported', 'Found array with 0
+    sample(s)', ...) is raised again, of the same type, with the argument's
+    name in front ('X: Expected 2D array ...'), so a caller can tell which
+    argument was wrong. The original message is kept whole after the name
+    (scikit-learn's tests search for it)."""
+
+    def __init__(self, *names):
+        self.names = names
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, exc_type, exc, tb):
+        if exc_type not in (ValueError, TypeError) or _names_any(str(exc), self.names):
+            return False
+        raise exc_type(f"{' and '.join(n for n in self.names if ' ' not in n)}: {exc}") from exc
 
 
 def unchanged_on_error(fit):

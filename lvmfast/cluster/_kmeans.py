@@ -219,9 +219,9 @@ def kmeans_plusplus(X, n_clusters, *, sample_weight=None, x_squared_norms=None, 
         raise ValueError(f"n_samples={X.shape[0]} should be >= n_clusters={n_clusters}.")
     if x_squared_norms is not None:
         x_squared_norms = check_array(x_squared_norms, dtype=FLOAT_DTYPES, ensure_2d=False, input_name="x_squared_norms")
-        if x_squared_norms.shape[0] != X.shape[0]:
+        if x_squared_norms.ndim != 1 or x_squared_norms.shape[0] != X.shape[0]:
             raise ValueError(
-                f"The length of x_squared_norms {x_squared_norms.shape[0]} should "
+                f"The length of x_squared_norms {x_squared_norms.shape} should "
                 f"be equal to the length of n_samples {X.shape[0]}."
             )
     random_state = check_random_state(random_state)
@@ -427,12 +427,12 @@ class KMeans(ClassNamePrefixFeaturesOutMixin, TransformerMixin, ClusterMixin, Ba
         if centers.shape[0] != self.n_clusters:
             raise ValueError(
                 f"The shape of the initial centers {centers.shape} does not match "
-                f"the number of clusters {self.n_clusters}."
+                f"the number of clusters {self.n_clusters}. ({what})."
             )
         if centers.shape[1] != X.shape[1]:
             raise ValueError(
                 f"The shape of the initial centers {centers.shape} does not match "
-                f"the number of features of the data {X.shape[1]}."
+                f"the number of features of the data {X.shape[1]}. ({what})."
             )
         return centers
 

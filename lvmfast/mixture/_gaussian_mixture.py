@@ -7,6 +7,7 @@ M-step on those small statistics is NumPy here. The loop, the convergence test
 and the initializations follow scikit-learn's GaussianMixture step for step,
 so the same starting point gives the same iterations.
 """
+import numbers
 import time
 import warnings
 from numbers import Integral, Real
@@ -64,14 +65,24 @@ def _parameters_from_statistics(nk, s1, s2, around, covariance_type, reg_covar):
         covariances = scatter / nk_eps.sum()
         covariances.flat[:: n_features + 1] += reg_covar
         return nk_eps, means, covariances
-    shift = means - around  # the means' move since the statistics' reference
+    # sum w r (x - m)(x - m)^T from the moments around `around`: with
+    # d = m - around and c = s1 - nk around = sum w r (x - around),
+    # s2 - c d^T - d c^T + nk d d^T. (c is not nk d: the means divide by
+    # nk + eps, and far from the data mean that difference is not small.)
+    shift = means - around
+    centered_s1 = s1 - nk[:, None] * around
     if covariance_type == "full":
         s2 = s2.reshape(n_components, n_features, n_features)
-        covariances = (s2 - nk[:, None, None] * shift[:, :, None] * shift[:, None, :]) / nk_eps[:, None, None]
+        cross = centered_s1[:, :, None] * shift[:, None, :]
+        covariances = (
+            s2 - cross - cross.transpose(0, 2, 1) + nk[:, None, None] * shift[:, :, None] * shift[:, None, :]
+        ) / nk_eps[:, None, None]
         for cov in covariances:
             cov.flat[:: n_features + 1] += reg_covar
         return nk_eps, means, covariances
-    variances = (s2.reshape(n_components, n_features) - nk[:, None] * shift**2) / nk_eps[:, None]
+    variances = (
+        s2.reshape(n_components, n_features) - 2 * centered_s1 * shift + nk[:, None] * shift**2
+    ) / nk_eps[:, None]
     variances = np.maximum(variances, 0.0) + reg_covar
     if covariance_type == "spherical":
         variances = variances.mean(axis=1)
@@ -561,6 +572,8 @@ class GaussianMixture(DensityMixin, BaseEstimator):
         y : ndarray of shape (n_samples,), the component of each row
         """
         check_is_fitted(self)
+        if isinstance(n_samples, bool) or not isinstance(n_samples, numbers.Integral):
+            raise TypeError(f"n_samples must be an int; got {n_samples!r} of type {type(n_samples).__name__}.")
         if n_samples < 1:
             raise ValueError(
                 f"Invalid value for 'n_samples': {n_samples} . The sampling requires at least one sample."

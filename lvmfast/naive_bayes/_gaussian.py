@@ -18,7 +18,7 @@ from lvmfast._gaussian import (
 )
 from lvmfast._kernels._responsibilities import log_normalize
 from lvmfast._parallel import effective_n_threads
-from lvmfast._validation import check_sample_weight, validate_float_data, unchanged_on_error
+from lvmfast._validation import _names_any, check_sample_weight, naming_errors, validate_float_data, unchanged_on_error
 
 __all__ = ["GaussianClassifier", "GaussianNB"]
 
@@ -35,6 +35,18 @@ def _check_priors(priors, n_classes):
     return priors
 
 
+def _unweighted_mean_variance(X, chunk_rows=65536):
+    """Row count, per-feature mean and (biased) variance of X in float64, a
+    chunk of rows at a time (no float64 copy of a whole float32 X)."""
+    n = X.shape[0]
+    mean = X.mean(axis=0, dtype=np.float64)
+    total = np.zeros(X.shape[1])
+    for start in range(0, n, chunk_rows):
+        diff = X[start:start + chunk_rows] - mean
+        total += np.einsum("ij,ij->j", diff, diff, dtype=np.float64)
+    return float(n), mean, total / n
+
+
 class _GaussianGenerativeClassifier(ClassifierMixin, BaseEstimator):
     """Prediction shared by the Gaussian classifiers: subclasses set
     classes_, class_prior_, means (_means) and precisions_cholesky in the
@@ -44,7 +56,12 @@ class _GaussianGenerativeClassifier(ClassifierMixin, BaseEstimator):
         """X as the kernels need it and y as discrete labels (a column y is
         raveled with scikit-learn's DataConversionWarning)."""
         X, y = validate_float_data(self, X, y, reset=reset)
-        check_classification_targets(y)
+        with naming_errors("y"):
+            check_classification_targets(y)
+            try:
+                np.unique(y)
+            except TypeError as exc:  # labels of types that do not sort together
+                raise TypeError(f"y has labels of types that cannot be compared, such as 1 and 'a': {exc}") from None
         return X, y
 
     def _labels_of(self, y):
@@ -100,6 +117,18 @@ class _GaussianGenerativeClassifier(ClassifierMixin, BaseEstimator):
         """The most probable class of each row."""
         X = self._fitted_input(X)
         return self.classes_[self._joint(X).argmax(axis=1)]
+
+    def score(self, X, y, sample_weight=None):
+        """(Weighted) accuracy of predict(X) against y, as ClassifierMixin's;
+        scikit-learn's metric errors about the labels ('Mix of label input
+        types', ...) are said to be about y."""
+        X = self._fitted_input(X)
+        try:
+            return super().score(X, y, sample_weight=sample_weight)
+        except ValueError as exc:
+            if _names_any(str(exc), ("X", "y", "sample_weight")):
+                raise
+            raise ValueError(f"y: {exc}") from exc
 
 
 class GaussianNB(_GaussianGenerativeClassifier):
@@ -193,23 +222,22 @@ class GaussianNB(_GaussianGenerativeClassifier):
         n_past = self._class_count
         total = n_past + counts
         safe = np.where(total > 0, total, 1)[:, None]
-        new_theta = np.where(filled[:, None], (n_past[:, None] * theta + counts[:, None] * batch_mean) / safe, theta)
+        # As fractions of the new total, so that huge weights (1e300) do not
+        # overflow in n_past * counts.
+        past, batch = n_past[:, None] / safe, counts[:, None] / safe
+        new_theta = np.where(filled[:, None], past * theta + batch * batch_mean, theta)
         new_var = np.where(
-            filled[:, None],
-            (n_past[:, None] * var + counts[:, None] * batch_var
-             + (n_past * counts)[:, None] / safe * (theta - batch_mean) ** 2) / safe,
-            var,
+            filled[:, None], past * var + batch * batch_var + past * batch * (theta - batch_mean) ** 2, var,
         )
+        # scikit-learn's epsilon_ uses the unweighted variance of the rows
+        # fitted, whatever sample_weight is: count them unweighted.
         n_all, mean_all, var_all = self._total
-        batch_count = counts.sum()
-        batch_mean_all = (counts @ batch_mean) / batch_count
-        batch_var_all = (counts @ (batch_var + (batch_mean - batch_mean_all) ** 2)) / batch_count
+        batch_count, batch_mean_all, batch_var_all = _unweighted_mean_variance(X)
         n_new = n_all + batch_count
         mean_new = (n_all * mean_all + batch_count * batch_mean_all) / n_new
         var_new = (n_all * var_all + batch_count * batch_var_all + n_all * batch_count / n_new * (mean_all - batch_mean_all) ** 2) / n_new
         self._total = (n_new, mean_new, var_new)
-        # scikit-learn's epsilon_ uses the unweighted variance of the data
-        # fitted; with unit weights this is it, over all batches so far.
+        # over all batches so far
         self.epsilon_ = float(self.var_smoothing * var_new.max())
         variances = new_var + self.epsilon_
         positive = variances[variances > 0]  # a zero variance (constant data) is not a scale problem
