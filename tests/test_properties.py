@@ -61,10 +61,6 @@ KNOWN_EXTREME_SCALE = (
     "known defect: overflow-scale data (|x| > 1e154) gives NaN silently, and float32 subnormal "
     "data gives NaN probabilities"
 )
-KNOWN_GMM_SCALE = (
-    "known defects: GaussianMixture tied + init 'kmeans' fails on X + 1e8; covariances_ stale "
-    "after max_iter=0 with precisions_init"
-)
 KNOWN_GMM_WEIGHT_SCALE = "known defect: GaussianMixture sample_weight is not scale-invariant (weights 1e-15, 1e-310)"
 # Defects this suite found that are not fixed yet. (The M-step now uses the
 # exact centered scatter, but far-from-the-mean components still differ.)
@@ -72,10 +68,6 @@ NEW_GMM_FULL_EPSILON = (
     "NEW defect: full-covariance M-step subtracts nk*(m - around)^2 although the means divide by "
     "nk + 10 eps, so tight components ~1e11 from the data mean get a negative covariance and fit "
     "refuses ('Component 0 collapsed') where scikit-learn fits"
-)
-NEW_GMM_SAMPLE_N_SAMPLES = (
-    "NEW defect: GaussianMixture.sample does not validate n_samples (1.5 accepted; '3' and nan "
-    "give TypeError/ValueError that do not name n_samples)"
 )
 
 
@@ -786,7 +778,7 @@ def test_gaussian_mixture_zero_reg_covar(data):
     check_gmm_against_sklearn(*_gmm_case(data.draw, st.integers(-5, 5), reg_covars=(0.0,)))
 
 
-@pytest.mark.xfail(strict=False, reason=KNOWN_GMM_SCALE)
+@pytest.mark.xfail(strict=False, reason=KNOWN_EXTREME_SCALE + " (here: means of data near 1e-250 come out 0)")
 @given(data=st.data())
 def test_gaussian_mixture_max_iter_zero(data):
     """max_iter=0 with precisions_init (after an earlier fit, or fresh):
@@ -927,7 +919,6 @@ def test_gaussian_mixture_invalid_input(data):
 SAMPLE_SIZES = [1, 2, 7, 0, -1, np.int64(4)]
 
 
-@pytest.mark.xfail(strict=False, reason=NEW_GMM_SAMPLE_N_SAMPLES)
 @given(n=st.sampled_from([1.5, np.nan, np.inf, "3", None, [2], 2.0]))
 def test_gaussian_mixture_sample_n_samples_type(n):
     """sample(n_samples) with a non-integer n_samples: an error naming it."""
