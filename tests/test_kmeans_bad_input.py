@@ -1,7 +1,6 @@
 """Bad input gets a clear error that names what was expected, and changes nothing."""
 import numpy as np
 import pytest
-import scipy.sparse as sp
 
 from lvmfast import KMeans, kmeans_plusplus
 from sklearn.exceptions import NotFittedError
