@@ -243,9 +243,15 @@ cdef inline Py_ssize_t padded_width(Py_ssize_t n_clusters, Py_ssize_t itemsize) 
     return max(1, (n_clusters + lanes - 1) // lanes) * lanes
 
 
-cdef void transpose_centers(const floating[:, ::1] centers, floating *ct, Py_ssize_t kp,
+ctypedef fused table_t:
+    float
+    double
+
+
+cdef void transpose_centers(const floating[:, ::1] centers, table_t *ct, Py_ssize_t kp,
                             int n_threads) noexcept nogil:
-    """ct[j * kp + k] = centers[k, j], zero for K <= k < kp."""
+    """ct[j * kp + k] = centers[k, j] (in the table's type: the data's for
+    the Lloyd scores, double for distances), zero for K <= k < kp."""
     cdef Py_ssize_t n_clusters = centers.shape[0], n_features = centers.shape[1]
     cdef Py_ssize_t n_tiles = (n_features + 255) // 256
     cdef Py_ssize_t tile, j, k, stop
@@ -253,24 +259,9 @@ cdef void transpose_centers(const floating[:, ::1] centers, floating *ct, Py_ssi
         stop = min((tile + 1) * 256, n_features)
         for j in range(tile * 256, stop):
             for k in range(n_clusters):
-                ct[j * kp + k] = centers[k, j]
+                ct[j * kp + k] = <table_t> centers[k, j]
             for k in range(n_clusters, kp):
                 ct[j * kp + k] = 0
-
-
-cdef void transpose_centers_double(const floating[:, ::1] centers, double *ct, Py_ssize_t kp,
-                                   int n_threads) noexcept nogil:
-    """ct[j * kp + k] = (double) centers[k, j], zero for K <= k < kp."""
-    cdef Py_ssize_t n_clusters = centers.shape[0], n_features = centers.shape[1]
-    cdef Py_ssize_t n_tiles = (n_features + 255) // 256
-    cdef Py_ssize_t tile, j, k, stop
-    for tile in prange(n_tiles, num_threads=n_threads, schedule="static"):
-        stop = min((tile + 1) * 256, n_features)
-        for j in range(tile * 256, stop):
-            for k in range(n_clusters):
-                ct[j * kp + k] = centers[k, j]
-            for k in range(n_clusters, kp):
-                ct[j * kp + k] = 0.0
 
 
 cdef void center_sq_norms_double(const floating[:, ::1] centers, double *out) noexcept nogil:
@@ -576,7 +567,7 @@ def csr_pairwise_sq_distances(const floating[::1] data, const csr_index[::1] ind
     cdef double *acc = NULL
     cdef double d
     with nogil:
-        transpose_centers_double(centers, ct, kp, n_threads)
+        transpose_centers(centers, ct, kp, n_threads)
         with parallel(num_threads=n_threads):
             acc = <double *> lvs_alloc(kp * sizeof(double))
             for c in prange(n_chunks, schedule="dynamic"):
@@ -680,7 +671,7 @@ def csr_pp_potentials(const floating[::1] data, const csr_index[::1] indices,
     cdef double *acc = NULL
     cdef double d, w
     with nogil:
-        transpose_centers_double(candidates, ct, kp, n_threads)
+        transpose_centers(candidates, ct, kp, n_threads)
         with parallel(num_threads=n_threads):
             acc = <double *> lvs_alloc(kp * sizeof(double))
             for b in prange(n_blocks, schedule="dynamic"):
