@@ -34,6 +34,10 @@ def validate_float_data(estimator, X, y="no_validation", *, reset, accept_sparse
             estimator, X, y, reset=reset, accept_sparse=accept_sparse, dtype=FLOAT_DTYPES, order="C",
             accept_large_sparse=True, ensure_min_samples=ensure_min_samples, ensure_all_finite=False,
         )
+    if isinstance(out, tuple):
+        out = (_kernel_csr(out[0], "X"),) + out[1:]
+    else:
+        out = _kernel_csr(out, "X")
     check_scale(out[0] if isinstance(out, tuple) else out, estimator_name=type(estimator).__name__)
     return out
 
@@ -45,7 +49,28 @@ def check_float_array(X, *, input_name="X", accept_sparse=False):
             X, accept_sparse=accept_sparse, dtype=FLOAT_DTYPES, order="C", accept_large_sparse=True,
             input_name=input_name, ensure_all_finite=False,
         )
+    X = _kernel_csr(X, input_name)
     check_scale(X, input_name=input_name)
+    return X
+
+
+def _kernel_csr(X, input_name):
+    """Dense X as it is; CSR X checked for what scipy accepts but the CSR
+    kernels cannot (negative or out-of-range indices, a broken indptr), with
+    duplicate entries summed on a copy (a row's squared norm needs them
+    summed) and one index type for indices and indptr. Unsorted indices are
+    fine."""
+    if not sp.issparse(X):
+        return X
+    try:
+        X.check_format(full_check=True)
+    except ValueError as exc:
+        raise ValueError(f"{input_name} is not a valid CSR matrix: {exc}") from exc
+    if not X.has_canonical_format:
+        X = X.copy()
+        X.sum_duplicates()
+    if X.indices.dtype != X.indptr.dtype:
+        X = sp.csr_matrix((X.data, X.indices.astype(np.int64), X.indptr.astype(np.int64)), shape=X.shape)
     return X
 
 

@@ -87,6 +87,7 @@ class _DenseRows:
         # Squared row norms that let a float64 fit run its distance gemm in
         # float32 (see lloyd_step); only fits compute them.
         self._row_sq = _single_precision_rows(X, shift, n_clusters, n_threads) if single_precision else None
+        self._stat_buffers = {}
 
     def to_frame(self, centers):
         return np.ascontiguousarray(centers - self.shift, dtype=self.X.dtype)
@@ -98,11 +99,8 @@ class _DenseRows:
         """Assign rows to `centers` (labels in place); returns the number of
         changed labels, the per-cluster sums of w x and of w (None unless
         update_centers) and the inertia (nan unless with_inertia)."""
-        plan, n_clusters, n_features = self.plan, centers.shape[0], centers.shape[1]
-        stat_shape = (plan.n_blocks, n_clusters if update_centers else 0)
-        block_sums = np.empty(stat_shape + (n_features if update_centers else 0,))
-        block_weights = np.empty(stat_shape)
-        block_inertia = np.empty(plan.n_blocks)
+        plan = self.plan
+        block_sums, block_weights, block_inertia = self._buffers(centers.shape, update_centers)
         center_sq = _sq_norms(centers)
         extra = _single_precision_args(centers, center_sq, self._row_sq) if update_centers else {}
         with blas_single_thread():
@@ -115,6 +113,18 @@ class _DenseRows:
         if not update_centers:
             return n_changed, None, None, inertia
         return n_changed, block_sums.sum(axis=0), block_weights.sum(axis=0), inertia
+
+    def _buffers(self, centers_shape, update_centers):
+        """The per-block statistics buffers of lloyd_step, allocated once per
+        shape and reused by every iteration of a fit."""
+        n_clusters, n_features = centers_shape if update_centers else (0, 0)
+        key = (n_clusters, n_features)
+        if key not in self._stat_buffers:
+            n_blocks = self.plan.n_blocks
+            self._stat_buffers[key] = (
+                np.empty((n_blocks, n_clusters, n_features)), np.empty((n_blocks, n_clusters)), np.empty(n_blocks)
+            )
+        return self._stat_buffers[key]
 
     def assigned_sq_distances(self, centers, labels):
         distances = np.empty(self.X.shape[0])
@@ -213,7 +223,7 @@ def kmeans_plusplus(X, n_clusters, *, sample_weight=None, x_squared_norms=None, 
     indices : ndarray of shape (n_clusters,)
         Their row indices in X.
     """
-    X = _check_csr(check_float_array(X, accept_sparse="csr"))
+    X = check_float_array(X, accept_sparse="csr")
     sample_weight = check_sample_weight(sample_weight, X, X.dtype)
     if X.shape[0] < n_clusters:
         raise ValueError(f"n_samples={X.shape[0]} should be >= n_clusters={n_clusters}.")
@@ -251,25 +261,6 @@ def _mean_variance(X, chunk_rows=65536):
         diff = X[start:start + chunk_rows] - mean
         total += np.einsum("ij,ij->j", diff, diff, dtype=np.float64)
     return float(np.mean(total / X.shape[0]))
-
-
-def _check_csr(X):
-    """Dense X as it is; CSR X checked for what scipy accepts but the
-    kernels cannot (negative or out-of-range indices, a broken indptr), and
-    with duplicate entries summed on a copy (a row's squared norm needs
-    them summed). Unsorted indices are fine."""
-    if not sp.issparse(X):
-        return X
-    try:
-        X.check_format(full_check=True)
-    except ValueError as exc:
-        raise ValueError(f"X is not a valid CSR matrix: {exc}") from exc
-    if not X.has_canonical_format:
-        X = X.copy()
-        X.sum_duplicates()
-    if X.indices.dtype != X.indptr.dtype:  # the kernels take one index type
-        X = sp.csr_matrix((X.data, X.indices.astype(np.int64), X.indptr.astype(np.int64)), shape=X.shape)
-    return X
 
 
 def _rows(X, n_clusters, n_threads, fitting=False, shift=None):
@@ -481,7 +472,7 @@ class KMeans(ClassNamePrefixFeaturesOutMixin, TransformerMixin, ClusterMixin, Ba
         -------
         self
         """
-        X = _check_csr(validate_float_data(self, X, reset=True, accept_sparse="csr"))
+        X = validate_float_data(self, X, reset=True, accept_sparse="csr")
         n_samples = X.shape[0]
         if n_samples < self.n_clusters:
             raise ValueError(f"n_samples={n_samples} should be >= n_clusters={self.n_clusters}.")
@@ -580,7 +571,7 @@ class KMeans(ClassNamePrefixFeaturesOutMixin, TransformerMixin, ClusterMixin, Ba
     def _fitted_rows(self, X):
         """The rows of X and the fitted centers in their frame."""
         check_is_fitted(self)
-        X = _check_csr(validate_float_data(self, X, reset=False, accept_sparse="csr"))
+        X = validate_float_data(self, X, reset=False, accept_sparse="csr")
         rows = _rows(X, self.n_clusters, effective_n_threads(), shift=self._x_mean)
         return rows, rows.to_frame(self.cluster_centers_)
 
