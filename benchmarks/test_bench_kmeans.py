@@ -1,6 +1,6 @@
-"""KMeans: Lloyd iterations (dense, and on a sparse TF-IDF-like CSR matrix)
-and k-means++ seeding beside scikit-learn, on the same data and initial
-centers with equal thread counts."""
+"""KMeans: Lloyd iterations (dense, and on a sparse TF-IDF-like CSR matrix),
+k-means++ seeding and mini-batch epochs beside scikit-learn, on the same
+data and initial centers with equal thread counts."""
 import numpy as np
 import pytest
 
@@ -12,6 +12,13 @@ DTYPES = ["float64", "float32"]
 @pytest.mark.parametrize("dtype", DTYPES)
 @pytest.mark.parametrize("key", GROUPS["kmeans"])
 def test_kmeans(run_case, key, dtype):
+    row = run_case(key, dtype)
+    assert row["agreement"]["agrees"], row["agreement"]["text"]
+
+
+@pytest.mark.parametrize("dtype", DTYPES)
+@pytest.mark.parametrize("key", GROUPS["minibatch"])
+def test_minibatch_kmeans(run_case, key, dtype):
     row = run_case(key, dtype)
     assert row["agreement"]["agrees"], row["agreement"]["text"]
 

@@ -1,9 +1,12 @@
 """lvmfast: latent variable models (k-means, Gaussian mixtures, Gaussian
 classifiers) with scikit-learn's interface, compiled kernels and OpenMP."""
 from lvmfast._parallel import openmp_enabled
-from lvmfast.cluster import KMeans, kmeans_plusplus
+from lvmfast.cluster import KMeans, MiniBatchKMeans, kmeans_plusplus
 from lvmfast.mixture import GaussianMixture
 from lvmfast.naive_bayes import GaussianClassifier, GaussianNB
 
 __version__ = "0.1.0"
-__all__ = ["GaussianClassifier", "GaussianMixture", "GaussianNB", "KMeans", "kmeans_plusplus", "openmp_enabled", "__version__"]
+__all__ = [
+    "GaussianClassifier", "GaussianMixture", "GaussianNB", "KMeans", "MiniBatchKMeans", "kmeans_plusplus",
+    "openmp_enabled", "__version__",
+]

@@ -144,8 +144,9 @@ def main(argv=None):
     )
     bench.add_argument("--quick", action="store_true", help="small problems: the whole run takes about a minute")
     bench.add_argument("--models", type=_names, default=None, metavar="NAMES",
-                       help="comma-separated cases or groups: kmeans (lloyd, kmeans++, kmeans-sparse), gmm (gmm-full, gmm-tied, "
-                            "gmm-diag, gmm-spherical), classifiers (gaussian-nb, gaussian-classifier); default all")
+                       help="comma-separated cases or groups: kmeans (lloyd, kmeans++, kmeans-sparse), minibatch "
+                            "(minibatch-kmeans, minibatch-kmeans-normal), gmm (gmm-full, gmm-tied, gmm-diag, "
+                            "gmm-spherical), classifiers (gaussian-nb, gaussian-classifier); default all")
     bench.add_argument("--dtypes", type=_names, default=["float64", "float32"], metavar="TYPES",
                        help="float64,float32 (default both)")
     bench.add_argument("--threads", type=_thread_counts, default=None, metavar="COUNTS",

@@ -47,7 +47,7 @@ def wrong_implementations(model, library):
     right = ORIGINAL_IMPLEMENTATION(model, library)
     if library == "sklearn":
         return right
-    if model == "KMeans":
+    if model in ("KMeans", "MiniBatchKMeans"):
         class MovedRow(right):  # fits data with one row moved far away
             def fit(self, X, y=None, sample_weight=None):
                 moved = X.copy()

@@ -11,7 +11,7 @@ from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import StandardScaler
 from sklearn.utils.estimator_checks import check_estimator
 
-from lvmfast import GaussianClassifier, GaussianMixture, GaussianNB, KMeans
+from lvmfast import GaussianClassifier, GaussianMixture, GaussianNB, KMeans, MiniBatchKMeans
 
 # scikit-learn expects these of its own KMeans to fail too (the same check on
 # dense and on sparse data): seeding samples
@@ -24,6 +24,18 @@ KMEANS_EXPECTED_FAILURES = {
 
 def test_check_estimator_kmeans():
     check_estimator(KMeans(), expected_failed_checks=KMEANS_EXPECTED_FAILURES)
+
+
+# scikit-learn expects the same two of its MiniBatchKMeans: batches are drawn
+# at random too.
+MINIBATCH_KMEANS_EXPECTED_FAILURES = {
+    "check_sample_weight_equivalence_on_dense_data": "batches and seeds are drawn differently for weighted rows",
+    "check_sample_weight_equivalence_on_sparse_data": "batches and seeds are drawn differently for weighted rows",
+}
+
+
+def test_check_estimator_minibatch_kmeans():
+    check_estimator(MiniBatchKMeans(), expected_failed_checks=MINIBATCH_KMEANS_EXPECTED_FAILURES)
 
 
 @pytest.fixture

@@ -1,16 +1,17 @@
 """scikit-learn's own tests, run against lvmfast.
 
-lvmfast claims scikit-learn's interface for KMeans, kmeans_plusplus, k_means,
-GaussianMixture and GaussianNB. The strongest check of that claim is
-scikit-learn's own test files, so this module runs them -- read from the
+lvmfast claims scikit-learn's interface for KMeans, MiniBatchKMeans,
+kmeans_plusplus, k_means, GaussianMixture and GaussianNB. The strongest check
+of that claim is scikit-learn's own test files, so this module runs them -- read from the
 installed scikit-learn, never copied here -- with the imports of those public
 names rewritten to lvmfast's:
 
     from sklearn.cluster import KMeans, MiniBatchKMeans, k_means, kmeans_plusplus
+    from sklearn.cluster import BisectingKMeans
 becomes
-    from sklearn.cluster import MiniBatchKMeans
-    from lvmfast.cluster import KMeans, kmeans_plusplus
-    k_means = <placeholder that raises MissingInLvmfast>   # until lvmfast has it
+    from lvmfast.cluster import KMeans, MiniBatchKMeans, k_means, kmeans_plusplus
+    from sklearn.cluster import BisectingKMeans
+(a name lvmfast lacks becomes a placeholder that raises MissingInLvmfast).
 
 Everything else (private helpers, datasets, testing utilities, the other
 estimators) still comes from scikit-learn. The rewrite is done on the syntax
@@ -30,7 +31,7 @@ Expected outcomes, keyed by file then by test name -- the whole test
 (``test_x``) or one parametrization (``test_x[42-float64-lloyd]``):
 
 * SKIPPED: tests of scikit-learn's own code (its private helpers, and the
-  estimators lvmfast does not have: MiniBatchKMeans, the discrete naive Bayes
+  estimators lvmfast does not have: BisectingKMeans, the discrete naive Bayes
   classes). A parametrization whose parameters include one of those
   estimators is skipped by rule, without an entry.
 * XFAIL: what lvmfast does not do yet on purpose (algorithm='elkan'):
@@ -57,7 +58,7 @@ SKLEARN_VERSION_TARGETED = "1.9.1"
 
 # Public scikit-learn modules whose names lvmfast provides, and where.
 LVMFAST_NAMES = {
-    "sklearn.cluster": ("lvmfast.cluster", ("KMeans", "kmeans_plusplus", "k_means")),
+    "sklearn.cluster": ("lvmfast.cluster", ("KMeans", "MiniBatchKMeans", "kmeans_plusplus", "k_means")),
     "sklearn.mixture": ("lvmfast.mixture", ("GaussianMixture",)),
     "sklearn.naive_bayes": ("lvmfast.naive_bayes", ("GaussianNB",)),
 }
@@ -65,7 +66,7 @@ LVMFAST_NAMES = {
 # Estimators of scikit-learn that lvmfast does not have: a parametrization
 # over one of them tests scikit-learn, and is skipped.
 FOREIGN_ESTIMATORS = {
-    "sklearn.cluster": ("MiniBatchKMeans", "BisectingKMeans"),
+    "sklearn.cluster": ("BisectingKMeans",),
     "sklearn.naive_bayes": ("MultinomialNB", "BernoulliNB", "CategoricalNB", "ComplementNB"),
     "sklearn.mixture": ("BayesianGaussianMixture",),
 }
@@ -74,27 +75,20 @@ FOREIGN_ESTIMATORS = {
 # ---------------------------------------------------------------------------
 # Expected outcomes
 
-_MBK = "tests scikit-learn's MiniBatchKMeans only; lvmfast has none"
 _DISCRETE_NB = "tests scikit-learn's discrete naive Bayes classes only; lvmfast has none"
 
 SKIPPED = {
     "test_k_means": {
         "test_relocate_empty_clusters": "tests scikit-learn's private _relocate_empty_clusters_dense/_sparse",
         "test_minibatch_update_consistency": "tests scikit-learn's private _mini_batch_step and _labels_inertia",
-        "test_minibatch_reassign": "tests scikit-learn's private _mini_batch_step",
+        "test_minibatch_reassign": (
+            "tests scikit-learn's private _mini_batch_step (lvmfast's step is tested in test_minibatch_kmeans.py)"
+        ),
         "test_euclidean_distance": "tests scikit-learn's private _euclidean_dense_dense_wrapper/_sparse_dense_wrapper",
         "test_inertia": "tests scikit-learn's private _inertia_dense/_inertia_sparse",
         "test_is_same_clustering": "tests scikit-learn's private _is_same_clustering",
         "test_sample_weight_init": "calls scikit-learn's private _BaseKMeans._init_centroids(X, x_squared_norms, ...)",
         "test_sample_weight_zero": "calls scikit-learn's private _BaseKMeans._init_centroids(X, x_squared_norms, ...)",
-        "test_minibatch_kmeans_partial_fit_init": _MBK,
-        "test_minibatch_kmeans_verbose": _MBK,
-        "test_minibatch_kmeans_warning_init_size": _MBK,
-        "test_minibatch_sensible_reassign": _MBK,
-        "test_minibatch_with_many_reassignments": _MBK,
-        "test_minibatch_kmeans_init_size": _MBK,
-        "test_minibatch_declared_convergence": _MBK,
-        "test_minibatch_iter_steps": _MBK,
     },
     "test_gaussian_mixture": {
         "test_suffstat_sk_full": "tests scikit-learn's private _estimate_gaussian_covariances_full",
@@ -396,7 +390,8 @@ def test_imports_are_rewritten_to_lvmfast():
 
         assert module.KMeans is lvmfast.KMeans
         assert module.kmeans_plusplus is lvmfast.kmeans_plusplus
-        assert module.MiniBatchKMeans is sklearn.cluster.MiniBatchKMeans
+        assert module.MiniBatchKMeans is lvmfast.MiniBatchKMeans
+        assert module.MiniBatchKMeans is not sklearn.cluster.MiniBatchKMeans
         expected_k_means = getattr(lvmfast.cluster, "k_means", None)
         if expected_k_means is None:
             assert isinstance(module.k_means, _Missing)

@@ -16,6 +16,9 @@ import numpy as np
 IMPLEMENTATIONS = {
     "KMeans": {"lvmfast": ("lvmfast", "KMeans"), "sklearn": ("sklearn.cluster", "KMeans")},
     "kmeans_plusplus": {"lvmfast": ("lvmfast", "kmeans_plusplus"), "sklearn": ("sklearn.cluster", "kmeans_plusplus")},
+    "MiniBatchKMeans": {
+        "lvmfast": ("lvmfast", "MiniBatchKMeans"), "sklearn": ("sklearn.cluster", "MiniBatchKMeans"),
+    },
     "GaussianMixture": {
         "lvmfast": ("lvmfast", "GaussianMixture"), "sklearn": ("sklearn.mixture", "GaussianMixture"),
     },
@@ -390,6 +393,76 @@ class KMeansPlusPlusCase(_KMeansData, Case):
         return self._agreement("potential relative difference", d, f"potential {100 * d:+.2f}%, same rows {same}/{k}")
 
 
+class MiniBatchKMeansCase(Case):
+    """Mini-batch k-means (batch_size 1024, no early stopping) from the same
+    initial centers and random_state, hence the same batches, on Gaussian
+    blobs. The step is one epoch (n_samples // 1024 mini-batch steps): the
+    difference between fits of 2 and 1 epochs, so the setup and the final
+    labelling pass cancel. The fit is the 2-epoch fit with the labels of
+    every row. Agreement: that fit's inertia (the two libraries follow the
+    same steps; float32 rounds differently, and a row that sits almost
+    halfway between two centers may then join the other)."""
+
+    key = "minibatch-kmeans"
+    model = "MiniBatchKMeans"
+    title = "MiniBatchKMeans (blobs)"
+    step = "epoch"
+    fit = "fit, 2 epochs"
+    # scikit-learn's step draws its batch with RandomState.choice(p=...),
+    # which costs O(n_samples): an epoch costs it O(n_samples^2 / batch_size)
+    # (about a minute at N=1,000,000), so the sizes stay moderate.
+    sizes = {
+        "full": {"n_samples": 200_000, "n_features": 32, "n_components": 64},
+        "quick": {"n_samples": 50_000, "n_features": 32, "n_components": 64},
+    }
+    tolerance = {"float64": 1e-6, "float32": 1e-3}
+    batch_size = 1024
+
+    def _rows(self):
+        return make_blobs(self.size["n_samples"], self.size["n_features"], self.size["n_components"], self.dtype.name)
+
+    def _make_data(self):
+        X = self._rows()
+        init = X[np.random.default_rng(1).choice(len(X), self.size["n_components"], replace=False)]
+        return X, init
+
+    def _fitter(self, library, epochs):
+        X, init = self.data()
+        model = implementation("MiniBatchKMeans", library)(
+            len(init), init=init, n_init=1, max_iter=epochs, batch_size=self.batch_size, tol=0.0,
+            max_no_improvement=None, random_state=0,
+        )
+        return lambda: model.fit(X)
+
+    def measure(self, library, repeats=3):
+        one, two = self._fitter(library, 1), self._fitter(library, 2)
+        fit_seconds = median_seconds(two, repeats)
+        one_seconds = median_seconds(one, repeats)
+        model = two()
+        return {"implementation": qualified_name(type(model)), "fit_seconds": fit_seconds,
+                "step_seconds": fit_seconds - one_seconds,
+                "summary": {"inertia": float(model.inertia_), "n_steps": int(model.n_steps_)}}
+
+    def memory_run(self, library):
+        self._fitter(library, 2)()
+
+    def agreement(self, ours, theirs):
+        d = relative_difference(ours["summary"]["inertia"], theirs["summary"]["inertia"])
+        return self._agreement("inertia relative difference", d, f"inertia {d:+.1e}")
+
+
+class MiniBatchKMeansNormalCase(MiniBatchKMeansCase):
+    """As the blobs case, on standard normal rows: no clusters, so many rows
+    lie near the boundary between two centers."""
+
+    key = "minibatch-kmeans-normal"
+    title = "MiniBatchKMeans (normal)"
+
+    def _rows(self):
+        rng = np.random.default_rng(2)
+        return rng.standard_normal((self.size["n_samples"], self.size["n_features"])).astype(self.dtype)
+
+
 class GaussianMixtureCase(Case):
     """EM from the same parameters (equal weights, random rows as means, the
     data's per-feature variance as every covariance), tol=0. The step is one
@@ -526,17 +599,18 @@ class GaussianClassifierCase(ClassifierCase):
 
 
 CASES = {case.key: case for case in [
-    LloydCase, KMeansPlusPlusCase, SparseLloydCase, *(_mixture_case(t) for t in ("full", "tied", "diag", "spherical")),
-    GaussianNBCase, GaussianClassifierCase,
+    LloydCase, KMeansPlusPlusCase, SparseLloydCase, MiniBatchKMeansCase, MiniBatchKMeansNormalCase,
+    *(_mixture_case(t) for t in ("full", "tied", "diag", "spherical")), GaussianNBCase, GaussianClassifierCase,
 ]}
 # Names for several cases at once in --models.
 GROUPS = {
     "kmeans": ["lloyd", "kmeans++", "kmeans-sparse"],
+    "minibatch": ["minibatch-kmeans", "minibatch-kmeans-normal"],
     "gmm": ["gmm-full", "gmm-tied", "gmm-diag", "gmm-spherical"],
     "classifiers": ["gaussian-nb", "gaussian-classifier"],
 }
 # The kernels of the thread-scaling table: one per kernel family.
-SCALING_CASES = ["lloyd", "kmeans++", "kmeans-sparse", "gmm-full", "gaussian-nb"]
+SCALING_CASES = ["lloyd", "kmeans++", "kmeans-sparse", "minibatch-kmeans", "gmm-full", "gaussian-nb"]
 
 
 def make_case(key, dtype, size):
