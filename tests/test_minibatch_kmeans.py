@@ -17,6 +17,7 @@ from threadpoolctl import threadpool_limits
 
 from lvmfast import MiniBatchKMeans
 from lvmfast._kernels import _minibatch as kernels
+from lvmfast.cluster._minibatch import _step_threads
 
 STATUS = kernels.STATUS
 SLOT = kernels.STATE_SLOTS
@@ -401,11 +402,15 @@ def test_verbose_prints_scikit_learns_lines(data):
     assert outputs[0] == outputs[1]
 
 
-def test_same_result_with_any_thread_count(data):
+@pytest.mark.parametrize("batch_size, n_clusters", [(100, 8), (2048, 128)], ids=["small steps", "threaded steps"])
+def test_same_result_with_any_thread_count(batch_size, n_clusters):
+    X, _ = make_blobs(3000, 32, centers=20, random_state=1)
+    # 2048 x 128 x 32 multiply-adds per step: two threads share each step.
+    assert _step_threads(2, batch_size, n_clusters, X.shape[1]) == (2 if batch_size == 2048 else 1)
     fits = []
     for n in (1, 2):
         with threadpool_limits(n, user_api="openmp"):
-            fits.append(MiniBatchKMeans(8, random_state=0, batch_size=100).fit(data))
+            fits.append(MiniBatchKMeans(n_clusters, random_state=0, batch_size=batch_size, max_iter=3).fit(X))
     np.testing.assert_array_equal(fits[0].cluster_centers_, fits[1].cluster_centers_)
     np.testing.assert_array_equal(fits[0].labels_, fits[1].labels_)
     assert fits[0].inertia_ == fits[1].inertia_

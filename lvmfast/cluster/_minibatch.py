@@ -50,6 +50,7 @@ from lvmfast.cluster._kmeans import (
     _rows,
     _sq_norms,
 )
+from lvmfast.cluster._sparse_kmeans import plan_csr_blocks
 
 __all__ = ["MiniBatchKMeans"]
 
@@ -57,6 +58,13 @@ _STATUS = kernels.STATUS
 _SLOT = kernels.STATE_SLOTS
 # The uniforms drawn up front for one kernel call: at most 8 MiB.
 MAX_UNIFORMS = 2**20
+# A step's threads synchronize once per step. Below this many multiply-adds
+# per thread (batch rows x n_clusters x n_features) a second thread costs
+# more than it saves: measured on a quiet 2-core EPYC, 2 threads are slower
+# than 1 up to ~2M per step and 1.2-1.5x faster from 8M; and on a busy
+# machine a thread that is not scheduled stalls every step (10-40x slower
+# epochs at the default batch were measured). Results do not depend on it.
+STEP_WORK_PER_THREAD = 2**22
 
 
 def _batch_chunk_rows(n_rows, n_features, n_clusters, itemsize):
@@ -66,6 +74,12 @@ def _batch_chunk_rows(n_rows, n_features, n_clusters, itemsize):
     chunk = plan_blocks(n_rows, row_bytes=(n_features + n_clusters + 2) * itemsize).chunk_rows
     eighth = -(-n_rows // 8)
     return max(16, min(chunk, -(-eighth // 16) * 16))
+
+
+def _step_threads(n_threads, batch_size, n_clusters, n_features):
+    """Threads for the mini-batch steps: at most one per STEP_WORK_PER_THREAD
+    multiply-adds of a step's assignment."""
+    return int(max(1, min(n_threads, batch_size * n_clusters * n_features // STEP_WORK_PER_THREAD)))
 
 
 def _new_state():
@@ -95,8 +109,9 @@ def _csr_step(X, row_sq_norms, sample_weight, centers, counts, n_threads):
     inertia (rounded to X's dtype); updates counts."""
     n_rows, n_features = X.shape
     n_clusters = centers.shape[0]
-    plan = plan_blocks(n_rows, max(1, int(np.ceil(X.nnz / n_rows * (X.data.itemsize + X.indices.itemsize)
-                                                  + n_clusters * X.data.itemsize))))
+    # The work of a step: each nonzero meets every center.
+    n_threads = _step_threads(n_threads, n_rows, n_clusters, max(1, X.nnz // max(n_rows, 1)))
+    plan = plan_csr_blocks(X, n_clusters)
     labels = np.full(n_rows, -1, dtype=np.int32)
     sums = np.empty((n_clusters, n_features))
     weights = np.empty(n_clusters)
@@ -429,6 +444,7 @@ class MiniBatchKMeans(ClassNamePrefixFeaturesOutMixin, TransformerMixin, Cluster
         previous = np.empty_like(centers)
         batch_rows = np.empty(batch_size, dtype=np.intp)
         chunk_rows = _batch_chunk_rows(batch_size, n_features, self.n_clusters, X.itemsize)
+        step_threads = _step_threads(n_threads, batch_size, self.n_clusters, n_features)
         max_no_improvement = -1 if self.max_no_improvement is None else self.max_no_improvement
         longest = max(1, MAX_UNIFORMS // batch_size)
         run = 1 if self.verbose else min(8, longest)
@@ -439,7 +455,7 @@ class MiniBatchKMeans(ClassNamePrefixFeaturesOutMixin, TransformerMixin, Cluster
             uniforms = random_state.random_sample((n_run, batch_size))
             n_ran, status = kernels.minibatch_steps(
                 X, rows.shift, cdf, uniforms, centers, previous, counts, state, batch_rows, done, self._tol,
-                max_no_improvement, self.reassignment_ratio, chunk_rows, n_threads,
+                max_no_improvement, self.reassignment_ratio, chunk_rows, step_threads,
             )
             done += n_ran
             if status == _STATUS["needs_reassignment"]:
@@ -588,7 +604,7 @@ class MiniBatchKMeans(ClassNamePrefixFeaturesOutMixin, TransformerMixin, Cluster
                 kernels.minibatch_step(
                     X, rows.shift, sample_weight, None, centers, new, counts, np.empty(n_rows, dtype=np.int32),
                     np.empty(self.n_clusters), _batch_chunk_rows(n_rows, X.shape[1], self.n_clusters, X.itemsize),
-                    n_threads,
+                    _step_threads(n_threads, n_rows, self.n_clusters, X.shape[1]),
                 )
                 batch_rows_in_frame = lambda picks: rows.to_frame(X[picks])
             if due and self.reassignment_ratio > 0:
