@@ -155,7 +155,7 @@ cdef inline void argmin_columns(const floating *scores, const floating *offset, 
 cdef void assign_batch(const floating[:, ::1] X, const floating *shift, const double *cdf,
                        const double *uniforms, Py_ssize_t *rows, Py_ssize_t n,
                        const floating *centers, const floating *center_sq, Py_ssize_t n_clusters,
-                       int *labels, double *dist, Py_ssize_t chunk_rows,
+                       int *labels, double *dist, floating *batch_buf, Py_ssize_t chunk_rows,
                        int n_threads) noexcept nogil:
     """Assign n batch rows to their nearest center.
 
@@ -163,12 +163,15 @@ cdef void assign_batch(const floating[:, ::1] X, const floating *shift, const do
     is first written as rows[i] = search_right(cdf, uniforms[i]). Writes
     labels[i] (first index of the least ||c||^2 - 2 (x - shift).c, in X's
     dtype through gemm) and dist[i] = ||x - shift - c_label||^2 by exact
-    differences, in double."""
+    differences, in double. With batch_buf (n x n_features), the centered
+    rows are kept there for the update; otherwise each thread centers a
+    chunk at a time."""
     cdef Py_ssize_t n_features = X.shape[1], n_samples = X.shape[0]
     cdef Py_ssize_t n_chunks = (n + chunk_rows - 1) // chunk_rows
     cdef Py_ssize_t row_bytes = n_features * sizeof(floating)
     cdef Py_ssize_t c, start, m, i, j, row, k
     cdef floating *buf
+    cdef floating *chunk_buf
     cdef floating *scores
     cdef floating *best
     cdef floating *lab
@@ -177,13 +180,14 @@ cdef void assign_batch(const floating[:, ::1] X, const floating *shift, const do
     if n == 0:
         return
     with parallel(num_threads=n_threads):
-        buf = <floating *> malloc(chunk_rows * n_features * sizeof(floating))
+        buf = <floating *> malloc(chunk_rows * n_features * sizeof(floating)) if batch_buf == NULL else NULL
         scores = <floating *> malloc(chunk_rows * n_clusters * sizeof(floating))
         best = <floating *> malloc(chunk_rows * sizeof(floating))
         lab = <floating *> malloc(chunk_rows * sizeof(floating))
         for c in prange(n_chunks, schedule="static"):
             start = c * chunk_rows
             m = min(chunk_rows, n - start)
+            chunk_buf = &batch_buf[start * n_features] if batch_buf != NULL else buf
             # The batch rows are scattered through X (and the searches through
             # cdf): ask for their cache lines ahead, so the loads overlap.
             if uniforms != NULL:
@@ -203,17 +207,17 @@ cdef void assign_batch(const floating[:, ::1] X, const floating *shift, const do
                     row = start + i
                 x = &X[row, 0]
                 for j in range(n_features):
-                    buf[i * n_features + j] = x[j] - shift[j]
-            # scores (column-major m x K) = -2 buf @ centers.T; the argmin adds ||c||^2.
+                    chunk_buf[i * n_features + j] = x[j] - shift[j]
+            # scores (column-major m x K) = -2 rows @ centers.T; the argmin adds ||c||^2.
             gemm(c'T', c'N', <int> m, <int> n_clusters, <int> n_features,
-                 -2.0, buf, <int> n_features, centers, <int> n_features, 0.0, scores, <int> m)
+                 -2.0, chunk_buf, <int> n_features, centers, <int> n_features, 0.0, scores, <int> m)
             argmin_columns(scores, center_sq, m, n_clusters, best, lab)
             for i in range(m):
                 k = <Py_ssize_t> lab[i]
                 labels[start + i] = <int> k
                 s = 0.0
                 for j in range(n_features):
-                    d = <double> buf[i * n_features + j] - <double> centers[k * n_features + j]
+                    d = <double> chunk_buf[i * n_features + j] - <double> centers[k * n_features + j]
                     s = s + d * d
                 dist[start + i] = s
         free(buf)
@@ -223,14 +227,16 @@ cdef void assign_batch(const floating[:, ::1] X, const floating *shift, const do
 
 
 cdef void update_centers(const floating[:, ::1] X, const floating *shift, const Py_ssize_t *rows,
-                         const floating *weights, Py_ssize_t n, const int *labels,
+                         const floating *batch_buf, const floating *weights, Py_ssize_t n,
+                         const int *labels,
                          const floating *old, floating *new, floating *counts,
                          Py_ssize_t n_clusters, double *center_shift, Py_ssize_t *order,
                          Py_ssize_t *offsets, double *wsum, double *acc) noexcept nogil:
     """The mini-batch update of every center from the labelled batch.
 
-    For a center k whose batch rows (X[rows[i]] - shift, weights w_i; rows
-    NULL: X[i]; weights NULL: 1) have total weight W > 0:
+    For a center k whose batch rows (X[rows[i]] - shift, or batch_buf[i]
+    where the assignment kept them; rows NULL: X[i]; weights w_i, NULL: 1)
+    have total weight W > 0:
         counts[k] <- counts[k] + W (rounded to X's dtype)
         new[k] = (old[k] * old count + sum_i w_i x_i) / counts[k]
     summed in double over the center's rows in batch order; other centers
@@ -267,11 +273,16 @@ cdef void update_centers(const floating[:, ::1] X, const floating *shift, const 
                 acc[j] = <double> old[k * n_features + j] * count
             for t in range(offsets[k], offsets[k + 1]):
                 i = order[t]
-                row = rows[i] if rows != NULL else i
                 w = weights[i] if weights != NULL else 1.0
-                x = &X[row, 0]
-                for j in range(n_features):
-                    acc[j] = acc[j] + w * (<double> x[j] - <double> shift[j])
+                if batch_buf != NULL:
+                    x = &batch_buf[i * n_features]
+                    for j in range(n_features):
+                        acc[j] = acc[j] + w * <double> x[j]
+                else:
+                    row = rows[i] if rows != NULL else i
+                    x = &X[row, 0]
+                    for j in range(n_features):
+                        acc[j] = acc[j] + w * (<double> x[j] - <double> shift[j])
             new_count = <floating> (count + wsum[k])
             counts[k] = new_count
             alpha = 1.0 / <double> new_count
@@ -415,9 +426,9 @@ def minibatch_step(const floating[:, ::1] X not None, const floating[::1] shift 
     with nogil:
         center_sq_norms(&centers[0, 0], n_clusters, n_features, center_sq)
         assign_batch(X, &shift[0], NULL, NULL, <Py_ssize_t *> row_ptr, n, &centers[0, 0], center_sq,
-                     n_clusters, &labels[0], dist, chunk_rows, n_threads)
+                     n_clusters, &labels[0], dist, NULL, chunk_rows, n_threads)
         inertia = batch_total(dist, w_ptr, n)
-        update_centers(X, &shift[0], row_ptr, w_ptr, n, &labels[0], &centers[0, 0],
+        update_centers(X, &shift[0], row_ptr, NULL, w_ptr, n, &labels[0], &centers[0, 0],
                        &new_centers[0, 0], &counts[0], n_clusters, &center_shift[0], order, offsets,
                        wsum, acc)
     free(center_sq); free(dist); free(order); free(offsets); free(wsum); free(acc)
@@ -467,10 +478,12 @@ def minibatch_steps(const floating[:, ::1] X not None, const floating[::1] shift
     cdef double *center_shift = <double *> malloc(n_clusters * sizeof(double))
     cdef floating *swap = <floating *> malloc(n_clusters * n_features * sizeof(floating))
     cdef double *acc = <double *> malloc(n_features * sizeof(double))
+    # The batch's centered rows, from the assignment to the update.
+    cdef floating *batch_buf = <floating *> malloc(batch_size * n_features * sizeof(floating))
     if (center_sq == NULL or labels == NULL or dist == NULL or order == NULL or offsets == NULL
-            or wsum == NULL or center_shift == NULL or swap == NULL or acc == NULL):
+            or wsum == NULL or center_shift == NULL or swap == NULL or acc == NULL or batch_buf == NULL):
         free(center_sq); free(labels); free(dist); free(order); free(offsets); free(wsum)
-        free(center_shift); free(swap); free(acc)
+        free(center_shift); free(swap); free(acc); free(batch_buf)
         raise MemoryError(f"{name}: could not allocate the batch's scratch")
     cdef floating *cur = &centers[0, 0]
     cdef floating *nxt = &previous[0, 0]
@@ -493,9 +506,9 @@ def minibatch_steps(const floating[:, ::1] X not None, const floating[::1] shift
                 state[SINCE_LAST_REASSIGN] = 0
             center_sq_norms(cur, n_clusters, n_features, center_sq)
             assign_batch(X, &shift[0], &cdf[0], &uniforms[s, 0], &batch_rows[0], batch_size, cur,
-                         center_sq, n_clusters, labels, dist, chunk_rows, n_threads)
+                         center_sq, n_clusters, labels, dist, batch_buf, chunk_rows, n_threads)
             inertia = batch_total(dist, <floating *> NULL, batch_size)
-            update_centers(X, &shift[0], &batch_rows[0], NULL, batch_size, labels, cur, nxt,
+            update_centers(X, &shift[0], &batch_rows[0], batch_buf, NULL, batch_size, labels, cur, nxt,
                            &counts[0], n_clusters, center_shift, order, offsets, wsum, acc)
             tmp = cur
             cur = nxt
@@ -531,5 +544,5 @@ def minibatch_steps(const floating[:, ::1] X not None, const floating[::1] shift
             memcpy(&previous[0, 0], &centers[0, 0], size * sizeof(floating))
             memcpy(&centers[0, 0], swap, size * sizeof(floating))
     free(center_sq); free(labels); free(dist); free(order); free(offsets); free(wsum)
-    free(center_shift); free(swap); free(acc)
+    free(center_shift); free(swap); free(acc); free(batch_buf)
     return n_done, status
