@@ -11,7 +11,13 @@ from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import StandardScaler
 from sklearn.utils.estimator_checks import check_estimator
 
-from lvmfast import GaussianClassifier, GaussianMixture, GaussianNB, KMeans, MiniBatchKMeans
+from lvmfast import (
+    GaussianClassifier,
+    GaussianMixture,
+    GaussianNB,
+    KMeans,
+    MiniBatchKMeans,
+)
 
 # scikit-learn expects these of its own KMeans to fail too (the same check on
 # dense and on sparse data): seeding samples
