@@ -705,6 +705,25 @@ LVM_CLONES static void lvm_class_moments_##SUFFIX(                             \
 LVM_DEFINE_CLASS_MOMENTS(double, d)
 LVM_DEFINE_CLASS_MOMENTS(float, s)
 
+/* The group lower bounds of one row after the centers moved (k-means with
+ * bounds): lower[g] = (lower[g] - drop[g]) (1 - 2^-22), or 0 below FLT_MIN;
+ * returns the smallest. drop is rounded up by the caller; a float
+ * subtraction errs by at most 2^-24 of its result, so the factor keeps the
+ * result below the exact difference, and subnormal results (whose error is
+ * not relative) become 0: still a lower bound. */
+LVM_CLONES static float lvm_drop_bounds(float *restrict lower, const float *restrict drop, ptrdiff_t n)
+{
+    float least = __builtin_inff();
+#pragma omp simd reduction(min : least)
+    for (ptrdiff_t g = 0; g < n; g++) {
+        float v = (lower[g] - drop[g]) * (1.0f - 0x1p-22f);
+        v = v < 0x1p-126f ? 0.0f : v;
+        lower[g] = v;
+        least = v < least ? v : least;
+    }
+    return least;
+}
+
 /* out = (float) x, elementwise */
 LVM_CLONES static void lvm_narrow(const double *restrict x, ptrdiff_t n, float *restrict out)
 {

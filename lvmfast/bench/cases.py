@@ -305,6 +305,62 @@ class LloydCase(_KMeansData, Case):
         return 2 * n * k * d / rates["gemm_flops"][self.dtype.name]
 
 
+class KMeansFitCase(LloydCase):
+    """A whole fit to convergence (tol=1e-4, n_init=1, max_iter=300) from
+    the same initial centers: lvmfast with algorithm='elkan' (bounds; the
+    same labels as its lloyd) against scikit-learn's lloyd, on blobs. The
+    step is the mean iteration (fit time over n_iter_); the bounds make it
+    cheaper as the rows settle, which one iteration cannot show. Agreement:
+    the inertia, as the Lloyd case."""
+
+    key = "kmeans-fit"
+    title = "KMeans fit to convergence (elkan vs lloyd), blobs"
+    step = "mean iteration"
+    fit = "fit to convergence"
+    floor = None
+    sizes = {
+        "full": {"n_samples": 200_000, "n_features": 32, "n_components": 256},
+        "quick": {"n_samples": 50_000, "n_features": 32, "n_components": 256},
+    }
+    tolerance = {"float64": 1e-3, "float32": 1e-3}  # different paths to convergence may stop an iteration apart
+
+    def _fitter(self, library, max_iter=300):
+        X, init = self.data()
+        kwargs = {"algorithm": "elkan"} if library == "lvmfast" else {"algorithm": "lloyd"}
+        model = implementation("KMeans", library)(len(init), init=init, n_init=1, max_iter=max_iter, tol=1e-4, **kwargs)
+        return lambda: model.fit(X)
+
+    def measure(self, library, repeats=1):
+        fit = self._fitter(library)
+        fit_seconds = median_seconds(fit, repeats)
+        model = fit()
+        return {"implementation": qualified_name(type(model)) + f"(algorithm={model.algorithm!r})",
+                "fit_seconds": fit_seconds, "step_seconds": fit_seconds / model.n_iter_,
+                "summary": {"inertia": float(model.inertia_), "n_iter": int(model.n_iter_),
+                            "_labels": np.asarray(model.labels_)}}
+
+    def memory_run(self, library):
+        self._fitter(library)()
+
+    def floor_seconds(self, rates):
+        return None
+
+
+class KMeansFitNormalCase(KMeansFitCase):
+    """As kmeans-fit, on unclustered (standard normal) data, where the
+    bounds prune least: rows near the boundaries of overlapping cells keep
+    being measured."""
+
+    key = "kmeans-fit-normal"
+    title = "KMeans fit to convergence (elkan vs lloyd), standard normal"
+
+    def _make_data(self):
+        rng = np.random.default_rng(0)
+        X = rng.standard_normal((self.size["n_samples"], self.size["n_features"])).astype(self.dtype)
+        init = X[np.random.default_rng(1).choice(len(X), self.size["n_components"], replace=False)]
+        return X, init
+
+
 class SparseLloydCase(LloydCase):
     """Lloyd iterations on a TF-IDF-like CSR matrix (see sparse_documents:
     Zipf-popular terms, K weak topics, L2-normalized rows), from K random
@@ -526,12 +582,12 @@ class GaussianClassifierCase(ClassifierCase):
 
 
 CASES = {case.key: case for case in [
-    LloydCase, KMeansPlusPlusCase, SparseLloydCase, *(_mixture_case(t) for t in ("full", "tied", "diag", "spherical")),
+    LloydCase, KMeansPlusPlusCase, SparseLloydCase, KMeansFitCase, KMeansFitNormalCase, *(_mixture_case(t) for t in ("full", "tied", "diag", "spherical")),
     GaussianNBCase, GaussianClassifierCase,
 ]}
 # Names for several cases at once in --models.
 GROUPS = {
-    "kmeans": ["lloyd", "kmeans++", "kmeans-sparse"],
+    "kmeans": ["lloyd", "kmeans++", "kmeans-sparse", "kmeans-fit", "kmeans-fit-normal"],
     "gmm": ["gmm-full", "gmm-tied", "gmm-diag", "gmm-spherical"],
     "classifiers": ["gaussian-nb", "gaussian-classifier"],
 }

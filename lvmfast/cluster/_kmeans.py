@@ -207,11 +207,16 @@ class _BoundedSteps:
             # rounded up: a drift must not be under-estimated
             drift = np.sqrt(np.einsum("ij,ij->i", moved, moved)) * (1 + (n_features + 4) * 2.0**-52)
             np.maximum.at(group_drift, self.center_group, drift)
+        center_sq = _sq_norms(centers)
+        # float32, rounded up: the lower bounds are float32
+        group_drop = group_drift.astype(np.float32)
+        group_drop[group_drop < group_drift] = np.nextafter(group_drop, np.float32(np.inf))[group_drop < group_drift]
         with blas_single_thread():
             n_changed = kernels.bounded_step(
-                rows.X, rows.shift, sample_weight, centers, _sq_norms(centers), self.center_group,
-                drift, group_drift, labels, self.upper, self.lower, block_sums, block_weights, block_inertia,
+                rows.X, rows.shift, sample_weight, centers, center_sq, self.center_group,
+                drift, group_drop, labels, self.upper, self.lower, block_sums, block_weights, block_inertia,
                 self.measured, plan.chunk_rows, plan.block_rows, rows.n_threads, restart, with_inertia,
+                **_single_precision_args(centers, center_sq, rows._row_sq),
             )
         self.previous = centers.astype(np.float64)
         self.measured_fraction.append(float(self.measured.sum()) / rows.X.shape[0])
