@@ -1229,6 +1229,10 @@ def reference_gaussian_classifier(X, labels, k, w, covariance_type, reg_covar, p
     posterior probabilities in long double / float64 NumPy."""
     Xl = X.astype(LD)
     wl = np.ones(len(X), dtype=LD) if w is None else np.asarray(w).astype(LD)
+    if w is not None and wl.max() > 0:
+        # Only the weights' ratios matter here; on subnormal weights (1e-310)
+        # the products w x would underflow even in long double.
+        wl = wl / wl.max()
     d = X.shape[1]
     counts = np.array([wl[labels == j].sum() for j in range(k)])
     means = np.array([(wl[labels == j, None] * Xl[labels == j]).sum(axis=0) / counts[j] for j in range(k)])

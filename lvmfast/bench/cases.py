@@ -320,7 +320,7 @@ class KMeansFitCase(LloydCase):
     floor = None
     sizes = {
         "full": {"n_samples": 200_000, "n_features": 32, "n_components": 256},
-        "quick": {"n_samples": 50_000, "n_features": 32, "n_components": 256},
+        "quick": {"n_samples": 20_000, "n_features": 32, "n_components": 128},
     }
     tolerance = {"float64": 1e-3, "float32": 1e-3}  # different paths to convergence may stop an iteration apart
 
