@@ -76,6 +76,18 @@ cdef inline void argmin_columns(const floating *scores, const floating *offset, 
         lvm_argmin_columns_s(scores, offset, n, n_cols, best, lab)
 
 
+cdef inline void lloyd_rows(const floating *buf, Py_ssize_t n, Py_ssize_t n_features,
+                            const floating *lab, const floating *centers, const floating *weight,
+                            int *labels, double *sums, double *weights, bint with_inertia,
+                            double *inertia, Py_ssize_t *n_changed) noexcept nogil:
+    if floating is double:
+        lvm_lloyd_rows_d(buf, n, n_features, lab, centers, weight, labels, sums, weights,
+                         with_inertia, inertia, n_changed)
+    else:
+        lvm_lloyd_rows_s(buf, n, n_features, lab, centers, weight, labels, sums, weights,
+                         with_inertia, inertia, n_changed)
+
+
 cdef inline Py_ssize_t block_end(Py_ssize_t block, Py_ssize_t block_rows, Py_ssize_t n_samples) noexcept nogil:
     return min((block + 1) * block_rows, n_samples)
 
@@ -191,14 +203,8 @@ def lloyd_step(const floating[:, ::1] X not None, const floating[::1] shift not 
                     else:
                         assign_chunk(buf, n, n_features, n_clusters, &centers[0, 0],
                                      &center_sq_norms[0], scores, best, lab)
-                    if floating is double:
-                        lvm_lloyd_rows_d(buf, n, n_features, lab, &centers[0, 0],
-                                         &sample_weight[start], &labels[start], sums, weights,
-                                         with_inertia, &inertia, &block_changed)
-                    else:
-                        lvm_lloyd_rows_s(buf, n, n_features, lab, &centers[0, 0],
-                                         &sample_weight[start], &labels[start], sums, weights,
-                                         with_inertia, &inertia, &block_changed)
+                    lloyd_rows(buf, n, n_features, lab, &centers[0, 0], &sample_weight[start],
+                               &labels[start], sums, weights, with_inertia, &inertia, &block_changed)
                     start = start + n
                 block_inertia[b] = inertia
                 n_changed += block_changed
@@ -965,16 +971,9 @@ def bounded_step(const floating[:, ::1] X not None, const floating[::1] shift no
                 while chunk_start < stop:
                     n = min(chunk_rows, stop - chunk_start)
                     copy_centered(X, chunk_start, n, shift, buf)
-                    if floating is double:
-                        lvm_lloyd_rows_d(buf, n, n_features, &lab[chunk_start - start], &centers[0, 0],
-                                         &sample_weight[chunk_start], &labels[chunk_start],
-                                         &block_sums[b, 0, 0], &block_weights[b, 0], with_inertia,
-                                         &inertia, &block_changed)
-                    else:
-                        lvm_lloyd_rows_s(buf, n, n_features, &lab[chunk_start - start], &centers[0, 0],
-                                         &sample_weight[chunk_start], &labels[chunk_start],
-                                         &block_sums[b, 0, 0], &block_weights[b, 0], with_inertia,
-                                         &inertia, &block_changed)
+                    lloyd_rows(buf, n, n_features, &lab[chunk_start - start], &centers[0, 0],
+                               &sample_weight[chunk_start], &labels[chunk_start], &block_sums[b, 0, 0],
+                               &block_weights[b, 0], with_inertia, &inertia, &block_changed)
                     chunk_start = chunk_start + n
                 block_inertia[b] = inertia
                 n_changed += block_changed
