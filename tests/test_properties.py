@@ -1292,9 +1292,14 @@ def check_gaussian_classifier(X, y, labels, k, info, w, covariance_type, reg_cov
     note(f"lvmfast: {out!r}, reference finite: {ref_ok}")
     if failed(out):
         if ref_ok and not names_argument(str(out.exc), ["sample_weight"]) and not scale_refusal(out):
-            # Refusing is fair only for a (near-)singular covariance.
+            # Refusing is fair only for a (near-)singular covariance: ill
+            # conditioned, or whose smallest variance is at the rounding
+            # level of the data (a class of identical rows: its long double
+            # variance is that rounding, not a spread).
             cond = max(np.linalg.cond(c) for c in ref[1])
-            assert cond > 1e10 or not np.isfinite(cond), f"refused a well-conditioned problem: {out!r}"
+            smallest = min(np.linalg.eigvalsh(c).min() for c in ref[1])
+            rounding = 1e3 * eps_of(X.dtype if X.dtype == np.float32 else np.float64) * float(np.max(np.abs(X.astype(np.float64))) ** 2)
+            assert cond > 1e10 or not np.isfinite(cond) or smallest <= rounding, f"refused a well-conditioned problem: {out!r}"
         return
     assert_finite(est.means_, "means_")
     assert_finite(est.covariances_, "covariances_")
