@@ -8,14 +8,16 @@
  * Layout. xt holds the chunk transposed: feature j of row i at xt[j * ld + i],
  * ld a multiple of LVM_NEAREST_ROWS (padding rows are computed and ignored).
  * The candidates come in groups of 4, feature-major within a group:
- * groups[(g * n_features + j) * 4 + u] is feature j of candidate 4 g + u; a
- * short last group repeats its last candidate. offset[4 g + u] is that
- * candidate's squared norm.
+ * groups[(g * n_features + j) * 4 + u] is -2 times feature j of candidate
+ * 4 g + u (exact); a short last group repeats its last candidate.
+ * offset[4 g + u] is that candidate's squared norm.
  *
  * Result: for each of the ld rows, best[i] = min over candidates t of
- * offset[t] - 2 x_i . c_t, and lab[i] = the first t reaching it (in T, exact
- * below 2^24 candidates). Each tile of 2 vectors of rows keeps 8 products
- * (2 row vectors x 4 candidates) and its running minimum in registers. */
+ * offset[t] - 2 x_i . c_t (the sum starts at offset[t]), and lab[i] = the
+ * first t reaching it (in T, exact below 2^24 candidates). Each tile of 2
+ * vectors of rows keeps 8 sums (2 row vectors x 4 candidates) and its
+ * running minimum in registers: per feature, 2 loads, 4 broadcasts and 8
+ * fused multiply-adds. */
 #ifndef LVMFAST_NEAREST_H
 #define LVMFAST_NEAREST_H
 #include "_simd.h"
@@ -23,19 +25,24 @@
 /* Rows per tile for the widest vectors (2 x 16 floats): ld must be a multiple. */
 #define LVM_NEAREST_ROWS 32
 
-#define LVM_NEAREST_BODY(T, VT, VTU, VI, W, LOAD)                                        \
-    const VT inf = (VT) {0} + (T) __builtin_inf();                              \
+#define LVM_NEAREST_BODY(T, VT, VTU, VI, W, LOAD)                               \
+    const VT inf = LVM_NEAREST_SPLAT(VT, (T) __builtin_inf());                  \
     for (ptrdiff_t i0 = 0; i0 < ld; i0 += 2 * (W)) {                            \
         VT b0 = inf, b1 = inf, l0 = (VT) {0}, l1 = (VT) {0};                    \
         for (ptrdiff_t g = 0; g < n_groups; g++) {                              \
-            VT a00 = (VT) {0}, a01 = (VT) {0}, a02 = (VT) {0}, a03 = (VT) {0};  \
-            VT a10 = (VT) {0}, a11 = (VT) {0}, a12 = (VT) {0}, a13 = (VT) {0};  \
+            const T *o = offset + g * 4;                                        \
+            VT a00 = LVM_NEAREST_SPLAT(VT, o[0]), a10 = a00;                    \
+            VT a01 = LVM_NEAREST_SPLAT(VT, o[1]), a11 = a01;                    \
+            VT a02 = LVM_NEAREST_SPLAT(VT, o[2]), a12 = a02;                    \
+            VT a03 = LVM_NEAREST_SPLAT(VT, o[3]), a13 = a03;                    \
             const T *c = groups + g * n_features * 4;                           \
             const T *x = xt + i0;                                               \
             for (ptrdiff_t j = 0; j < n_features; j++, c += 4, x += ld) {       \
                 const VT x0 = LOAD(x), x1 = LOAD(x + (W));                      \
-                const VT c0 = (VT) {0} + c[0], c1 = (VT) {0} + c[1];            \
-                const VT c2 = (VT) {0} + c[2], c3 = (VT) {0} + c[3];            \
+                const VT c0 = LVM_NEAREST_SPLAT(VT, c[0]);                      \
+                const VT c1 = LVM_NEAREST_SPLAT(VT, c[1]);                      \
+                const VT c2 = LVM_NEAREST_SPLAT(VT, c[2]);                      \
+                const VT c3 = LVM_NEAREST_SPLAT(VT, c[3]);                      \
                 a00 += x0 * c0; a10 += x1 * c0;                                 \
                 a01 += x0 * c1; a11 += x1 * c1;                                 \
                 a02 += x0 * c2; a12 += x1 * c2;                                 \
@@ -50,18 +57,20 @@
         *(VTU *) (lab + i0) = l0; *(VTU *) (lab + i0 + (W)) = l1;               \
     }
 
+/* A scalar in every lane. Subtracting +0 is exact for every value, so the
+ * compiler drops it and broadcasts (adding +0 is not: -0 + 0 = +0). */
+#define LVM_NEAREST_SPLAT(VT, x) ((x) - (VT) {0})
+
 /* Candidate 4 g + U against the tile's running minimum: strictly smaller
  * scores win, so ties keep the earlier candidate. */
-#define LVM_NEAREST_FOLD(T, VT, VI, U, A0, A1)                                  \
+#define LVM_NEAREST_FOLD(T, VT, VI, U, S0, S1)                                  \
     {                                                                           \
-        const VT off = (VT) {0} + offset[g * 4 + (U)];                          \
-        const VT kk = (VT) {0} + (T) (g * 4 + (U));                             \
-        const VT s0 = off - (A0 + A0), s1 = off - (A1 + A1);                    \
-        const VI lt0 = s0 < b0, lt1 = s1 < b1;                                  \
+        const VT kk = LVM_NEAREST_SPLAT(VT, (T) (g * 4 + (U)));                 \
+        const VI lt0 = S0 < b0, lt1 = S1 < b1;                                  \
         l0 = (VT) ((lt0 & (VI) kk) | (~lt0 & (VI) l0));                         \
-        b0 = (VT) ((lt0 & (VI) s0) | (~lt0 & (VI) b0));                         \
+        b0 = (VT) ((lt0 & (VI) S0) | (~lt0 & (VI) b0));                         \
         l1 = (VT) ((lt1 & (VI) kk) | (~lt1 & (VI) l1));                         \
-        b1 = (VT) ((lt1 & (VI) s1) | (~lt1 & (VI) b1));                         \
+        b1 = (VT) ((lt1 & (VI) S1) | (~lt1 & (VI) b1));                         \
     }
 
 #define LVM_NEAREST_SIGNATURE(T, NAME)                                          \

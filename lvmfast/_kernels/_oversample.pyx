@@ -101,6 +101,14 @@ def oversample(const double[::1] closest not None, const floating[::1] sample_we
 # ---------------------------------------------------------------------------
 # Distances to the new candidates
 
+cdef extern from "_simd.h" nogil:
+    void lvm_sq_distances_d(const double *x, const Py_ssize_t *rows, Py_ssize_t n,
+                            Py_ssize_t n_features, const double *cols, Py_ssize_t n_cols,
+                            double *dist, Py_ssize_t ld)
+    void lvm_sq_distances_s(const float *x, const Py_ssize_t *rows, Py_ssize_t n,
+                            Py_ssize_t n_features, const float *cols, Py_ssize_t n_cols,
+                            double *dist, Py_ssize_t ld)
+
 cdef extern from "_nearest.h" nogil:
     Py_ssize_t LVM_NEAREST_ROWS
     void lvm_nearest_d(const double *xt, Py_ssize_t ld, Py_ssize_t n_features, const double *groups,
@@ -113,21 +121,25 @@ ctypedef fused scoring:
     double
 
 
-cdef void pack_groups(const floating[:, ::1] candidates, scoring *groups, scoring *offset) noexcept nogil:
-    """The candidates in groups of 4, feature-major within a group (see
-    _nearest.h), a short last group repeating its last candidate, and their
-    squared norms (summed in double), in the scoring type."""
+cdef void pack_groups(const floating[:, ::1] candidates, const floating[::1] shift, scoring *groups,
+                      scoring *offset) noexcept nogil:
+    """The candidates centered by shift (in X's dtype, as the rows are) and
+    converted to the scoring type, times -2, in groups of 4, feature-major
+    within a group (see _nearest.h), a short last group repeating its last
+    candidate; and their squared norms (of those values, summed in double)."""
     cdef Py_ssize_t n_new = candidates.shape[0], n_features = candidates.shape[1]
     cdef Py_ssize_t n_groups = (n_new + 3) // 4
     cdef Py_ssize_t g, u, j, t
+    cdef scoring c
     cdef double s
     for g in range(n_groups):
         for u in range(4):
             t = min(g * 4 + u, n_new - 1)
             s = 0.0
             for j in range(n_features):
-                groups[(g * n_features + j) * 4 + u] = <scoring> candidates[t, j]
-                s = s + <double> candidates[t, j] * <double> candidates[t, j]
+                c = <scoring> (candidates[t, j] - shift[j])
+                groups[(g * n_features + j) * 4 + u] = -2 * c
+                s = s + <double> c * <double> c
             offset[g * 4 + u] = <scoring> s
 
 
@@ -173,15 +185,13 @@ cdef void update_pass(const floating[:, ::1] X, const floating[::1] shift,
     cdef Py_ssize_t tile_groups = max(1, (128 * 1024) // (4 * max(n_features, 1) * <Py_ssize_t> sizeof(scoring)))
     cdef Py_ssize_t ld = (chunk_rows + LVM_NEAREST_ROWS - 1) // LVM_NEAREST_ROWS * LVM_NEAREST_ROWS
     cdef Py_ssize_t n_blocks = block_potential.shape[0]
-    cdef Py_ssize_t b, start, stop, n, i, j, col
+    cdef Py_ssize_t b, start, stop, n, i, col
     cdef scoring *xt
     cdef scoring *best
     cdef scoring *lab
     cdef scoring *run_best
     cdef Py_ssize_t *run_col
-    cdef const floating *row
-    cdef const floating *cand
-    cdef double s, d, potential
+    cdef double s, potential
     with parallel(num_threads=n_threads):
         xt = <scoring *> malloc(ld * max(n_features, 1) * sizeof(scoring))
         best = <scoring *> malloc(ld * sizeof(scoring))
@@ -199,16 +209,16 @@ cdef void update_pass(const floating[:, ::1] X, const floating[::1] shift,
                 if n_new > 0:
                     nearest_in_chunk(X, shift, start, n, ld, groups, offset, n_groups, tile_groups,
                                      xt, best, lab, run_best, run_col)
-                    # The winner's squared distance by direct differences, in
-                    # double, from the same centered values as the candidate.
+                    # The winner's squared distance by direct differences of
+                    # the rows of X (0 for a row and itself).
                     for i in range(n):
                         col = run_col[i]
-                        row = &X[start + i, 0]
-                        cand = &candidates[col, 0]
-                        s = 0.0
-                        for j in range(n_features):
-                            d = <double> (row[j] - shift[j]) - <double> cand[j]
-                            s = s + d * d
+                        if floating is double:
+                            lvm_sq_distances_d(&X[start + i, 0], NULL, 1, n_features,
+                                               &candidates[col, 0], 1, &s, 0)
+                        else:
+                            lvm_sq_distances_s(&X[start + i, 0], NULL, 1, n_features,
+                                               &candidates[col, 0], 1, &s, 0)
                         if s < closest[start + i]:
                             closest[start + i] = s
                             labels[start + i] = label_offset + <int> col
@@ -223,14 +233,14 @@ cdef void update_pass(const floating[:, ::1] X, const floating[::1] shift,
         free(run_col)
 
 
-# For each row x (centered: X[i] - shift), the nearest of the new candidates
-# (rows of `candidates`, in the same centered frame) by the fused product and
-# argmin of _nearest.h, scoring ||c||^2 - 2 x.c in X's dtype, or in float32
-# when `single` (float64 data whose scale float32 holds: the scores only pick
-# the candidate); then that candidate's squared distance by direct
-# differences, in double. Where it is below closest[i], closest[i] takes it
-# and labels[i] = label_offset + the candidate's index (ties keep the
-# earlier candidate). block_potential[b] = sum over block b of w * closest
+# For each row x, the nearest of the new candidates (rows of X) by the fused
+# product and argmin of _nearest.h on rows and candidates centered by shift,
+# scoring ||c||^2 - 2 x.c in X's dtype, or in float32 when `single` (float64
+# data whose scale float32 holds: the scores only pick the candidate); then
+# that candidate's squared distance by direct differences (_simd.h: X's
+# dtype's lanes, summed to double). Where it is below closest[i], closest[i]
+# takes it and labels[i] = label_offset + the candidate's index (ties keep
+# the earlier candidate). block_potential[b] = sum over block b of w * closest
 # after the update. Reads X, shift, candidates, sample_weight; updates
 # closest and labels (n rows); writes block_potential.
 def nearest_update(const floating[:, ::1] X not None, const floating[::1] shift not None,
@@ -282,12 +292,12 @@ def nearest_update(const floating[:, ::1] X not None, const floating[::1] shift 
     with nogil:
         if narrow:
             if n_new > 0:
-                pack_groups(candidates, groups_s, offset_s)
+                pack_groups(candidates, shift, groups_s, offset_s)
             update_pass(X, shift, candidates, sample_weight, closest, labels, label_offset,
                         block_potential, groups_s, offset_s, chunk_rows, block_rows, n_threads)
         else:
             if n_new > 0:
-                pack_groups(candidates, groups_d, offset_d)
+                pack_groups(candidates, shift, groups_d, offset_d)
             update_pass(X, shift, candidates, sample_weight, closest, labels, label_offset,
                         block_potential, groups_d, offset_d, chunk_rows, block_rows, n_threads)
     free(groups_s)
