@@ -231,6 +231,27 @@ def test_nearest_update_ties_keep_the_earlier_candidate(dtype):
     np.testing.assert_array_equal(closest, [0, 0, 1, 32, 2])
 
 
+@pytest.mark.parametrize("dtype", DTYPES)
+def test_nearest_update_same_for_any_thread_count(dtype):
+    """Bit-identical closest, labels and block potentials with 1 to 4
+    threads, and repeated runs alike."""
+    rng = np.random.default_rng(11)
+    X = rng.standard_normal((40_000, 9)).astype(dtype)
+    shift = X.mean(axis=0).astype(dtype)
+    C = np.ascontiguousarray(X[rng.choice(40_000, 37, replace=False)])
+    w = rng.uniform(0, 1, 40_000).astype(dtype)
+    runs = []
+    for n_threads in (1, 2, 3, 4, 2, 2):
+        closest, labels = np.full(40_000, np.inf), np.zeros(40_000, dtype=np.int32)
+        blocks = run_update(X, shift, C, w, closest, labels, 0, 64, 640, n_threads=n_threads)
+        runs.append((closest, labels, blocks))
+    for other in runs[1:]:
+        for a, b in zip(runs[0], other, strict=True):
+            np.testing.assert_array_equal(a, b)
+    want_closest = ref_sq_distances(X, C).min(axis=1)
+    np.testing.assert_allclose(runs[0][0], want_closest, rtol=RTOL[dtype])
+
+
 def test_nearest_update_without_candidates_sums_the_potential():
     X = np.ones((50, 3))
     closest = np.arange(50, dtype=np.float64)

@@ -213,6 +213,7 @@ cdef void update_pass(const floating[:, ::1] X, const floating[::1] shift,
                     # the rows of X (0 for a row and itself).
                     for i in range(n):
                         col = run_col[i]
+                        s = 0.0  # assigned here, so private to the thread (written through &s)
                         if floating is double:
                             lvm_sq_distances_d(&X[start + i, 0], NULL, 1, n_features,
                                                &candidates[col, 0], 1, &s, 0)
