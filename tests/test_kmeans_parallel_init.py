@@ -294,6 +294,24 @@ def test_sparse_update_matches_dense():
     assert results[0][2] == pytest.approx(results[1][2], rel=1e-10)
 
 
+def test_sparse_update_in_batches_of_candidates(monkeypatch):
+    """Wide CSR data densifies the candidates a batch at a time: batches of
+    2 give what one batch gives, CSR candidates what dense ones give."""
+    X = sp.random(500, 40, density=0.2, format="csr", random_state=5, dtype=np.float64)
+    C = X[[1, 7, 7, 30, 99, 400, 499]]  # a repeated candidate: the earlier one wins
+    w = np.ones(500)
+    results = []
+    for dense_values, candidates in ((10**6, C.toarray()), (80, C), (80, C.toarray())):
+        monkeypatch.setattr(_kmeans_parallel, "CSR_DENSE_VALUES", dense_values)
+        closest, labels = np.full(500, np.inf), np.zeros(500, dtype=np.int32)
+        potential = update_nearest(X, np.zeros(40), candidates, w, closest, labels, 3, n_threads=2)
+        results.append((closest, labels, potential))
+    for other in results[1:]:
+        np.testing.assert_array_equal(results[0][0], other[0])
+        np.testing.assert_array_equal(results[0][1], other[1])
+    assert 5 not in results[0][1] and 4 in results[0][1]
+
+
 # -- candidate weights ----------------------------------------------------------
 
 

@@ -66,7 +66,7 @@ def update_nearest(X, shift, candidates, sample_weight, closest, labels, label_o
         Dense X: rows and candidates are scored centered by shift (the data
         mean keeps float32 scores accurate); ignored for CSR.
     candidates : ndarray of shape (n_new, n_features), X's dtype
-        The new candidates: rows of X, dense.
+        The new candidates: rows of X, dense (CSR X: dense or CSR).
     sample_weight : ndarray of shape (n_rows,), X's dtype
     closest : ndarray of shape (n_rows,), float64
         Squared distance of each row to its nearest candidate so far
@@ -97,16 +97,24 @@ def update_nearest(X, shift, candidates, sample_weight, closest, labels, label_o
 
 def _csr_update_nearest(X, candidates, sample_weight, closest, labels, label_offset, n_threads):
     """update_nearest for CSR rows, on the sparse Lloyd kernels: assign each
-    row to its nearest new candidate, take its distance, keep the nearer."""
+    row to its nearest new candidate, take its distance, keep the nearer.
+    The candidates are made dense CSR_DENSE_VALUES values at a time (wide
+    sparse data: 2K candidates x 50,000 columns would be 800 MB), one pass
+    over X per batch; ties keep the earlier candidate."""
     from lvmfast.cluster._sparse_kmeans import CSRRows
 
-    rows = CSRRows(X, candidates.shape[0], n_threads)
+    n_new = candidates.shape[0]
+    batch = max(1, min(n_new, CSR_DENSE_VALUES // max(X.shape[1], 1)))
+    rows = CSRRows(X, batch, n_threads)
     new_labels = np.zeros(X.shape[0], dtype=np.int32)
-    rows.lloyd_step(sample_weight, candidates, new_labels, False, False)
-    distances = rows.assigned_sq_distances(candidates, new_labels)
-    nearer = distances < closest
-    closest[nearer] = distances[nearer]
-    labels[nearer] = new_labels[nearer] + np.int32(label_offset)
+    for start in range(0, n_new, batch):
+        part = candidates[start:start + batch]
+        part = np.ascontiguousarray(part.toarray() if sp.issparse(part) else part, dtype=X.dtype)
+        rows.lloyd_step(sample_weight, part, new_labels, False, False)
+        distances = rows.assigned_sq_distances(part, new_labels)
+        nearer = distances < closest
+        closest[nearer] = distances[nearer]
+        labels[nearer] = new_labels[nearer] + np.int32(label_offset + start)
     return float(np.sum(sample_weight.astype(np.float64) * closest))
 
 
@@ -147,6 +155,8 @@ def _block_order_sum(values):
 # ---------------------------------------------------------------------------
 # The local driver
 
+# CSR X: new candidates are made dense this many values at a time.
+CSR_DENSE_VALUES = 8 * 2**20
 # float64 data scores candidates in float32 where its scale allows (see
 # update_nearest): twice the speed, and the distances stay float64.
 SINGLE_PRECISION_SCORES = True
@@ -171,9 +181,10 @@ CANDIDATE_LLOYD_ITER = 5
 
 
 def _candidate_rows(X, rows):
-    """X[rows], dense, C-contiguous, in X's dtype."""
+    """X[rows]: dense and C-contiguous, or CSR for CSR X (never densified
+    whole: wide sparse data)."""
     if sp.issparse(X):
-        return np.ascontiguousarray(X[rows].toarray(), dtype=X.dtype)
+        return check_float_array(X[rows], input_name="candidates", accept_sparse="csr")
     return np.ascontiguousarray(X[rows])
 
 
@@ -212,7 +223,7 @@ def _recluster(candidates, weights, n_clusters, random_state, n_threads):
 
     threads = n_threads if candidates.size > CANDIDATE_VALUES_PER_THREAD else 1
     picked = _kmeans_plusplus_indices(candidates, weights, n_clusters, random_state, None, threads)
-    centers = candidates[picked]
+    centers = candidates[picked].toarray() if sp.issparse(candidates) else candidates[picked]
     if CANDIDATE_LLOYD_ITER:
         with warnings.catch_warnings():
             # Duplicate candidates (data with fewer distinct rows than
