@@ -37,7 +37,7 @@ from sklearn.utils import check_random_state
 from sklearn.utils._param_validation import Interval, validate_params
 
 from lvmfast._kernels import _oversample as kernels
-from lvmfast._parallel import effective_n_threads, plan_blocks
+from lvmfast._parallel import _threadpool_controller, effective_n_threads, plan_blocks
 from lvmfast._validation import check_float_array, check_sample_weight
 
 __all__ = ["candidate_weights", "draw_rows", "kmeans_parallel", "kmeans_parallel_centers", "update_nearest"]
@@ -164,7 +164,8 @@ SINGLE_PRECISION_SCORES = True
 # per this many rows (waking more costs more than they save).
 ROWS_PER_THREAD = 500_000
 # Greedy k-means++ on the candidates runs two short parallel regions per
-# center: threads only past this many values (candidates x features). (On
+# center, and Lloyd on them a few per iteration: threads only past this many
+# values (candidates x features). (On
 # this project's busy 2-core machine, 10 K candidates x 32 features at
 # K = 1024 took 0.87 s on one thread and 15 to 20 s on two.) Its local
 # trials matter: with one trial per center (plain k-means++, as Bahmani et
@@ -225,7 +226,9 @@ def _recluster(candidates, weights, n_clusters, random_state, n_threads):
     picked = _kmeans_plusplus_indices(candidates, weights, n_clusters, random_state, None, threads)
     centers = candidates[picked].toarray() if sp.issparse(candidates) else candidates[picked]
     if CANDIDATE_LLOYD_ITER:
-        with warnings.catch_warnings():
+        # OpenMP's thread count is per calling thread: this holds KMeans'
+        # kernels to `threads` here only.
+        with warnings.catch_warnings(), _threadpool_controller().limit(limits=threads, user_api="openmp"):
             # Duplicate candidates (data with fewer distinct rows than
             # clusters) leave clusters empty: KMeans warns, the seeds stand.
             warnings.simplefilter("ignore")
