@@ -459,6 +459,18 @@ def test_zero_weight_rows_are_never_candidates(monkeypatch):
         assert np.all(d.argmin(axis=1) % 2 == 0)
 
 
+@pytest.mark.parametrize("scale", [1e300, 1e-310])
+def test_weight_scale_does_not_matter(scale):
+    """The draws are invariant to the weights' scale (up to the rounding of
+    their mean), and huge or subnormal weights neither overflow nor
+    underflow the potential."""
+    X = blobs(3000, 3, 6, 5)
+    np.testing.assert_allclose(kmeans_parallel(X, 6, sample_weight=np.full(3000, scale), random_state=2),
+                               kmeans_parallel(X, 6, random_state=2), rtol=1e-12)
+    km = KMeans(6, init="k-means||", random_state=2).fit(X, sample_weight=np.full(3000, scale))
+    assert np.isfinite(km.inertia_) and np.all(np.isfinite(km.cluster_centers_))
+
+
 def test_zero_weight_rows_do_not_pull_centers():
     """Far rows with zero weight: the fit ignores them, as it ignores them
     in Lloyd."""
@@ -516,9 +528,9 @@ def test_n_init_auto_is_one_and_k_means_function():
 
 @pytest.mark.parametrize("name,value", [
     ("oversampling_factor", 0), ("oversampling_factor", -1.0), ("oversampling_factor", np.nan),
-    ("oversampling_factor", "2"), ("oversampling_factor", None),
+    ("oversampling_factor", "2"), ("oversampling_factor", None), ("oversampling_factor", True),
     ("init_max_iter", 0), ("init_max_iter", -2), ("init_max_iter", 1.5), ("init_max_iter", "5"),
-    ("init_max_iter", None), ("init", "k-means|"), ("init", "kmeans||"),
+    ("init_max_iter", None), ("init_max_iter", True), ("init", "k-means|"), ("init", "kmeans||"),
 ])
 def test_bad_parameters_name_the_parameter(name, value):
     X = blobs(100, 2, 3, 5)

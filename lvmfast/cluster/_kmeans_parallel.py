@@ -29,16 +29,20 @@ remaining rows, when fewer rows than that have a positive distance: data
 with fewer distinct rows than n_clusters), and one more pass labels the
 rows. Python decides, Cython (lvmfast._kernels._oversample) computes.
 """
-from numbers import Integral, Real
-
 import numpy as np
 import scipy.sparse as sp
 from sklearn.utils import check_random_state
-from sklearn.utils._param_validation import Interval, validate_params
+from sklearn.utils._param_validation import validate_params
 
 from lvmfast._kernels import _oversample as kernels
 from lvmfast._parallel import _threadpool_controller, effective_n_threads, plan_blocks
-from lvmfast._validation import check_float_array, check_sample_weight
+from lvmfast._validation import (
+    check_float_array,
+    check_sample_weight,
+    integers,
+    positive_reals,
+    unit_mean_weights,
+)
 
 __all__ = ["candidate_weights", "draw_rows", "kmeans_parallel", "kmeans_parallel_centers", "update_nearest"]
 
@@ -279,7 +283,9 @@ def kmeans_parallel_centers(X, sample_weight, n_clusters, random_state, *, overs
     elif shift is None:
         shift = X.mean(axis=0, dtype=np.float64)
     shift = np.ascontiguousarray(shift, dtype=X.dtype)
-    sample_weight = np.ascontiguousarray(sample_weight, dtype=X.dtype)
+    # The draws do not depend on the weights' scale; weights of mean 1 keep
+    # phi = sum(w * closest) finite and normal (1e300 or 1e-310 weights).
+    sample_weight = unit_mean_weights(np.asarray(sample_weight, dtype=np.float64), X.dtype)
     oversampling = float(oversampling_factor) * n_clusters
     light_threads = max(1, min(n_threads, n_samples // ROWS_PER_THREAD))
 
@@ -320,11 +326,11 @@ def kmeans_parallel_centers(X, sample_weight, n_clusters, random_state, *, overs
 @validate_params(
     {
         "X": ["array-like", "sparse matrix"],
-        "n_clusters": [Interval(Integral, 1, None, closed="left")],
+        "n_clusters": [integers(1)],
         "sample_weight": ["array-like", None],
         "random_state": ["random_state"],
-        "oversampling_factor": [Interval(Real, 0, None, closed="neither")],
-        "init_max_iter": [Interval(Integral, 1, None, closed="left")],
+        "oversampling_factor": [positive_reals()],
+        "init_max_iter": [integers(1)],
     },
     prefer_skip_nested_validation=True,
 )
