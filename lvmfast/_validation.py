@@ -10,7 +10,7 @@ also refuses finite values whose squares overflow.
 import contextlib
 import functools
 import re
-from numbers import Integral
+from numbers import Integral, Real
 
 import numpy as np
 import scipy.sparse as sp
@@ -37,6 +37,18 @@ def integers(low, high=None):
     """The parameter constraint 'an int in [low, high]' (high None: no
     upper end), bools refused."""
     return _IntegerInterval(Integral, low, high, closed="left" if high is None else "both")
+
+
+class _RealInterval(Interval):
+    """scikit-learn's Interval(Real, ...) without bools (as _IntegerInterval)."""
+
+    def is_satisfied_by(self, val):
+        return not isinstance(val, (bool, np.bool_)) and super().is_satisfied_by(val)
+
+
+def positive_reals():
+    """The parameter constraint 'a real number > 0', bools refused."""
+    return _RealInterval(Real, 0, None, closed="neither")
 
 
 def validate_float_data(estimator, X, y="no_validation", *, reset, accept_sparse=False, ensure_min_samples=1):

@@ -60,6 +60,8 @@ def wrong_implementations(model, library):
         return MovedRow
     if model == "kmeans_plusplus":
         return lambda X, k, random_state: right(X, k, random_state=random_state + 1)  # another seed
+    if model == "kmeans_seeding":  # k-means||: its inertia comes from the KMeans fit, made wrong above
+        return right
     if model == "GaussianMixture":
         class OverRegularized(right):
             def fit(self, X, y=None):

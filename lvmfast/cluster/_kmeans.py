@@ -27,8 +27,8 @@ from sklearn.utils.validation import check_array, check_is_fitted
 from lvmfast._kernels import _kmeans as kernels
 from lvmfast._parallel import blas_single_thread, effective_n_threads, plan_blocks
 from lvmfast._validation import (
-    FLOAT_DTYPES, check_float_array, check_sample_weight, integers, unchanged_on_error, unit_mean_weights,
-    validate_float_data,
+    FLOAT_DTYPES, check_float_array, check_sample_weight, integers, positive_reals, unchanged_on_error,
+    unit_mean_weights, validate_float_data,
 )
 
 __all__ = ["KMeans", "k_means", "kmeans_plusplus"]
@@ -383,15 +383,23 @@ class KMeans(ClassNamePrefixFeaturesOutMixin, TransformerMixin, ClusterMixin, Ba
     ----------
     n_clusters : int, default=8
         Number of clusters.
-    init : {'k-means++', 'random'}, callable or array-like of shape \\
+    init : {'k-means++', 'k-means||', 'random'}, callable or array-like of shape \\
             (n_clusters, n_features), default='k-means++'
-        'k-means++': greedy k-means++ seeding. 'random': n_clusters distinct
-        rows drawn with probability proportional to their weight. An array:
-        the initial centers. A callable: ``init(X, n_clusters,
-        random_state=RandomState)`` returning the initial centers.
+        'k-means++': greedy k-means++ seeding. 'k-means||': scalable
+        k-means++ (Bahmani et al., 2012): `init_max_iter` rounds each draw
+        about ``oversampling_factor * n_clusters`` candidate rows in one
+        pass over X, then weighted k-means++ and a few weighted Lloyd
+        iterations on the candidates choose the centers; far fewer passes
+        than greedy k-means++ for large n_clusters, with as good a final
+        inertia (see lvmfast.cluster._kmeans_parallel). 'random':
+        n_clusters distinct rows drawn with probability proportional to
+        their weight. An array: the initial centers. A callable:
+        ``init(X, n_clusters, random_state=RandomState)`` returning the
+        initial centers.
     n_init : 'auto' or int, default='auto'
         Number of runs from different seeds; the run with the lowest inertia
-        is kept. 'auto' is 1 for 'k-means++' or an array and 10 otherwise.
+        is kept. 'auto' is 1 for 'k-means++', 'k-means||' or an array and 10
+        otherwise.
     max_iter : int, default=300
         Maximum Lloyd iterations per run.
     tol : float, default=1e-4
@@ -416,6 +424,12 @@ class KMeans(ClassNamePrefixFeaturesOutMixin, TransformerMixin, ClusterMixin, Ba
         'lloyd''s labels, centers, inertia and n_iter_ (bit for bit in
         float64) and pays off when rows settle, at larger n_clusters. Sparse
         input runs 'lloyd'.
+    oversampling_factor : float, default=2
+        init='k-means||' only: each round draws about
+        ``oversampling_factor * n_clusters`` candidates (dask-ml's name).
+    init_max_iter : int, default=5
+        init='k-means||' only: the number of oversampling rounds, each one
+        pass over X (dask-ml's name).
 
     Attributes
     ----------
@@ -440,7 +454,7 @@ class KMeans(ClassNamePrefixFeaturesOutMixin, TransformerMixin, ClusterMixin, Ba
 
     _parameter_constraints: dict = {
         "n_clusters": [integers(1)],
-        "init": [StrOptions({"k-means++", "random"}), callable, "array-like"],
+        "init": [StrOptions({"k-means++", "k-means||", "random"}), callable, "array-like"],
         "n_init": [StrOptions({"auto"}), integers(1)],
         "max_iter": [integers(1)],
         "tol": [Interval(Real, 0, None, closed="left")],
@@ -448,6 +462,8 @@ class KMeans(ClassNamePrefixFeaturesOutMixin, TransformerMixin, ClusterMixin, Ba
         "random_state": ["random_state"],
         "copy_x": ["boolean"],
         "algorithm": [StrOptions({"lloyd", "elkan"})],
+        "oversampling_factor": [positive_reals()],
+        "init_max_iter": [integers(1)],
     }
 
     def __init__(
@@ -462,6 +478,8 @@ class KMeans(ClassNamePrefixFeaturesOutMixin, TransformerMixin, ClusterMixin, Ba
         random_state=None,
         copy_x=True,
         algorithm="lloyd",
+        oversampling_factor=2,
+        init_max_iter=5,
     ):
         self.n_clusters = n_clusters
         self.init = init
@@ -472,6 +490,8 @@ class KMeans(ClassNamePrefixFeaturesOutMixin, TransformerMixin, ClusterMixin, Ba
         self.random_state = random_state
         self.copy_x = copy_x
         self.algorithm = algorithm
+        self.oversampling_factor = oversampling_factor
+        self.init_max_iter = init_max_iter
 
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()
@@ -490,7 +510,7 @@ class KMeans(ClassNamePrefixFeaturesOutMixin, TransformerMixin, ClusterMixin, Ba
 
     def _resolved_n_init(self):
         if self.n_init == "auto":
-            return 1 if (self._init_is_array() or self.init == "k-means++") else 10
+            return 1 if (self._init_is_array() or self.init in ("k-means++", "k-means||")) else 10
         if self._init_is_array() and self.n_init != 1:
             warnings.warn(
                 "Explicit initial center position passed: performing only one init in "
@@ -525,6 +545,13 @@ class KMeans(ClassNamePrefixFeaturesOutMixin, TransformerMixin, ClusterMixin, Ba
         if isinstance(self.init, str) and self.init == "k-means++":
             indices = _kmeans_plusplus_indices(X, sample_weight, self.n_clusters, random_state, None, rows.n_threads)
             centers = X[indices]
+        elif isinstance(self.init, str) and self.init == "k-means||":
+            from lvmfast.cluster._kmeans_parallel import kmeans_parallel_centers
+
+            centers, _ = kmeans_parallel_centers(
+                X, sample_weight, self.n_clusters, random_state, oversampling_factor=self.oversampling_factor,
+                n_rounds=self.init_max_iter, shift=rows.shift, n_threads=rows.n_threads,
+            )
         elif isinstance(self.init, str) and self.init == "random":
             p = sample_weight / sample_weight.sum(dtype=np.float64)
             if np.count_nonzero(p) < self.n_clusters:
@@ -750,6 +777,8 @@ def k_means(
     copy_x=True,
     algorithm="lloyd",
     return_n_iter=False,
+    oversampling_factor=2,
+    init_max_iter=5,
 ):
     """Perform k-means clustering: the function form of :class:`KMeans`.
 
@@ -767,6 +796,7 @@ def k_means(
     est = KMeans(
         n_clusters=n_clusters, init=init, n_init=n_init, max_iter=max_iter, verbose=verbose, tol=tol,
         random_state=random_state, copy_x=copy_x, algorithm=algorithm,
+        oversampling_factor=oversampling_factor, init_max_iter=init_max_iter,
     ).fit(X, sample_weight=sample_weight)
     if return_n_iter:
         return est.cluster_centers_, est.labels_, est.inertia_, est.n_iter_
