@@ -1,6 +1,7 @@
 """KMeans: Lloyd iterations (dense, and on a sparse TF-IDF-like CSR matrix),
 k-means++ seeding and mini-batch epochs beside scikit-learn, on the same
-data and initial centers with equal thread counts."""
+data and initial centers with equal thread counts; k-means|| seeding beside
+scikit-learn's greedy k-means++."""
 import numpy as np
 import pytest
 
@@ -13,6 +14,14 @@ DTYPES = ["float64", "float32"]
 @pytest.mark.parametrize("key", GROUPS["kmeans"])
 def test_kmeans(run_case, key, dtype):
     row = run_case(key, dtype)
+    assert row["agreement"]["agrees"], row["agreement"]["text"]
+
+
+@pytest.mark.parametrize("dtype", DTYPES)
+def test_kmeans_parallel_seeding(run_case, dtype):
+    """init='k-means||' against scikit-learn's k-means++: the seeding time,
+    and the inertia after Lloyd from both seeds within the case's tolerance."""
+    row = run_case("kmeans-parallel", dtype)
     assert row["agreement"]["agrees"], row["agreement"]["text"]
 
 

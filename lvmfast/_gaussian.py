@@ -80,6 +80,14 @@ def kernel_terms(means, precisions_cholesky, covariance_type, shift, dtype, log_
     evaluates 'diag' by direct differences (code 4) instead of two gemms:
     slower (1.4x), but exact where the expansion ||x||^2 - 2 x.m + ||m||^2
     loses digits; None decides by expansion_loses_digits."""
+    if covariance_type == "spherical" and direct is not False:
+        # spherical is diag with equal precisions: where the expansion loses
+        # digits (tight components far from the data mean) it goes the same
+        # exact way, as diag
+        n_features = np.shape(means)[1]
+        diag = np.repeat(np.asarray(precisions_cholesky, dtype=np.float64)[:, None], n_features, axis=1)
+        if direct or expansion_loses_digits(means, diag, shift, dtype):
+            return kernel_terms(means, diag, "diag", shift, dtype, log_weights, direct=True)
     terms = log_prob_terms(means, precisions_cholesky, covariance_type, shift, dtype, log_weights)
     if direct is None and covariance_type == "diag":
         direct = expansion_loses_digits(means, precisions_cholesky, shift, dtype)
@@ -124,6 +132,23 @@ def check_precisions_fit_dtype(largest_precision, dtype):
         f"{largest_precision:.3g}, past the {dtype.name} maximum {limit:.3g}, so the densities would be "
         f"infinite or NaN. Scale the data (for example standardize it){hint}."
     )
+
+
+def explain_zero_variance(X):
+    """Called when a fit's variances came out zero (not positive definite):
+    raise the reason that lies in X itself, if it does. Constant X has no
+    spread at all; data whose spread squared underflows the dtype (float32
+    near 1e-19, float64 near 1e-154 and subnormal values) would need
+    precisions past its maximum. Returns when X has a usable spread (the
+    caller then blames the one class or component)."""
+    spread = float(np.max(X.max(axis=0).astype(np.float64) - X.min(axis=0)))
+    if spread == 0.0:
+        raise ValueError(
+            "X is constant (every feature takes a single value), so every variance is 0 and the "
+            "Gaussian densities are undefined. Pass X with some spread."
+        )
+    with np.errstate(over="ignore"):
+        check_precisions_fit_dtype(float(np.float64(spread) ** -2), X.dtype)
 
 
 def largest_precision(precisions_cholesky):
@@ -202,7 +227,7 @@ def precision_cholesky(covariances, covariance_type, reg_covar, names=None):
             "empirical covariance (for instance caused by singleton or collapsed samples). "
             "Try to decrease the number of components, increase reg_covar, or scale the "
             f"input data. {which} collapsed: its covariance is not positive definite "
-            f"(reg_covar is {reg_covar!r})."
+            f"(reg_covar is {reg_covar!r}; the rows of X it holds lie on a lower-dimensional set)."
         )
 
     if covariance_type in ("full", "tied"):

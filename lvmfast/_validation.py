@@ -10,16 +10,45 @@ also refuses finite values whose squares overflow.
 import contextlib
 import functools
 import re
+from numbers import Integral, Real
 
 import numpy as np
 import scipy.sparse as sp
 from sklearn import get_config
+from sklearn.utils._param_validation import Interval
 from sklearn.utils.validation import _assert_all_finite, _check_sample_weight, check_array, validate_data
 
 from lvmfast._kernels._data import sum_of_squares
 from lvmfast._kernels._openmp import effective_n_threads
 
 FLOAT_DTYPES = [np.float64, np.float32]
+
+
+class _IntegerInterval(Interval):
+    """scikit-learn's Interval(Integral, ...) without bools: True is an
+    Integral to Python, but n_clusters=True is a mistake, not 1 (and it
+    reached NumPy as a TypeError that named no parameter)."""
+
+    def is_satisfied_by(self, val):
+        return not isinstance(val, (bool, np.bool_)) and super().is_satisfied_by(val)
+
+
+def integers(low, high=None):
+    """The parameter constraint 'an int in [low, high]' (high None: no
+    upper end), bools refused."""
+    return _IntegerInterval(Integral, low, high, closed="left" if high is None else "both")
+
+
+class _RealInterval(Interval):
+    """scikit-learn's Interval(Real, ...) without bools (as _IntegerInterval)."""
+
+    def is_satisfied_by(self, val):
+        return not isinstance(val, (bool, np.bool_)) and super().is_satisfied_by(val)
+
+
+def positive_reals():
+    """The parameter constraint 'a real number > 0', bools refused."""
+    return _RealInterval(Real, 0, None, closed="neither")
 
 
 def validate_float_data(estimator, X, y="no_validation", *, reset, accept_sparse=False, ensure_min_samples=1):
@@ -148,6 +177,26 @@ def check_sample_weight(sample_weight, X, dtype):
     if not np.isfinite(weights).all():
         raise ValueError("Input sample_weight contains NaN or infinity.")
     return np.ascontiguousarray(weights)
+
+
+def unit_mean_weights(sample_weight, dtype, with_scale=False):
+    """The (checked, float64) weights divided by their mean, in `dtype`
+    (with_scale: and that mean, what a weighted sum on them is multiplied by
+    to be in the caller's units). The passes sum w x, w x x^T and w d^2: on
+    weights of mean 1 these neither underflow (subnormal weights on small
+    data) nor overflow (1e300 weights), and the mixture's NK_EPSILON is the
+    same tiny nudge whatever scale the caller's weights had, so multiplying
+    all weights by a constant changes nothing but rounding. Unit weights
+    stay exactly 1 (n / n), which keeps scikit-learn's iterations."""
+    largest = 1.0
+    total = sample_weight.sum()
+    if not np.isfinite(total):  # weights near the float64 maximum
+        largest = float(sample_weight.max())
+        sample_weight = sample_weight / largest
+        total = sample_weight.sum()
+    mean = total / sample_weight.shape[0]
+    unit = np.ascontiguousarray(sample_weight / mean, dtype=dtype)
+    return (unit, float(mean) * largest) if with_scale else unit
 
 
 def _names_any(message, names):

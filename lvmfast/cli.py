@@ -143,10 +143,11 @@ def main(argv=None):
                     "whether the results agree, and each library's peak memory; then lvmfast's thread scaling.",
     )
     bench.add_argument("--quick", action="store_true", help="small problems: the whole run takes about a minute")
+    from lvmfast.bench.cases import GROUPS
+
+    groups = ", ".join(f"{group} ({', '.join(cases)})" for group, cases in GROUPS.items())
     bench.add_argument("--models", type=_names, default=None, metavar="NAMES",
-                       help="comma-separated cases or groups: kmeans (lloyd, kmeans++, kmeans-sparse), minibatch "
-                            "(minibatch-kmeans, minibatch-kmeans-normal), gmm (gmm-full, gmm-tied, gmm-diag, "
-                            "gmm-spherical), classifiers (gaussian-nb, gaussian-classifier); default all")
+                       help=f"comma-separated cases or groups: {groups}; default all")
     bench.add_argument("--dtypes", type=_names, default=["float64", "float32"], metavar="TYPES",
                        help="float64,float32 (default both)")
     bench.add_argument("--threads", type=_thread_counts, default=None, metavar="COUNTS",

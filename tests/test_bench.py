@@ -60,6 +60,8 @@ def wrong_implementations(model, library):
         return MovedRow
     if model == "kmeans_plusplus":
         return lambda X, k, random_state: right(X, k, random_state=random_state + 1)  # another seed
+    if model == "kmeans_seeding":  # k-means||: its inertia comes from the KMeans fit, made wrong above
+        return right
     if model == "GaussianMixture":
         class OverRegularized(right):
             def fit(self, X, y=None):
@@ -188,8 +190,9 @@ def test_bad_numbers_are_usage_errors(args):
 
 
 def test_groups_and_thread_counts():
-    assert runner.select_cases(["kmeans", "lloyd", "gaussian-nb"]) == ["lloyd", "kmeans++", "kmeans-sparse",
-                                                                       "gaussian-nb"]
+    # a group expands in its order, a case named twice runs once
+    assert runner.select_cases(["kmeans", "lloyd", "gaussian-nb"]) == [*cases.GROUPS["kmeans"], "gaussian-nb"]
+    assert runner.select_cases(["gaussian-nb", "lloyd", "gmm"]) == ["gaussian-nb", "lloyd", *cases.GROUPS["gmm"]]
     assert runner.select_cases(None) == list(cases.CASES)
     assert runner.default_thread_counts(1) == [1]
     assert runner.default_thread_counts(6) == [1, 2, 4, 6]

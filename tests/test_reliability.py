@@ -667,3 +667,91 @@ def test_pandas_missing_value_says_nan(make, dtype):
     frame["b"] = pd.Series(values, dtype=dtype)
     with pytest.raises(ValueError, match="contains NaN"):
         make().fit(frame, y)
+
+
+# ---------------------------------------------------------------------------
+# Found by the property suite's thorough profile (tests/test_properties.py)
+
+
+@pytest.mark.parametrize("make", [lambda v: KMeans(n_clusters=v), lambda v: KMeans(max_iter=v),
+                                  lambda v: GaussianMixture(n_components=v)])
+def test_bool_counts_are_refused(make):
+    """True is an Integral to Python; as a count it is a mistake, refused by
+    the parameter check (which names the parameter), not a NumPy TypeError."""
+    X = np.random.default_rng(0).normal(size=(10, 2))
+    with pytest.raises(InvalidParameterError, match="parameter"):
+        make(True).fit(X)
+
+
+def test_kmeans_huge_weights_give_the_unweighted_model():
+    """Weights of 1e300 (all equal) overflowed the sums w x: NaN centers."""
+    X, _ = two_blobs(60, 2)
+    ref = KMeans(2, init=X[[0, -1]], n_init=1).fit(X)
+    est = KMeans(2, init=X[[0, -1]], n_init=1).fit(X, sample_weight=np.full(len(X), 1e300))
+    np.testing.assert_array_equal(est.labels_, ref.labels_)
+    np.testing.assert_allclose(est.cluster_centers_, ref.cluster_centers_, rtol=1e-12)
+    assert est.inertia_ == pytest.approx(ref.inertia_ * 1e300, rel=1e-12)
+
+
+def test_kmeans_float32_rows_against_a_far_float64_model():
+    """transform of float32 rows with a float64 model at 1e20: the squared
+    distances overflow float32 (inf), the distances themselves do not."""
+    X = np.array([[0.0], [1e20]])
+    est = KMeans(2, init=X, n_init=1).fit(X)
+    out = est.transform(np.array([[0.0]], dtype=np.float32))
+    assert out.dtype == np.float32
+    np.testing.assert_allclose(out, [[0.0, 1e20]], rtol=1e-6)
+
+
+def test_kmeans_labels_are_exact_on_near_ties():
+    """Rows 1.19e-7 apart next to a row at 45: the float64 expansion cannot
+    tell them apart; the labels must be the nearest centers all the same
+    (each distinct row its own cluster), in fit and in predict."""
+    X = np.array([[0.0], [45.0], [1.1920929e-07], [1.0]])
+    est = KMeans(4, n_init=1, random_state=0).fit(X)
+    assert len(np.unique(est.labels_)) == 4
+    assert est.inertia_ == 0.0
+    np.testing.assert_array_equal(est.predict(X), est.labels_)
+
+
+def test_gaussian_nb_refuses_zero_variance_at_fit():
+    """Constant X (or a spread whose square underflows, or var_smoothing=0
+    on a constant feature) left var_ 0 and NaN probabilities."""
+    y = np.array([0, 1])
+    with pytest.raises(ValueError, match="X is constant"):
+        GaussianNB().fit(np.ones((2, 2)), y)
+    with pytest.raises(ValueError, match="spread is too small"):
+        GaussianNB().fit(np.array([[0.0], [1e-319]]), y)
+    with pytest.raises(ValueError, match="var_smoothing"):
+        GaussianNB(var_smoothing=0).fit(np.array([[0.0, 1.0], [1.0, 1.0], [2.0, 1.0], [3.0, 1.0]]), [0, 0, 1, 1])
+
+
+def test_gaussian_nb_partial_fit_zero_variance_then_more_batches():
+    """A first partial_fit batch may have no spread yet: accepted, with
+    predictions refused (naming var_smoothing) until a later batch gives one."""
+    est = GaussianNB().partial_fit(np.array([[1.0]]), [0], classes=[0, 1])
+    with pytest.raises(ValueError, match="zero variance"):
+        est.predict_proba(np.array([[1.0]]))
+    est.partial_fit(np.array([[2.0], [5.0], [6.0]]), [0, 1, 1])
+    assert np.isfinite(est.predict_proba(np.array([[1.0]]))).all()
+
+
+def test_gaussian_classifier_spherical_tight_class_far_from_the_mean():
+    """A spherical class of variance 2.5e-17 at 1e5: its log-densities by
+    the expansion ||x||^2 - 2 x.m + ||m||^2 erred by thousands of nats."""
+    X = np.array([[100116.19667202], [99986.81346811], [99986.81346812], [100109.72322526], [100123.45064396]])
+    y = np.array([1, 0, 0, 1, 1])
+    est = GaussianClassifier("spherical").fit(X, y)
+    proba = est.predict_proba(X)
+    np.testing.assert_array_equal(proba.argmax(axis=1), y)
+    assert proba[1, 0] == pytest.approx(1.0)
+
+
+def test_gaussian_mixture_max_iter_zero_returns_means_init_exactly():
+    """max_iter=0: means_ are means_init as given, not their round trip
+    through the centered frame (1e-20 next to a data mean of 5 came back 0)."""
+    X = np.array([[9.7, 10.5], [1.05, 1e-20], [-0.4, 1e-20], [8.9, 10.5]])
+    means = np.array([[0.3, 1e-20], [9.3, 10.5]])
+    est = GaussianMixture(2, max_iter=0, means_init=means, weights_init=[0.5, 0.5],
+                          precisions_init=np.array([np.eye(2), np.eye(2)])).fit(X)
+    np.testing.assert_array_equal(est.means_, means)

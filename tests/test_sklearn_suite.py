@@ -34,7 +34,7 @@ Expected outcomes, keyed by file then by test name -- the whole test
   estimators lvmfast does not have: BisectingKMeans, the discrete naive Bayes
   classes). A parametrization whose parameters include one of those
   estimators is skipped by rule, without an entry.
-* XFAIL: what lvmfast does not do yet on purpose (algorithm='elkan'):
+* XFAIL: what lvmfast does differently on purpose (with the reason):
   xfail(strict=True), so the day it passes the entry must go.
 * KNOWN_BUGS: what should pass and does not yet, with its root cause:
   xfail(strict=False). Delete an entry when its bug is fixed.
@@ -126,21 +126,8 @@ SKIPPED = {
     },
 }
 
-_ELKAN = "algorithm='elkan' is not implemented in lvmfast yet"
-
 XFAIL = {
-    "test_k_means": {
-        "test_kmeans_results[*-elkan-*]": _ELKAN,
-        "test_kmeans_relocated_clusters[elkan-*]": _ELKAN,
-        "test_kmeans_elkan_results": _ELKAN,
-        "test_kmeans_convergence[*-elkan]": _ELKAN,
-        "test_kmeans_verbose[*-elkan]": _ELKAN,
-        "test_kmeans_predict[*-elkan-*]": _ELKAN,
-        "test_kmeans_elkan_iter_attribute": _ELKAN,
-        "test_warning_elkan_1_cluster": _ELKAN,
-        "test_k_means_1_iteration[*-elkan-*]": _ELKAN,
-        "test_relocating_with_duplicates[elkan-*]": _ELKAN,
-    },
+    "test_k_means": {},
     "test_gaussian_mixture": {
         "test_check_weights": (
             "scikit-learn's range message swaps its numbers ('max value' shows the minimum, 'min value' the"

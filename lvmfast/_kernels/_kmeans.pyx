@@ -11,7 +11,8 @@ precision, without a centered copy of X. k-means++ uses direct differences.
 """
 from cython cimport floating
 from cython.parallel cimport parallel, prange
-from libc.math cimport INFINITY
+from libc.float cimport FLT_MAX, FLT_MIN
+from libc.math cimport INFINITY, sqrt
 from libc.stdlib cimport free, malloc
 from libc.string cimport memcpy, memset
 
@@ -48,6 +49,13 @@ cdef extern from "_simd.h" nogil:
     Py_ssize_t lvm_pp_select(const double *closest, const int *label, const double *reach,
                              Py_ssize_t n, Py_ssize_t *rows)
     void lvm_narrow(const double *x, Py_ssize_t n, float *out)
+    float lvm_drop_bounds(float *lower, const float *drop, Py_ssize_t n)
+    void lvm_group_min2_d(const double *scores, const double *offset, const int *group,
+                          Py_ssize_t n, Py_ssize_t n_cols, double *min1, double *min2)
+    void lvm_group_min2_s(const float *scores, const float *offset, const int *group,
+                          Py_ssize_t n, Py_ssize_t n_cols, double *min1, double *min2)
+    void lvm_argmin2_columns_d(const double *scores, const double *offset, Py_ssize_t n,
+                               Py_ssize_t n_cols, double *best, double *second, double *lab)
     void lvm_argmin2_columns_s(const float *scores, const float *offset, Py_ssize_t n,
                                Py_ssize_t n_cols, float *best, float *second, float *lab)
     void lvm_lloyd_rows_d(const double *buf, Py_ssize_t n, Py_ssize_t n_features,
@@ -66,6 +74,18 @@ cdef inline void argmin_columns(const floating *scores, const floating *offset, 
         lvm_argmin_columns_d(scores, offset, n, n_cols, best, lab)
     else:
         lvm_argmin_columns_s(scores, offset, n, n_cols, best, lab)
+
+
+cdef inline void lloyd_rows(const floating *buf, Py_ssize_t n, Py_ssize_t n_features,
+                            const floating *lab, const floating *centers, const floating *weight,
+                            int *labels, double *sums, double *weights, bint with_inertia,
+                            double *inertia, Py_ssize_t *n_changed) noexcept nogil:
+    if floating is double:
+        lvm_lloyd_rows_d(buf, n, n_features, lab, centers, weight, labels, sums, weights,
+                         with_inertia, inertia, n_changed)
+    else:
+        lvm_lloyd_rows_s(buf, n, n_features, lab, centers, weight, labels, sums, weights,
+                         with_inertia, inertia, n_changed)
 
 
 cdef inline Py_ssize_t block_end(Py_ssize_t block, Py_ssize_t block_rows, Py_ssize_t n_samples) noexcept nogil:
@@ -140,6 +160,7 @@ def lloyd_step(const floating[:, ::1] X not None, const floating[::1] shift not 
     cdef bint single = floating is double and centers_single is not None
     cdef SingleScratch scratch
     cdef double bound_offset = 0.0
+    cdef double max_center_sq = max(center_sq_norms)
     if single:
         bound_offset = bound_scale * max(center_sq_single)
 
@@ -149,8 +170,8 @@ def lloyd_step(const floating[:, ::1] X not None, const floating[::1] shift not 
             scores = <floating *> malloc(chunk_rows * n_clusters * sizeof(floating))
             best = <floating *> malloc(chunk_rows * sizeof(floating))
             lab = <floating *> malloc(chunk_rows * sizeof(floating))
-            if single:
-                scratch = single_scratch(chunk_rows, n_features, n_clusters)
+            if floating is double:
+                scratch = single_scratch(chunk_rows, n_features if single else 0, n_clusters if single else 0)
             for b in prange(n_blocks, schedule="dynamic"):
                 inertia = 0.0
                 block_changed = 0
@@ -176,19 +197,14 @@ def lloyd_step(const floating[:, ::1] X not None, const floating[::1] shift not 
                                           &row_sq_norms[start], bound_scale, bound_offset,
                                           &scratch, scores, best, lab)
                         else:
-                            assign_chunk(buf, n, n_features, n_clusters, &centers[0, 0],
-                                         &center_sq_norms[0], scores, best, lab)
+                            assign_double(buf, n, n_features, n_clusters, &centers[0, 0],
+                                          &center_sq_norms[0], max_center_sq, &scratch, scores,
+                                          best, lab, scores)
                     else:
                         assign_chunk(buf, n, n_features, n_clusters, &centers[0, 0],
                                      &center_sq_norms[0], scores, best, lab)
-                    if floating is double:
-                        lvm_lloyd_rows_d(buf, n, n_features, lab, &centers[0, 0],
-                                         &sample_weight[start], &labels[start], sums, weights,
-                                         with_inertia, &inertia, &block_changed)
-                    else:
-                        lvm_lloyd_rows_s(buf, n, n_features, lab, &centers[0, 0],
-                                         &sample_weight[start], &labels[start], sums, weights,
-                                         with_inertia, &inertia, &block_changed)
+                    lloyd_rows(buf, n, n_features, lab, &centers[0, 0], &sample_weight[start],
+                               &labels[start], sums, weights, with_inertia, &inertia, &block_changed)
                     start = start + n
                 block_inertia[b] = inertia
                 n_changed += block_changed
@@ -196,7 +212,7 @@ def lloyd_step(const floating[:, ::1] X not None, const floating[::1] shift not 
             free(scores)
             free(best)
             free(lab)
-            if single:
+            if floating is double:
                 free_single_scratch(&scratch)
     return n_changed
 
@@ -218,7 +234,12 @@ cdef inline void assign_chunk(const floating *buf, Py_ssize_t n, Py_ssize_t n_fe
 # s_k = ||c_k||^2 - 2 x.c_k by at most E = u (D + 6) (||x||^2 + max ||c||^2).
 # Where the float32 runner-up trails the float32 best by more than 2E, the
 # float32 best is the exact argmin. The few other rows (exact ties among them)
-# are redone with the float64 gemm, so they break ties as the float64 path.
+# are redone by direct differences, ||x - c_k||^2, whose rounding is relative
+# to the distances themselves: near ties that the float64 expansion cannot
+# resolve (two centers 1e-7 apart next to rows of norm 10) get the nearest
+# center, ties the lowest index.
+# Per-thread scratch of the float64 paths: the float32 copies (sized 0 when
+# the float32 gemm is not used) and the runner-up scores of the proofs.
 cdef struct SingleScratch:
     float *buf
     float *scores
@@ -226,8 +247,7 @@ cdef struct SingleScratch:
     float *second
     float *lab
     Py_ssize_t *ambiguous
-    double *rows
-    double *lab_double
+    double *runner_up
 
 
 cdef SingleScratch single_scratch(Py_ssize_t chunk_rows, Py_ssize_t n_features,
@@ -239,8 +259,7 @@ cdef SingleScratch single_scratch(Py_ssize_t chunk_rows, Py_ssize_t n_features,
     s.second = <float *> malloc(chunk_rows * sizeof(float))
     s.lab = <float *> malloc(chunk_rows * sizeof(float))
     s.ambiguous = <Py_ssize_t *> malloc(chunk_rows * sizeof(Py_ssize_t))
-    s.rows = <double *> malloc(chunk_rows * n_features * sizeof(double))
-    s.lab_double = <double *> malloc(chunk_rows * sizeof(double))
+    s.runner_up = <double *> malloc(chunk_rows * sizeof(double))
     return s
 
 
@@ -251,8 +270,7 @@ cdef void free_single_scratch(SingleScratch *s) noexcept nogil:
     free(s.second)
     free(s.lab)
     free(s.ambiguous)
-    free(s.rows)
-    free(s.lab_double)
+    free(s.runner_up)
 
 
 cdef void assign_single(const double *buf, Py_ssize_t n, Py_ssize_t n_features,
@@ -262,7 +280,7 @@ cdef void assign_single(const double *buf, Py_ssize_t n, Py_ssize_t n_features,
                         double bound_offset, SingleScratch *s, double *scores, double *best,
                         double *lab) noexcept nogil:
     """assign_chunk for float64 rows, through a float32 gemm (see above)."""
-    cdef Py_ssize_t i, a, n_ambiguous = 0
+    cdef Py_ssize_t i, a, k, nearest, n_ambiguous = 0
     lvm_narrow(buf, n * n_features, s.buf)
     gemm(c'T', c'N', <int> n, <int> n_clusters, <int> n_features,
          <float> -2.0, s.buf, <int> n_features, centers_single, <int> n_features,
@@ -275,11 +293,55 @@ cdef void assign_single(const double *buf, Py_ssize_t n, Py_ssize_t n_features,
             n_ambiguous += 1
     if n_ambiguous == 0:
         return
+    # scores (n_ambiguous x K, column-major) = the rows' squared distances
+    lvm_sq_distances_d(buf, s.ambiguous, n_ambiguous, n_features, centers, n_clusters, scores, n)
     for a in range(n_ambiguous):
-        memcpy(&s.rows[a * n_features], &buf[s.ambiguous[a] * n_features], n_features * sizeof(double))
-    assign_chunk(s.rows, n_ambiguous, n_features, n_clusters, centers, center_sq, scores, best, s.lab_double)
+        i = s.ambiguous[a]
+        nearest = 0
+        for k in range(1, n_clusters):
+            if scores[k * n + i] < scores[nearest * n + i]:
+                nearest = k
+        lab[i] = nearest
+
+
+cdef void assign_double(const double *buf, Py_ssize_t n, Py_ssize_t n_features,
+                        Py_ssize_t n_clusters, const double *centers, const double *center_sq,
+                        double max_center_sq, SingleScratch *s, double *scores, double *best,
+                        double *lab, double *direct) noexcept nogil:
+    """assign_chunk for float64 rows, with the float32 path's proof at
+    float64 precision: the gemm expansion moves each score by at most
+    E = u (D + 6) (||x||^2 + max ||c||^2), u = 2^-53, so where the runner-up
+    trails the best by more than 2E (with 1% to spare) the best is the
+    exact argmin; the other rows are redone by direct differences (their
+    squared distances go to `direct`, n x K column-major, which may be
+    `scores`). So a fit, predict and score agree on near ties whichever gemm
+    assigned them."""
+    cdef Py_ssize_t i, j, a, k, nearest, n_ambiguous = 0
+    cdef double row_sq, value
+    cdef double scale = 1.01 * 2.0 * 2.0 ** -53 * (n_features + 6)
+    gemm(c'T', c'N', <int> n, <int> n_clusters, <int> n_features,
+         -2.0, buf, <int> n_features, centers, <int> n_features, 0.0, scores, <int> n)
+    lvm_argmin2_columns_d(scores, center_sq, n, n_clusters, best, s.runner_up, lab)
+    for i in range(n):
+        if s.runner_up[i] - best[i] > scale * max_center_sq:
+            row_sq = 0.0
+            for j in range(n_features):
+                value = buf[i * n_features + j]
+                row_sq = row_sq + value * value
+            if s.runner_up[i] - best[i] > scale * (row_sq + max_center_sq):
+                continue
+        s.ambiguous[n_ambiguous] = i
+        n_ambiguous += 1
+    if n_ambiguous == 0:
+        return
+    lvm_sq_distances_d(buf, s.ambiguous, n_ambiguous, n_features, centers, n_clusters, direct, n)
     for a in range(n_ambiguous):
-        lab[s.ambiguous[a]] = s.lab_double[a]
+        i = s.ambiguous[a]
+        nearest = 0
+        for k in range(1, n_clusters):
+            if direct[k * n + i] < direct[nearest * n + i]:
+                nearest = k
+        lab[i] = nearest
 
 
 def row_sq_norms(const double[:, ::1] X not None, const double[::1] shift not None,
@@ -645,3 +707,286 @@ cdef void gather_rows(const floating[:, ::1] X, const Py_ssize_t *rows, Py_ssize
     for t in range(n_rows):
         for j in range(n_features):
             out[t * n_features + j] = X[rows[t], j]
+
+
+# ---------------------------------------------------------------------------
+# Lloyd with distance bounds ('elkan')
+#
+# Per row: upper[i] >= the distance to its center labels[i]; lower[i, g] <=
+# the distance to every other center of group g (the centers are split into
+# G groups, Yinyang-style; lower is float32, rounded down). When the centers
+# move, by drift[k] each and at most group_drop[g] within a group, the
+# bounds follow by the triangle inequality: upper grows by the drift of its
+# center, lower[g] shrinks by group_drop[g]. A row whose bounds prove its
+# label (see bound_keeps) is not measured; the others go, a compacted chunk
+# at a time, through the Lloyd step's own gemm and argmin (with the same
+# proofs), which also refreshes all their bounds. The labels are then those
+# of lloyd_step and the statistics are summed by the same row pass in the
+# same blocks, so the centers, inertia and n_iter_ are lloyd's, bit for bit.
+# All bound arithmetic is rounded outwards: a bound may be loose, never wrong.
+
+cdef double ROUND_UP = 1.0 + 4.0 * 2.0 ** -52
+# rows per gemm of measured rows (see bounded_step)
+cdef Py_ssize_t MEASURE_BATCH = 1024
+cdef double ROUND_DOWN = 1.0 - 4.0 * 2.0 ** -52
+
+
+cdef inline double expansion_error(double unit, Py_ssize_t n_features, double row_sq,
+                                   double max_center_sq) noexcept nogil:
+    # the error bound of a gemm score ||c||^2 - 2 x.c (see assign_single),
+    # plus the rounding of ||x||^2 itself
+    return 1.01 * 2.0 * unit * (n_features + 6) * (row_sq + max_center_sq) + 4.0 * 2.0 ** -53 * row_sq
+
+
+cdef inline float float_below(double value) noexcept nogil:
+    """A float32 not above value >= 0 (0 below FLT_MIN, FLT_MAX past the
+    range): lower bounds are stored in float32 and must not grow when
+    rounded. Rounding to nearest moves value (1 - 2^-22) by at most 2^-24
+    of itself, which leaves it below value."""
+    if value >= FLT_MAX:
+        return FLT_MAX
+    if value < FLT_MIN:
+        return 0.0
+    return <float> (value * (1.0 - 2.0 ** -22))
+
+
+cdef inline bint bound_keeps(double upper, double nearest_other, double margin) noexcept nogil:
+    """Whether upper >= d(x, c_label) and nearest_other <= d(x, c_k) for
+    every other k prove that the row keeps its label: the other centers'
+    squared distances exceed its own by more than `margin` (0 where the
+    labels are exact; the float32 gemm's error where lloyd's argmin is
+    itself rounded, so that it cannot pick another center either)."""
+    return upper < nearest_other and nearest_other * nearest_other * ROUND_DOWN > upper * upper * ROUND_UP + margin
+
+
+def bounded_step(const floating[:, ::1] X not None, const floating[::1] shift not None,
+                 const floating[::1] sample_weight not None, const floating[:, ::1] centers not None,
+                 const floating[::1] center_sq_norms not None, const int[::1] center_group not None,
+                 const double[::1] drift not None, const float[::1] group_drop not None,
+                 int[::1] labels not None, double[::1] upper not None, float[:, ::1] lower not None,
+                 double[:, :, ::1] block_sums not None, double[:, ::1] block_weights not None,
+                 double[::1] block_inertia not None, Py_ssize_t[::1] block_measured not None,
+                 Py_ssize_t chunk_rows, Py_ssize_t block_rows, int n_threads, bint restart,
+                 bint with_inertia, const float[:, ::1] centers_single=None,
+                 const float[::1] center_sq_single=None, const double[::1] row_sq_norms=None,
+                 double bound_scale=0.0):
+    """One Lloyd step (see lloyd_step: labels, block_sums, block_weights,
+    block_inertia; returns the number of changed labels) that measures only
+    the rows whose bounds do not prove their label. restart measures every
+    row (the first step, or bounds that no longer hold); otherwise drift[k]
+    is how far center k moved since the last step and group_drop[g] the
+    largest drift in group g, rounded up to float32 (center_group[k] in
+    0 .. G-1, G = lower.shape[1]).
+    block_measured[b] counts the rows of block b that were measured. For
+    float64 data, centers_single (with center_sq_single, row_sq_norms and
+    bound_scale, as in lloyd_step) measures through the float32 gemm."""
+    name = "bounded_step"
+    cdef Py_ssize_t n_samples = X.shape[0], n_features = X.shape[1]
+    cdef Py_ssize_t n_clusters = centers.shape[0], n_groups = lower.shape[1]
+    check_positive(name, "the number of centers (rows of centers)", n_clusters)
+    check_shape(name, "centers", centers.shape[0], centers.shape[1], n_clusters, n_features)
+    check_length(name, "shift", shift.shape[0], n_features)
+    check_length(name, "sample_weight", sample_weight.shape[0], n_samples)
+    check_length(name, "center_sq_norms", center_sq_norms.shape[0], n_clusters)
+    check_length(name, "center_group", center_group.shape[0], n_clusters)
+    check_length(name, "drift", drift.shape[0], n_clusters)
+    check_positive(name, "the number of groups (columns of lower)", n_groups)
+    check_length(name, "group_drop", group_drop.shape[0], n_groups)
+    check_labels(name, "center_group", center_group, n_groups)
+    check_length(name, "labels", labels.shape[0], n_samples)
+    check_length(name, "upper", upper.shape[0], n_samples)
+    check_length(name, "lower (rows)", lower.shape[0], n_samples)
+    if not restart:
+        check_labels(name, "labels", labels, n_clusters)
+    check_plan(name, chunk_rows, block_rows)
+    check_positive(name, "n_threads", n_threads)
+    cdef Py_ssize_t n_blocks = expected_blocks(n_samples, block_rows)
+    check_length(name, "block_inertia (one slot per block of the plan)", block_inertia.shape[0], n_blocks)
+    check_length(name, "block_measured (one slot per block of the plan)", block_measured.shape[0], n_blocks)
+    check_shape3(name, "block_sums (one slot per block of the plan)", block_sums.shape[0],
+                 block_sums.shape[1], block_sums.shape[2], n_blocks, n_clusters, n_features)
+    check_shape(name, "block_weights (one slot per block of the plan)", block_weights.shape[0],
+                block_weights.shape[1], n_blocks, n_clusters)
+    cdef bint single = floating is double and centers_single is not None
+    if single:
+        if center_sq_single is None or row_sq_norms is None:
+            raise ValueError(f"{name}: centers_single needs center_sq_single and row_sq_norms")
+        check_shape(name, "centers_single", centers_single.shape[0], centers_single.shape[1],
+                    n_clusters, n_features)
+        check_length(name, "center_sq_single", center_sq_single.shape[0], n_clusters)
+        check_length(name, "row_sq_norms", row_sq_norms.shape[0], n_samples)
+    # the unit roundoff of the gemm that measures (float32 for single)
+    cdef double unit = 2.0 ** -24 if (floating is float or single) else 2.0 ** -53
+    cdef double max_center_sq = max(center_sq_norms)
+    cdef double bound_offset = 0.0
+    if single:
+        bound_offset = bound_scale * max(center_sq_single)
+    # Measured rows go through the gemm in batches gathered across the whole
+    # block (a chunk holds few of them late in a fit, and a gemm on a few
+    # rows is mostly the packing of the centers).
+    cdef Py_ssize_t batch = max(chunk_rows, min(block_rows, MEASURE_BATCH))
+    cdef Py_ssize_t b, start, stop, n, i, r, j, k, g, a, m, q, nb, n_measured, chunk_start
+    cdef Py_ssize_t n_changed = 0, block_changed
+    cdef floating *buf
+    cdef floating *measured_rows
+    cdef floating *scores
+    cdef floating *best
+    cdef floating *lab
+    cdef floating *measured_lab
+    cdef Py_ssize_t *measured
+    cdef double *group_min
+    cdef double *group_min2
+    cdef double *direct
+    cdef double *measured_sq
+    cdef SingleScratch scratch
+    cdef double inertia, row_sq, value, d2, err, bound, margin
+    cdef float *row_lower
+    cdef const floating *x
+
+    with nogil:
+        with parallel(num_threads=n_threads):
+            buf = <floating *> malloc(chunk_rows * n_features * sizeof(floating))
+            lab = <floating *> malloc(block_rows * sizeof(floating))
+            measured = <Py_ssize_t *> malloc(block_rows * sizeof(Py_ssize_t))
+            measured_rows = <floating *> malloc(batch * n_features * sizeof(floating))
+            scores = <floating *> malloc(batch * n_clusters * sizeof(floating))
+            best = <floating *> malloc(batch * sizeof(floating))
+            measured_lab = <floating *> malloc(batch * sizeof(floating))
+            measured_sq = <double *> malloc(batch * sizeof(double))
+            group_min = <double *> malloc(n_groups * batch * sizeof(double))
+            group_min2 = <double *> malloc(n_groups * batch * sizeof(double))
+            direct = <double *> malloc(batch * n_clusters * sizeof(double)) if floating is double else NULL
+            scratch = single_scratch(batch, n_features if single else 0, n_clusters if single else 0)
+            for b in prange(n_blocks, schedule="dynamic"):
+                inertia = 0.0
+                block_changed = 0
+                start = b * block_rows
+                stop = block_end(b, block_rows, n_samples)
+                # 1. bounds: move them with the centers, keep the rows they prove
+                n_measured = 0
+                for i in range(stop - start):
+                    r = start + i
+                    if restart:
+                        measured[n_measured] = i
+                        n_measured = n_measured + 1
+                        continue
+                    a = labels[r]
+                    lab[i] = a
+                    bound = lvm_drop_bounds(&lower[r, 0], &group_drop[0], n_groups)
+                    upper[r] = (upper[r] + drift[a]) * ROUND_UP
+                    x = &X[r, 0]
+                    margin = 0.0
+                    if floating is float:
+                        row_sq = 0.0
+                        for j in range(n_features):
+                            value = <floating> (x[j] - shift[j])
+                            row_sq = row_sq + value * value
+                        margin = 2.0 * expansion_error(unit, n_features, row_sq, max_center_sq)
+                    if bound_keeps(upper[r], bound, margin):
+                        continue
+                    # the upper bound is loose after a few steps: measure it (on
+                    # the row centered as copy_centered does)
+                    d2 = 0.0
+                    for j in range(n_features):
+                        value = <double> <floating> (x[j] - shift[j]) - <double> centers[a, j]
+                        d2 = d2 + value * value
+                    upper[r] = sqrt(d2 * (1.0 + (n_features + 2) * 2.0 ** -52)) * ROUND_UP
+                    if bound_keeps(upper[r], bound, margin):
+                        continue
+                    measured[n_measured] = i
+                    n_measured = n_measured + 1
+                block_measured[b] = n_measured
+                # 2. the others: lloyd's gemm and argmin (with its proofs), a
+                # batch at a time, and fresh bounds from the same scores
+                q = 0
+                while q < n_measured:
+                    nb = min(batch, n_measured - q)
+                    for m in range(nb):
+                        x = &X[start + measured[q + m], 0]
+                        for j in range(n_features):
+                            measured_rows[m * n_features + j] = x[j] - shift[j]
+                    if floating is double:
+                        if single:
+                            for m in range(nb):
+                                measured_sq[m] = row_sq_norms[start + measured[q + m]]
+                            # (rows redone by direct differences go to `scores`; the
+                            # float32 scores stay in scratch.scores)
+                            assign_single(measured_rows, nb, n_features, n_clusters,
+                                          &centers_single[0, 0], &center_sq_single[0],
+                                          &centers[0, 0], &center_sq_norms[0], measured_sq,
+                                          bound_scale, bound_offset, &scratch, scores, best,
+                                          measured_lab)
+                        else:
+                            # (direct: rows redone by direct differences, which the
+                            # bounds below do not need)
+                            assign_double(measured_rows, nb, n_features, n_clusters,
+                                          &centers[0, 0], &center_sq_norms[0], max_center_sq,
+                                          &scratch, scores, best, measured_lab, direct)
+                    else:
+                        assign_chunk(measured_rows, nb, n_features, n_clusters,
+                                     &centers[0, 0], &center_sq_norms[0], scores, best,
+                                     measured_lab)
+                    # per group, the nearest center other than the label (the
+                    # second nearest where the label is the group's nearest)
+                    for m in range(n_groups * nb):
+                        group_min[m] = INFINITY
+                        group_min2[m] = INFINITY
+                    if floating is double:
+                        if single:
+                            lvm_group_min2_s(scratch.scores, &center_sq_single[0], &center_group[0],
+                                             nb, n_clusters, group_min, group_min2)
+                        else:
+                            lvm_group_min2_d(scores, &center_sq_norms[0], &center_group[0],
+                                             nb, n_clusters, group_min, group_min2)
+                    else:
+                        lvm_group_min2_s(scores, &center_sq_norms[0], &center_group[0],
+                                         nb, n_clusters, group_min, group_min2)
+                    for m in range(nb):
+                        i = measured[q + m]
+                        r = start + i
+                        a = <Py_ssize_t> measured_lab[m]
+                        lab[i] = a
+                        row_sq = 0.0
+                        for j in range(n_features):
+                            value = measured_rows[m * n_features + j]
+                            row_sq = row_sq + value * value
+                        if floating is double and single:
+                            err = expansion_error(unit, n_features, row_sq, max_center_sq) + bound_offset
+                            value = <double> scratch.scores[a * nb + m] + <double> center_sq_single[a]
+                        else:
+                            err = expansion_error(unit, n_features, row_sq, max_center_sq)
+                            value = <double> scores[a * nb + m] + <double> center_sq_norms[a]
+                        upper[r] = sqrt(max(value + row_sq + err, 0.0)) * ROUND_UP
+                        row_lower = &lower[r, 0]
+                        for g in range(n_groups):
+                            d2 = group_min[g * nb + m]
+                            if g == center_group[a] and d2 == value:
+                                d2 = group_min2[g * nb + m]
+                            row_lower[g] = float_below(sqrt(max(d2 + row_sq - err, 0.0)) * ROUND_DOWN)
+                    q = q + nb
+                # 3. the statistics, by lloyd's own row pass, a chunk at a time
+                memset(&block_sums[b, 0, 0], 0, n_clusters * n_features * sizeof(double))
+                memset(&block_weights[b, 0], 0, n_clusters * sizeof(double))
+                chunk_start = start
+                while chunk_start < stop:
+                    n = min(chunk_rows, stop - chunk_start)
+                    copy_centered(X, chunk_start, n, shift, buf)
+                    lloyd_rows(buf, n, n_features, &lab[chunk_start - start], &centers[0, 0],
+                               &sample_weight[chunk_start], &labels[chunk_start], &block_sums[b, 0, 0],
+                               &block_weights[b, 0], with_inertia, &inertia, &block_changed)
+                    chunk_start = chunk_start + n
+                block_inertia[b] = inertia
+                n_changed += block_changed
+            free(buf)
+            free(lab)
+            free(measured)
+            free(measured_rows)
+            free(scores)
+            free(best)
+            free(measured_lab)
+            free(measured_sq)
+            free(group_min)
+            free(group_min2)
+            free(direct)
+            free_single_scratch(&scratch)
+    return n_changed

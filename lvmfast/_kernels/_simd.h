@@ -260,8 +260,42 @@ LVM_INSTANTIATE_F(LVM_ARGMIN_SIGNATURE, LVM_ARGMIN_BODY, lvm_argmin_columns_s,
                      ptrdiff_t n, ptrdiff_t n_cols, T *restrict best,           \
                      T *restrict second, T *restrict lab)
 
+LVM_INSTANTIATE_D(LVM_ARGMIN2_SIGNATURE, LVM_ARGMIN2_BODY, lvm_argmin2_columns_d,
+                  (scores, offset, n, n_cols, best, second, lab))
 LVM_INSTANTIATE_F(LVM_ARGMIN2_SIGNATURE, LVM_ARGMIN2_BODY, lvm_argmin2_columns_s,
                   (scores, offset, n, n_cols, best, second, lab))
+
+/* ---- per-group two smallest scores ---------------------------------------
+ * For column-major scores (n rows x n_cols) plus offset[k], and group[k] of
+ * each column: min1[g * n + i] and min2[g * n + i] become the smallest and
+ * second smallest score of row i over the columns of group g (min1, min2
+ * start at +inf). Column by column, so each inner loop is contiguous and
+ * vectorizes; the scores are formed as (double) score + (double) offset, the
+ * way a caller compares against them. */
+#define LVM_GROUP_MIN2_BODY(T, VT, VTU, VI, W, LOAD, HSUM)                      \
+    for (ptrdiff_t k = 0; k < n_cols; k++) {                                    \
+        const T *restrict col = scores + k * n;                                 \
+        double *restrict lo = min1 + (ptrdiff_t) group[k] * n;                  \
+        double *restrict hi = min2 + (ptrdiff_t) group[k] * n;                  \
+        const double o = (double) offset[k];                                    \
+        _Pragma("omp simd")                                                     \
+        for (ptrdiff_t i = 0; i < n; i++) {                                     \
+            const double v = (double) col[i] + o;                               \
+            const double a = lo[i], b = hi[i];                                  \
+            hi[i] = v < a ? a : (v < b ? v : b);                                \
+            lo[i] = v < a ? v : a;                                              \
+        }                                                                       \
+    }
+
+#define LVM_GROUP_MIN2_SIGNATURE(T, NAME)                                       \
+    static void NAME(const T *restrict scores, const T *restrict offset,        \
+                     const int *restrict group, ptrdiff_t n, ptrdiff_t n_cols,  \
+                     double *min1, double *min2)
+
+LVM_INSTANTIATE_D(LVM_GROUP_MIN2_SIGNATURE, LVM_GROUP_MIN2_BODY, lvm_group_min2_d,
+                  (scores, offset, group, n, n_cols, min1, min2))
+LVM_INSTANTIATE_F(LVM_GROUP_MIN2_SIGNATURE, LVM_GROUP_MIN2_BODY, lvm_group_min2_s,
+                  (scores, offset, group, n, n_cols, min1, min2))
 
 /* ---- squared distances by direct differences ------------------------------
  * dist[t * ld + r] = ||x_r - c_t||^2 for n rows r (rows[0..n) when rows is
@@ -670,6 +704,25 @@ LVM_CLONES static void lvm_class_moments_##SUFFIX(                             \
 }
 LVM_DEFINE_CLASS_MOMENTS(double, d)
 LVM_DEFINE_CLASS_MOMENTS(float, s)
+
+/* The group lower bounds of one row after the centers moved (k-means with
+ * bounds): lower[g] = (lower[g] - drop[g]) (1 - 2^-22), or 0 below FLT_MIN;
+ * returns the smallest. drop is rounded up by the caller; a float
+ * subtraction errs by at most 2^-24 of its result, so the factor keeps the
+ * result below the exact difference, and subnormal results (whose error is
+ * not relative) become 0: still a lower bound. */
+LVM_CLONES static float lvm_drop_bounds(float *restrict lower, const float *restrict drop, ptrdiff_t n)
+{
+    float least = __builtin_inff();
+#pragma omp simd reduction(min : least)
+    for (ptrdiff_t g = 0; g < n; g++) {
+        float v = (lower[g] - drop[g]) * (1.0f - 0x1p-22f);
+        v = v < 0x1p-126f ? 0.0f : v;
+        lower[g] = v;
+        least = v < least ? v : least;
+    }
+    return least;
+}
 
 /* out = (float) x, elementwise */
 LVM_CLONES static void lvm_narrow(const double *restrict x, ptrdiff_t n, float *restrict out)

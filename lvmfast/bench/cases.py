@@ -19,6 +19,10 @@ IMPLEMENTATIONS = {
     "MiniBatchKMeans": {
         "lvmfast": ("lvmfast", "MiniBatchKMeans"), "sklearn": ("sklearn.cluster", "MiniBatchKMeans"),
     },
+    # Seeding for large K: lvmfast's k-means|| against scikit-learn's greedy k-means++.
+    "kmeans_seeding": {
+        "lvmfast": ("lvmfast.cluster._kmeans_parallel", "kmeans_parallel"), "sklearn": ("sklearn.cluster", "kmeans_plusplus"),
+    },
     "GaussianMixture": {
         "lvmfast": ("lvmfast", "GaussianMixture"), "sklearn": ("sklearn.mixture", "GaussianMixture"),
     },
@@ -308,6 +312,62 @@ class LloydCase(_KMeansData, Case):
         return 2 * n * k * d / rates["gemm_flops"][self.dtype.name]
 
 
+class KMeansFitCase(LloydCase):
+    """A whole fit to convergence (tol=1e-4, n_init=1, max_iter=300) from
+    the same initial centers: lvmfast with algorithm='elkan' (bounds; the
+    same labels as its lloyd) against scikit-learn's lloyd, on blobs. The
+    step is the mean iteration (fit time over n_iter_); the bounds make it
+    cheaper as the rows settle, which one iteration cannot show. Agreement:
+    the inertia, as the Lloyd case."""
+
+    key = "kmeans-fit"
+    title = "KMeans fit to convergence (elkan vs lloyd), blobs"
+    step = "mean iteration"
+    fit = "fit to convergence"
+    floor = None
+    sizes = {
+        "full": {"n_samples": 200_000, "n_features": 32, "n_components": 256},
+        "quick": {"n_samples": 20_000, "n_features": 32, "n_components": 128},
+    }
+    tolerance = {"float64": 1e-3, "float32": 1e-3}  # different paths to convergence may stop an iteration apart
+
+    def _fitter(self, library, max_iter=300):
+        X, init = self.data()
+        kwargs = {"algorithm": "elkan"} if library == "lvmfast" else {"algorithm": "lloyd"}
+        model = implementation("KMeans", library)(len(init), init=init, n_init=1, max_iter=max_iter, tol=1e-4, **kwargs)
+        return lambda: model.fit(X)
+
+    def measure(self, library, repeats=1):
+        fit = self._fitter(library)
+        fit_seconds = median_seconds(fit, repeats)
+        model = fit()
+        return {"implementation": qualified_name(type(model)) + f"(algorithm={model.algorithm!r})",
+                "fit_seconds": fit_seconds, "step_seconds": fit_seconds / model.n_iter_,
+                "summary": {"inertia": float(model.inertia_), "n_iter": int(model.n_iter_),
+                            "_labels": np.asarray(model.labels_)}}
+
+    def memory_run(self, library):
+        self._fitter(library)()
+
+    def floor_seconds(self, rates):
+        return None
+
+
+class KMeansFitNormalCase(KMeansFitCase):
+    """As kmeans-fit, on unclustered (standard normal) data, where the
+    bounds prune least: rows near the boundaries of overlapping cells keep
+    being measured."""
+
+    key = "kmeans-fit-normal"
+    title = "KMeans fit to convergence (elkan vs lloyd), standard normal"
+
+    def _make_data(self):
+        rng = np.random.default_rng(0)
+        X = rng.standard_normal((self.size["n_samples"], self.size["n_features"])).astype(self.dtype)
+        init = X[np.random.default_rng(1).choice(len(X), self.size["n_components"], replace=False)]
+        return X, init
+
+
 class SparseLloydCase(LloydCase):
     """Lloyd iterations on a TF-IDF-like CSR matrix (see sparse_documents:
     Zipf-popular terms, K weak topics, L2-normalized rows), from K random
@@ -393,6 +453,72 @@ class KMeansPlusPlusCase(_KMeansData, Case):
         return self._agreement("potential relative difference", d, f"potential {100 * d:+.2f}%, same rows {same}/{k}")
 
 
+class KMeansParallelInitCase(Case):
+    """k-means|| seeding (lvmfast's KMeans(init='k-means||'): 5 rounds of
+    about 2K candidates, then weighted k-means++ on them) against
+    scikit-learn's greedy k-means++ seeding (its KMeans default), on standard
+    normal data, where greedy k-means++ reads X once per center. The fit
+    time is the seeding. Then Lloyd runs from each library's seeds, by
+    lvmfast's KMeans for both (the same iterations as scikit-learn's from the
+    same centers, and faster), for up to 100 iterations at KMeans' default
+    tol; for lvmfast that is the fit of KMeans(init='k-means||') itself.
+    Agreement: the relative difference of those inertias; the seeds'
+    potentials are shown beside it. One seed of normal data moves the
+    inertia by a few tenths of a percent either way: held to 2%.
+    `--n-components` sets K (the targets are at 64, 256 and 1024)."""
+
+    key = "kmeans-parallel"
+    model = "kmeans_seeding"
+    title = "k-means-parallel seeding vs k-means++"
+    fit = "seeding"
+    sizes = {  # noqa: RUF012 - as every case's
+        "full": {"n_samples": 1_000_000, "n_features": 32, "n_components": 256},
+        "quick": {"n_samples": 100_000, "n_features": 32, "n_components": 64},
+    }
+    tolerance = {"float64": 0.02, "float32": 0.02}  # noqa: RUF012
+    lloyd_max_iter = 100
+
+    def _make_data(self):
+        X = np.random.default_rng(0).standard_normal((self.size["n_samples"], self.size["n_features"]))
+        return X.astype(self.dtype, copy=False)
+
+    def _seeder(self, library):
+        X = self.data()
+        seed_centers = implementation("kmeans_seeding", library)
+        if library == "lvmfast":
+            return lambda: seed_centers(X, self.size["n_components"], random_state=0)
+        return lambda: seed_centers(X, self.size["n_components"], random_state=0)[0]  # (centers, indices)
+
+    def measure(self, library, repeats=3):
+        from lvmfast import KMeans
+
+        X, k = self.data(), self.size["n_components"]
+        seeder = self._seeder(library)
+        seconds = median_seconds(seeder, repeats)
+        centers = seeder()
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")  # ConvergenceWarning at max_iter
+            if library == "lvmfast":  # the estimator's own k-means|| fit
+                model = implementation("KMeans", "lvmfast")(k, init="k-means||", random_state=0,
+                                                            max_iter=self.lloyd_max_iter).fit(X)
+            else:
+                model = KMeans(k, init=centers, n_init=1, max_iter=self.lloyd_max_iter).fit(X)
+        return {"implementation": qualified_name(implementation("kmeans_seeding", library)),
+                "fit_seconds": seconds, "step_seconds": None,
+                "summary": {"potential": float(potential(X, centers)), "inertia": float(model.inertia_),
+                            "n_iter": int(model.n_iter_)}}
+
+    def memory_run(self, library):
+        self._seeder(library)()
+
+    def agreement(self, ours, theirs):
+        d = relative_difference(ours["summary"]["inertia"], theirs["summary"]["inertia"])
+        p = relative_difference(ours["summary"]["potential"], theirs["summary"]["potential"])
+        text = (f"inertia after Lloyd {100 * d:+.2f}% (iterations {ours['summary']['n_iter']} vs "
+                f"{theirs['summary']['n_iter']}), seeds' potential {100 * p:+.1f}%")
+        return self._agreement("inertia relative difference", d, text)
+
+
 class MiniBatchKMeansCase(Case):
     """Mini-batch k-means (batch_size 1024, no early stopping) from the same
     initial centers and random_state, hence the same batches, on Gaussian
@@ -411,11 +537,11 @@ class MiniBatchKMeansCase(Case):
     # scikit-learn's step draws its batch with RandomState.choice(p=...),
     # which costs O(n_samples): an epoch costs it O(n_samples^2 / batch_size)
     # (about a minute at N=1,000,000), so the sizes stay moderate.
-    sizes = {
+    sizes = {  # noqa: RUF012 - as every case's
         "full": {"n_samples": 200_000, "n_features": 32, "n_components": 64},
         "quick": {"n_samples": 50_000, "n_features": 32, "n_components": 64},
     }
-    tolerance = {"float64": 1e-6, "float32": 1e-3}
+    tolerance = {"float64": 1e-6, "float32": 1e-3}  # noqa: RUF012
     batch_size = 1024
 
     def _rows(self):
@@ -601,12 +727,13 @@ class GaussianClassifierCase(ClassifierCase):
 
 
 CASES = {case.key: case for case in [
-    LloydCase, KMeansPlusPlusCase, SparseLloydCase, MiniBatchKMeansCase, MiniBatchKMeansNormalCase,
-    *(_mixture_case(t) for t in ("full", "tied", "diag", "spherical")), GaussianNBCase, GaussianClassifierCase,
+    LloydCase, KMeansPlusPlusCase, SparseLloydCase, KMeansFitCase, KMeansFitNormalCase, KMeansParallelInitCase,
+    MiniBatchKMeansCase, MiniBatchKMeansNormalCase, *(_mixture_case(t) for t in ("full", "tied", "diag", "spherical")),
+    GaussianNBCase, GaussianClassifierCase,
 ]}
 # Names for several cases at once in --models.
 GROUPS = {
-    "kmeans": ["lloyd", "kmeans++", "kmeans-sparse"],
+    "kmeans": ["lloyd", "kmeans++", "kmeans-sparse", "kmeans-fit", "kmeans-fit-normal"],
     "minibatch": ["minibatch-kmeans", "minibatch-kmeans-normal"],
     "gmm": ["gmm-full", "gmm-tied", "gmm-diag", "gmm-spherical"],
     "classifiers": ["gaussian-nb", "gaussian-classifier"],

@@ -7,7 +7,7 @@ chunk, which keeps the distance expansion accurate (scikit-learn centers a
 copy of X instead).
 """
 import warnings
-from numbers import Integral, Real
+from numbers import Real
 
 import numpy as np
 import scipy.sparse as sp
@@ -26,7 +26,10 @@ from sklearn.utils.validation import check_array, check_is_fitted
 
 from lvmfast._kernels import _kmeans as kernels
 from lvmfast._parallel import blas_single_thread, effective_n_threads, plan_blocks
-from lvmfast._validation import FLOAT_DTYPES, check_float_array, check_sample_weight, validate_float_data, unchanged_on_error
+from lvmfast._validation import (
+    FLOAT_DTYPES, check_float_array, check_sample_weight, integers, positive_reals, unchanged_on_error,
+    unit_mean_weights, validate_float_data,
+)
 
 __all__ = ["KMeans", "k_means", "kmeans_plusplus"]
 
@@ -153,6 +156,74 @@ class _DenseRows:
         return out
 
 
+# Groups of centers for the bounded steps: about one per 10 centers
+# (Yinyang k-means' choice), at most MAX_GROUPS, so that the bounds take
+# n_samples x (MAX_GROUPS + 2) x 4 bytes at most.
+MAX_GROUPS = 32
+
+
+def _center_groups(centers, n_groups):
+    """Group index of each center: a few Lloyd iterations on the centers
+    themselves from evenly spaced ones, so that a group's centers move and
+    lie together (NumPy: K x G x D is small)."""
+    centers = np.asarray(centers, dtype=np.float64)
+    seeds = centers[np.linspace(0, len(centers) - 1, n_groups).astype(np.intp)]
+    for _ in range(5):
+        groups = ((centers[:, None, :] - seeds[None]) ** 2).sum(axis=2).argmin(axis=1)
+        for g in range(n_groups):
+            if np.any(groups == g):
+                seeds[g] = centers[groups == g].mean(axis=0)
+    return np.ascontiguousarray(groups, dtype=np.intc)
+
+
+class _BoundedSteps:
+    """lloyd_step for one run of algorithm='elkan': the same labels and
+    statistics, measuring only the rows whose distance bounds do not prove
+    their label (lvmfast._kernels._kmeans.bounded_step; dense rows only)."""
+
+    def __init__(self, rows, centers):
+        n_samples, n_clusters = rows.X.shape[0], centers.shape[0]
+        self.rows = rows
+        n_groups = max(1, min(n_clusters // 10, MAX_GROUPS))
+        self.center_group = _center_groups(centers, n_groups)
+        self.upper = np.empty(n_samples)
+        self.lower = np.empty((n_samples, n_groups), dtype=np.float32)
+        self.measured = np.empty(rows.plan.n_blocks, dtype=np.intp)
+        self.measured_fraction = []  # per step: the share of rows measured
+        self.previous = None
+
+    def step(self, sample_weight, centers, labels, with_inertia):
+        """As rows.lloyd_step(sample_weight, centers, labels, True, with_inertia)."""
+        rows, plan = self.rows, self.rows.plan
+        block_sums, block_weights, block_inertia = rows._buffers(centers.shape, True)
+        n_clusters, n_features = centers.shape
+        n_groups = self.lower.shape[1]
+        restart = self.previous is None
+        group_drift = np.zeros(n_groups)
+        if restart:
+            drift = np.zeros(n_clusters)
+        else:
+            moved = centers.astype(np.float64) - self.previous
+            # rounded up: a drift must not be under-estimated
+            drift = np.sqrt(np.einsum("ij,ij->i", moved, moved)) * (1 + (n_features + 4) * 2.0**-52)
+            np.maximum.at(group_drift, self.center_group, drift)
+        center_sq = _sq_norms(centers)
+        # float32, rounded up: the lower bounds are float32
+        group_drop = group_drift.astype(np.float32)
+        group_drop[group_drop < group_drift] = np.nextafter(group_drop, np.float32(np.inf))[group_drop < group_drift]
+        with blas_single_thread():
+            n_changed = kernels.bounded_step(
+                rows.X, rows.shift, sample_weight, centers, center_sq, self.center_group,
+                drift, group_drop, labels, self.upper, self.lower, block_sums, block_weights, block_inertia,
+                self.measured, plan.chunk_rows, plan.block_rows, rows.n_threads, restart, with_inertia,
+                **_single_precision_args(centers, center_sq, rows._row_sq),
+            )
+        self.previous = centers.astype(np.float64)
+        self.measured_fraction.append(float(self.measured.sum()) / rows.X.shape[0])
+        inertia = float(block_inertia.sum()) if with_inertia else float("nan")
+        return n_changed, block_sums.sum(axis=0), block_weights.sum(axis=0), inertia
+
+
 def _kmeans_plusplus_indices(X, sample_weight, n_clusters, random_state, n_local_trials, n_threads):
     """Row indices of greedy k-means++ seeds. Draws from random_state exactly
     as scikit-learn does: one choice for the first center, then n_local_trials
@@ -181,11 +252,11 @@ def _kmeans_plusplus_indices(X, sample_weight, n_clusters, random_state, n_local
 @validate_params(
     {
         "X": ["array-like", "sparse matrix"],
-        "n_clusters": [Interval(Integral, 1, None, closed="left")],
+        "n_clusters": [integers(1)],
         "sample_weight": ["array-like", None],
         "x_squared_norms": ["array-like", None],
         "random_state": ["random_state"],
-        "n_local_trials": [Interval(Integral, 1, None, closed="left"), None],
+        "n_local_trials": [integers(1), None],
     },
     prefer_skip_nested_validation=True,
 )
@@ -275,6 +346,19 @@ def _rows(X, n_clusters, n_threads, fitting=False, shift=None):
     return _DenseRows(X, shift.astype(X.dtype), n_clusters, n_threads, single_precision=fitting)
 
 
+def _float32_squares_overflow(cluster_centers, shift):
+    """Whether squared distances between validated float32 rows (each
+    squared entry below a quarter of the float32 maximum, see check_scale)
+    and these centers, in the frame centered by shift, could overflow
+    float32: only for a float64 model far beyond float32's range."""
+    # D (|x| + reach)^2 <= 2 D |x|^2 + 2 D reach^2, and check_scale keeps
+    # D (2 |x|)^2 below the maximum: asking D (4 reach)^2 to stay below it
+    # too bounds the whole under 5/8 of it.
+    centers = np.asarray(cluster_centers, dtype=np.float64)
+    reach = float(np.abs(centers - shift).max(initial=0.0)) + float(np.abs(shift).max(initial=0.0))
+    return (4 * reach) ** 2 * centers.shape[1] >= float(np.finfo(np.float32).max)
+
+
 def _empty_clusters_to_largest(centers, weights):
     """Where a cluster kept no weight, scikit-learn places its center on the
     center of the heaviest cluster."""
@@ -299,15 +383,23 @@ class KMeans(ClassNamePrefixFeaturesOutMixin, TransformerMixin, ClusterMixin, Ba
     ----------
     n_clusters : int, default=8
         Number of clusters.
-    init : {'k-means++', 'random'}, callable or array-like of shape \\
+    init : {'k-means++', 'k-means||', 'random'}, callable or array-like of shape \\
             (n_clusters, n_features), default='k-means++'
-        'k-means++': greedy k-means++ seeding. 'random': n_clusters distinct
-        rows drawn with probability proportional to their weight. An array:
-        the initial centers. A callable: ``init(X, n_clusters,
-        random_state=RandomState)`` returning the initial centers.
+        'k-means++': greedy k-means++ seeding. 'k-means||': scalable
+        k-means++ (Bahmani et al., 2012): `init_max_iter` rounds each draw
+        about ``oversampling_factor * n_clusters`` candidate rows in one
+        pass over X, then weighted k-means++ and a few weighted Lloyd
+        iterations on the candidates choose the centers; far fewer passes
+        than greedy k-means++ for large n_clusters, with as good a final
+        inertia (see lvmfast.cluster._kmeans_parallel). 'random':
+        n_clusters distinct rows drawn with probability proportional to
+        their weight. An array: the initial centers. A callable:
+        ``init(X, n_clusters, random_state=RandomState)`` returning the
+        initial centers.
     n_init : 'auto' or int, default='auto'
         Number of runs from different seeds; the run with the lowest inertia
-        is kept. 'auto' is 1 for 'k-means++' or an array and 10 otherwise.
+        is kept. 'auto' is 1 for 'k-means++', 'k-means||' or an array and 10
+        otherwise.
     max_iter : int, default=300
         Maximum Lloyd iterations per run.
     tol : float, default=1e-4
@@ -323,8 +415,21 @@ class KMeans(ClassNamePrefixFeaturesOutMixin, TransformerMixin, ClusterMixin, Ba
         Accepted for scikit-learn compatibility. lvmfast never modifies X and
         never copies it whole (chunks are centered on the fly), so both values
         behave the same.
-    algorithm : {'lloyd'}, default='lloyd'
-        Only Lloyd's algorithm is implemented.
+    algorithm : {'lloyd', 'elkan'}, default='lloyd'
+        'lloyd': every iteration measures every row's distance to every
+        center (a gemm). 'elkan': exact k-means with distance bounds
+        (Yinyang-style: one upper bound per row and one lower bound per
+        group of about 10 centers, at most 32 groups), which measures only
+        the rows whose bounds do not prove their cluster; it gives
+        'lloyd''s labels, centers, inertia and n_iter_ (bit for bit in
+        float64) and pays off when rows settle, at larger n_clusters. Sparse
+        input runs 'lloyd'.
+    oversampling_factor : float, default=2
+        init='k-means||' only: each round draws about
+        ``oversampling_factor * n_clusters`` candidates (dask-ml's name).
+    init_max_iter : int, default=5
+        init='k-means||' only: the number of oversampling rounds, each one
+        pass over X (dask-ml's name).
 
     Attributes
     ----------
@@ -348,15 +453,17 @@ class KMeans(ClassNamePrefixFeaturesOutMixin, TransformerMixin, ClusterMixin, Ba
     """
 
     _parameter_constraints: dict = {
-        "n_clusters": [Interval(Integral, 1, None, closed="left")],
-        "init": [StrOptions({"k-means++", "random"}), callable, "array-like"],
-        "n_init": [StrOptions({"auto"}), Interval(Integral, 1, None, closed="left")],
-        "max_iter": [Interval(Integral, 1, None, closed="left")],
+        "n_clusters": [integers(1)],
+        "init": [StrOptions({"k-means++", "k-means||", "random"}), callable, "array-like"],
+        "n_init": [StrOptions({"auto"}), integers(1)],
+        "max_iter": [integers(1)],
         "tol": [Interval(Real, 0, None, closed="left")],
         "verbose": ["verbose"],
         "random_state": ["random_state"],
         "copy_x": ["boolean"],
-        "algorithm": [StrOptions({"lloyd"})],
+        "algorithm": [StrOptions({"lloyd", "elkan"})],
+        "oversampling_factor": [positive_reals()],
+        "init_max_iter": [integers(1)],
     }
 
     def __init__(
@@ -371,6 +478,8 @@ class KMeans(ClassNamePrefixFeaturesOutMixin, TransformerMixin, ClusterMixin, Ba
         random_state=None,
         copy_x=True,
         algorithm="lloyd",
+        oversampling_factor=2,
+        init_max_iter=5,
     ):
         self.n_clusters = n_clusters
         self.init = init
@@ -381,6 +490,8 @@ class KMeans(ClassNamePrefixFeaturesOutMixin, TransformerMixin, ClusterMixin, Ba
         self.random_state = random_state
         self.copy_x = copy_x
         self.algorithm = algorithm
+        self.oversampling_factor = oversampling_factor
+        self.init_max_iter = init_max_iter
 
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()
@@ -399,7 +510,7 @@ class KMeans(ClassNamePrefixFeaturesOutMixin, TransformerMixin, ClusterMixin, Ba
 
     def _resolved_n_init(self):
         if self.n_init == "auto":
-            return 1 if (self._init_is_array() or self.init == "k-means++") else 10
+            return 1 if (self._init_is_array() or self.init in ("k-means++", "k-means||")) else 10
         if self._init_is_array() and self.n_init != 1:
             warnings.warn(
                 "Explicit initial center position passed: performing only one init in "
@@ -434,6 +545,13 @@ class KMeans(ClassNamePrefixFeaturesOutMixin, TransformerMixin, ClusterMixin, Ba
         if isinstance(self.init, str) and self.init == "k-means++":
             indices = _kmeans_plusplus_indices(X, sample_weight, self.n_clusters, random_state, None, rows.n_threads)
             centers = X[indices]
+        elif isinstance(self.init, str) and self.init == "k-means||":
+            from lvmfast.cluster._kmeans_parallel import kmeans_parallel_centers
+
+            centers, _ = kmeans_parallel_centers(
+                X, sample_weight, self.n_clusters, random_state, oversampling_factor=self.oversampling_factor,
+                n_rounds=self.init_max_iter, shift=rows.shift, n_threads=rows.n_threads,
+            )
         elif isinstance(self.init, str) and self.init == "random":
             p = sample_weight / sample_weight.sum(dtype=np.float64)
             if np.count_nonzero(p) < self.n_clusters:
@@ -478,18 +596,29 @@ class KMeans(ClassNamePrefixFeaturesOutMixin, TransformerMixin, ClusterMixin, Ba
             raise ValueError(f"n_samples={n_samples} should be >= n_clusters={self.n_clusters}.")
         sample_weight = check_sample_weight(sample_weight, X, X.dtype)
         init_array = self._check_centers(self.init, X, "init") if self._init_is_array() else None
+        if self.algorithm == "elkan" and self.n_clusters == 1:
+            warnings.warn(
+                "algorithm='elkan' doesn't make sense for a single cluster. Using 'lloyd' instead.",
+                RuntimeWarning,
+                stacklevel=2,
+            )
         random_state = check_random_state(self.random_state)
         # scikit-learn records the resolved count as _n_init; its tests read it.
         self._n_init = n_init = self._resolved_n_init()
         rows = _rows(X, self.n_clusters, effective_n_threads(), fitting=True)
         tol = self.tol * _mean_variance(X) if self.tol else 0.0
+        # Lloyd runs on unit-mean weights: the centers are weighted means,
+        # which the weights' scale does not change, but sums of w x with
+        # weights of 1e300 (or 1e-310) would overflow (or underflow). The
+        # inertia is scaled back to the caller's weights.
+        lloyd_weight, weight_scale = unit_mean_weights(sample_weight.astype(np.float64), X.dtype, with_scale=True)
 
         best = None
         for _ in range(n_init):
             centers = self._initial_centers(X, rows, sample_weight, random_state, init_array)
             if self.verbose:
                 print("Initialization complete")
-            run = self._lloyd(rows, sample_weight, centers, tol)
+            run = self._lloyd(rows, lloyd_weight, centers, tol, weight_scale)
             labels, inertia = run[0], run[1]
             if best is None or (inertia < best[1] and not _is_same_clustering(labels, best[0], self.n_clusters)):
                 best = run
@@ -506,21 +635,28 @@ class KMeans(ClassNamePrefixFeaturesOutMixin, TransformerMixin, ClusterMixin, Ba
         self.cluster_centers_ = centers
         self._x_mean = rows.shift
         self.labels_ = labels
-        self.inertia_ = inertia
+        with np.errstate(over="ignore"):
+            self.inertia_ = inertia * weight_scale
         self.n_iter_ = n_iter
         return self
 
-    def _lloyd(self, rows, sample_weight, centers, tol):
+    def _lloyd(self, rows, sample_weight, centers, tol, weight_scale=1.0):
         """One run of Lloyd's algorithm from `centers` (in the rows' frame).
-        Returns labels, inertia, cluster centers (in X's frame) and n_iter."""
+        Returns labels, inertia (in sample_weight's units: times
+        weight_scale for the caller's), cluster centers (in X's frame) and
+        n_iter."""
         labels = np.full(rows.X.shape[0], -1, dtype=np.int32)
+        bounded = _BoundedSteps(rows, centers) if self._bounded(rows) else None
         # The M-step between passes is tiny; a threaded BLAS there would wake
         # worker threads that then spin against the kernels' OpenMP threads.
         with blas_single_thread():
             for iteration in range(self.max_iter):
-                n_changed, sums, weights, inertia = rows.lloyd_step(
-                    sample_weight, centers, labels, True, bool(self.verbose)
-                )
+                if bounded is None:
+                    n_changed, sums, weights, inertia = rows.lloyd_step(
+                        sample_weight, centers, labels, True, bool(self.verbose)
+                    )
+                else:
+                    n_changed, sums, weights, inertia = bounded.step(sample_weight, centers, labels, bool(self.verbose))
                 if not weights.all():
                     self._relocate_empty_clusters(rows, sample_weight, centers, labels, sums, weights)
                 new_centers = np.empty_like(centers)
@@ -530,7 +666,7 @@ class KMeans(ClassNamePrefixFeaturesOutMixin, TransformerMixin, ClusterMixin, Ba
                 center_shift = float(np.sum((new_centers.astype(np.float64) - centers) ** 2))
                 centers = new_centers
                 if self.verbose:
-                    print(f"Iteration {iteration}, inertia {inertia}.")
+                    print(f"Iteration {iteration}, inertia {inertia * weight_scale}.")
                 if n_changed == 0:
                     if self.verbose:
                         print(f"Converged at iteration {iteration}: strict convergence.")
@@ -544,6 +680,10 @@ class KMeans(ClassNamePrefixFeaturesOutMixin, TransformerMixin, ClusterMixin, Ba
             cluster_centers = rows.from_frame(centers)
             _, _, _, inertia = rows.lloyd_step(sample_weight, rows.to_frame(cluster_centers), labels, False, True)
         return labels, inertia, cluster_centers, iteration + 1
+
+    def _bounded(self, rows):
+        """Whether this fit runs the bounded steps ('elkan' on dense rows)."""
+        return self.algorithm == "elkan" and isinstance(rows, _DenseRows) and self.n_clusters > 1
 
     @staticmethod
     def _relocate_empty_clusters(rows, sample_weight, centers, labels, sums, weights):
@@ -572,6 +712,10 @@ class KMeans(ClassNamePrefixFeaturesOutMixin, TransformerMixin, ClusterMixin, Ba
         """The rows of X and the fitted centers in their frame."""
         check_is_fitted(self)
         X = validate_float_data(self, X, reset=False, accept_sparse="csr")
+        if X.dtype == np.float32 and _float32_squares_overflow(self.cluster_centers_, self._x_mean):
+            # float32 rows against a float64 model whose distances, squared,
+            # overflow float32: measured in float64 (transform casts back).
+            X = X.astype(np.float64)
         rows = _rows(X, self.n_clusters, effective_n_threads(), shift=self._x_mean)
         return rows, rows.to_frame(self.cluster_centers_)
 
@@ -598,9 +742,14 @@ class KMeans(ClassNamePrefixFeaturesOutMixin, TransformerMixin, ClusterMixin, Ba
         -------
         distances : ndarray of shape (n_samples, n_clusters), X's dtype
         """
+        dtype = np.float32 if getattr(X, "dtype", None) == np.float32 else None
         rows, centers = self._fitted_rows(X)
         out = rows.sq_distances(centers, self.cluster_centers_)
-        return np.sqrt(out, out=out)
+        out = np.sqrt(out, out=out)
+        if dtype is not None and out.dtype != dtype:
+            with np.errstate(over="ignore"):  # distances past the float32 maximum are inf
+                out = out.astype(dtype)
+        return out
 
     def fit_transform(self, X, y=None, sample_weight=None):
         """Fit, then return the distances of X to the centers."""
@@ -628,6 +777,8 @@ def k_means(
     copy_x=True,
     algorithm="lloyd",
     return_n_iter=False,
+    oversampling_factor=2,
+    init_max_iter=5,
 ):
     """Perform k-means clustering: the function form of :class:`KMeans`.
 
@@ -645,6 +796,7 @@ def k_means(
     est = KMeans(
         n_clusters=n_clusters, init=init, n_init=n_init, max_iter=max_iter, verbose=verbose, tol=tol,
         random_state=random_state, copy_x=copy_x, algorithm=algorithm,
+        oversampling_factor=oversampling_factor, init_max_iter=init_max_iter,
     ).fit(X, sample_weight=sample_weight)
     if return_n_iter:
         return est.cluster_centers_, est.labels_, est.inertia_, est.n_iter_

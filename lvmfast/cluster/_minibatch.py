@@ -20,7 +20,7 @@ RandomState is then rewound to that step, and Python draws as scikit-learn
 does. CSR X runs a Python loop over steps on the CSR Lloyd kernel.
 """
 import warnings
-from numbers import Integral, Real
+from numbers import Real
 
 import numpy as np
 import scipy.sparse as sp
@@ -32,7 +32,7 @@ from sklearn.base import (
     _fit_context,
 )
 from sklearn.utils import check_random_state
-from sklearn.utils._param_validation import Interval
+from sklearn.utils._param_validation import Interval, StrOptions
 
 from lvmfast._kernels import _kmeans as _kmeans_kernels
 from lvmfast._kernels import _minibatch as kernels
@@ -40,6 +40,7 @@ from lvmfast._kernels import _sparse
 from lvmfast._parallel import blas_single_thread, effective_n_threads, plan_blocks
 from lvmfast._validation import (
     check_sample_weight,
+    integers,
     unchanged_on_error,
     validate_float_data,
 )
@@ -205,13 +206,20 @@ class MiniBatchKMeans(ClassNamePrefixFeaturesOutMixin, TransformerMixin, Cluster
     results agree with scikit-learn's to rounding, not bit for bit.
     """
 
-    _parameter_constraints: dict = {
-        **{key: value for key, value in KMeans._parameter_constraints.items()
-           if key not in ("copy_x", "algorithm")},
-        "batch_size": [Interval(Integral, 1, None, closed="left")],
+    # scikit-learn's MiniBatchKMeans constraints (no 'k-means||' init), with
+    # lvmfast's integers (bools refused).
+    _parameter_constraints: dict = {  # noqa: RUF012 - scikit-learn's convention
+        "n_clusters": [integers(1)],
+        "init": [StrOptions({"k-means++", "random"}), callable, "array-like"],
+        "n_init": [StrOptions({"auto"}), integers(1)],
+        "max_iter": [integers(1)],
+        "tol": [Interval(Real, 0, None, closed="left")],
+        "verbose": ["verbose"],
+        "random_state": ["random_state"],
+        "batch_size": [integers(1)],
         "compute_labels": ["boolean"],
-        "max_no_improvement": [Interval(Integral, 0, None, closed="left"), None],
-        "init_size": [Interval(Integral, 1, None, closed="left"), None],
+        "max_no_improvement": [integers(0), None],
+        "init_size": [integers(1), None],
         "reassignment_ratio": [Interval(Real, 0, None, closed="left")],
     }
 
@@ -266,13 +274,14 @@ class MiniBatchKMeans(ClassNamePrefixFeaturesOutMixin, TransformerMixin, Cluster
     def transform(self, X):
         """Euclidean distances of each row of X to every cluster center.
 
-        Dense rows use direct differences in both dtypes, so a row equal to
-        a center is at distance exactly 0.
+        Dense rows use direct differences, so a row equal to a center is at
+        distance exactly 0.
 
         Returns
         -------
         distances : ndarray of shape (n_samples, n_clusters), X's dtype
         """
+        dtype = np.float32 if getattr(X, "dtype", None) == np.float32 else None
         rows, centers = self._fitted_rows(X)
         if sp.issparse(rows.X):
             out = rows.sq_distances(centers, self.cluster_centers_)
@@ -283,7 +292,11 @@ class MiniBatchKMeans(ClassNamePrefixFeaturesOutMixin, TransformerMixin, Cluster
                 rows.X, np.ascontiguousarray(self.cluster_centers_, dtype=rows.X.dtype), out, plan.chunk_rows,
                 rows.n_threads,
             )
-        return np.sqrt(out, out=out)
+        out = np.sqrt(out, out=out)
+        if dtype is not None and out.dtype != dtype:  # measured in float64 (see KMeans._fitted_rows)
+            with np.errstate(over="ignore"):  # distances past the float32 maximum are inf
+                out = out.astype(dtype)
+        return out
 
     # -- parameters ---------------------------------------------------------
 

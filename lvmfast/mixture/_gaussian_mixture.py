@@ -10,7 +10,7 @@ so the same starting point gives the same iterations.
 import numbers
 import time
 import warnings
-from numbers import Integral, Real
+from numbers import Real
 
 import numpy as np
 from scipy import linalg
@@ -25,7 +25,7 @@ from lvmfast._gaussian import (
 )
 from lvmfast._kernels._responsibilities import log_normalize
 from lvmfast._parallel import blas_single_thread, effective_n_threads
-from lvmfast._validation import check_sample_weight, validate_float_data, unchanged_on_error
+from lvmfast._validation import check_sample_weight, integers, unchanged_on_error, unit_mean_weights, validate_float_data
 
 __all__ = ["GaussianMixture"]
 
@@ -37,20 +37,6 @@ INIT_CHUNK_ROWS = 65536
 
 # ---------------------------------------------------------------------------
 # M-step on statistics
-
-
-def _unit_mean_weights(sample_weight, dtype):
-    """The weights divided by their mean, in `dtype`. EM adds NK_EPSILON to
-    the weighted counts as scikit-learn does; on weights of mean 1 that is
-    the same tiny nudge whatever scale the caller's weights had, so
-    multiplying all weights by a constant (1e-15, a subnormal 1e-310, 1e15)
-    changes nothing but rounding. Unit weights stay exactly 1 (n / n), which
-    keeps scikit-learn's iterations."""
-    total = sample_weight.sum()
-    if not np.isfinite(total):  # weights near the float64 maximum
-        sample_weight = sample_weight / sample_weight.max()
-        total = sample_weight.sum()
-    return np.ascontiguousarray(sample_weight / (total / sample_weight.shape[0]), dtype=dtype)
 
 
 def _parameters_from_statistics(nk, s1, s2, around, covariance_type, reg_covar):
@@ -166,12 +152,12 @@ class GaussianMixture(DensityMixin, BaseEstimator):
     """
 
     _parameter_constraints: dict = {
-        "n_components": [Interval(Integral, 1, None, closed="left")],
+        "n_components": [integers(1)],
         "covariance_type": [StrOptions(set(COVARIANCE_TYPES))],
         "tol": [Interval(Real, 0.0, None, closed="left")],
         "reg_covar": [Interval(Real, 0.0, None, closed="left")],
-        "max_iter": [Interval(Integral, 0, None, closed="left")],
-        "n_init": [Interval(Integral, 1, None, closed="left")],
+        "max_iter": [integers(0)],
+        "n_init": [integers(1)],
         "init_params": [StrOptions(set(INIT_PARAMS))],
         "weights_init": ["array-like", None],
         "means_init": ["array-like", None],
@@ -179,7 +165,7 @@ class GaussianMixture(DensityMixin, BaseEstimator):
         "random_state": ["random_state"],
         "warm_start": ["boolean"],
         "verbose": ["verbose"],
-        "verbose_interval": [Interval(Integral, 1, None, closed="left")],
+        "verbose_interval": [integers(1)],
     }
 
     def __init__(
@@ -416,7 +402,7 @@ class GaussianMixture(DensityMixin, BaseEstimator):
                 f"n_samples = {n_samples}"
             )
         self._check_initial_parameters(n_features)
-        sample_weight = _unit_mean_weights(check_sample_weight(sample_weight, X, np.float64), X.dtype)
+        sample_weight = unit_mean_weights(check_sample_weight(sample_weight, X, np.float64), X.dtype)
         random_state = check_random_state(self.random_state)
         n_threads = effective_n_threads()
         shift = X.mean(axis=0, dtype=np.float64)
@@ -435,10 +421,12 @@ class GaussianMixture(DensityMixin, BaseEstimator):
                         self.covariances_, self.precisions_cholesky_.astype(np.float64),
                     )
                     lower_bound = self.lower_bound_
+                    start_means = self.means_
                 else:
                     weights, means, covariances, chol = self._initialize(X, shift, sample_weight, random_state)
                     check_precisions_fit_dtype(largest_precision(chol), X.dtype)
                     lower_bound = -np.inf
+                    start_means = self.means_init if self.means_init is not None else means + shift
                 lower_bounds, converged, n_iter = [], False, 0
                 started = time.perf_counter()
                 for n_iter in range(1, self.max_iter + 1):
@@ -469,7 +457,11 @@ class GaussianMixture(DensityMixin, BaseEstimator):
                     print(f"Initialization {'converged' if converged else 'did not converge'}. lower bound {lower_bound:.5f}")
                 if best is None or lower_bound > best["lower_bound"]:
                     best = dict(
-                        weights=weights, means=means, covariances=covariances, chol=chol,
+                        # With no iteration the means are the starting ones as given, not
+                        # their round trip through the centered frame (which drops digits
+                        # of coordinates far smaller than the data mean).
+                        weights=weights, means=means + shift if n_iter else np.asarray(start_means, dtype=np.float64),
+                        covariances=covariances, chol=chol,
                         n_iter=n_iter, lower_bound=lower_bound, lower_bounds=lower_bounds, converged=converged,
                     )
         if not best["converged"] and self.max_iter > 0:
@@ -482,7 +474,7 @@ class GaussianMixture(DensityMixin, BaseEstimator):
         dtype = X.dtype
         check_precisions_fit_dtype(largest_precision(best["chol"]), dtype)
         self.weights_ = best["weights"].astype(dtype)
-        self.means_ = (best["means"] + shift).astype(dtype)
+        self.means_ = best["means"].astype(dtype)
         self.covariances_ = np.asarray(best["covariances"]).astype(dtype)
         self.precisions_cholesky_ = np.asarray(best["chol"]).astype(dtype)
         self.precisions_ = _precisions(np.asarray(best["chol"]), self.covariance_type).astype(dtype)

@@ -14,11 +14,14 @@ from sklearn.utils.multiclass import check_classification_targets
 from sklearn.utils.validation import check_is_fitted
 
 from lvmfast._gaussian import (
-    COVARIANCE_TYPES, check_precisions_fit_dtype, class_statistics, largest_precision, log_prob, precision_cholesky,
+    COVARIANCE_TYPES, check_precisions_fit_dtype, class_statistics, explain_zero_variance, largest_precision, log_prob,
+    precision_cholesky,
 )
 from lvmfast._kernels._responsibilities import log_normalize
 from lvmfast._parallel import effective_n_threads
-from lvmfast._validation import _names_any, check_sample_weight, naming_errors, validate_float_data, unchanged_on_error
+from lvmfast._validation import (
+    _names_any, check_sample_weight, naming_errors, unchanged_on_error, unit_mean_weights, validate_float_data,
+)
 
 __all__ = ["GaussianClassifier", "GaussianNB"]
 
@@ -33,6 +36,18 @@ def _check_priors(priors, n_classes):
     if (priors < 0).any():
         raise ValueError("Priors must be non-negative.")
     return priors
+
+
+def _refuse_zero_variance(variances, classes, var_smoothing):
+    """A zero variance has no density: (x - theta)^2 / 0 is NaN or inf."""
+    zero = np.argwhere(np.asarray(variances) <= 0)
+    if zero.size:
+        k, j = zero[0]
+        raise ValueError(
+            f"Class {classes[k]!r} has zero variance in feature {j} of X (no spread there in the data fit "
+            f"so far) and var_smoothing={var_smoothing!r} adds nothing: its density is undefined. Fit "
+            "data with spread (partial_fit more batches) or use var_smoothing > 0."
+        )
 
 
 def _unweighted_mean_variance(X, chunk_rows=65536):
@@ -174,7 +189,7 @@ class GaussianNB(_GaussianGenerativeClassifier):
             self.__dict__.pop(name, None)
         X, y = self._validate_xy(X, y, reset=True)
         classes, labels = np.unique(y, return_inverse=True)
-        return self._partial_fit(X, y, classes, sample_weight, labels)
+        return self._partial_fit(X, y, classes, sample_weight, labels, final=True)
 
     @_fit_context(prefer_skip_nested_validation=True)
     @unchanged_on_error
@@ -192,7 +207,10 @@ class GaussianNB(_GaussianGenerativeClassifier):
         X, y = self._validate_xy(X, y, reset=first)
         return self._partial_fit(X, y, None if not first else np.unique(np.asarray(classes)), sample_weight)
 
-    def _partial_fit(self, X, y, classes, sample_weight, labels=None):
+    def _partial_fit(self, X, y, classes, sample_weight, labels=None, final=False):
+        """One batch into the running statistics. final (fit): a zero
+        variance is refused here, as no later batch can give it spread; a
+        partial_fit batch may (predictions refuse until one does)."""
         if classes is not None:  # the first batch
             if len(classes) < 2 and len(np.unique(y)) < 2:
                 raise ValueError(f"GaussianNB needs at least 2 classes; y has 1 class: {classes}.")
@@ -207,13 +225,26 @@ class GaussianNB(_GaussianGenerativeClassifier):
             self.epsilon_ = 0.0
         if labels is None:
             labels = self._labels_of(y)
-        weights = check_sample_weight(sample_weight, X, X.dtype)
-        # second moments are taken around the class means: no centering needed
+        # Weights in X's dtype, as scikit-learn takes them (and keeps
+        # class_count_); the counts summed in float64, the moments on
+        # unit-mean weights. Second moments are taken around the class
+        # means: no centering needed.
+        weights = check_sample_weight(sample_weight, X, X.dtype).astype(np.float64)
+        counts = np.bincount(labels, weights=weights, minlength=len(self.classes_))
+        with np.errstate(over="ignore"):
+            overflow = not np.isfinite((self._class_count + counts).astype(X.dtype)).all()
+        if overflow:
+            raise ValueError(
+                f"sample_weight: the weighted class counts overflow {X.dtype.name} (the largest weight is "
+                f"{weights.max():.3g}); scale the weights down (only their ratios matter)."
+            )
         shift = np.zeros(X.shape[1])
-        counts, means, s2, around = class_statistics(X, shift, weights, labels, len(self.classes_), "diag")
-        filled = counts > 0
+        unit_counts, means, s2, around = class_statistics(
+            X, shift, unit_mean_weights(weights, X.dtype), labels, len(self.classes_), "diag"
+        )
+        filled = unit_counts > 0
         batch_var = np.zeros_like(means)
-        batch_var[filled] = s2.reshape(means.shape)[filled] / counts[filled, None] - (means - around)[filled] ** 2
+        batch_var[filled] = s2.reshape(means.shape)[filled] / unit_counts[filled, None] - (means - around)[filled] ** 2
         batch_var = np.maximum(batch_var, 0.0)
         batch_mean = means + shift
         # Combine with what earlier batches gave (Chan et al.), class by class
@@ -240,9 +271,12 @@ class GaussianNB(_GaussianGenerativeClassifier):
         # over all batches so far
         self.epsilon_ = float(self.var_smoothing * var_new.max())
         variances = new_var + self.epsilon_
-        positive = variances[variances > 0]  # a zero variance (constant data) is not a scale problem
+        if final and (variances <= 0).any():
+            if var_new.max() == 0:  # no spread in any batch so far
+                explain_zero_variance(X)
+            _refuse_zero_variance(variances, self.classes_, self.var_smoothing)
         with np.errstate(over="ignore", divide="ignore"):
-            check_precisions_fit_dtype(float((1.0 / positive).max()) if positive.size else 0.0, X.dtype)
+            check_precisions_fit_dtype(float((1.0 / variances[variances > 0]).max(initial=0.0)), X.dtype)
         self._shift = mean_new
         self.theta_ = new_theta.astype(X.dtype)
         self.var_ = (new_var + self.epsilon_).astype(X.dtype)
@@ -260,6 +294,7 @@ class GaussianNB(_GaussianGenerativeClassifier):
         return self.theta_
 
     def _precisions_cholesky(self):
+        _refuse_zero_variance(self.var_, self.classes_, self.var_smoothing)
         return 1.0 / np.sqrt(self.var_.astype(np.float64))
 
 
@@ -312,7 +347,7 @@ class GaussianClassifier(_GaussianGenerativeClassifier):
         if self.priors is not None:
             _check_priors(self.priors, len(classes))
         self.classes_ = classes
-        weights = check_sample_weight(sample_weight, X, X.dtype)
+        weights = unit_mean_weights(check_sample_weight(sample_weight, X, np.float64), X.dtype)
         # Second moments are taken around the class means, except the tied
         # scatter, which is summed around the data mean.
         if self.covariance_type == "tied":
@@ -335,7 +370,11 @@ class GaussianClassifier(_GaussianGenerativeClassifier):
             cov = np.maximum(s2.reshape(k, d) / counts[:, None] - delta**2, 0.0) + self.reg_covar
             if self.covariance_type == "spherical":
                 cov = cov.mean(axis=1)
-        chol = precision_cholesky(cov, self.covariance_type, self.reg_covar, names=classes.tolist())
+        try:
+            chol = precision_cholesky(cov, self.covariance_type, self.reg_covar, names=classes.tolist())
+        except ValueError:
+            explain_zero_variance(X)
+            raise
         check_precisions_fit_dtype(largest_precision(chol), X.dtype)
         self.class_prior_ = counts / counts.sum() if self.priors is None else _check_priors(self.priors, k)
         self._shift = shift + counts @ means / counts.sum()  # centers predictions
