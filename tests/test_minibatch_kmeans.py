@@ -438,7 +438,8 @@ def unchanged(estimator):
 
 @pytest.mark.parametrize("param, value", [
     ("batch_size", 0), ("max_no_improvement", -1), ("init_size", 0), ("reassignment_ratio", -0.5),
-    ("compute_labels", "yes"), ("n_init", 0), ("max_iter", 0), ("tol", -1.0),
+    ("compute_labels", "yes"), ("n_init", 0), ("max_iter", 0), ("tol", -1.0), ("batch_size", True),
+    ("init", "k-means||"),  # KMeans' k-means||, not scikit-learn's MiniBatchKMeans
 ])
 def test_bad_parameters_are_named(data, param, value):
     with pytest.raises(InvalidParameterError, match=f"'{param}' parameter of MiniBatchKMeans"):
