@@ -39,13 +39,16 @@ INIT_CHUNK_ROWS = 65536
 # M-step on statistics
 
 
-def _parameters_from_statistics(nk, s1, s2, around, covariance_type, reg_covar):
+def _parameters_from_statistics(nk, s1, s2, around, covariance_type, reg_covar, shift):
     """weights (unnormalized, as nk), means and covariances from the pass's
     statistics: nk = sum w r, s1 = sum w r x and s2 summed around the means
-    `around` (see em_pass), all in the centered frame."""
+    `around` (see em_pass), all in the frame centered by `shift`."""
     n_components, n_features = s1.shape
     nk_eps = nk + NK_EPSILON
-    means = s1 / nk_eps[:, None]
+    # scikit-learn's means, sum w r x / (nk + eps) in X's own coordinates,
+    # in the centered frame: a component left without weight goes where
+    # scikit-learn's goes (toward X's origin), and so do the next steps.
+    means = (s1 - NK_EPSILON * np.asarray(shift, dtype=np.float64)) / nk_eps[:, None]
     if covariance_type == "tied":
         scatter = s2.reshape(n_features, n_features) - (nk_eps[:, None] * means).T @ means
         covariances = scatter / nk_eps.sum()
@@ -345,7 +348,7 @@ class GaussianMixture(DensityMixin, BaseEstimator):
         """weights, means (centered frame) and precisions_cholesky to start EM."""
         nk, s1, s2, around = self._initial_statistics(X, shift, sample_weight, random_state)
         nk_eps, means, covariances = _parameters_from_statistics(
-            nk, s1, s2, around, self.covariance_type, self.reg_covar
+            nk, s1, s2, around, self.covariance_type, self.reg_covar, shift
         )
         weights = nk_eps / sample_weight.sum(dtype=np.float64)
         if self.weights_init is not None:
@@ -436,7 +439,7 @@ class GaussianMixture(DensityMixin, BaseEstimator):
                         self.covariance_type, n_threads,
                     )
                     nk_eps, new_means, covariances = _parameters_from_statistics(
-                        nk, s1, s2, means, self.covariance_type, self.reg_covar
+                        nk, s1, s2, means, self.covariance_type, self.reg_covar, shift
                     )
                     weights, means = nk_eps / nk_eps.sum(), new_means
                     chol = precision_cholesky(covariances, self.covariance_type, self.reg_covar)
