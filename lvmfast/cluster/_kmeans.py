@@ -371,7 +371,81 @@ def _empty_clusters_to_largest(centers, weights):
 # The estimator
 
 
-class KMeans(ClassNamePrefixFeaturesOutMixin, TransformerMixin, ClusterMixin, BaseEstimator):
+class _BaseKMeans(ClassNamePrefixFeaturesOutMixin, TransformerMixin, ClusterMixin, BaseEstimator):
+    """What KMeans and MiniBatchKMeans share: tags, the init checks, and
+    the methods of a fitted model (they read n_clusters, init,
+    cluster_centers_ and _x_mean)."""
+
+    def __sklearn_tags__(self):
+        tags = super().__sklearn_tags__()
+        tags.transformer_tags.preserves_dtype = ["float64", "float32"]
+        tags.input_tags.sparse = True
+        return tags
+
+    @property
+    def _n_features_out(self):
+        return self.cluster_centers_.shape[0]
+
+    def _init_is_array(self):
+        return not isinstance(self.init, str) and not callable(self.init)
+
+    def _check_centers(self, centers, X, what):
+        try:
+            centers = check_array(centers, dtype=X.dtype, order="C", input_name=what)
+        except ValueError as exc:
+            raise ValueError(f"{what}: {exc}") from exc
+        if centers.shape[0] != self.n_clusters:
+            raise ValueError(
+                f"The shape of the initial centers {centers.shape} does not match "
+                f"the number of clusters {self.n_clusters}. ({what})."
+            )
+        if centers.shape[1] != X.shape[1]:
+            raise ValueError(
+                f"The shape of the initial centers {centers.shape} does not match "
+                f"the number of features of the data {X.shape[1]}. ({what})."
+            )
+        return centers
+
+    def _fitted_rows(self, X):
+        """The rows of X and the fitted centers in their frame."""
+        check_is_fitted(self)
+        X = validate_float_data(self, X, reset=False, accept_sparse="csr")
+        if X.dtype == np.float32 and _float32_squares_overflow(self.cluster_centers_, self._x_mean):
+            # float32 rows against a float64 model whose distances, squared,
+            # overflow float32: measured in float64 (transform casts back).
+            X = X.astype(np.float64)
+        rows = _rows(X, self.n_clusters, effective_n_threads(), shift=self._x_mean)
+        return rows, rows.to_frame(self.cluster_centers_)
+
+    def predict(self, X):
+        """The index of the nearest cluster center for each row of X.
+
+        Returns
+        -------
+        labels : ndarray of shape (n_samples,), dtype int32
+        """
+        rows, centers = self._fitted_rows(X)
+        labels = np.full(rows.X.shape[0], -1, dtype=np.int32)
+        rows.lloyd_step(np.ones(rows.X.shape[0], dtype=rows.X.dtype), centers, labels, False, False)
+        return labels
+
+    def fit_predict(self, X, y=None, sample_weight=None):
+        """Fit, then return labels_."""
+        return self.fit(X, sample_weight=sample_weight).labels_
+
+    def fit_transform(self, X, y=None, sample_weight=None):
+        """Fit, then return the distances of X to the centers."""
+        return self.fit(X, sample_weight=sample_weight).transform(X)
+
+    def score(self, X, y=None, sample_weight=None):
+        """Opposite of the weighted inertia of X under the fitted centers."""
+        rows, centers = self._fitted_rows(X)
+        sample_weight = check_sample_weight(sample_weight, rows.X, rows.X.dtype)
+        labels = np.full(rows.X.shape[0], -1, dtype=np.int32)
+        return -rows.lloyd_step(sample_weight, centers, labels, False, True)[3]
+
+
+class KMeans(_BaseKMeans):
     """K-means clustering by Lloyd's algorithm, with k-means++ seeding.
 
     A drop-in for ``sklearn.cluster.KMeans(algorithm="lloyd")``: the same
@@ -493,20 +567,7 @@ class KMeans(ClassNamePrefixFeaturesOutMixin, TransformerMixin, ClusterMixin, Ba
         self.oversampling_factor = oversampling_factor
         self.init_max_iter = init_max_iter
 
-    def __sklearn_tags__(self):
-        tags = super().__sklearn_tags__()
-        tags.transformer_tags.preserves_dtype = ["float64", "float32"]
-        tags.input_tags.sparse = True
-        return tags
-
-    @property
-    def _n_features_out(self):
-        return self.cluster_centers_.shape[0]
-
     # -- parameters ---------------------------------------------------------
-
-    def _init_is_array(self):
-        return not isinstance(self.init, str) and not callable(self.init)
 
     def _resolved_n_init(self):
         if self.n_init == "auto":
@@ -520,23 +581,6 @@ class KMeans(ClassNamePrefixFeaturesOutMixin, TransformerMixin, ClusterMixin, Ba
             )
             return 1
         return self.n_init
-
-    def _check_centers(self, centers, X, what):
-        try:
-            centers = check_array(centers, dtype=X.dtype, order="C", input_name=what)
-        except ValueError as exc:
-            raise ValueError(f"{what}: {exc}") from exc
-        if centers.shape[0] != self.n_clusters:
-            raise ValueError(
-                f"The shape of the initial centers {centers.shape} does not match "
-                f"the number of clusters {self.n_clusters}. ({what})."
-            )
-        if centers.shape[1] != X.shape[1]:
-            raise ValueError(
-                f"The shape of the initial centers {centers.shape} does not match "
-                f"the number of features of the data {X.shape[1]}. ({what})."
-            )
-        return centers
 
     # -- fitting ------------------------------------------------------------
 
@@ -708,33 +752,6 @@ class KMeans(ClassNamePrefixFeaturesOutMixin, TransformerMixin, ClusterMixin, Ba
 
     # -- using a fitted model -----------------------------------------------
 
-    def _fitted_rows(self, X):
-        """The rows of X and the fitted centers in their frame."""
-        check_is_fitted(self)
-        X = validate_float_data(self, X, reset=False, accept_sparse="csr")
-        if X.dtype == np.float32 and _float32_squares_overflow(self.cluster_centers_, self._x_mean):
-            # float32 rows against a float64 model whose distances, squared,
-            # overflow float32: measured in float64 (transform casts back).
-            X = X.astype(np.float64)
-        rows = _rows(X, self.n_clusters, effective_n_threads(), shift=self._x_mean)
-        return rows, rows.to_frame(self.cluster_centers_)
-
-    def predict(self, X):
-        """The index of the nearest cluster center for each row of X.
-
-        Returns
-        -------
-        labels : ndarray of shape (n_samples,), dtype int32
-        """
-        rows, centers = self._fitted_rows(X)
-        labels = np.full(rows.X.shape[0], -1, dtype=np.int32)
-        rows.lloyd_step(np.ones(rows.X.shape[0], dtype=rows.X.dtype), centers, labels, False, False)
-        return labels
-
-    def fit_predict(self, X, y=None, sample_weight=None):
-        """Fit, then return labels_."""
-        return self.fit(X, sample_weight=sample_weight).labels_
-
     def transform(self, X):
         """Euclidean distances of each row of X to every cluster center.
 
@@ -751,16 +768,7 @@ class KMeans(ClassNamePrefixFeaturesOutMixin, TransformerMixin, ClusterMixin, Ba
                 out = out.astype(dtype)
         return out
 
-    def fit_transform(self, X, y=None, sample_weight=None):
-        """Fit, then return the distances of X to the centers."""
-        return self.fit(X, sample_weight=sample_weight).transform(X)
 
-    def score(self, X, y=None, sample_weight=None):
-        """Opposite of the weighted inertia of X under the fitted centers."""
-        rows, centers = self._fitted_rows(X)
-        sample_weight = check_sample_weight(sample_weight, rows.X, rows.X.dtype)
-        labels = np.full(rows.X.shape[0], -1, dtype=np.int32)
-        return -rows.lloyd_step(sample_weight, centers, labels, False, True)[3]
 
 
 def k_means(

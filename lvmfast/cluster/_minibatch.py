@@ -24,13 +24,7 @@ from numbers import Real
 
 import numpy as np
 import scipy.sparse as sp
-from sklearn.base import (
-    BaseEstimator,
-    ClassNamePrefixFeaturesOutMixin,
-    ClusterMixin,
-    TransformerMixin,
-    _fit_context,
-)
+from sklearn.base import _fit_context
 from sklearn.utils import check_random_state
 from sklearn.utils._param_validation import Interval, StrOptions
 
@@ -45,7 +39,7 @@ from lvmfast._validation import (
     validate_float_data,
 )
 from lvmfast.cluster._kmeans import (
-    KMeans,
+    _BaseKMeans,
     _kmeans_plusplus_indices,
     _mean_variance,
     _rows,
@@ -131,7 +125,7 @@ def _csr_step(X, row_sq_norms, sample_weight, centers, counts, n_threads):
     return new, inertia
 
 
-class MiniBatchKMeans(ClassNamePrefixFeaturesOutMixin, TransformerMixin, ClusterMixin, BaseEstimator):
+class MiniBatchKMeans(_BaseKMeans):
     """Mini-batch k-means clustering.
 
     A drop-in for ``sklearn.cluster.MiniBatchKMeans``: the same parameters,
@@ -251,25 +245,6 @@ class MiniBatchKMeans(ClassNamePrefixFeaturesOutMixin, TransformerMixin, Cluster
         self.init_size = init_size
         self.n_init = n_init
         self.reassignment_ratio = reassignment_ratio
-
-    def __sklearn_tags__(self):
-        tags = super().__sklearn_tags__()
-        tags.transformer_tags.preserves_dtype = ["float64", "float32"]
-        tags.input_tags.sparse = True
-        return tags
-
-    @property
-    def _n_features_out(self):
-        return self.cluster_centers_.shape[0]
-
-    # KMeans' helpers read only n_clusters, init and the fitted centers.
-    _init_is_array = KMeans._init_is_array
-    _check_centers = KMeans._check_centers
-    _fitted_rows = KMeans._fitted_rows
-    predict = KMeans.predict
-    score = KMeans.score
-    fit_predict = KMeans.fit_predict
-    fit_transform = KMeans.fit_transform
 
     def transform(self, X):
         """Euclidean distances of each row of X to every cluster center.
