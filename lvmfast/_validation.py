@@ -24,10 +24,10 @@ from lvmfast._kernels._openmp import effective_n_threads
 FLOAT_DTYPES = [np.float64, np.float32]
 
 
-class _IntegerInterval(Interval):
-    """scikit-learn's Interval(Integral, ...) without bools: True is an
-    Integral to Python, but n_clusters=True is a mistake, not 1 (and it
-    reached NumPy as a TypeError that named no parameter)."""
+class _NoBoolInterval(Interval):
+    """scikit-learn's Interval without bools: True is an Integral (and a
+    Real) to Python, but n_clusters=True is a mistake, not 1 (and it reached
+    NumPy as a TypeError that named no parameter)."""
 
     def is_satisfied_by(self, val):
         return not isinstance(val, (bool, np.bool_)) and super().is_satisfied_by(val)
@@ -36,19 +36,12 @@ class _IntegerInterval(Interval):
 def integers(low, high=None):
     """The parameter constraint 'an int in [low, high]' (high None: no
     upper end), bools refused."""
-    return _IntegerInterval(Integral, low, high, closed="left" if high is None else "both")
-
-
-class _RealInterval(Interval):
-    """scikit-learn's Interval(Real, ...) without bools (as _IntegerInterval)."""
-
-    def is_satisfied_by(self, val):
-        return not isinstance(val, (bool, np.bool_)) and super().is_satisfied_by(val)
+    return _NoBoolInterval(Integral, low, high, closed="left" if high is None else "both")
 
 
 def positive_reals():
     """The parameter constraint 'a real number > 0', bools refused."""
-    return _RealInterval(Real, 0, None, closed="neither")
+    return _NoBoolInterval(Real, 0, None, closed="neither")
 
 
 def validate_float_data(estimator, X, y="no_validation", *, reset, accept_sparse=False, ensure_min_samples=1):
