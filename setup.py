@@ -5,6 +5,7 @@ fails the build warns and goes on serial; LVMFAST_REQUIRE_OPENMP=1 turns that
 warning into an error (CI sets it). Release builds target baseline x86-64;
 LVMFAST_MARCH_NATIVE=1 adds -march=native for a local build.
 """
+import glob
 import os
 import subprocess
 import sys
@@ -77,6 +78,8 @@ def extensions():
             extra_compile_args=compile_args,
             extra_link_args=link_args,
             define_macros=[("NPY_NO_DEPRECATED_API", "NPY_1_7_API_VERSION")],
+            # the C headers the kernels include: editing one rebuilds them
+            depends=sorted(glob.glob("lvmfast/_kernels/*.h")),
         )
         for name in names
     ]
