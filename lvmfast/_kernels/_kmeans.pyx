@@ -21,13 +21,9 @@ from lvmfast._kernels._checks cimport (
     check_labels, check_length, check_plan, check_positive, check_shape, check_shape3,
     expected_blocks,
 )
-from lvmfast._kernels._rows cimport copy_centered
+from lvmfast._kernels._rows cimport argmin_columns, copy_centered
 
 cdef extern from "_simd.h" nogil:
-    void lvm_argmin_columns_d(const double *scores, const double *offset, Py_ssize_t n,
-                              Py_ssize_t n_cols, double *best, double *lab)
-    void lvm_argmin_columns_s(const float *scores, const float *offset, Py_ssize_t n,
-                              Py_ssize_t n_cols, float *best, float *lab)
     void lvm_sq_distances_d(const double *x, const Py_ssize_t *rows, Py_ssize_t n,
                             Py_ssize_t n_features, const double *cols, Py_ssize_t n_cols,
                             double *dist, Py_ssize_t ld)
@@ -66,14 +62,6 @@ cdef extern from "_simd.h" nogil:
                           const float *lab, const float *centers, const float *weight,
                           int *labels, double *sums, double *weights, int with_inertia,
                           double *inertia, Py_ssize_t *n_changed)
-
-
-cdef inline void argmin_columns(const floating *scores, const floating *offset, Py_ssize_t n,
-                                Py_ssize_t n_cols, floating *best, floating *lab) noexcept nogil:
-    if floating is double:
-        lvm_argmin_columns_d(scores, offset, n, n_cols, best, lab)
-    else:
-        lvm_argmin_columns_s(scores, offset, n, n_cols, best, lab)
 
 
 cdef inline void lloyd_rows(const floating *buf, Py_ssize_t n, Py_ssize_t n_features,

@@ -29,6 +29,7 @@ from libc.string cimport memcpy
 
 from lvmfast._kernels._blas cimport gemm
 from lvmfast._kernels._checks cimport check_labels, check_length, check_positive, check_shape
+from lvmfast._kernels._rows cimport argmin_columns
 
 cdef extern from *:
     """
@@ -36,13 +37,6 @@ cdef extern from *:
     static inline void lvm_prefetch(const void *p) { __builtin_prefetch(p, 0, 3); }
     """
     void lvm_prefetch(const void *p) noexcept nogil
-
-cdef extern from "_simd.h" nogil:
-    void lvm_argmin_columns_d(const double *scores, const double *offset, Py_ssize_t n,
-                              Py_ssize_t n_cols, double *best, double *lab)
-    void lvm_argmin_columns_s(const float *scores, const float *offset, Py_ssize_t n,
-                              Py_ssize_t n_cols, float *best, float *lab)
-
 
 # Status codes of minibatch_steps (and codes of minibatch_convergence).
 cdef enum:
@@ -142,14 +136,6 @@ cdef inline void prefetch_row(const void *row, Py_ssize_t row_bytes) noexcept no
     while offset < row_bytes:
         lvm_prefetch(<const char *> row + offset)
         offset = offset + 64
-
-
-cdef inline void argmin_columns(const floating *scores, const floating *offset, Py_ssize_t n,
-                                Py_ssize_t n_cols, floating *best, floating *lab) noexcept nogil:
-    if floating is double:
-        lvm_argmin_columns_d(scores, offset, n, n_cols, best, lab)
-    else:
-        lvm_argmin_columns_s(scores, offset, n, n_cols, best, lab)
 
 
 cdef void assign_batch(const floating[:, ::1] X, const floating *shift, const double *cdf,

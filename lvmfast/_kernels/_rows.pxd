@@ -12,3 +12,20 @@ cdef inline void copy_centered(const floating[:, ::1] X, Py_ssize_t start, Py_ss
         row = &X[start + i, 0]
         for j in range(n_features):
             out[i * n_features + j] = row[j] - shift[j]
+
+
+cdef extern from "_simd.h" nogil:
+    void lvm_argmin_columns_d(const double *scores, const double *offset, Py_ssize_t n,
+                              Py_ssize_t n_cols, double *best, double *lab)
+    void lvm_argmin_columns_s(const float *scores, const float *offset, Py_ssize_t n,
+                              Py_ssize_t n_cols, float *best, float *lab)
+
+
+cdef inline void argmin_columns(const floating *scores, const floating *offset, Py_ssize_t n,
+                                Py_ssize_t n_cols, floating *best, floating *lab) noexcept nogil:
+    """best[i], lab[i]: the smallest scores[k * n + i] + offset[k] and its
+    first k (see _simd.h), for float64 or float32 scores."""
+    if floating is double:
+        lvm_argmin_columns_d(scores, offset, n, n_cols, best, lab)
+    else:
+        lvm_argmin_columns_s(scores, offset, n, n_cols, best, lab)
