@@ -316,3 +316,53 @@ def test_single_precision_gemm_redoes_rows_float32_cannot_separate():
     C32 = centers.astype(np.float32)
     scores32 = np.einsum("ij,ij->i", C32, C32) - 2 * X.astype(np.float32) @ C32.T
     assert (scores32.argmin(axis=1) != expected).any()
+
+
+# -- the fused assignment (float32 scores without a gemm) ----------------------
+
+
+@pytest.mark.parametrize("dtype", DTYPES)
+@pytest.mark.parametrize("n_features", [1, 3, 16, 17, 33])
+@pytest.mark.parametrize("n_clusters", [1, 2, 7, 8, 9, 64, 100])
+def test_lloyd_step_labels_at_tile_edges_match_numpy(dtype, n_features, n_clusters):
+    # rows (77: not a whole number of row tiles), features (not a whole
+    # number of transposed blocks) and centers (not a whole number of center
+    # tiles) at every edge of the fused kernel's tiles
+    rng = np.random.default_rng(n_features * 131 + n_clusters)
+    X = rng.standard_normal((77, n_features)).astype(dtype)
+    centers = rng.standard_normal((n_clusters, n_features)).astype(dtype)
+    shift = np.zeros(n_features, dtype)
+    weights = np.ones(77, dtype)
+    for chunk_rows, block_rows in [(16, 48), (32, 64), (80, 80)]:
+        labels = np.full(77, -1, np.int32)
+        run_lloyd(X, shift, weights, centers, labels, chunk_rows, block_rows)
+        np.testing.assert_array_equal(labels, ref_sq_distances(X, centers).argmin(axis=1))
+
+
+@pytest.mark.parametrize("dtype", DTYPES)
+def test_lloyd_step_labels_near_ties_far_from_the_origin(dtype):
+    # Centers ~100 from the origin, rows near them, squared distances to the
+    # two nearest centers 1e-3 apart: the float32 expansion ||c||^2 - 2 x.c
+    # errs by ~1e-2 there and cannot order them; direct differences can.
+    rng = np.random.default_rng(5)
+    n_features = 8
+    base = np.full(n_features, 100.0 / np.sqrt(n_features))
+    centers = base + rng.standard_normal((6, n_features))
+    pairs = rng.integers(0, 6, (400, 2))
+    pairs = pairs[pairs[:, 0] != pairs[:, 1]]
+    a, b = centers[pairs[:, 0]], centers[pairs[:, 1]]
+    # the midpoint of a and b, moved along a - b by +-t: the squared
+    # distances then differ by 4 t ||a - b||
+    direction = (a - b) / np.linalg.norm(a - b, axis=1, keepdims=True)
+    t = 2.5e-4 / np.linalg.norm(a - b, axis=1, keepdims=True) * rng.choice([-1, 1], (len(a), 1))
+    X = ((a + b) / 2 + t * direction).astype(dtype)
+    centers = centers.astype(dtype)
+    shift = np.zeros(n_features, dtype)
+    labels = np.full(len(X), -1, np.int32)
+    run_lloyd(X, shift, np.ones(len(X), dtype), centers, labels, 64, 128)
+    ref = ref_sq_distances(X, centers)
+    expected = ref.argmin(axis=1)
+    np.testing.assert_array_equal(labels, expected)
+    # the data does hold near ties beyond float32's expansion
+    two = np.sort(ref, axis=1)[:, :2]
+    assert np.median(two[:, 1] - two[:, 0]) < 2e-3

@@ -13,7 +13,7 @@ from cython cimport floating
 from cython.parallel cimport parallel, prange
 from libc.float cimport FLT_MAX, FLT_MIN
 from libc.math cimport INFINITY, sqrt
-from libc.stdlib cimport free, malloc
+from libc.stdlib cimport calloc, free, malloc
 from libc.string cimport memcpy, memset
 
 from lvmfast._kernels._blas cimport gemm
@@ -45,6 +45,12 @@ cdef extern from "_simd.h" nogil:
     Py_ssize_t lvm_pp_select(const double *closest, const int *label, const double *reach,
                              Py_ssize_t n, Py_ssize_t *rows)
     void lvm_narrow(const double *x, Py_ssize_t n, float *out)
+    void lvm_nearest2_s(const float *rows_t, Py_ssize_t n, Py_ssize_t ldn, Py_ssize_t n_features,
+                        const float *centers, const float *offset, Py_ssize_t n_cols,
+                        float *best, float *second, float *lab)
+    void lvm_transpose_rows_s(const float *x, Py_ssize_t n, Py_ssize_t n_features, Py_ssize_t ldn,
+                              float *rows_t, double *row_sq)
+    int LVM_NEAREST_CENTERS
     float lvm_drop_bounds(float *lower, const float *drop, Py_ssize_t n)
     void lvm_group_min2_d(const double *scores, const double *offset, const int *group,
                           Py_ssize_t n, Py_ssize_t n_cols, double *min1, double *min2)
@@ -146,20 +152,33 @@ def lloyd_step(const floating[:, ::1] X not None, const floating[::1] shift not 
     cdef double *weights
     cdef double inertia
     cdef bint single = floating is double and centers_single is not None
+    # float32 data and the float64 fit's float32 scores: the fused kernel
+    cdef bint fused = floating is float or single
     cdef SingleScratch scratch
+    cdef FusedScratch fused_scratch
+    cdef FusedCenters fc
     cdef double bound_offset = 0.0
     cdef double max_center_sq = max(center_sq_norms)
-    if single:
+    if floating is float:
+        bound_scale = single_bound_scale(n_features)
+        bound_offset = bound_scale * max_center_sq
+        fc = fused_centers(&centers[0, 0], &center_sq_norms[0], n_clusters, n_features)
+    elif single:
         bound_offset = bound_scale * max(center_sq_single)
+        fc = fused_centers(&centers_single[0, 0], &center_sq_single[0], n_clusters, n_features)
 
     with nogil:
         with parallel(num_threads=n_threads):
             buf = <floating *> malloc(chunk_rows * n_features * sizeof(floating))
-            scores = <floating *> malloc(chunk_rows * n_clusters * sizeof(floating))
-            best = <floating *> malloc(chunk_rows * sizeof(floating))
             lab = <floating *> malloc(chunk_rows * sizeof(floating))
-            if floating is double:
-                scratch = single_scratch(chunk_rows, n_features if single else 0, n_clusters if single else 0)
+            scores = NULL
+            best = NULL
+            if fused:
+                fused_scratch = fused_scratch_for(chunk_rows, n_features, n_clusters)
+            else:
+                scores = <floating *> malloc(chunk_rows * n_clusters * sizeof(floating))
+                best = <floating *> malloc(chunk_rows * sizeof(floating))
+                scratch = single_scratch(chunk_rows, 0, 0)
             for b in prange(n_blocks, schedule="dynamic"):
                 inertia = 0.0
                 block_changed = 0
@@ -178,43 +197,181 @@ def lloyd_step(const floating[:, ::1] X not None, const floating[::1] shift not 
                     # gemm's packing and the row pass (measured: faster than
                     # letting gemm pack straight from X).
                     copy_centered(X, start, n, shift, buf)
-                    if floating is double:
-                        if single:
-                            assign_single(buf, n, n_features, n_clusters, &centers_single[0, 0],
-                                          &center_sq_single[0], &centers[0, 0], &center_sq_norms[0],
-                                          &row_sq_norms[start], bound_scale, bound_offset,
-                                          &scratch, scores, best, lab)
-                        else:
-                            assign_double(buf, n, n_features, n_clusters, &centers[0, 0],
-                                          &center_sq_norms[0], max_center_sq, &scratch, scores,
-                                          best, lab, scores)
-                    else:
-                        assign_chunk(buf, n, n_features, n_clusters, &centers[0, 0],
-                                     &center_sq_norms[0], scores, best, lab)
+                    if fused:
+                        assign_fused(buf, n, n_features, n_clusters, &fc, &centers[0, 0],
+                                     bound_scale, bound_offset, &fused_scratch, lab)
+                    elif floating is double:
+                        assign_double(buf, n, n_features, n_clusters, &centers[0, 0],
+                                      &center_sq_norms[0], max_center_sq, &scratch, scores,
+                                      best, lab, scores)
                     lloyd_rows(buf, n, n_features, lab, &centers[0, 0], &sample_weight[start],
                                &labels[start], sums, weights, with_inertia, &inertia, &block_changed)
                     start = start + n
                 block_inertia[b] = inertia
                 n_changed += block_changed
             free(buf)
-            free(scores)
-            free(best)
             free(lab)
-            if floating is double:
+            if fused:
+                free_fused_scratch(&fused_scratch)
+            else:
+                free(scores)
+                free(best)
                 free_single_scratch(&scratch)
+    if fused:
+        free_fused_centers(&fc)
     return n_changed
 
 
-cdef inline void assign_chunk(const floating *buf, Py_ssize_t n, Py_ssize_t n_features,
-                              Py_ssize_t n_clusters, const floating *centers,
-                              const floating *center_sq, floating *scores, floating *best,
-                              floating *lab) noexcept nogil:
-    """lab[i] = argmin_k ||c_k||^2 - 2 x_i.c_k over the n rows of buf."""
-    # scores (column-major n x K) = -2 * buf @ centers.T; the argmin adds
-    # ||c||^2 (||x||^2 does not change it).
+cdef inline void assign_chunk(const float *buf, Py_ssize_t n, Py_ssize_t n_features,
+                              Py_ssize_t n_clusters, const float *centers,
+                              const float *center_sq, float *scores, float *best,
+                              float *second, float *lab, double *direct) noexcept nogil:
+    """lab[i] = the nearest center to row i of the float32 chunk buf, through
+    a gemm (scores: column-major n x K = -2 buf @ centers.T; the argmin adds
+    ||c||^2), with the labels settled as assign_fused settles them; `direct`
+    holds K doubles."""
     gemm(c'T', c'N', <int> n, <int> n_clusters, <int> n_features,
          -2.0, buf, <int> n_features, centers, <int> n_features, 0.0, scores, <int> n)
-    argmin_columns(scores, center_sq, n, n_clusters, best, lab)
+    lvm_argmin2_columns_s(scores, center_sq, n, n_clusters, best, second, lab)
+    cdef double scale = single_bound_scale(n_features)
+    cdef double offset = scale * max_of(center_sq, n_clusters)
+    settle_labels(buf, n, n_features, n_clusters, centers, best, second, NULL, scale, offset,
+                  direct, lab)
+
+
+cdef inline double single_bound_scale(Py_ssize_t n_features) noexcept nogil:
+    # 2 E per unit of squared norm for float32 scores (see below), 1% to spare
+    return 1.01 * 2.0 * 2.0 ** -24 * (n_features + 6)
+
+
+cdef inline double max_of(const float *values, Py_ssize_t n) noexcept nogil:
+    cdef double largest = 0.0
+    cdef Py_ssize_t i
+    for i in range(n):
+        if values[i] > largest:
+            largest = values[i]
+    return largest
+
+
+cdef void settle_labels(const floating *buf, Py_ssize_t n, Py_ssize_t n_features,
+                        Py_ssize_t n_clusters, const floating *centers, const float *best,
+                        const float *second, const double *row_sq, double scale, double offset,
+                        double *direct, floating *lab) noexcept nogil:
+    """Keep lab[i] (the float32 scores' argmin) where the runner-up trails
+    the best by more than scale ||x_i||^2 + offset (row_sq, or from buf when
+    NULL); redo the other rows (near ties, overflowed scores) by direct
+    differences to the centers, ties to the lowest index. Proven or redone,
+    a row's label does not depend on which path scored it (gemm or fused),
+    so elkan's labels are lloyd's."""
+    cdef Py_ssize_t i, j, k, nearest
+    cdef double sq, value
+    for i in range(n):
+        if row_sq != NULL:
+            sq = row_sq[i]
+        else:
+            sq = 0.0
+            for j in range(n_features):
+                value = buf[i * n_features + j]
+                sq = sq + value * value
+        if <double> second[i] - <double> best[i] > scale * sq + offset:
+            continue
+        if floating is double:
+            lvm_sq_distances_d(buf + i * n_features, NULL, 1, n_features, centers, n_clusters, direct, 1)
+        else:
+            lvm_sq_distances_s(buf + i * n_features, NULL, 1, n_features, centers, n_clusters, direct, 1)
+        nearest = 0
+        for k in range(1, n_clusters):
+            if direct[k] < direct[nearest]:
+                nearest = k
+        lab[i] = nearest
+
+
+# The fused kernel's inputs: the centers (float32) padded with zero rows to a
+# whole number of the kernel's center tiles, their squared norms padded with
+# +inf (a padding center never wins nor runs up).
+cdef struct FusedCenters:
+    float *centers
+    float *sq
+    Py_ssize_t n_cols
+
+
+cdef FusedCenters fused_centers(const float *centers, const float *sq, Py_ssize_t n_clusters,
+                                Py_ssize_t n_features) noexcept nogil:
+    cdef FusedCenters fc
+    cdef Py_ssize_t k
+    fc.n_cols = (n_clusters + LVM_NEAREST_CENTERS - 1) // LVM_NEAREST_CENTERS * LVM_NEAREST_CENTERS
+    fc.centers = <float *> calloc(fc.n_cols * n_features, sizeof(float))
+    fc.sq = <float *> malloc(fc.n_cols * sizeof(float))
+    memcpy(fc.centers, centers, n_clusters * n_features * sizeof(float))
+    for k in range(fc.n_cols):
+        fc.sq[k] = sq[k] if k < n_clusters else INFINITY
+    return fc
+
+
+cdef void free_fused_centers(FusedCenters *fc) noexcept nogil:
+    free(fc.centers)
+    free(fc.sq)
+
+
+# Per-thread scratch of the fused kernel: the chunk in float32 (`narrow`,
+# for float64 rows), transposed, with its rows' squared norms, and the kernel's outputs, all sized for the
+# chunk rounded up to the kernel's widest row tile (32 lanes); `direct` holds
+# one row's distances to the K centers.
+cdef struct FusedScratch:
+    Py_ssize_t ldn
+    float *narrow
+    float *rows_t
+    double *row_sq
+    float *best
+    float *second
+    float *lab
+    double *direct
+
+
+cdef FusedScratch fused_scratch_for(Py_ssize_t chunk_rows, Py_ssize_t n_features,
+                                    Py_ssize_t n_clusters) noexcept nogil:
+    cdef FusedScratch f
+    f.ldn = (chunk_rows + 31) // 32 * 32
+    f.narrow = <float *> malloc(chunk_rows * n_features * sizeof(float))
+    f.rows_t = <float *> malloc(f.ldn * n_features * sizeof(float))
+    f.row_sq = <double *> malloc(f.ldn * sizeof(double))
+    f.best = <float *> malloc(f.ldn * sizeof(float))
+    f.second = <float *> malloc(f.ldn * sizeof(float))
+    f.lab = <float *> malloc(f.ldn * sizeof(float))
+    f.direct = <double *> malloc(n_clusters * sizeof(double))
+    return f
+
+
+cdef void free_fused_scratch(FusedScratch *f) noexcept nogil:
+    free(f.narrow)
+    free(f.rows_t)
+    free(f.row_sq)
+    free(f.best)
+    free(f.second)
+    free(f.lab)
+    free(f.direct)
+
+
+cdef void assign_fused(const floating *buf, Py_ssize_t n, Py_ssize_t n_features,
+                       Py_ssize_t n_clusters, const FusedCenters *fc, const floating *centers,
+                       double scale, double offset, FusedScratch *f, floating *lab) noexcept nogil:
+    """The Lloyd step's assignment without a gemm: the chunk transposed to
+    float32 (float64 rows rounded), the fused distance + argmin kernel
+    (lvm_nearest2_s) on fc, then the labels proven or redone by direct
+    differences to the exact centers (settle_labels) with the float32
+    scores' bound scale ||x||^2 + offset (see below)."""
+    cdef Py_ssize_t i
+    if floating is double:
+        lvm_narrow(buf, n * n_features, f.narrow)
+        lvm_transpose_rows_s(f.narrow, n, n_features, f.ldn, f.rows_t, f.row_sq)
+    else:
+        lvm_transpose_rows_s(buf, n, n_features, f.ldn, f.rows_t, f.row_sq)
+    lvm_nearest2_s(f.rows_t, n, f.ldn, n_features, fc.centers, fc.sq, fc.n_cols,
+                   f.best, f.second, f.lab)
+    for i in range(n):
+        lab[i] = f.lab[i]
+    settle_labels(buf, n, n_features, n_clusters, centers, f.best, f.second, f.row_sq,
+                  scale, offset, f.direct, lab)
 
 
 # The float32 gemm for float64 data. With u = 2^-24, rounding the rows and
@@ -268,7 +425,7 @@ cdef void assign_single(const double *buf, Py_ssize_t n, Py_ssize_t n_features,
                         double bound_offset, SingleScratch *s, double *scores, double *best,
                         double *lab) noexcept nogil:
     """assign_chunk for float64 rows, through a float32 gemm (see above)."""
-    cdef Py_ssize_t i, a, k, nearest, n_ambiguous = 0
+    cdef Py_ssize_t i
     lvm_narrow(buf, n * n_features, s.buf)
     gemm(c'T', c'N', <int> n, <int> n_clusters, <int> n_features,
          <float> -2.0, s.buf, <int> n_features, centers_single, <int> n_features,
@@ -276,20 +433,9 @@ cdef void assign_single(const double *buf, Py_ssize_t n, Py_ssize_t n_features,
     lvm_argmin2_columns_s(s.scores, center_sq_single, n, n_clusters, s.best, s.second, s.lab)
     for i in range(n):
         lab[i] = s.lab[i]
-        if s.second[i] - s.best[i] <= bound_scale * row_sq[i] + bound_offset:
-            s.ambiguous[n_ambiguous] = i
-            n_ambiguous += 1
-    if n_ambiguous == 0:
-        return
-    # scores (n_ambiguous x K, column-major) = the rows' squared distances
-    lvm_sq_distances_d(buf, s.ambiguous, n_ambiguous, n_features, centers, n_clusters, scores, n)
-    for a in range(n_ambiguous):
-        i = s.ambiguous[a]
-        nearest = 0
-        for k in range(1, n_clusters):
-            if scores[k * n + i] < scores[nearest * n + i]:
-                nearest = k
-        lab[i] = nearest
+    # (`scores` holds one row's direct distances)
+    settle_labels(buf, n, n_features, n_clusters, centers, s.best, s.second, row_sq,
+                  bound_scale, bound_offset, scores, lab)
 
 
 cdef void assign_double(const double *buf, Py_ssize_t n, Py_ssize_t n_features,
@@ -843,7 +989,8 @@ def bounded_step(const floating[:, ::1] X not None, const floating[::1] shift no
             measured_sq = <double *> malloc(batch * sizeof(double))
             group_min = <double *> malloc(n_groups * batch * sizeof(double))
             group_min2 = <double *> malloc(n_groups * batch * sizeof(double))
-            direct = <double *> malloc(batch * n_clusters * sizeof(double)) if floating is double else NULL
+            # (float32 data: one row's direct distances, see settle_labels)
+            direct = <double *> malloc((batch if floating is double else 1) * n_clusters * sizeof(double))
             scratch = single_scratch(batch, n_features if single else 0, n_clusters if single else 0)
             for b in prange(n_blocks, schedule="dynamic"):
                 inertia = 0.0
@@ -913,7 +1060,7 @@ def bounded_step(const floating[:, ::1] X not None, const floating[::1] shift no
                     else:
                         assign_chunk(measured_rows, nb, n_features, n_clusters,
                                      &centers[0, 0], &center_sq_norms[0], scores, best,
-                                     measured_lab)
+                                     scratch.second, measured_lab, direct)
                     # per group, the nearest center other than the label (the
                     # second nearest where the label is the group's nearest)
                     for m in range(n_groups * nb):

@@ -48,7 +48,9 @@ def _lloyd_plan(n_samples, n_features, n_clusters, itemsize):
 
 
 def _sq_norms(centers):
-    return np.einsum("ij,ij->i", centers, centers)
+    # summed in float64 and rounded once: the label proofs of the float32
+    # scores count on ||c||^2 being within half an ulp
+    return np.einsum("ij,ij->i", centers, centers, dtype=np.float64).astype(centers.dtype, copy=False)
 
 
 def _single_precision_rows(X, shift, n_clusters, n_threads):
