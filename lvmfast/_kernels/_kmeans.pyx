@@ -47,7 +47,8 @@ cdef extern from "_simd.h" nogil:
     void lvm_narrow(const double *x, Py_ssize_t n, float *out)
     void lvm_nearest2_s(const float *rows_t, Py_ssize_t n, Py_ssize_t ldn, Py_ssize_t n_features,
                         const float *centers, const float *offset, Py_ssize_t n_cols,
-                        float *best, float *second, float *lab)
+                        float *best, float *second, float *lab, const char *ahead,
+                        Py_ssize_t ahead_bytes)
     void lvm_transpose_rows_s(const float *x, Py_ssize_t n, Py_ssize_t n_features, Py_ssize_t ldn,
                               float *rows_t, double *row_sq)
     int LVM_NEAREST_CENTERS
@@ -198,8 +199,11 @@ def lloyd_step(const floating[:, ::1] X not None, const floating[::1] shift not 
                     # letting gemm pack straight from X).
                     copy_centered(X, start, n, shift, buf)
                     if fused:
+                        # (prefetching the block's next chunk of X meanwhile)
                         assign_fused(buf, n, n_features, n_clusters, &fc, &centers[0, 0],
-                                     bound_scale, bound_offset, &fused_scratch, lab)
+                                     bound_scale, bound_offset, &fused_scratch, lab,
+                                     <const char *> &X[start + n, 0] if start + n < stop else NULL,
+                                     min(chunk_rows, stop - start - n) * n_features * sizeof(floating))
                     elif floating is double:
                         assign_double(buf, n, n_features, n_clusters, &centers[0, 0],
                                       &center_sq_norms[0], max_center_sq, &scratch, scores,
@@ -354,7 +358,8 @@ cdef void free_fused_scratch(FusedScratch *f) noexcept nogil:
 
 cdef void assign_fused(const floating *buf, Py_ssize_t n, Py_ssize_t n_features,
                        Py_ssize_t n_clusters, const FusedCenters *fc, const floating *centers,
-                       double scale, double offset, FusedScratch *f, floating *lab) noexcept nogil:
+                       double scale, double offset, FusedScratch *f, floating *lab,
+                       const char *ahead, Py_ssize_t ahead_bytes) noexcept nogil:
     """The Lloyd step's assignment without a gemm: the chunk transposed to
     float32 (float64 rows rounded), the fused distance + argmin kernel
     (lvm_nearest2_s) on fc, then the labels proven or redone by direct
@@ -367,7 +372,7 @@ cdef void assign_fused(const floating *buf, Py_ssize_t n, Py_ssize_t n_features,
     else:
         lvm_transpose_rows_s(buf, n, n_features, f.ldn, f.rows_t, f.row_sq)
     lvm_nearest2_s(f.rows_t, n, f.ldn, n_features, fc.centers, fc.sq, fc.n_cols,
-                   f.best, f.second, f.lab)
+                   f.best, f.second, f.lab, ahead, ahead_bytes)
     for i in range(n):
         lab[i] = f.lab[i]
     settle_labels(buf, n, n_features, n_clusters, centers, f.best, f.second, f.row_sq,

@@ -283,10 +283,16 @@ LVM_INSTANTIATE_F(LVM_ARGMIN2_SIGNATURE, LVM_ARGMIN2_BODY, lvm_argmin2_columns_s
 #define LVM_NEAREST_BODY(T, VT, VTU, VI, W, LOAD, HSUM)                         \
     enum { RV = LVM_NEAREST_ROW_VECTORS(T, W), CT = LVM_NEAREST_CENTERS };      \
     const VT inf = (VT) {0} + (T) __builtin_inf();                              \
+    const ptrdiff_t n_tiles = (n + RV * (W) - 1) / (RV * (W));                  \
+    const ptrdiff_t n_center_tiles = n_cols / CT;                               \
+    const ptrdiff_t ahead_lines = (ahead_bytes / 64 + n_tiles * n_center_tiles - 1) / (n_tiles * n_center_tiles); \
+    ptrdiff_t ahead_at = 0;                                                     \
     for (ptrdiff_t i0 = 0; i0 < n; i0 += RV * (W)) {                            \
         VT b[RV], b2[RV], l[RV];                                                \
         for (int v = 0; v < RV; v++) { b[v] = inf; b2[v] = inf; l[v] = (VT) {0}; } \
         for (ptrdiff_t k0 = 0; k0 < n_cols; k0 += CT) {                         \
+            for (ptrdiff_t line = 0; line < ahead_lines && ahead_at < ahead_bytes; line++, ahead_at += 64) \
+                __builtin_prefetch(ahead + ahead_at, 0, 2);                     \
             const T *ck = centers + k0 * n_features;                            \
             VT acc[RV][CT];                                                     \
             for (int v = 0; v < RV; v++)                                        \
@@ -324,10 +330,12 @@ LVM_INSTANTIATE_F(LVM_ARGMIN2_SIGNATURE, LVM_ARGMIN2_BODY, lvm_argmin2_columns_s
     static void NAME(const T *restrict rows_t, ptrdiff_t n, ptrdiff_t ldn,      \
                      ptrdiff_t n_features, const T *restrict centers,           \
                      const T *restrict offset, ptrdiff_t n_cols,                \
-                     T *restrict best, T *restrict second, T *restrict lab)
+                     T *restrict best, T *restrict second, T *restrict lab,     \
+                     const char *ahead, ptrdiff_t ahead_bytes)
 
 LVM_INSTANTIATE_F(LVM_NEAREST_SIGNATURE, LVM_NEAREST_BODY, lvm_nearest2_s,
-                  (rows_t, n, ldn, n_features, centers, offset, n_cols, best, second, lab))
+                  (rows_t, n, ldn, n_features, centers, offset, n_cols, best, second, lab,
+                   ahead, ahead_bytes))
 
 /* A W x W block of float32 transposed in registers by log2(W) rounds of
  * two-source shuffles (rows j and j + b exchange b-element runs), the way a
