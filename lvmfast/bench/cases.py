@@ -308,8 +308,39 @@ class LloydCase(_KMeansData, Case):
         return self._agreement("inertia relative difference", d, f"inertia {d:+.1e}")
 
     def floor_seconds(self, rates):
+        # At the float32 rate for both dtypes: a float64 fit scores its rows
+        # in float32 too (proving each label in float64), so the float32
+        # product is what bounds either step.
         n, d, k = (self.size[key] for key in ("n_samples", "n_features", "n_components"))
-        return 2 * n * k * d / rates["gemm_flops"][self.dtype.name]
+        return 2 * n * k * d / rates["gemm_flops"]["float32"]
+
+
+class LloydNormalCase(LloydCase):
+    """As lloyd, on unclustered (standard normal) data: many rows sit near
+    the boundaries of their cells, where the label proofs of the float32
+    scores fail more often than on blobs and rows are redone by direct
+    differences."""
+
+    key = "lloyd-normal"
+    title = "KMeans (Lloyd), standard normal"
+
+    def _make_data(self):
+        X = np.random.default_rng(0).standard_normal((self.size["n_samples"], self.size["n_features"]))
+        X = X.astype(self.dtype)
+        init = X[np.random.default_rng(1).choice(len(X), self.size["n_components"], replace=False)]
+        return X, init
+
+
+class LloydLargeKCase(LloydNormalCase):
+    """As lloyd-normal with many clusters (run with --n-components 1024 for
+    the largest size): the assignment's arithmetic dominates the step."""
+
+    key = "lloyd-large-k"
+    title = "KMeans (Lloyd), standard normal, large K"
+    sizes = {
+        "full": {"n_samples": 1_000_000, "n_features": 32, "n_components": 256},
+        "quick": {"n_samples": 50_000, "n_features": 32, "n_components": 256},
+    }
 
 
 class KMeansFitCase(LloydCase):
@@ -731,13 +762,14 @@ class GaussianClassifierCase(ClassifierCase):
 
 
 CASES = {case.key: case for case in [
-    LloydCase, KMeansPlusPlusCase, SparseLloydCase, KMeansFitCase, KMeansFitNormalCase, KMeansParallelInitCase,
+    LloydCase, LloydNormalCase, LloydLargeKCase, KMeansPlusPlusCase, SparseLloydCase, KMeansFitCase, KMeansFitNormalCase, KMeansParallelInitCase,
     MiniBatchKMeansCase, MiniBatchKMeansNormalCase, *(_mixture_case(t) for t in ("full", "tied", "diag", "spherical")),
     GaussianNBCase, GaussianClassifierCase,
 ]}
 # Names for several cases at once in --models.
 GROUPS = {
-    "kmeans": ["lloyd", "kmeans++", "kmeans-sparse", "kmeans-fit", "kmeans-fit-normal"],
+    "kmeans": ["lloyd", "lloyd-normal", "lloyd-large-k", "kmeans++", "kmeans-sparse", "kmeans-fit",
+               "kmeans-fit-normal"],
     "minibatch": ["minibatch-kmeans", "minibatch-kmeans-normal"],
     "gmm": ["gmm-full", "gmm-tied", "gmm-diag", "gmm-spherical"],
     "classifiers": ["gaussian-nb", "gaussian-classifier"],
