@@ -34,6 +34,8 @@ cdef extern from "_simd.h" nogil:
                              double *lse)
     void lvm_log_normalize_s(float *scores, Py_ssize_t n, Py_ssize_t ld, Py_ssize_t n_cols,
                              double *lse)
+    double lvm_weigh_sum_d(double *r, const double *w, Py_ssize_t n)
+    double lvm_weigh_sum_s(float *r, const float *w, Py_ssize_t n)
     void lvm_weighted_sq_dev_d(const double *x, Py_ssize_t n, Py_ssize_t d, const double *r,
                                const double *m, double *out)
     void lvm_weighted_sq_dev_s(const float *x, Py_ssize_t n, Py_ssize_t d, const float *r,
@@ -283,9 +285,10 @@ cdef void accumulate_stats(int cov_type, const floating *x, Py_ssize_t n, Py_ssi
     place. work holds n x D, stat both K x D and D x D."""
     cdef Py_ssize_t i, l, k, kd = n_components * d
     for k in range(n_components):
-        for i in range(n):
-            resp[k * n + i] = resp[k * n + i] * weight[i]
-            nk[k] += resp[k * n + i]
+        if floating is double:
+            nk[k] += lvm_weigh_sum_d(&resp[k * n], weight, n)
+        else:
+            nk[k] += lvm_weigh_sum_s(&resp[k * n], weight, n)
     # s1 (row-major K x D, i.e. column-major D x K) += x^T (w r)
     gemm(c'N', c'N', <int> d, <int> n_components, <int> n, 1.0, x, <int> d, resp, <int> n,
          0.0, stat, <int> d)

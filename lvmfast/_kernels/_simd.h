@@ -785,12 +785,25 @@ LVM_CLONES static ptrdiff_t lvm_pp_select(const double *restrict closest,
 /* ---- Gaussian mixture loops --------------------------------------------------
  * GCC vectorizes these itself, per ISA clone (the reduction through omp simd). */
 #define LVM_DEFINE_GAUSSIAN(T, SUFFIX)                                          \
-/* out[j] += sum_i r[i] (x[i d + j] - m[j])^2 */                                \
+/* out[j] += sum_i r[i] (x[i d + j] - m[j])^2, four rows per addition to     \
+ * out (a chain of n additions to the same out[j] would wait on each one's   \
+ * latency) */                                                                  \
 LVM_CLONES static void lvm_weighted_sq_dev_##SUFFIX(                           \
         const T *restrict x, ptrdiff_t n, ptrdiff_t d, const T *restrict r,    \
         const T *restrict m, double *restrict out)                             \
 {                                                                               \
-    for (ptrdiff_t i = 0; i < n; i++) {                                         \
+    ptrdiff_t i = 0;                                                            \
+    for (; i + 4 <= n; i += 4) {                                                \
+        const double r0 = r[i], r1 = r[i + 1], r2 = r[i + 2], r3 = r[i + 3];    \
+        const T *restrict row = x + i * d;                                      \
+        for (ptrdiff_t j = 0; j < d; j++) {                                     \
+            const double mj = (double) m[j];                                    \
+            const double a0 = (double) row[j] - mj, a1 = (double) row[d + j] - mj; \
+            const double a2 = (double) row[2 * d + j] - mj, a3 = (double) row[3 * d + j] - mj; \
+            out[j] += (r0 * a0 * a0 + r1 * a1 * a1) + (r2 * a2 * a2 + r3 * a3 * a3); \
+        }                                                                       \
+    }                                                                           \
+    for (; i < n; i++) {                                                        \
         const double ri = (double) r[i];                                        \
         const T *restrict row = x + i * d;                                      \
         for (ptrdiff_t j = 0; j < d; j++) {                                     \
@@ -798,6 +811,19 @@ LVM_CLONES static void lvm_weighted_sq_dev_##SUFFIX(                           \
             out[j] += ri * diff * diff;                                         \
         }                                                                       \
     }                                                                           \
+}                                                                               \
+/* r[i] *= w[i]; returns the sum of the products in double, four running    \
+ * sums (one chain of n additions would wait on each one's latency) */         \
+LVM_CLONES static double lvm_weigh_sum_##SUFFIX(T *restrict r, const T *restrict w, ptrdiff_t n) \
+{                                                                               \
+    double s0 = 0.0, s1 = 0.0, s2 = 0.0, s3 = 0.0;                              \
+    ptrdiff_t i = 0;                                                            \
+    for (; i + 4 <= n; i += 4) {                                                \
+        r[i] *= w[i]; r[i + 1] *= w[i + 1]; r[i + 2] *= w[i + 2]; r[i + 3] *= w[i + 3]; \
+        s0 += r[i]; s1 += r[i + 1]; s2 += r[i + 2]; s3 += r[i + 3];             \
+    }                                                                           \
+    for (; i < n; i++) { r[i] *= w[i]; s0 += r[i]; }                            \
+    return (s0 + s1) + (s2 + s3);                                               \
 }                                                                               \
 /* out[i d + j] = sqrt(r[i]) (x[i d + j] - m[j]) */                             \
 LVM_CLONES static void lvm_scaled_dev_##SUFFIX(                                \
