@@ -140,7 +140,9 @@ def test_json_has_every_field(small_run):
     assert results["machine"]["read_bandwidth"] > 0
     floors = {r["case"]: (r["floor"], r["floor_seconds"]) for r in results["cases"]}
     assert floors["lloyd"][0] == "GEMM" and floors["lloyd"][1] > 0
-    assert floors["gmm-diag"] == (None, None)
+    assert floors["gmm-diag"][0] == "GEMM+exp" and floors["gmm-diag"][1] > 0
+    assert floors["gaussian-nb"][0] == "GEMM+exp" and floors["gaussian-nb"][1] > 0
+    assert set(results["machine"]["exp_rate"]) == {"float64", "float32"}
     assert [s["case"] for s in results["scaling"]] == ["lloyd", "kmeans++", "gaussian-nb"]
     for s in results["scaling"]:
         assert set(report.SCALING_FIELDS) <= set(s)
@@ -303,3 +305,24 @@ def test_sparse_case_caps_its_density_at_small_d():
     X, init = case.data()
     assert case.size["nnz_per_row"] == 3 and init.shape == (20, 30)
     assert np.all(np.diff(X.indptr) >= 1)
+
+
+def test_gaussian_floors_count_products_exps_and_reads():
+    """The mixture and classifier floors from made-up rates: arithmetic
+    (flops at the gemm rate plus exps at the exp rate) or the reads,
+    whichever is longer."""
+    rates = {"gemm_flops": {"float64": 1e11}, "exp_rate": {"float64": 1e9}, "read_bandwidth": 1e10}
+    n, d, k = 1000, 4, 3
+    diag = cases.make_case("gmm-diag", "float64", {"n_samples": n, "n_features": d, "n_components": k})
+    assert diag.floor_seconds(rates) == pytest.approx(8 * n * k * d / 1e11 + n * k / 1e9)
+    full = cases.make_case("gmm-full", "float64", {"n_samples": n, "n_features": d, "n_components": k})
+    assert full.floor_seconds(rates) == pytest.approx(4 * n * k * d * d / 1e11 + n * k / 1e9)
+    # a slow memory makes the read of X the floor
+    slow = {**rates, "read_bandwidth": 1e3}
+    assert diag.floor_seconds(slow) == pytest.approx(n * d * 8 / 1e3)
+    nb = cases.make_case("gaussian-nb", "float64", {"n_samples": n, "n_features": d, "n_classes": k})
+    # predict_proba reads X and writes N x K probabilities: here the reads
+    io = (n * d + n * k) * 8 / 1e10
+    assert nb.floor_seconds(rates) == pytest.approx(max(4 * n * k * d / 1e11 + n * k / 1e9, io)) == io
+    qda = cases.make_case("gaussian-classifier", "float64", {"n_samples": n, "n_features": d, "n_classes": k})
+    assert qda.floor_seconds(rates) == pytest.approx(max(2 * n * k * d * d / 1e11 + n * k / 1e9, io))

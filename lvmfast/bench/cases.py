@@ -76,6 +76,28 @@ def read_bandwidth(n_bytes=256 * 2**20, repeats=5):
     return a.nbytes / best
 
 
+def exp_rate(dtype, n_threads, size=1 << 22, repeats=5):
+    """exp()s per second: numpy's vectorized exp on one thread, times the
+    thread count (each kernel thread runs its own exps)."""
+    a = np.random.default_rng(0).uniform(-20, 0, size).astype(dtype)
+    out = np.empty_like(a)
+    np.exp(a, out=out)
+    best = np.inf
+    for _ in range(repeats):
+        start = time.perf_counter()
+        np.exp(a, out=out)
+        best = min(best, time.perf_counter() - start)
+    return n_threads * size / best
+
+
+def compute_floor(rates, dtype, flops, exps, n_bytes):
+    """A step's floor from its arithmetic and its reads: flops at the gemm
+    rate plus exps at the exp rate (both use the same vector units), or the
+    bytes at the read bandwidth, whichever is longer."""
+    arithmetic = flops / rates["gemm_flops"][dtype] + exps / rates["exp_rate"][dtype]
+    return max(arithmetic, n_bytes / rates["read_bandwidth"])
+
+
 def gemm_rate(dtype, size=2048, repeats=3):
     """FLOP/s that numpy's matmul reaches here for a large square product."""
     a = np.random.default_rng(0).standard_normal((size, size)).astype(dtype)
@@ -676,6 +698,25 @@ class GaussianMixtureCase(Case):
         d = ours["summary"]["lower_bound"] - theirs["summary"]["lower_bound"]
         return self._agreement("lower bound difference", d, f"log-likelihood {d:+.1e}")
 
+    floor = "GEMM+exp"
+
+    def floor_seconds(self, rates):
+        """One EM pass: the N x K log-densities as products at the gemm
+        rate, the N x K exps of the responsibilities, and the statistics'
+        products (full: the log-densities' X [P_1 ... P_K] and the K second
+        moments, 2 N K D^2 flops each; tied: X P and one pooled second
+        moment, 2 N D^2 each, plus the expansions' 4 N K D; diag: two
+        products for the scores, S1 and S2, 2 N K D each; spherical: one
+        product for the scores, S1 and S2); or reading X once."""
+        n, d, k = (self.size[key] for key in ("n_samples", "n_features", "n_components"))
+        flops = {
+            "full": 4 * n * k * d * d,
+            "tied": 4 * n * d * d + 4 * n * k * d,
+            "diag": 8 * n * k * d,
+            "spherical": 6 * n * k * d,
+        }[self.covariance_type]
+        return compute_floor(rates, self.dtype.name, flops, n * k, n * d * self.dtype.itemsize)
+
 
 def starting_point(X, n_components, covariance_type, seed=1):
     """Equal weights, random rows as means, and the data's per-feature
@@ -741,10 +782,23 @@ class ClassifierCase(Case, abc.ABC):
         return self._agreement("share predicted differently", differ, text)
 
 
+    floor = "GEMM+exp"
+    # flops per row, class and feature of the log-densities (see floor_seconds)
+    log_density_flops = 0
+
+    def floor_seconds(self, rates):
+        """predict_proba: the N x classes log-densities' products at the gemm
+        rate and their exps, or reading X and writing the probabilities."""
+        n, d, k = (self.size[key] for key in ("n_samples", "n_features", "n_classes"))
+        flops = self.log_density_flops * n * k * d
+        return compute_floor(rates, self.dtype.name, flops, n * k, (n * d + n * k) * self.dtype.itemsize)
+
+
 class GaussianNBCase(ClassifierCase):
     key = "gaussian-nb"
     model = "GaussianNB"
     title = "GaussianNB"
+    log_density_flops = 4  # (X*X) p_k and X (mu_k p_k): two products
 
     def estimator(self, library):
         return implementation("GaussianNB", library)()
@@ -754,6 +808,13 @@ class GaussianClassifierCase(ClassifierCase):
     key = "gaussian-classifier"
     model = "GaussianClassifier"
     title = "GaussianClassifier (full) vs QDA"
+
+    def floor_seconds(self, rates):
+        """predict_proba: X [P_1 ... P_K] (2 N K D^2 flops) and the exps, or
+        reading X and writing the probabilities."""
+        n, d, k = (self.size[key] for key in ("n_samples", "n_features", "n_classes"))
+        return compute_floor(rates, self.dtype.name, 2 * n * k * d * d, n * k,
+                             (n * d + n * k) * self.dtype.itemsize)
 
     def estimator(self, library):
         if library == "lvmfast":

@@ -10,7 +10,7 @@ MEASUREMENT_FIELDS = ("implementation", "fit_seconds", "step_seconds", "summary"
 AGREEMENT_FIELDS = ("metric", "value", "tolerance", "agrees", "text")
 MACHINE_FIELDS = (
     "lvmfast", "sklearn", "numpy", "python", "platform", "processor", "cores", "threads", "openmp",
-    "gemm_flops", "read_bandwidth", "date",
+    "gemm_flops", "exp_rate", "read_bandwidth", "date",
 )
 SCALING_FIELDS = ("case", "title", "dtype", "size_text", "timed", "threads", "seconds", "speedup")
 
@@ -41,6 +41,9 @@ def markdown(results):
     m = results["machine"]
     rates = ", ".join(f"{r / 1e9:.0f} GFLOP/s {t}" for t, r in m["gemm_flops"].items())
     bandwidth = f" Memory read (BLAS gemv): {m['read_bandwidth'] / 1e9:.0f} GB/s." if m.get("read_bandwidth") else ""
+    if m.get("exp_rate"):
+        exps = ", ".join(f"{r / 1e9:.2f} G/s {t}" for t, r in m["exp_rate"].items())
+        bandwidth += f" exp (numpy, times the threads): {exps}."
     lines = [
         f"lvmfast {m['lvmfast']} vs scikit-learn {m['sklearn']} on {m['processor'] or 'an unknown CPU'} "
         f"({m['cores']} cores), {m['threads']} threads each, OpenMP {'on' if m['openmp'] else 'off'}. "

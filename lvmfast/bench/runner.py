@@ -9,7 +9,7 @@ import time
 import numpy as np
 from threadpoolctl import threadpool_limits
 
-from lvmfast.bench.cases import CASES, GROUPS, LIBRARIES, SCALING_CASES, gemm_rate, read_bandwidth
+from lvmfast.bench.cases import CASES, GROUPS, LIBRARIES, SCALING_CASES, exp_rate, gemm_rate, read_bandwidth
 from lvmfast._parallel import usable_cpus
 from lvmfast.bench.memory import MemoryProbe
 
@@ -74,7 +74,7 @@ def limits(n_threads):
 
 def compare(case, n_threads, repeats=3, memory=None, progress=None, rates=None):
     """Both libraries on one case: a result row (see report.ROW_FIELDS).
-    With the machine's rates (machine(): 'gemm_flops', 'read_bandwidth'),
+    With the machine's rates (machine(): 'gemm_flops', 'exp_rate', 'read_bandwidth'),
     the row has the step's floor where the case has one."""
     measured = {}
     for library in LIBRARIES:
@@ -119,12 +119,13 @@ def machine(n_threads):
         sklearn_version = None
     with limits(n_threads):
         rates = {np.dtype(t).name: gemm_rate(t) for t in (np.float64, np.float32)}
+        exps = {np.dtype(t).name: exp_rate(t, n_threads) for t in (np.float64, np.float32)}
         bandwidth = read_bandwidth()
     return {
         "lvmfast": lvmfast.__version__, "sklearn": sklearn_version, "numpy": np.__version__,
         "python": platform.python_version(), "platform": platform.platform(), "processor": _cpu_name(),
         "cores": usable_cpus(), "threads": n_threads, "openmp": lvmfast.openmp_enabled(),
-        "gemm_flops": rates, "read_bandwidth": bandwidth, "date": time.strftime("%Y-%m-%d %H:%M"),
+        "gemm_flops": rates, "exp_rate": exps, "read_bandwidth": bandwidth, "date": time.strftime("%Y-%m-%d %H:%M"),
     }
 
 
