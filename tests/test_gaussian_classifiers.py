@@ -194,3 +194,32 @@ def test_check_estimator(estimator):
     from sklearn.utils.estimator_checks import check_estimator
 
     check_estimator(estimator)
+
+
+@pytest.mark.parametrize("y", [
+    np.array([3, -2, 3, 7, -2, 0]),
+    np.array([5, 5, 1], dtype=np.uint8),
+    np.array([0, 10**12, 5]),  # a range far wider than y: sorted, not counted
+    np.array(["b", "a", "b"]),
+    np.array([2]),
+])
+def test_encode_is_numpys_unique(y):
+    from lvmfast.naive_bayes._gaussian import _encode
+
+    classes, labels = _encode(y)
+    expected_classes, expected_labels = np.unique(y, return_inverse=True)
+    np.testing.assert_array_equal(classes, expected_classes)
+    assert classes.dtype == expected_classes.dtype
+    np.testing.assert_array_equal(labels, expected_labels)
+
+
+def test_gaussian_nb_epsilon_without_weights_is_the_data_variance():
+    # without sample_weight the data's variance comes from the classes' own
+    # statistics (no second pass); it must still be X's variance
+    rng = np.random.default_rng(3)
+    X = rng.standard_normal((5000, 4)) * [1.0, 3.0, 0.1, 10.0] + 50
+    y = rng.integers(0, 3, 5000)
+    model = GaussianNB().fit(X, y)
+    assert model.epsilon_ == pytest.approx(1e-9 * X.var(axis=0).max(), rel=1e-12)
+    weighted = GaussianNB().fit(X, y, sample_weight=np.ones(5000))
+    assert weighted.epsilon_ == pytest.approx(model.epsilon_, rel=1e-12)
