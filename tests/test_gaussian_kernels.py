@@ -162,3 +162,41 @@ def test_em_statistics_exact_with_a_collapsed_float32_diag_component():
                                [np.diag(v) for v in var], "diag")
     np.testing.assert_allclose(got[0], ref[0], rtol=1e-6)
     assert got[3] == pytest.approx(ref[3], rel=1e-6)
+
+
+@pytest.mark.parametrize("covariance_type", COVARIANCE_TYPES)
+@pytest.mark.parametrize("dtype", [np.float64, np.float32])
+@pytest.mark.parametrize("n_samples", [1, 17, 3000])
+def test_class_statistics_match_numpy(covariance_type, dtype, n_samples):
+    # one-hot responsibilities: per class counts, means and second moments
+    # around the class means ('full': one gemm per class over its own rows)
+    from lvmfast._gaussian import class_statistics
+
+    rng = np.random.default_rng(n_samples + 7)
+    n_classes, n_features = 4, 5
+    labels = rng.integers(0, n_classes, n_samples)
+    labels[: min(n_samples, n_classes)] = np.arange(min(n_samples, n_classes))
+    X = (rng.standard_normal((n_samples, n_features)) * 2 + labels[:, None] * 3 + 20).astype(dtype)
+    shift = X.mean(axis=0, dtype=np.float64).astype(dtype)
+    w = rng.uniform(0.5, 2.0, n_samples).astype(dtype)
+    counts, means, s2, around = class_statistics(X, shift, w, labels, n_classes, covariance_type)
+
+    Xc = X.astype(np.float64) - shift.astype(np.float64)
+    w64 = w.astype(np.float64)
+    ref_counts = np.bincount(labels, weights=w64, minlength=n_classes)
+    ref_means = np.zeros((n_classes, n_features))
+    np.add.at(ref_means, labels, w64[:, None] * Xc)
+    filled = ref_counts > 0
+    ref_means[filled] /= ref_counts[filled, None]
+    dev = Xc - around[labels]
+    if covariance_type == "full":
+        ref_s2 = np.stack([(w64[labels == k, None] * dev[labels == k]).T @ dev[labels == k] for k in range(n_classes)])
+    elif covariance_type == "tied":
+        ref_s2 = (w64[:, None] * Xc).T @ Xc
+    else:
+        # (spherical too: per feature, summed by the caller)
+        ref_s2 = np.stack([w64[labels == k] @ dev[labels == k] ** 2 for k in range(n_classes)])
+    rtol = 1e-10 if dtype is np.float64 else 2e-5
+    np.testing.assert_allclose(counts, ref_counts, rtol=rtol)
+    np.testing.assert_allclose(means, ref_means, rtol=rtol, atol=rtol * 20)
+    np.testing.assert_allclose(s2.ravel(), ref_s2.ravel(), rtol=rtol, atol=rtol * np.abs(ref_s2).max())

@@ -407,6 +407,45 @@ def em_pass(const floating[:, ::1] X not None, const floating[::1] shift not Non
         free(lse)
 
 
+cdef void class_scatter(const floating *x, Py_ssize_t n, Py_ssize_t d, Py_ssize_t n_classes,
+                        const Py_ssize_t *labels, const floating *weight, const floating *means,
+                        double *nk, double *s1, double *s2, Py_ssize_t *order,
+                        Py_ssize_t *offsets, floating *work, floating *stat) noexcept nogil:
+    """The 'full' class statistics of a chunk: nk and s1 as class_moments
+    adds them, and s2[c] += sum over the rows of class c of
+    w (x - m_c)(x - m_c)^T, one gemm per class over its own rows (gathered
+    in chunk order, scaled by sqrt(w)): O(n d^2) in all, where the one-hot
+    mixture form costs O(n d^2 K). Scratch: order (n), offsets (K + 1),
+    work (n x d), stat (d x d)."""
+    cdef Py_ssize_t i, k, t, m, l
+    if floating is double:
+        lvm_class_moments_d(x, n, d, labels, weight, means, nk, s1, NULL)
+    else:
+        lvm_class_moments_s(x, n, d, labels, weight, means, nk, s1, NULL)
+    # a stable counting sort of the chunk's rows by class
+    for k in range(n_classes + 1):
+        offsets[k] = 0
+    for i in range(n):
+        offsets[labels[i] + 1] += 1
+    for k in range(n_classes):
+        offsets[k + 1] += offsets[k]
+    for i in range(n):
+        order[offsets[labels[i]]] = i
+        offsets[labels[i]] += 1
+    t = 0
+    for k in range(n_classes):
+        m = offsets[k] - t  # offsets[k] is now the end of class k's rows
+        if m > 0:
+            for l in range(m):
+                i = order[t + l]
+                scaled_dev(&x[i * d], 1, d, &weight[i], &means[k * d], &work[l * d])
+            gemm(c'N', c'T', <int> d, <int> d, <int> m, 1.0, work, <int> d, work, <int> d,
+                 0.0, stat, <int> d)
+            for l in range(d * d):
+                s2[k * d * d + l] += stat[l]
+        t = offsets[k]
+
+
 def class_pass(const floating[:, ::1] X not None, const floating[::1] shift not None,
                const floating[::1] sample_weight not None, const Py_ssize_t[::1] labels not None,
                int cov_type, const floating[:, ::1] means not None, bint second_moments,
@@ -438,8 +477,12 @@ def class_pass(const floating[:, ::1] X not None, const floating[::1] shift not 
     cdef floating *work
     cdef floating *resp
     cdef floating *stat
+    cdef Py_ssize_t *order
+    cdef Py_ssize_t *offsets
     with nogil, parallel(num_threads=n_threads):
         buf = <floating *> malloc(chunk_rows * n_features * sizeof(floating))
+        order = <Py_ssize_t *> malloc(chunk_rows * sizeof(Py_ssize_t))
+        offsets = <Py_ssize_t *> malloc((n_classes + 1) * sizeof(Py_ssize_t))
         work = <floating *> malloc(chunk_rows * n_features * sizeof(floating))
         resp = <floating *> malloc(chunk_rows * n_classes * sizeof(floating))
         stat = <floating *> malloc(max(n_features * n_features, n_classes * n_features) * sizeof(floating))
@@ -452,8 +495,12 @@ def class_pass(const floating[:, ::1] X not None, const floating[::1] shift not 
             while start < stop:
                 n = min(chunk_rows, stop - start)
                 copy_centered(X, start, n, shift, buf)
-                if second_moments and cov_type <= 1:
-                    # full and tied: the mixture's statistics, one-hot responsibilities
+                if second_moments and cov_type == 0:
+                    class_scatter(buf, n, n_features, n_classes, &labels[start], &sample_weight[start],
+                                  &means[0, 0], &block_nk[b, 0], &block_s1[b, 0, 0], &block_s2[b, 0],
+                                  order, offsets, work, stat)
+                elif second_moments and cov_type == 1:
+                    # tied: the mixture's statistics, one-hot responsibilities
                     memset(resp, 0, n * n_classes * sizeof(floating))
                     for i in range(n):
                         resp[labels[start + i] * n + i] = 1
@@ -470,6 +517,8 @@ def class_pass(const floating[:, ::1] X not None, const floating[::1] shift not 
                                         &block_s2[b, 0] if second_moments else NULL)
                 start = start + n
         free(buf)
+        free(order)
+        free(offsets)
         free(work)
         free(resp)
         free(stat)
