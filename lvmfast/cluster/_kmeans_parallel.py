@@ -199,9 +199,15 @@ def _single_precision_scores(X, closest, first, shift):
     exact squared distances to the first candidate)."""
     if not SINGLE_PRECISION_SCORES or sp.issparse(X) or X.dtype != np.float64:
         return False
-    first_sq = float(np.sum((X[first].astype(np.float64) - shift) ** 2))
-    largest = 2.0 * (float(closest.max()) + first_sq)
-    return bool(1e-20 < float(closest.mean()) and largest < 1e30)
+    return single_precision_scores(float(closest.max()), float(closest.mean()), X[first], shift)
+
+
+def single_precision_scores(largest_closest, mean_closest, first_row, shift):
+    """_single_precision_scores from the largest and mean squared distance
+    to the first candidate and that candidate's row (float64 X)."""
+    first_sq = float(np.sum((first_row.astype(np.float64) - shift) ** 2))
+    largest = 2.0 * (largest_closest + first_sq)
+    return bool(SINGLE_PRECISION_SCORES and 1e-20 < mean_closest and largest < 1e30)
 
 
 def _top_up(closest, sample_weight, candidates, n_missing, random_state):

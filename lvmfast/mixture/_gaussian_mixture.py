@@ -78,6 +78,15 @@ def _parameters_from_statistics(nk, s1, s2, around, covariance_type, reg_covar, 
     return nk_eps, means, variances
 
 
+def second_moments(covariance_type, x, weighted_resp, means, weights):
+    """s2 of em_pass for a block of centered rows and their w * r."""
+    if covariance_type == "tied":
+        return ((weights[:, None] * x).T @ x).ravel()
+    if covariance_type == "full":
+        return np.stack([(weighted_resp[:, k, None] * (x - m)).T @ (x - m) for k, m in enumerate(means)]).ravel()
+    return np.stack([weighted_resp[:, k] @ (x - m) ** 2 for k, m in enumerate(means)]).ravel()
+
+
 def _precision_cholesky_from_precisions(precisions, covariance_type):
     if covariance_type in ("full", "tied"):
         flip = lambda a: np.flipud(np.fliplr(a))  # noqa: E731 - upper Cholesky of a precision
@@ -356,12 +365,7 @@ class GaussianMixture(DensityMixin, BaseEstimator):
         return (scatter + np.outer(gap, shift) + np.outer(shift, gap) + missing * np.outer(shift, shift)).ravel()
 
     def _second_moments(self, x, weighted_resp, means, weights):
-        """s2 of em_pass for a block of centered rows and their w * r."""
-        if self.covariance_type == "tied":
-            return ((weights[:, None] * x).T @ x).ravel()
-        if self.covariance_type == "full":
-            return np.stack([(weighted_resp[:, k, None] * (x - m)).T @ (x - m) for k, m in enumerate(means)]).ravel()
-        return np.stack([weighted_resp[:, k] @ (x - m) ** 2 for k, m in enumerate(means)]).ravel()
+        return second_moments(self.covariance_type, x, weighted_resp, means, weights)
 
     def _initialize(self, rows, random_state):
         """weights, means (centered frame) and precisions_cholesky to start EM."""

@@ -62,6 +62,19 @@ def _unweighted_mean_variance(X, chunk_rows=65536):
     return float(n), mean, total / n
 
 
+def labels_of(classes, y):
+    """Class indices of y in the sorted `classes`, with unseen labels refused."""
+    index = np.searchsorted(classes, y)
+    index = np.minimum(index, len(classes) - 1)
+    unseen = classes[index] != y
+    if unseen.any():
+        raise ValueError(
+            f"The target label(s) {np.unique(y[unseen])} in y do not exist in the initial "
+            f"classes {classes}."
+        )
+    return index
+
+
 def _batch_statistics(X, labels, weights, n_classes, n_threads=None):
     """What one batch of rows adds to GaussianNB, a function of its rows
     only (so Dask workers compute it block by block): the weighted class
@@ -101,15 +114,7 @@ class _GaussianGenerativeClassifier(ClassifierMixin, BaseEstimator):
 
     def _labels_of(self, y):
         """Class indices of y in classes_, with unseen labels refused."""
-        index = np.searchsorted(self.classes_, y)
-        index = np.minimum(index, len(self.classes_) - 1)
-        unseen = self.classes_[index] != y
-        if unseen.any():
-            raise ValueError(
-                f"The target label(s) {np.unique(y[unseen])} in y do not exist in the initial "
-                f"classes {self.classes_}."
-            )
-        return index
+        return labels_of(self.classes_, y)
 
     def _fitted_input(self, X):
         check_is_fitted(self)
