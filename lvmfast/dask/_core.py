@@ -116,7 +116,9 @@ def item(value, index):
 
 
 def _dask_dataframe_to_array(X, name):
-    non_numeric = [str(c) for c, t in X.dtypes.items() if not (np.issubdtype(t, np.number) or t == bool)]
+    from pandas.api.types import is_bool_dtype, is_numeric_dtype
+
+    non_numeric = [str(c) for c, t in X.dtypes.items() if not (is_numeric_dtype(t) or is_bool_dtype(t))]
     if non_numeric:
         raise TypeError(
             f"{name}: expected a dask DataFrame of numeric columns; column(s) {', '.join(non_numeric)} are not "
@@ -187,7 +189,9 @@ def as_dask_vector(v, X, name, dtype):
 def check_input_features(estimator, X_original, X, reset):
     """scikit-learn's feature-name and feature-count checks (n_features_in_,
     feature_names_in_), on the dask input without computing it."""
-    _check_feature_names(estimator, X_original, reset=reset)
+    # a dask DataFrame's _meta is the empty pandas frame scikit-learn reads names from
+    meta = getattr(X_original, "_meta", None)
+    _check_feature_names(estimator, meta if hasattr(meta, "columns") else X_original, reset=reset)
     _check_n_features(estimator, X, reset=reset)
 
 
@@ -265,6 +269,8 @@ class DaskData:
     persisted when it fits in the cluster's memory (persist='auto')."""
 
     def __init__(self, X, sample_weight, *, weight_dtype, persist="auto", progress=False):
+        # the kernels read C-contiguous blocks (a DataFrame's are Fortran-ordered)
+        X = X.map_blocks(np.ascontiguousarray, dtype=X.dtype)
         self.X, self.dtype, self.progress = X, X.dtype, progress
         self.n_samples, self.n_features = X.shape
         self.starts = np.concatenate([[0], np.cumsum(X.chunks[0])[:-1]]).astype(np.int64)
