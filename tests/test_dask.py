@@ -184,12 +184,10 @@ def test_gaussian_mixture_matches_in_memory(scheduler, covariance_type):
 
 @pytest.mark.parametrize("covariance_type", ["full", "diag"])
 def test_gaussian_mixture_float32_from_given_parameters(covariance_type):
-    # From a start near the optimum: from far away (log-likelihoods of -35
-    # nats per row) float32 densities lose digits, and a shift of the data
-    # mean by one float32 ulp moves the first lower bound by 1e-3 in memory too.
     X, _ = blobs(dtype=np.float32)
-    start = lvmfast.KMeans(3, random_state=0).fit(X).cluster_centers_.astype(np.float64)
-    kwargs = dict(covariance_type=covariance_type, means_init=start, weights_init=[0.2, 0.3, 0.5], max_iter=20)
+    precisions = {"full": np.stack([np.eye(4)] * 3), "diag": np.ones((3, 4))}[covariance_type]
+    kwargs = dict(covariance_type=covariance_type, means_init=X[:3].astype(np.float64), weights_init=[0.2, 0.3, 0.5],
+                  precisions_init=precisions, max_iter=20)
     ref = lvmfast.GaussianMixture(3, **kwargs).fit(X)
     with dask.config.set(scheduler="threads"):
         gm = ld.GaussianMixture(3, **kwargs).fit(chunked(X, 300))
@@ -359,6 +357,14 @@ def test_bad_types_and_shapes():
             ld.KMeans(5).fit(da.ones((3, 2), chunks=2))
 
 
+def test_importing_lvmfast_needs_no_dask():
+    import subprocess
+    import sys
+
+    code = "import sys, lvmfast, lvmfast.cluster, lvmfast.mixture; assert 'dask' not in sys.modules"
+    subprocess.run([sys.executable, "-c", code], check=True, cwd=str(__import__("pathlib").Path(lvmfast.__file__).parents[1]))
+
+
 def test_worker_lost_mid_fit_recovers_or_fails_clearly(cluster):
     # A worker process dies after the first pass, with half of the persisted
     # X on it: dask recomputes the lost blocks from the graph (the source
@@ -392,3 +398,4 @@ def test_worker_lost_mid_fit_recovers_or_fails_clearly(cluster):
         assert km.n_iter_ == ref.n_iter_
         np.testing.assert_array_equal(km.labels_.compute(), ref.labels_)
         assert close(km.cluster_centers_, ref.cluster_centers_, 1e-10)
+

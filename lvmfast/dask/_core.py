@@ -90,13 +90,23 @@ def run(keep=(), compute=(), progress=False):
     return list(done[:len(keep)]), list(values)
 
 
-def tree_sum(parts, add):
+def tree_sum(parts, add, leaf=None):
     """One delayed total of delayed per-block results: `add` of FAN_IN
-    consecutive ones at a time, level by level, always in block order."""
+    consecutive ones at a time, level by level, always in block order.
+    leaf: what the first level applies instead, to parts that hold more
+    than the statistics (a stateful pass's (state, statistics) outputs):
+    reading them there costs no task of its own."""
     level = list(parts)
-    while len(level) > 1:
-        level = [delayed(add, pure=True)(*level[i:i + FAN_IN]) for i in range(0, len(level), FAN_IN)]
+    first = leaf or add
+    while len(level) > 1 or first is not add:
+        level = [delayed(first, pure=True)(*level[i:i + FAN_IN]) for i in range(0, len(level), FAN_IN)]
+        first = add
     return level[0]
+
+
+def add_statistics(*outputs):
+    """add_tuples of the statistics of stateful passes' (state, statistics) outputs."""
+    return add_tuples(*(output[1] for output in outputs))
 
 
 def add_tuples(*parts):

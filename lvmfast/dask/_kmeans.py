@@ -13,7 +13,7 @@ from lvmfast.cluster._kmeans_parallel import (
     _top_up, candidate_weights, draw_rows, seed_centers, single_precision_scores, update_nearest,
 )
 from lvmfast.dask._core import (
-    DaskData, add_tuples, as_block_array, as_dask_rows, as_dask_vector, check_input_features, on_worker, run,
+    DaskData, add_statistics, add_tuples, as_block_array, as_dask_rows, as_dask_vector, check_input_features, on_worker, run,
     tree_sum,
 )
 from lvmfast.dask._estimator import DaskEstimatorMixin
@@ -30,11 +30,13 @@ DEFAULT_SAMPLE_SIZE = 100_000
 
 
 @on_worker
-def _lloyd_block(x, w, start, state, shift, centers, update_centers, with_inertia):
-    """lloyd_step on one block. state: (labels, squared row norms for the
-    float32 gemm, or None) from the last pass, None before the first.
-    Returns (new state, (n_changed, sums, weights, inertia))."""
+def _lloyd_block(x, w, start, previous, shift, centers, update_centers, with_inertia):
+    """lloyd_step on one block. previous: the block's output of the last
+    pass, None before the first; its state is (labels, squared row norms
+    for the float32 gemm, or None). Returns (new state, (n_changed, sums,
+    weights, inertia))."""
     rows = _DenseRows(x, shift, centers.shape[0], 1)
+    state = None if previous is None else previous[0]
     if state is None:
         labels = np.full(x.shape[0], -1, dtype=np.int32)
         row_sq = _single_precision_rows(x, shift, centers.shape[0], 1)
@@ -46,28 +48,30 @@ def _lloyd_block(x, w, start, state, shift, centers, update_centers, with_inerti
 
 
 @on_worker
-def _farthest_block(x, w, start, state, shift, centers, n_rows):
+def _farthest_block(x, w, start, previous, shift, centers, n_rows):
     """The block's n_rows rows farthest from their center: (distances, global
     indices, rows in the frame, weights, labels), farthest first."""
     rows = _DenseRows(x, shift, centers.shape[0], 1)
-    labels = state[0]
+    labels = previous[0][0]
     distances = rows.assigned_sq_distances(centers, labels)
     order = np.argsort(-distances, kind="stable")[:n_rows]
     points = np.array([rows.row(i) for i in order]).reshape(len(order), x.shape[1])
     return distances[order], start + order, points, w[order].astype(np.float64), labels[order]
 
 
-def _unique_labels(x, w, start, state):
-    return np.unique(state[0])
+def _unique_labels(x, w, start, previous):
+    return np.unique(previous[0][0])
 
 
-def _label_pairs(x, w, start, state, other):
-    return np.unique(np.stack([state[0], other[0]], axis=1), axis=0)
+def _label_pairs(x, w, start, previous, other):
+    return np.unique(np.stack([previous[0][0], other[0][0]], axis=1), axis=0)
 
 
 @on_worker
-def _seed_fold_block(x, w, start, state, shift, candidates, label_offset, single):
-    """update_nearest on one block; state: (closest, labels), None before the first fold."""
+def _seed_fold_block(x, w, start, previous, shift, candidates, label_offset, single):
+    """update_nearest on one block; previous: the block's last output, whose
+    state is (closest, labels); None before the first fold."""
+    state = None if previous is None else previous[0]
     if state is None:
         closest, labels = np.full(x.shape[0], np.inf), np.zeros(x.shape[0], dtype=np.int32)
     else:
@@ -77,17 +81,17 @@ def _seed_fold_block(x, w, start, state, shift, candidates, label_offset, single
 
 
 @on_worker
-def _seed_draw_block(x, w, start, state, factor, key):
-    return start + draw_rows(state[0], w, factor, key, start, 1)
+def _seed_draw_block(x, w, start, previous, factor, key):
+    return start + draw_rows(previous[0][0], w, factor, key, start, 1)
 
 
 @on_worker
-def _seed_weights_block(x, w, start, state, n_candidates):
-    return (candidate_weights(state[1], w, n_candidates, 1),)
+def _seed_weights_block(x, w, start, previous, n_candidates):
+    return (candidate_weights(previous[0][1], w, n_candidates, 1),)
 
 
-def _closest_block(x, w, start, state):
-    return state[0]
+def _closest_block(x, w, start, previous):
+    return previous[0][0]
 
 
 # ---------------------------------------------------------------------------
@@ -126,9 +130,10 @@ class DaskLloydRows:
         outputs = self.data.per_block(
             _lloyd_block, self.shift, params, update_centers, with_inertia, state=labels.parts,
         )
-        states = [o[0] for o in outputs]
-        total = tree_sum([o[1] for o in outputs], add_tuples)
-        labels.parts, (total,) = run(keep=states, compute=[total], progress=self.data.progress)
+        # the outputs (state, statistics) stay on the workers for the next
+        # pass; the first level of the sum reads their statistics
+        total = tree_sum(outputs, add_tuples, leaf=add_statistics)
+        labels.parts, (total,) = run(keep=outputs, compute=[total], progress=self.data.progress)
         n_changed, sums, weights, inertia = total
         return int(n_changed), sums, weights, float(inertia) if with_inertia else float("nan")
 
@@ -157,7 +162,7 @@ class DaskLloydRows:
 
     def labels_array(self, labels):
         """The labels as a dask array in X's row blocks."""
-        parts = [p[0] for p in labels.parts]
+        parts = [p[0][0] for p in labels.parts]
         return as_block_array(parts, self.data.X.chunks[0], np.int32)
 
 
@@ -174,7 +179,12 @@ class DaskSeedingRows:
         self._largest = self._mean = 0.0
 
     def probabilities(self):
-        weights = self.data.gather(self.data.weights).astype(self.dtype)
+        # the first draw needs every row's probability on the client (8 bytes
+        # a row); unit weights are made here instead of brought over
+        if self.data.given_weights:
+            weights = self.data.gather(self.data.weights).astype(self.dtype)
+        else:
+            weights = np.ones(self.n_samples, dtype=self.dtype)
         return weights / weights.sum(dtype=np.float64)
 
     def fold(self, indices, label_offset, single=False):
@@ -182,9 +192,7 @@ class DaskSeedingRows:
         outputs = self.data.per_block(
             _seed_fold_block, self.shift, candidates, int(label_offset), bool(single), state=self.state.parts,
         )
-        states = [o[0] for o in outputs]
-        sums = [o[1] for o in outputs]
-        self.state.parts, sums = run(keep=states, compute=sums, progress=self.data.progress)
+        self.state.parts, sums = run(keep=outputs, compute=[o[1] for o in outputs], progress=self.data.progress)
         potential = 0.0
         for s in sums:  # block order
             potential += s[0]
@@ -326,6 +334,7 @@ class KMeans(DaskEstimatorMixin, local.KMeans):
         init_array = self._check_centers(self.init, X_dask, "init") if self._init_is_array() else None
         data = DaskData(X_dask, sample_weight, weight_dtype=X_dask.dtype, persist=self.persist,
                         progress=self.progress)
+        self._persisted = data.persisted
         rows = DaskLloydRows(data)
         tol = self.tol * float(np.mean(data.variance)) if self.tol else 0.0
         self._fit_rows(X_dask, rows, data.weights, data.weights, data.weight_mean, tol, init_array)

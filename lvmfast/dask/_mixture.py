@@ -171,6 +171,7 @@ class GaussianMixture(DaskEstimatorMixin, local.GaussianMixture):
         self._check_initial_parameters(n_features)
         data = DaskData(X_dask, sample_weight, weight_dtype=np.float64, persist=self.persist, progress=self.progress)
         self._em(DaskEMRows(data), warm)
+        self._persisted = data.persisted
         return self
 
     def _initial_statistics(self, rows, random_state):
@@ -184,7 +185,7 @@ class GaussianMixture(DaskEstimatorMixin, local.GaussianMixture):
             kmeans_rows = DaskLloydRows(data)
             tol = kmeans.tol * float(np.mean(data.variance))
             kmeans._fit_rows(data.X, kmeans_rows, data.weights, data.weights, 1.0, tol, None)
-            labels = [p[0] for p in kmeans.labels_.parts]
+            labels = [p[0][0] for p in kmeans.labels_.parts]
             return self._labelled_statistics(data, shift, labels)
         if self.init_params == "k-means++":
             indices = sample_kmeans_plusplus(data, k, random_state, self.sample_size)
