@@ -103,6 +103,14 @@ def test_one_hot_moments_against_numpy():
     np.testing.assert_allclose(s2.reshape(3, 4, 4), expected, rtol=1e-10, atol=1e-10)
 
 
+def test_per_block_functions_run_one_kernel_thread():
+    # dask runs one task per worker thread; a kernel's own OpenMP threads
+    # would oversubscribe the worker's cores
+    from lvmfast._parallel import effective_n_threads
+
+    assert _core.on_worker(effective_n_threads)() == 1
+
+
 # ---------------------------------------------------------------------------
 # KMeans
 
@@ -125,9 +133,13 @@ def test_kmeans_matches_in_memory_whatever_the_chunks(scheduler, dtype):
 
 def test_kmeans_bit_identical_from_the_same_chunks(scheduler):
     X, w = blobs()
-    runs = [ld.KMeans(3, random_state=3).fit(chunked(X, (500, 123, 700, 880)), sample_weight=w) for _ in range(2)]
-    assert np.array_equal(runs[0].cluster_centers_, runs[1].cluster_centers_)
-    assert runs[0].inertia_ == runs[1].inertia_ and runs[0].n_iter_ == runs[1].n_iter_
+    # twice with X persisted on the workers, once streamed from its source every pass
+    runs = [ld.KMeans(3, random_state=3, persist=persist).fit(chunked(X, (500, 123, 700, 880)), sample_weight=w)
+            for persist in (True, True, False)]
+    assert runs[0]._persisted and not runs[2]._persisted
+    for run in runs[1:]:
+        assert np.array_equal(runs[0].cluster_centers_, run.cluster_centers_)
+        assert runs[0].inertia_ == run.inertia_ and runs[0].n_iter_ == run.n_iter_
 
 
 def test_kmeans_parallel_init_draws_the_local_candidates():

@@ -230,7 +230,8 @@ def _block_summary(x, w, start):
     if (w < 0).any():
         raise ValueError(f"Negative values in data passed to sample_weight{where}: weights must be non-negative.")
     mean = x.mean(axis=0, dtype=np.float64)
-    deviations = np.einsum("ij,ij->j", x - mean, x - mean, dtype=np.float64)
+    centered = x - mean
+    deviations = np.einsum("ij,ij->j", centered, centered, dtype=np.float64)
     return x.shape[0], mean, deviations, float(w.sum(dtype=np.float64)), float(w.max(initial=0.0))
 
 

@@ -30,21 +30,21 @@ DEFAULT_SAMPLE_SIZE = 100_000
 
 
 @on_worker
-def _lloyd_block(x, w, start, previous, shift, centers, update_centers, with_inertia):
+def _lloyd_block(x, w, start, previous, shift, centers, update_centers, with_inertia, keep_row_norms):
     """lloyd_step on one block. previous: the block's output of the last
     pass, None before the first; its state is (labels, squared row norms
-    for the float32 gemm, or None). Returns (new state, (n_changed, sums,
-    weights, inertia))."""
+    for the float32 gemm, or None). The norms are kept only with keep_row_norms
+    (X persisted): streamed X keeps 4 bytes a row on the workers, not 12,
+    and recomputes them (1/K of the step's work). Returns (new state,
+    (n_changed, sums, weights, inertia))."""
     rows = _DenseRows(x, shift, centers.shape[0], 1)
-    state = None if previous is None else previous[0]
-    if state is None:
-        labels = np.full(x.shape[0], -1, dtype=np.int32)
+    labels, row_sq = (None, None) if previous is None else previous[0]
+    labels = np.full(x.shape[0], -1, dtype=np.int32) if labels is None else labels.copy()  # inputs stay as they are
+    if row_sq is None and update_centers:
         row_sq = _single_precision_rows(x, shift, centers.shape[0], 1)
-    else:
-        labels, row_sq = state[0].copy(), state[1]  # a task never writes its inputs
     rows._row_sq = row_sq
     n_changed, sums, weights, inertia = rows.lloyd_step(w, centers, labels, update_centers, with_inertia)
-    return (labels, row_sq), (n_changed, sums, weights, inertia)
+    return (labels, row_sq if keep_row_norms else None), (n_changed, sums, weights, inertia)
 
 
 @on_worker
@@ -128,7 +128,7 @@ class DaskLloydRows:
     def lloyd_step(self, sample_weight, centers, labels, update_centers, with_inertia):
         params = delayed(centers)
         outputs = self.data.per_block(
-            _lloyd_block, self.shift, params, update_centers, with_inertia, state=labels.parts,
+            _lloyd_block, self.shift, params, update_centers, with_inertia, self.data.persisted, state=labels.parts,
         )
         # the outputs (state, statistics) stay on the workers for the next
         # pass; the first level of the sum reads their statistics
