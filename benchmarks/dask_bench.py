@@ -16,9 +16,9 @@ asserts the targets of issue 14):
   dask-ml's), and the inertia after Lloyd to convergence against in-memory
   greedy k-means++'s.
 - larger-than-memory: X in a zarr store on disk, 3x the workers' memory
-  limit, spilling disabled; KMeans streams it every pass. Reports rows per
-  second per core of a Lloyd iteration against the in-memory fit's, and
-  checks that no worker was lost.
+  limit, spilling disabled; KMeans and GaussianMixture stream it every
+  pass. Reports rows per second per core of a Lloyd and of an EM iteration
+  against the in-memory fits', and checks that no worker was lost.
 """
 import argparse
 import contextlib
@@ -65,7 +65,8 @@ def blobs(n_samples, n_features, n_clusters, seed=0, dtype=np.float64):
     step = 1_000_000
     for start in range(0, n_samples, step):
         stop = min(start + step, n_samples)
-        X[start:stop] = centers[rng.integers(0, n_clusters, stop - start)] + rng.standard_normal((stop - start, n_features))
+        noise = rng.standard_normal((stop - start, n_features))
+        X[start:stop] = centers[rng.integers(0, n_clusters, stop - start)] + noise
     return X
 
 
@@ -81,8 +82,10 @@ def per_iteration(fit, a, b, warm_up=True):
     if warm_up:
         fit(a)
     t_a, est_a = _timed(lambda: fit(a))
+    n_iter_a = est_a.n_iter_
+    del est_a  # its labels_ would take worker memory while fit(b) runs
     t_b, est_b = _timed(lambda: fit(b))
-    return (t_b - t_a) / max(est_b.n_iter_ - est_a.n_iter_, 1), est_b
+    return (t_b - t_a) / max(est_b.n_iter_ - n_iter_a, 1), est_b
 
 
 def lloyd(X_dask, X, size):
@@ -168,7 +171,8 @@ def in_cluster_cases(quick, only=None):
     size = QUICK if quick else FULL
     results = {"size": dict(size), "workers": N_WORKERS, "threads_per_worker": 1}
     with local_cluster():
-        for data, cases in (("normal", (("lloyd", lloyd), ("em", em))), ("blobs", (("kmeans-parallel", kmeans_parallel),))):
+        plan = (("normal", (("lloyd", lloyd), ("em", em))), ("blobs", (("kmeans-parallel", kmeans_parallel),)))
+        for data, cases in plan:
             if data == "normal":
                 X = np.random.default_rng(0).standard_normal((size["n_samples"], size["n_features"]))
             else:
@@ -182,11 +186,41 @@ def in_cluster_cases(quick, only=None):
     return results
 
 
+def _worker_rss():
+    import psutil
+
+    return psutil.Process().memory_info().rss / 2**20
+
+
+@contextlib.contextmanager
+def _peak_worker_memory(client, interval=2.0):
+    """Sample the workers' resident memory while the block runs; the dict
+    it yields holds each worker's peak (MiB) when the block ends."""
+    import threading
+
+    peak, stop = {}, threading.Event()
+
+    def sample():
+        while not stop.wait(interval):
+            with contextlib.suppress(Exception):  # a worker going away is reported elsewhere
+                for worker, mib in client.run(_worker_rss).items():
+                    peak[worker] = round(max(peak.get(worker, 0.0), mib))
+
+    thread = threading.Thread(target=sample, daemon=True)
+    thread.start()
+    try:
+        yield peak
+    finally:
+        stop.set()
+        thread.join()
+
+
 def larger_than_memory(quick, directory=None):
-    """KMeans Lloyd iterations on a zarr store 3x the workers' memory limit
-    (--quick: a small store, streamed because persist=False; the workers'
-    own footprint, about 160 MiB each, leaves no room for a 3x case that
-    is small)."""
+    """Lloyd (K = 64) and EM ('diag', K = 16) iterations on a zarr store 3x
+    the workers' memory limit, against the in-memory fits on the same cores
+    (--quick: a small store, streamed because persist=False; a worker's own
+    footprint, about 270 MiB once lvmfast, scikit-learn and zarr are
+    imported, leaves no room for a small 3x case)."""
     import dask.array as da
     import zarr
     from threadpoolctl import threadpool_limits
@@ -194,8 +228,9 @@ def larger_than_memory(quick, directory=None):
     import lvmfast
     import lvmfast.dask
 
-    memory_limit = 512 * 2**20  # per worker
-    n_features, k = (8, 8) if quick else (32, 64)
+    # per worker; a worker's own footprint is about 270 MiB of it
+    memory_limit = 1024 * 2**20
+    n_features, k, k_em = (8, 8, 4) if quick else (32, 64, 16)
     row_bytes = n_features * 8
     n_samples = 200_000 if quick else int(3.05 * N_WORKERS * memory_limit / row_bytes)
     block_rows = (1 if quick else 16) * 2**20 // row_bytes
@@ -208,31 +243,42 @@ def larger_than_memory(quick, directory=None):
                               compressors=None, overwrite=True)
         for start in range(0, n_samples, 1_000_000):
             stop = min(start + 1_000_000, n_samples)
-            # standard normal rows: Lloyd keeps moving for every timed iteration
+            # standard normal rows: Lloyd and EM keep moving for every timed iteration
             z[start:stop] = np.random.default_rng(start).standard_normal((stop - start, n_features))
         init = np.asarray(z[:k])
-        result = {"n_samples": n_samples, "n_features": n_features, "n_clusters": k, "block_rows": block_rows,
-                  "data_bytes": n_samples * row_bytes, "memory_limit_per_worker": memory_limit,
-                  "workers": N_WORKERS, "threads_per_worker": 1}
-        with local_cluster(memory_limit=memory_limit, spill=False) as client:
+        em_kwargs = dict(covariance_type="diag", means_init=np.asarray(z[:k_em]), weights_init=np.full(k_em, 1 / k_em),
+                         precisions_init=np.ones((k_em, n_features)), tol=0)
+        models = {
+            "kmeans": (lambda m: lvmfast.dask.KMeans(k, init=init, n_init=1, max_iter=m, tol=0, persist=persist),
+                       lambda m: lvmfast.KMeans(k, init=init, n_init=1, max_iter=m, tol=0), (1, 3)),
+            "gmm_diag": (lambda m: lvmfast.dask.GaussianMixture(k_em, max_iter=m, persist=persist, **em_kwargs),
+                         lambda m: lvmfast.GaussianMixture(k_em, max_iter=m, **em_kwargs), (1, 3)),
+        }
+        result = {"n_samples": n_samples, "n_features": n_features, "n_clusters": k, "n_components_em": k_em,
+                  "block_rows": block_rows, "data_bytes": n_samples * row_bytes,
+                  "memory_limit_per_worker": memory_limit, "workers": N_WORKERS, "threads_per_worker": 1}
+        fitted = {}
+        with local_cluster(memory_limit=memory_limit, spill=False) as client, _peak_worker_memory(client) as peak:
             before = set(client.scheduler_info(n_workers=-1)["workers"])
             X_dask = da.from_zarr(store)
-            fit = lambda m: lvmfast.dask.KMeans(  # noqa: E731
-                k, init=init, n_init=1, max_iter=m, tol=0, persist=persist).fit(X_dask)
-            result["dask_iteration_s"], est = per_iteration(fit, 1, 6, warm_up=True)
+            for name, (make, _, (a, b)) in models.items():
+                seconds, fitted[name] = per_iteration(lambda m: make(m).fit(X_dask), a, b)
+                result[name] = {"dask_iteration_s": seconds, "persisted": fitted[name]._persisted}
             after = set(client.scheduler_info(n_workers=-1)["workers"])
-            result["persisted"] = est._persisted
             result["workers_lost"] = len(before - after)
+        result["peak_worker_rss_mib"] = peak
         X = np.asarray(z[:])
         with threadpool_limits(N_WORKERS, user_api="openmp"):
-            result["in_memory_iteration_s"], local_est = per_iteration(
-                lambda m: lvmfast.KMeans(k, init=init, n_init=1, max_iter=m, tol=0).fit(X), 1, 6
-            )
-        cores = N_WORKERS
-        result["dask_rows_per_s_per_core"] = n_samples / result["dask_iteration_s"] / cores
-        result["in_memory_rows_per_s_per_core"] = n_samples / result["in_memory_iteration_s"] / cores
-        result["throughput_ratio"] = result["dask_rows_per_s_per_core"] / result["in_memory_rows_per_s_per_core"]
-        result["inertia_rel_diff"] = float(est.inertia_ / local_est.inertia_ - 1)
+            for name, (_, make, (a, b)) in models.items():
+                seconds, local_est = per_iteration(lambda m: make(m).fit(X), a, b, warm_up=quick)
+                case = result[name]
+                case["in_memory_iteration_s"] = seconds
+                case["dask_rows_per_s_per_core"] = n_samples / case["dask_iteration_s"] / N_WORKERS
+                case["in_memory_rows_per_s_per_core"] = n_samples / seconds / N_WORKERS
+                case["throughput_ratio"] = case["dask_rows_per_s_per_core"] / case["in_memory_rows_per_s_per_core"]
+                score = "inertia_" if name == "kmeans" else "lower_bound_"
+                case["result_rel_diff"] = float(getattr(fitted[name], score) / getattr(local_est, score) - 1)
+        result["persisted"] = any(result[name]["persisted"] for name in models)
         return result
     finally:
         if own_directory:

@@ -95,7 +95,8 @@ def test_one_hot_moments_against_numpy():
     shift = X.mean(axis=0)
     nk, s1 = _one_hot_first_moments(X, w, 0, labels, shift, 3)
     np.testing.assert_allclose(nk, [w[labels == j].sum() for j in range(3)], rtol=1e-13)
-    np.testing.assert_allclose(s1, [(w[labels == j, None] * (X[labels == j] - shift)).sum(0) for j in range(3)], rtol=1e-12)
+    expected_s1 = [(w[labels == j, None] * (X[labels == j] - shift)).sum(0) for j in range(3)]
+    np.testing.assert_allclose(s1, expected_s1, rtol=1e-12)
     means = s1 / nk[:, None]
     (s2,) = _one_hot_second_moments(X, w, 0, labels, shift, means, "full")
     expected = [((w[labels == j, None] * (X[labels == j] - shift - means[j])).T @ (X[labels == j] - shift - means[j]))
@@ -370,11 +371,13 @@ def test_bad_types_and_shapes():
 
 
 def test_importing_lvmfast_needs_no_dask():
+    import pathlib
     import subprocess
     import sys
 
     code = "import sys, lvmfast, lvmfast.cluster, lvmfast.mixture; assert 'dask' not in sys.modules"
-    subprocess.run([sys.executable, "-c", code], check=True, cwd=str(__import__("pathlib").Path(lvmfast.__file__).parents[1]))
+    root = pathlib.Path(lvmfast.__file__).parents[1]  # this checkout's lvmfast, not another installed one
+    subprocess.run([sys.executable, "-c", code], check=True, cwd=str(root))
 
 
 def test_worker_lost_mid_fit_recovers_or_fails_clearly(cluster):

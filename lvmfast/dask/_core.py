@@ -117,10 +117,6 @@ def add_tuples(*parts):
     return total
 
 
-def item(value, index):
-    return value[index]
-
-
 # ---------------------------------------------------------------------------
 # Input
 
@@ -151,7 +147,9 @@ def as_dask_rows(X, name="X"):
             f"got {type(X).__name__}."
         )
     if X.ndim != 2:
-        raise ValueError(f"{name}: expected a 2-D array (n_samples, n_features); got {X.ndim} dimension(s), shape {X.shape}.")
+        raise ValueError(
+            f"{name}: expected a 2-D array (n_samples, n_features); got {X.ndim} dimension(s), shape {X.shape}."
+        )
     if any(np.isnan(c) for chunks in X.chunks for c in chunks):
         raise ValueError(
             f"{name} has unknown chunk sizes ({name}.chunks holds NaN, as after boolean indexing or a "
@@ -349,12 +347,14 @@ class DaskData:
         """A per-row dask array brought to the client (rare paths only)."""
         return np.asarray(array.compute())
 
-    def per_block(self, function, *args, state=None):
-        """delayed function(x, w, start, [state of the block,] *args) for every block."""
+    def per_block(self, function, *args, state=None, rows=True):
+        """delayed function(x, w, start, [state of the block,] *args) for
+        every block; rows=False passes None for x, so a pass over the state
+        alone (labels, distances) does not read X."""
         out = []
         for i, (x, w, start) in enumerate(self.block_args()):
             extra = () if state is None else (state[i],)
-            out.append(delayed(function, pure=True)(x, w, start, *extra, *args))
+            out.append(delayed(function, pure=True)(x if rows else None, w, start, *extra, *args))
         return out
 
 

@@ -13,8 +13,8 @@ from lvmfast.cluster._kmeans_parallel import (
     _top_up, candidate_weights, draw_rows, seed_centers, single_precision_scores, update_nearest,
 )
 from lvmfast.dask._core import (
-    DaskData, add_statistics, add_tuples, as_block_array, as_dask_rows, as_dask_vector, check_input_features, on_worker, run,
-    tree_sum,
+    DaskData, add_statistics, add_tuples, as_block_array, as_dask_rows, as_dask_vector, check_input_features,
+    on_worker, run, tree_sum,
 )
 from lvmfast.dask._estimator import DaskEstimatorMixin
 
@@ -147,7 +147,7 @@ class DaskLloydRows:
         return [(points[i], float(weights[i]), old[i]) for i in order]
 
     def n_distinct(self, labels):
-        _, parts = run(compute=self.data.per_block(_unique_labels, state=labels.parts))
+        _, parts = run(compute=self.data.per_block(_unique_labels, state=labels.parts, rows=False))
         return len(np.unique(np.concatenate(parts)))
 
     def same_clustering(self, labels1, labels2, n_clusters):
@@ -206,20 +206,21 @@ class DaskSeedingRows:
         return single_precision_scores(self._largest, self._mean, self.data.rows([first])[0], self.shift)
 
     def draw(self, factor, key):
-        parts = self.data.per_block(_seed_draw_block, float(factor), int(key), state=self.state.parts)
+        parts = self.data.per_block(_seed_draw_block, float(factor), int(key), state=self.state.parts, rows=False)
         _, parts = run(compute=parts)
         return np.concatenate(parts).astype(np.intp)
 
     def top_up(self, chosen, n_missing, random_state):
         # rare (fewer candidates than clusters): needs every row's distance
         closest = as_block_array(
-            self.data.per_block(_closest_block, state=self.state.parts), self.data.X.chunks[0], np.float64
+            self.data.per_block(_closest_block, state=self.state.parts, rows=False), self.data.X.chunks[0], np.float64
         )
         weights = self.data.gather(self.data.weights)
         return _top_up(self.data.gather(closest), weights, chosen, n_missing, random_state)
 
     def candidate_weights(self, n_candidates):
-        total = tree_sum(self.data.per_block(_seed_weights_block, int(n_candidates), state=self.state.parts), add_tuples)
+        parts = self.data.per_block(_seed_weights_block, int(n_candidates), state=self.state.parts, rows=False)
+        total = tree_sum(parts, add_tuples)
         _, (total,) = run(compute=[total])
         return total[0]
 
@@ -387,7 +388,9 @@ class KMeans(DaskEstimatorMixin, local.KMeans):
     def score(self, X, y=None, sample_weight=None):
         """Opposite of the weighted inertia of X (computed: a float)."""
         X_dask = as_dask_rows(X)
-        weights = None if sample_weight is None else as_dask_vector(sample_weight, X_dask, "sample_weight", X_dask.dtype)
+        weights = None
+        if sample_weight is not None:
+            weights = as_dask_vector(sample_weight, X_dask, "sample_weight", X_dask.dtype)
         per_row = self._map_rows(X_dask, "transform", self.n_clusters, X_dask.dtype).min(axis=1)
         squared = (per_row.astype(np.float64) ** 2)
         return -float((squared if weights is None else squared * weights).sum().compute())

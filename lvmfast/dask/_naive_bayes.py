@@ -55,8 +55,7 @@ class GaussianNB(DaskEstimatorMixin, local.GaussianNB):
     @unchanged_on_error
     def fit(self, X, y, sample_weight=None):
         """Fit on a dask X and y (y's blocks are rechunked to X's)."""
-        for name in ("classes_", "theta_", "var_", "class_count_", "_class_count", "class_prior_", "epsilon_", "_total"):
-            self.__dict__.pop(name, None)
+        self._forget()
         X_dask, y_dask = self._validate_dask(X, y, reset=True)
         classes = self._classes(y_dask)
         self._start(classes, len(classes), X_dask.shape[1])

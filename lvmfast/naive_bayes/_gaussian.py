@@ -210,8 +210,7 @@ class GaussianNB(_GaussianGenerativeClassifier):
     @unchanged_on_error
     def fit(self, X, y, sample_weight=None):
         """Fit on X and y (any hashable labels); sample_weight weighs the rows."""
-        for name in ("classes_", "theta_", "var_", "class_count_", "_class_count", "class_prior_", "epsilon_", "_total"):
-            self.__dict__.pop(name, None)
+        self._forget()
         X, y = self._validate_xy(X, y, reset=True)
         classes, labels = np.unique(y, return_inverse=True)
         return self._partial_fit(X, y, classes, sample_weight, labels, final=True)
@@ -244,6 +243,11 @@ class GaussianNB(_GaussianGenerativeClassifier):
         # class_count_); the counts summed in float64.
         weights = check_sample_weight(sample_weight, X, X.dtype).astype(np.float64)
         return self._combine(_batch_statistics(X, labels, weights, len(self.classes_)), X.dtype, final, X)
+
+    def _forget(self):
+        """Drop the running statistics: fit starts anew (partial_fit would go on)."""
+        for name in ("classes_", "theta_", "var_", "class_count_", "_class_count", "class_prior_", "epsilon_", "_total"):
+            self.__dict__.pop(name, None)
 
     def _start(self, classes, n_labels_seen, n_features):
         """Empty running statistics for `classes` (the first batch)."""
