@@ -6,6 +6,7 @@ the rows. X is never copied whole: kernels subtract the data mean chunk by
 chunk, which keeps the distance expansion accurate (scikit-learn centers a
 copy of X instead).
 """
+import time
 import warnings
 from numbers import Real
 
@@ -80,7 +81,32 @@ def _single_precision_args(centers, center_sq, row_sq):
     }
 
 
-class _DenseRows:
+class _LocalRows:
+    """What the local row views (dense below, CSR in _sparse_kmeans) share:
+    the parts of a Lloyd pass that the Dask rows (lvmfast.dask) do their
+    own way."""
+
+    def new_labels(self):
+        return np.full(self.X.shape[0], -1, dtype=np.int32)
+
+    def farthest_rows(self, sample_weight, centers, labels, n_rows):
+        """The n_rows rows farthest from their center, farthest first, as
+        (row in the frame, its weight, its label); none when every row sits
+        on its center."""
+        distances = self.assigned_sq_distances(centers, labels)
+        if distances.max() == 0:
+            return []
+        farthest = np.argpartition(distances, -n_rows)[: -n_rows - 1 : -1]
+        return [(self.row(row), float(sample_weight[row]), labels[row]) for row in farthest]
+
+    def n_distinct(self, labels):
+        return len(np.unique(labels))
+
+    def same_clustering(self, labels1, labels2, n_clusters):
+        return _is_same_clustering(labels1, labels2, n_clusters)
+
+
+class _DenseRows(_LocalRows):
     """A dense X as the Lloyd kernels see it: rows centered by `shift` (the
     training mean) chunk by chunk, so centers live in the frame of X - shift.
     The sparse twin (lvmfast.cluster._sparse_kmeans.CSRRows) has the same
@@ -648,9 +674,6 @@ class KMeans(_BaseKMeans):
                 RuntimeWarning,
                 stacklevel=2,
             )
-        random_state = check_random_state(self.random_state)
-        # scikit-learn records the resolved count as _n_init; its tests read it.
-        self._n_init = n_init = self._resolved_n_init()
         rows = _rows(X, self.n_clusters, effective_n_threads(), fitting=True)
         tol = self.tol * _mean_variance(X) if self.tol else 0.0
         # Lloyd runs on unit-mean weights: the centers are weighted means,
@@ -658,6 +681,15 @@ class KMeans(_BaseKMeans):
         # weights of 1e300 (or 1e-310) would overflow (or underflow). The
         # inertia is scaled back to the caller's weights.
         lloyd_weight, weight_scale = unit_mean_weights(sample_weight.astype(np.float64), X.dtype, with_scale=True)
+        self._fit_rows(X, rows, sample_weight, lloyd_weight, weight_scale, tol, init_array)
+        return self
+
+    def _fit_rows(self, X, rows, sample_weight, lloyd_weight, weight_scale, tol, init_array):
+        """The runs of Lloyd from each initialization, on either backend's
+        rows (local, or lvmfast.dask's), and the fitted attributes."""
+        random_state = check_random_state(self.random_state)
+        # scikit-learn records the resolved count as _n_init; its tests read it.
+        self._n_init = n_init = self._resolved_n_init()
 
         best = None
         for _ in range(n_init):
@@ -666,17 +698,17 @@ class KMeans(_BaseKMeans):
                 print("Initialization complete")
             run = self._lloyd(rows, lloyd_weight, centers, tol, weight_scale)
             labels, inertia = run[0], run[1]
-            if best is None or (inertia < best[1] and not _is_same_clustering(labels, best[0], self.n_clusters)):
+            if best is None or (inertia < best[1] and not rows.same_clustering(labels, best[0], self.n_clusters)):
                 best = run
 
         labels, inertia, centers, n_iter = best
-        distinct = len(np.unique(labels))
+        distinct = rows.n_distinct(labels)
         if distinct < self.n_clusters:
             warnings.warn(
                 f"Number of distinct clusters ({distinct}) found smaller than n_clusters "
                 f"({self.n_clusters}). Possibly due to duplicate points in X.",
                 ConvergenceWarning,
-                stacklevel=2,
+                stacklevel=3,
             )
         self.cluster_centers_ = centers
         self._x_mean = rows.shift
@@ -684,19 +716,21 @@ class KMeans(_BaseKMeans):
         with np.errstate(over="ignore"):
             self.inertia_ = inertia * weight_scale
         self.n_iter_ = n_iter
-        return self
+
+    _verbose_seconds = False
 
     def _lloyd(self, rows, sample_weight, centers, tol, weight_scale=1.0):
         """One run of Lloyd's algorithm from `centers` (in the rows' frame).
         Returns labels, inertia (in sample_weight's units: times
         weight_scale for the caller's), cluster centers (in X's frame) and
         n_iter."""
-        labels = np.full(rows.X.shape[0], -1, dtype=np.int32)
+        labels = rows.new_labels()
         bounded = _BoundedSteps(rows, centers) if self._bounded(rows) else None
         # The M-step between passes is tiny; a threaded BLAS there would wake
         # worker threads that then spin against the kernels' OpenMP threads.
         with blas_single_thread():
             for iteration in range(self.max_iter):
+                started = time.perf_counter()
                 if bounded is None:
                     n_changed, sums, weights, inertia = rows.lloyd_step(
                         sample_weight, centers, labels, True, bool(self.verbose)
@@ -712,7 +746,9 @@ class KMeans(_BaseKMeans):
                 center_shift = float(np.sum((new_centers.astype(np.float64) - centers) ** 2))
                 centers = new_centers
                 if self.verbose:
-                    print(f"Iteration {iteration}, inertia {inertia * weight_scale}.")
+                    # scikit-learn's line; the Dask estimators add the iteration's time
+                    seconds = f" ({time.perf_counter() - started:.3f} s)" if self._verbose_seconds else ""
+                    print(f"Iteration {iteration}, inertia {inertia * weight_scale}.{seconds}")
                 if n_changed == 0:
                     if self.verbose:
                         print(f"Converged at iteration {iteration}: strict convergence.")
@@ -738,15 +774,7 @@ class KMeans(_BaseKMeans):
         every row sits on its center (more clusters than distinct rows) there
         is nothing to gain, and scikit-learn leaves the clusters empty."""
         empty = np.flatnonzero(weights == 0)
-        distances = rows.assigned_sq_distances(centers, labels)
-        if distances.max() == 0:
-            return
-        n_empty = empty.shape[0]
-        farthest = np.argpartition(distances, -n_empty)[: -n_empty - 1 : -1]
-        for cluster, row in zip(empty, farthest):
-            point = rows.row(row)
-            w = float(sample_weight[row])
-            old = labels[row]
+        for cluster, (point, w, old) in zip(empty, rows.farthest_rows(sample_weight, centers, labels, empty.shape[0])):
             sums[old] -= point * w
             weights[old] -= w
             sums[cluster] = point * w

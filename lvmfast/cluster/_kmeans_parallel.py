@@ -199,9 +199,15 @@ def _single_precision_scores(X, closest, first, shift):
     exact squared distances to the first candidate)."""
     if not SINGLE_PRECISION_SCORES or sp.issparse(X) or X.dtype != np.float64:
         return False
-    first_sq = float(np.sum((X[first].astype(np.float64) - shift) ** 2))
-    largest = 2.0 * (float(closest.max()) + first_sq)
-    return bool(1e-20 < float(closest.mean()) and largest < 1e30)
+    return single_precision_scores(float(closest.max()), float(closest.mean()), X[first], shift)
+
+
+def single_precision_scores(largest_closest, mean_closest, first_row, shift):
+    """_single_precision_scores from the largest and mean squared distance
+    to the first candidate and that candidate's row (float64 X)."""
+    first_sq = float(np.sum((first_row.astype(np.float64) - shift) ** 2))
+    largest = 2.0 * (largest_closest + first_sq)
+    return bool(SINGLE_PRECISION_SCORES and 1e-20 < mean_closest and largest < 1e30)
 
 
 def _top_up(closest, sample_weight, candidates, n_missing, random_state):
@@ -286,40 +292,78 @@ def kmeans_parallel_centers(X, sample_weight, n_clusters, random_state, *, overs
     # The draws do not depend on the weights' scale; weights of mean 1 keep
     # phi = sum(w * closest) finite and normal (1e300 or 1e-310 weights).
     sample_weight = unit_mean_weights(np.asarray(sample_weight, dtype=np.float64), X.dtype)
-    oversampling = float(oversampling_factor) * n_clusters
-    light_threads = max(1, min(n_threads, n_samples // ROWS_PER_THREAD))
+    rows = _LocalSeedingRows(X, sample_weight, shift, n_threads)
+    return seed_centers(rows, n_clusters, random_state, oversampling_factor, n_rounds, n_threads)
 
-    first = int(random_state.choice(n_samples, p=sample_weight / sample_weight.sum(dtype=np.float64)))
+
+class _LocalSeedingRows:
+    """The local backend of the k-means|| passes: the per-block functions
+    above over one in-memory X, with each row's nearest candidate (closest,
+    labels) in arrays. lvmfast.dask has the same methods over a dask
+    array's blocks, where these arrays live on the workers."""
+
+    def __init__(self, X, sample_weight, shift, n_threads):
+        self.X, self.sample_weight, self.shift, self.n_threads = X, sample_weight, shift, n_threads
+        self.n_samples, self.dtype = X.shape[0], X.dtype
+        self.light_threads = max(1, min(n_threads, self.n_samples // ROWS_PER_THREAD))
+        self.closest = np.full(self.n_samples, np.inf)
+        self.labels = np.zeros(self.n_samples, dtype=np.int32)
+
+    def probabilities(self):
+        """The first candidate's draw probabilities, w / sum(w)."""
+        return self.sample_weight / self.sample_weight.sum(dtype=np.float64)
+
+    def fold(self, indices, label_offset, single=False):
+        """update_nearest with the rows `indices` as new candidates; returns the potential."""
+        return update_nearest(self.X, self.shift, self.candidates(indices), self.sample_weight, self.closest,
+                              self.labels, label_offset, self.n_threads, single)
+
+    def single_precision(self, first):
+        return _single_precision_scores(self.X, self.closest, first, self.shift)
+
+    def draw(self, factor, key):
+        return draw_rows(self.closest, self.sample_weight, factor, key, 0, self.light_threads)
+
+    def top_up(self, chosen, n_missing, random_state):
+        return _top_up(self.closest, self.sample_weight, chosen, n_missing, random_state)
+
+    def candidate_weights(self, n_candidates):
+        return candidate_weights(self.labels, self.sample_weight, n_candidates, self.light_threads)
+
+    def candidates(self, indices):
+        return _candidate_rows(self.X, indices)
+
+
+def seed_centers(rows, n_clusters, random_state, oversampling_factor, n_rounds, n_threads):
+    """The k-means|| rounds on either backend's rows (see _LocalSeedingRows),
+    then the reclustering of the candidates on the client."""
+    oversampling = float(oversampling_factor) * n_clusters
+    first = int(random_state.choice(rows.n_samples, p=rows.probabilities()))
     seed = int(random_state.randint(np.iinfo(np.int64).max, dtype=np.int64))
-    closest = np.full(n_samples, np.inf)
-    labels = np.zeros(n_samples, dtype=np.int32)
     chosen = [np.array([first], dtype=np.intp)]
     n_candidates = 1
-    potential = update_nearest(X, shift, _candidate_rows(X, chosen[0]), sample_weight, closest, labels, 0, n_threads)
-    single = _single_precision_scores(X, closest, first, shift)
+    potential = rows.fold(chosen[0], 0)
+    single = rows.single_precision(first)
     rounds_run = 0
     for round_index in range(n_rounds):
         if not potential > 0:
             break  # every row sits on a candidate
         rounds_run += 1
-        new = draw_rows(closest, sample_weight, oversampling / potential, kernels.round_key(seed, round_index), 0,
-                        light_threads)
+        new = rows.draw(oversampling / potential, kernels.round_key(seed, round_index))
         if new.shape[0] == 0:
             continue
-        potential = update_nearest(X, shift, _candidate_rows(X, new), sample_weight, closest, labels, n_candidates,
-                                   n_threads, single)
+        potential = rows.fold(new, n_candidates, single)
         chosen.append(new)
         n_candidates += new.shape[0]
     info = {"n_candidates": n_candidates, "n_rounds": rounds_run}
     if n_candidates < n_clusters:
-        extra = _top_up(closest, sample_weight, np.concatenate(chosen), n_clusters - n_candidates, random_state)
-        update_nearest(X, shift, _candidate_rows(X, extra), sample_weight, closest, labels, n_candidates, n_threads,
-                       single)
+        extra = rows.top_up(np.concatenate(chosen), n_clusters - n_candidates, random_state)
+        rows.fold(extra, n_candidates, single)
         chosen.append(extra)
         n_candidates += extra.shape[0]
 
-    weights = candidate_weights(labels, sample_weight, n_candidates, light_threads).astype(X.dtype)
-    candidates = _candidate_rows(X, np.concatenate(chosen))
+    weights = rows.candidate_weights(n_candidates).astype(rows.dtype)
+    candidates = rows.candidates(np.concatenate(chosen))
     return _recluster(candidates, weights, n_clusters, random_state, n_threads), info
 
 

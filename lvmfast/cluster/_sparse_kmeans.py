@@ -10,6 +10,7 @@ from sklearn.utils import check_random_state
 
 from lvmfast._kernels import _sparse
 from lvmfast._parallel import effective_n_threads, plan_blocks
+from lvmfast.cluster._kmeans import _LocalRows
 
 __all__ = ["CSRRows", "plan_csr_blocks", "csr_kmeans_plusplus_indices"]
 
@@ -23,7 +24,7 @@ def plan_csr_blocks(X, n_columns):
     return plan_blocks(n_samples, max(1, int(np.ceil(row_bytes))))
 
 
-class CSRRows:
+class CSRRows(_LocalRows):
     """A CSR X as the Lloyd kernels see it: the sparse twin of
     lvmfast.cluster._kmeans._DenseRows, with the same methods. Rows are not
     centered (that would densify them), so centers live in X's frame and

@@ -78,6 +78,15 @@ def _parameters_from_statistics(nk, s1, s2, around, covariance_type, reg_covar, 
     return nk_eps, means, variances
 
 
+def second_moments(covariance_type, x, weighted_resp, means, weights):
+    """s2 of em_pass for a block of centered rows and their w * r."""
+    if covariance_type == "tied":
+        return ((weights[:, None] * x).T @ x).ravel()
+    if covariance_type == "full":
+        return np.stack([(weighted_resp[:, k, None] * (x - m)).T @ (x - m) for k, m in enumerate(means)]).ravel()
+    return np.stack([weighted_resp[:, k] @ (x - m) ** 2 for k, m in enumerate(means)]).ravel()
+
+
 def _precision_cholesky_from_precisions(precisions, covariance_type):
     if covariance_type in ("full", "tied"):
         flip = lambda a: np.flipud(np.fliplr(a))  # noqa: E731 - upper Cholesky of a precision
@@ -103,6 +112,24 @@ def _precisions(precisions_cholesky, covariance_type):
 
 # ---------------------------------------------------------------------------
 # The estimator
+
+
+class _LocalRows:
+    """The local backend of the EM pass: the compiled kernels over the fixed
+    blocks of an in-memory X (lvmfast._gaussian.em_statistics). The Dask
+    backend (lvmfast.dask) has the same attributes and em_statistics."""
+
+    def __init__(self, X, sample_weight, n_threads):
+        self.X, self.sample_weight, self.n_threads = X, sample_weight, n_threads
+        self.dtype = X.dtype
+        self.shift = X.mean(axis=0, dtype=np.float64)  # the frame of the pass
+        self.total_weight = sample_weight.sum(dtype=np.float64)
+
+    def em_statistics(self, weights, means, precisions_cholesky, covariance_type):
+        return em_statistics(
+            self.X, self.shift.astype(self.dtype), self.sample_weight, weights, means, precisions_cholesky,
+            covariance_type, self.n_threads,
+        )
 
 
 class GaussianMixture(DensityMixin, BaseEstimator):
@@ -242,10 +269,11 @@ class GaussianMixture(DensityMixin, BaseEstimator):
 
     # -- initialization -------------------------------------------------------
 
-    def _initial_statistics(self, X, shift, sample_weight, random_state):
+    def _initial_statistics(self, rows, random_state):
         """nk, s1, s2 (around the resulting means) of the initial
         responsibilities, drawn from random_state as scikit-learn draws them,
         without an n_samples x n_components array."""
+        X, shift, sample_weight = rows.X, rows.shift, rows.sample_weight
         n_samples, n_features = X.shape
         k = self.n_components
         if self.init_params in ("kmeans", "k-means++", "random_from_data"):
@@ -337,20 +365,16 @@ class GaussianMixture(DensityMixin, BaseEstimator):
         return (scatter + np.outer(gap, shift) + np.outer(shift, gap) + missing * np.outer(shift, shift)).ravel()
 
     def _second_moments(self, x, weighted_resp, means, weights):
-        """s2 of em_pass for a block of centered rows and their w * r."""
-        if self.covariance_type == "tied":
-            return ((weights[:, None] * x).T @ x).ravel()
-        if self.covariance_type == "full":
-            return np.stack([(weighted_resp[:, k, None] * (x - m)).T @ (x - m) for k, m in enumerate(means)]).ravel()
-        return np.stack([weighted_resp[:, k] @ (x - m) ** 2 for k, m in enumerate(means)]).ravel()
+        return second_moments(self.covariance_type, x, weighted_resp, means, weights)
 
-    def _initialize(self, X, shift, sample_weight, random_state):
+    def _initialize(self, rows, random_state):
         """weights, means (centered frame) and precisions_cholesky to start EM."""
-        nk, s1, s2, around = self._initial_statistics(X, shift, sample_weight, random_state)
+        shift = rows.shift
+        nk, s1, s2, around = self._initial_statistics(rows, random_state)
         nk_eps, means, covariances = _parameters_from_statistics(
             nk, s1, s2, around, self.covariance_type, self.reg_covar, shift
         )
-        weights = nk_eps / sample_weight.sum(dtype=np.float64)
+        weights = nk_eps / rows.total_weight
         if self.weights_init is not None:
             weights = np.asarray(self.weights_init, dtype=np.float64)
         if self.means_init is not None:
@@ -366,6 +390,8 @@ class GaussianMixture(DensityMixin, BaseEstimator):
         return weights, means, covariances, chol
 
     # -- fitting --------------------------------------------------------------
+
+    _verbose_seconds = False
 
     @_fit_context(prefer_skip_nested_validation=True)
     @unchanged_on_error
@@ -406,10 +432,14 @@ class GaussianMixture(DensityMixin, BaseEstimator):
             )
         self._check_initial_parameters(n_features)
         sample_weight = unit_mean_weights(check_sample_weight(sample_weight, X, np.float64), X.dtype)
+        self._em(_LocalRows(X, sample_weight, effective_n_threads()), warm)
+        return X
+
+    def _em(self, rows, warm):
+        """The EM loop, on either backend's rows: `rows.em_statistics` is
+        the pass (local kernels here, the Dask workers in lvmfast.dask)."""
         random_state = check_random_state(self.random_state)
-        n_threads = effective_n_threads()
-        shift = X.mean(axis=0, dtype=np.float64)
-        total_weight = sample_weight.sum(dtype=np.float64)
+        shift, total_weight, dtype = rows.shift, rows.total_weight, rows.dtype
 
         best = None
         # The M-step between passes is tiny; a threaded BLAS there would wake
@@ -426,28 +456,29 @@ class GaussianMixture(DensityMixin, BaseEstimator):
                     lower_bound = self.lower_bound_
                     start_means = self.means_
                 else:
-                    weights, means, covariances, chol = self._initialize(X, shift, sample_weight, random_state)
-                    check_precisions_fit_dtype(largest_precision(chol), X.dtype)
+                    weights, means, covariances, chol = self._initialize(rows, random_state)
+                    check_precisions_fit_dtype(largest_precision(chol), dtype)
                     lower_bound = -np.inf
                     start_means = self.means_init if self.means_init is not None else means + shift
                 lower_bounds, converged, n_iter = [], False, 0
                 started = time.perf_counter()
                 for n_iter in range(1, self.max_iter + 1):
                     previous = lower_bound
-                    nk, s1, s2, log_likelihood = em_statistics(
-                        X, shift.astype(X.dtype), sample_weight, weights, means + shift, chol,
-                        self.covariance_type, n_threads,
-                    )
+                    nk, s1, s2, log_likelihood = rows.em_statistics(weights, means + shift, chol, self.covariance_type)
                     nk_eps, new_means, covariances = _parameters_from_statistics(
                         nk, s1, s2, means, self.covariance_type, self.reg_covar, shift
                     )
                     weights, means = nk_eps / nk_eps.sum(), new_means
                     chol = precision_cholesky(covariances, self.covariance_type, self.reg_covar)
-                    check_precisions_fit_dtype(largest_precision(chol), X.dtype)
+                    check_precisions_fit_dtype(largest_precision(chol), dtype)
                     lower_bound = log_likelihood / total_weight
                     lower_bounds.append(lower_bound)
                     change = lower_bound - previous
-                    if self.verbose and n_iter % self.verbose_interval == 0:
+                    if self.verbose and self._verbose_seconds:
+                        # the Dask estimators: one line per iteration, with its time
+                        print(f"  Iteration {n_iter}\t time {time.perf_counter() - started:.3f}s\t ll change {change:.5f}")
+                        started = time.perf_counter()
+                    elif self.verbose and n_iter % self.verbose_interval == 0:
                         if self.verbose >= 2:
                             print(f"  Iteration {n_iter}\t time lapse {time.perf_counter() - started:.5f}s\t ll change {change:.5f}")
                         else:
@@ -474,7 +505,6 @@ class GaussianMixture(DensityMixin, BaseEstimator):
                 ConvergenceWarning,
                 stacklevel=2,
             )
-        dtype = X.dtype
         check_precisions_fit_dtype(largest_precision(best["chol"]), dtype)
         self.weights_ = best["weights"].astype(dtype)
         self.means_ = best["means"].astype(dtype)
@@ -486,7 +516,6 @@ class GaussianMixture(DensityMixin, BaseEstimator):
         self.lower_bound_ = best["lower_bound"]
         self.lower_bounds_ = best["lower_bounds"]
         self._shift = shift  # predictions center their chunks by the training mean
-        return X
 
     # -- using a fitted model -------------------------------------------------
 

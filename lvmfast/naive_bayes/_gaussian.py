@@ -62,6 +62,48 @@ def _unweighted_mean_variance(X, chunk_rows=65536):
     return float(n), mean, total / n
 
 
+def labels_of(classes, y):
+    """Class indices of y in the sorted `classes`, with unseen labels refused."""
+    index = np.searchsorted(classes, y)
+    index = np.minimum(index, len(classes) - 1)
+    unseen = classes[index] != y
+    if unseen.any():
+        raise ValueError(
+            f"The target label(s) {np.unique(y[unseen])} in y do not exist in the initial "
+            f"classes {classes}."
+        )
+    return index
+
+
+def _batch_statistics(X, labels, weights, n_classes, n_threads=None, unit_weights=False):
+    """What one batch of rows adds to GaussianNB, a function of its rows
+    only (so Dask workers compute it block by block): the weighted class
+    counts (float64), the largest weight, which classes it holds, their
+    means and (biased) variances, and the unweighted row count, mean and
+    variance (for epsilon_; with unit_weights, every weight 1, from the
+    classes' own statistics instead of another pass over X). The moments
+    are taken on unit-mean weights around the class means: no centering
+    needed."""
+    counts = np.bincount(labels, weights=weights, minlength=n_classes)
+    shift = np.zeros(X.shape[1])
+    unit_counts, means, s2, around = class_statistics(
+        X, shift, unit_mean_weights(weights, X.dtype), labels, n_classes, "diag", n_threads
+    )
+    filled = unit_counts > 0
+    batch_var = np.zeros_like(means)
+    batch_var[filled] = s2.reshape(means.shape)[filled] / unit_counts[filled, None] - (means - around)[filled] ** 2
+    batch_var = np.maximum(batch_var, 0.0)
+    largest = float(weights.max()) if weights.size else 0.0
+    batch_mean = means + shift
+    if unit_weights:
+        n_rows = float(unit_counts.sum())
+        mean_all = unit_counts @ batch_mean / n_rows
+        total = (n_rows, mean_all, unit_counts @ (batch_var + (batch_mean - mean_all) ** 2) / n_rows)
+    else:
+        total = _unweighted_mean_variance(X)
+    return counts, largest, filled, batch_mean, batch_var, total
+
+
 def _encode(y):
     """np.unique(y, return_inverse=True): the sorted distinct labels and each
     row's index among them. Integer labels of a range not much wider than y
@@ -97,15 +139,7 @@ class _GaussianGenerativeClassifier(ClassifierMixin, BaseEstimator):
 
     def _labels_of(self, y):
         """Class indices of y in classes_, with unseen labels refused."""
-        index = np.searchsorted(self.classes_, y)
-        index = np.minimum(index, len(self.classes_) - 1)
-        unseen = self.classes_[index] != y
-        if unseen.any():
-            raise ValueError(
-                f"The target label(s) {np.unique(y[unseen])} in y do not exist in the initial "
-                f"classes {self.classes_}."
-            )
-        return index
+        return labels_of(self.classes_, y)
 
     def _fitted_input(self, X):
         check_is_fitted(self)
@@ -201,8 +235,7 @@ class GaussianNB(_GaussianGenerativeClassifier):
     @unchanged_on_error
     def fit(self, X, y, sample_weight=None):
         """Fit on X and y (any hashable labels); sample_weight weighs the rows."""
-        for name in ("classes_", "theta_", "var_", "class_count_", "_class_count", "class_prior_", "epsilon_", "_total"):
-            self.__dict__.pop(name, None)
+        self._forget()
         X, y, (classes, labels) = self._validate_xy(X, y, reset=True)
         return self._partial_fit(X, y, classes, sample_weight, labels, final=True)
 
@@ -227,41 +260,46 @@ class GaussianNB(_GaussianGenerativeClassifier):
         variance is refused here, as no later batch can give it spread; a
         partial_fit batch may (predictions refuse until one does)."""
         if classes is not None:  # the first batch
-            if len(classes) < 2 and len(np.unique(y)) < 2:
-                raise ValueError(f"GaussianNB needs at least 2 classes; y has 1 class: {classes}.")
-            n_classes, n_features = len(classes), X.shape[1]
-            if self.priors is not None:
-                _check_priors(self.priors, n_classes)
-            self.classes_ = classes
-            self.theta_ = np.zeros((n_classes, n_features))
-            self.var_ = np.zeros((n_classes, n_features))
-            self._class_count = np.zeros(n_classes)
-            self._total = (0.0, np.zeros(n_features), np.zeros(n_features))  # count, mean, variance
-            self.epsilon_ = 0.0
+            self._start(classes, len(np.unique(y)), X.shape[1])
         if labels is None:
             labels = self._labels_of(y)
         # Weights in X's dtype, as scikit-learn takes them (and keeps
-        # class_count_); the counts summed in float64, the moments on
-        # unit-mean weights. Second moments are taken around the class
-        # means: no centering needed.
+        # class_count_); the counts summed in float64.
         weights = check_sample_weight(sample_weight, X, X.dtype).astype(np.float64)
-        counts = np.bincount(labels, weights=weights, minlength=len(self.classes_))
+        batch = _batch_statistics(X, labels, weights, len(self.classes_), unit_weights=sample_weight is None)
+        return self._combine(batch, X.dtype, final, X)
+
+    def _forget(self):
+        """Drop the running statistics: fit starts anew (partial_fit would go on)."""
+        for name in ("classes_", "theta_", "var_", "class_count_", "_class_count", "class_prior_", "epsilon_", "_total"):
+            self.__dict__.pop(name, None)
+
+    def _start(self, classes, n_labels_seen, n_features):
+        """Empty running statistics for `classes` (the first batch)."""
+        if len(classes) < 2 and n_labels_seen < 2:
+            raise ValueError(f"GaussianNB needs at least 2 classes; y has 1 class: {classes}.")
+        n_classes = len(classes)
+        if self.priors is not None:
+            _check_priors(self.priors, n_classes)
+        self.classes_ = classes
+        self.theta_ = np.zeros((n_classes, n_features))
+        self.var_ = np.zeros((n_classes, n_features))
+        self._class_count = np.zeros(n_classes)
+        self._total = (0.0, np.zeros(n_features), np.zeros(n_features))  # count, mean, variance
+        self.epsilon_ = 0.0
+
+    def _combine(self, batch, dtype, final, X=None):
+        """One batch's statistics (_batch_statistics: computed where its rows
+        are, here or on a Dask worker) into the running ones, on the client.
+        X, when given, explains a zero variance."""
+        counts, largest_weight, filled, batch_mean, batch_var, (batch_count, batch_mean_all, batch_var_all) = batch
         with np.errstate(over="ignore"):
-            overflow = not np.isfinite((self._class_count + counts).astype(X.dtype)).all()
+            overflow = not np.isfinite((self._class_count + counts).astype(dtype)).all()
         if overflow:
             raise ValueError(
-                f"sample_weight: the weighted class counts overflow {X.dtype.name} (the largest weight is "
-                f"{weights.max():.3g}); scale the weights down (only their ratios matter)."
+                f"sample_weight: the weighted class counts overflow {np.dtype(dtype).name} (the largest weight is "
+                f"{largest_weight:.3g}); scale the weights down (only their ratios matter)."
             )
-        shift = np.zeros(X.shape[1])
-        unit_counts, means, s2, around = class_statistics(
-            X, shift, unit_mean_weights(weights, X.dtype), labels, len(self.classes_), "diag"
-        )
-        filled = unit_counts > 0
-        batch_var = np.zeros_like(means)
-        batch_var[filled] = s2.reshape(means.shape)[filled] / unit_counts[filled, None] - (means - around)[filled] ** 2
-        batch_var = np.maximum(batch_var, 0.0)
-        batch_mean = means + shift
         # Combine with what earlier batches gave (Chan et al.), class by class
         # and for the data as a whole (for epsilon_).
         theta, var = self.theta_.astype(np.float64), self.var_.astype(np.float64) - self.epsilon_
@@ -278,14 +316,6 @@ class GaussianNB(_GaussianGenerativeClassifier):
         # scikit-learn's epsilon_ uses the unweighted variance of the rows
         # fitted, whatever sample_weight is: count them unweighted.
         n_all, mean_all, var_all = self._total
-        if sample_weight is None:
-            # unit weights: the classes' own counts, means and variances
-            # give the data's, without another pass over X
-            batch_count = float(unit_counts.sum())
-            batch_mean_all = unit_counts @ batch_mean / batch_count
-            batch_var_all = unit_counts @ (batch_var + (batch_mean - batch_mean_all) ** 2) / batch_count
-        else:
-            batch_count, batch_mean_all, batch_var_all = _unweighted_mean_variance(X)
         n_new = n_all + batch_count
         mean_new = (n_all * mean_all + batch_count * batch_mean_all) / n_new
         var_new = (n_all * var_all + batch_count * batch_var_all + n_all * batch_count / n_new * (mean_all - batch_mean_all) ** 2) / n_new
@@ -294,22 +324,22 @@ class GaussianNB(_GaussianGenerativeClassifier):
         self.epsilon_ = float(self.var_smoothing * var_new.max())
         variances = new_var + self.epsilon_
         if final and (variances <= 0).any():
-            if var_new.max() == 0:  # no spread in any batch so far
+            if var_new.max() == 0 and X is not None:  # no spread in any batch so far
                 explain_zero_variance(X)
             _refuse_zero_variance(variances, self.classes_, self.var_smoothing)
         with np.errstate(over="ignore", divide="ignore"):
-            check_precisions_fit_dtype(float((1.0 / variances[variances > 0]).max(initial=0.0)), X.dtype)
+            check_precisions_fit_dtype(float((1.0 / variances[variances > 0]).max(initial=0.0)), dtype)
         self._shift = mean_new
-        self.theta_ = new_theta.astype(X.dtype)
-        self.var_ = (new_var + self.epsilon_).astype(X.dtype)
+        self.theta_ = new_theta.astype(dtype)
+        self.var_ = (new_var + self.epsilon_).astype(dtype)
         # Counts and priors in X's dtype, as scikit-learn keeps them; the
         # float64 running counts stay private for the next batch.
         self._class_count = total
-        self.class_count_ = total.astype(X.dtype)
+        self.class_count_ = total.astype(dtype)
         if self.priors is None:
-            self.class_prior_ = (total / total.sum()).astype(X.dtype)
+            self.class_prior_ = (total / total.sum()).astype(dtype)
         else:
-            self.class_prior_ = _check_priors(self.priors, len(self.classes_)).astype(X.dtype)
+            self.class_prior_ = _check_priors(self.priors, len(self.classes_)).astype(dtype)
         return self
 
     def _means(self):

@@ -1,0 +1,243 @@
+"""GaussianMixture on dask arrays: lvmfast.mixture.GaussianMixture's EM
+loop (_em) with the Dask pass of this module."""
+import numpy as np
+from dask import delayed
+from sklearn.base import _fit_context
+from sklearn.utils._param_validation import StrOptions
+
+from lvmfast._gaussian import em_statistics
+from lvmfast._validation import integers, unchanged_on_error
+from lvmfast.dask._core import (
+    DaskData, add_tuples, as_dask_rows, as_dask_vector, check_input_features, on_worker, run, tree_sum,
+)
+from lvmfast.dask._estimator import DaskEstimatorMixin
+from lvmfast.dask._kmeans import DEFAULT_SAMPLE_SIZE, sample_kmeans_plusplus
+from lvmfast.mixture import _gaussian_mixture as local
+from lvmfast.mixture._gaussian_mixture import NK_EPSILON, second_moments
+
+__all__ = ["GaussianMixture"]
+
+# What init_params each backend offers: 'random' draws N x K uniforms from
+# one sequential random stream on the client, which does not scale.
+DASK_INIT_PARAMS = ("kmeans", "k-means++", "random_from_data")
+
+
+@on_worker
+def _em_block(x, w, start, shift, params, covariance_type):
+    """The fused E + M-statistics pass of the local backend, on one block."""
+    weights, means, precisions_cholesky = params
+    return em_statistics(x, shift, w, weights, means, precisions_cholesky, covariance_type, 1)
+
+
+@on_worker
+def _one_hot_first_moments(x, w, start, labels, shift, n_components):
+    """nk and s1 of one-hot responsibilities (a row's label) on one block."""
+    w = w.astype(np.float64)
+    nk = np.bincount(labels, weights=w, minlength=n_components)
+    centered = x.astype(np.float64) - shift
+    s1 = np.stack([np.bincount(labels, weights=w * centered[:, j], minlength=n_components)
+                   for j in range(x.shape[1])], axis=1)
+    return nk, s1
+
+
+@on_worker
+def _one_hot_second_moments(x, w, start, labels, shift, means, covariance_type):
+    w = w.astype(np.float64)
+    resp = np.zeros((x.shape[0], means.shape[0]))
+    resp[np.arange(x.shape[0]), labels] = w
+    return (second_moments(covariance_type, x.astype(np.float64) - shift, resp, means, w),)
+
+
+@on_worker
+def _tied_scatter_block(x, w, start, shift, covered):
+    """The tied initial scatter's share of one block (it is a sum over rows)."""
+    local_rows = covered[(covered >= start) & (covered < start + x.shape[0])] - start
+    return (local.GaussianMixture._tied_initial_scatter(x, shift, w.astype(np.float64), local_rows),)
+
+
+class DaskEMRows:
+    """The Dask backend of the EM pass: the attributes and em_statistics of
+    lvmfast.mixture._gaussian_mixture._LocalRows, over a dask X's blocks."""
+
+    def __init__(self, data):
+        self.data, self.dtype = data, data.dtype
+        self.shift = data.mean
+        self.total_weight = data.total_weight
+
+    def em_statistics(self, weights, means, precisions_cholesky, covariance_type):
+        params = delayed((weights, means, precisions_cholesky))
+        parts = self.data.per_block(_em_block, self.shift.astype(self.dtype), params, covariance_type)
+        _, (total,) = run(compute=[tree_sum(parts, add_tuples)], progress=self.data.progress)
+        nk, s1, s2, log_likelihood = total
+        return nk, s1, s2, float(log_likelihood)
+
+
+class GaussianMixture(DaskEstimatorMixin, local.GaussianMixture):
+    """Gaussian mixture of a dask array, fit by EM on the Dask workers.
+
+    lvmfast.GaussianMixture's EM loop with the Dask pass: each iteration
+    maps the fused E + M-statistics kernel over X's blocks on the workers,
+    sums the statistics in a fixed tree and does the M-step on the client.
+    From the same initial parameters it gives lvmfast.GaussianMixture's
+    n_iter_ and (to rounding) its parameters and lower bound, whatever the
+    chunks; the same chunks give bit-identical results.
+
+    Parameters
+    ----------
+    As lvmfast.GaussianMixture, except:
+
+    init_params : {'kmeans', 'k-means++', 'random_from_data'}, default='kmeans'
+        'kmeans': labels of lvmfast.dask.KMeans (k-means|| seeding), one
+        statistics pass. 'k-means++': greedy k-means++ seeds from a sample
+        of `sample_size` rows (all rows when X has fewer: the local
+        seeding). 'random_from_data': random rows as seeds, the local
+        estimator's draw. ('random', N x K uniforms from one sequential
+        stream, is not offered.)
+    sample_size : int, default=100000
+    persist : 'auto' or bool, default='auto'
+        Keep X in the workers' memory between passes ('auto': when it takes
+        at most half of it), or read it from its source every pass.
+    progress : bool, default=False
+        Show dask's progress bar on each pass.
+
+    verbose prints one line per iteration with its time.
+    """
+
+    _parameter_constraints: dict = {
+        **local.GaussianMixture._parameter_constraints,
+        "init_params": [StrOptions(set(DASK_INIT_PARAMS))],
+        "sample_size": [integers(1)],
+        **DaskEstimatorMixin._dask_constraints,
+    }
+    _local_class = local.GaussianMixture
+    _verbose_seconds = True
+
+    def __init__(
+        self,
+        n_components=1,
+        *,
+        covariance_type="full",
+        tol=1e-3,
+        reg_covar=1e-6,
+        max_iter=100,
+        n_init=1,
+        init_params="kmeans",
+        weights_init=None,
+        means_init=None,
+        precisions_init=None,
+        random_state=None,
+        warm_start=False,
+        verbose=0,
+        verbose_interval=10,
+        sample_size=DEFAULT_SAMPLE_SIZE,
+        persist="auto",
+        progress=False,
+    ):
+        super().__init__(
+            n_components, covariance_type=covariance_type, tol=tol, reg_covar=reg_covar, max_iter=max_iter,
+            n_init=n_init, init_params=init_params, weights_init=weights_init, means_init=means_init,
+            precisions_init=precisions_init, random_state=random_state, warm_start=warm_start, verbose=verbose,
+            verbose_interval=verbose_interval,
+        )
+        self.sample_size = sample_size
+        self.persist = persist
+        self.progress = progress
+
+    @_fit_context(prefer_skip_nested_validation=True)
+    @unchanged_on_error
+    def fit(self, X, y=None, sample_weight=None):
+        """Estimate the model parameters by EM on a dask X (dask array or
+        dask DataFrame of numeric columns); sample_weight (dask or NumPy) is
+        rechunked to X's row blocks when its blocks differ."""
+        self._fit(X, sample_weight)
+        return self
+
+    @_fit_context(prefer_skip_nested_validation=True)
+    @unchanged_on_error
+    def fit_predict(self, X, y=None, sample_weight=None):
+        """Fit, then return the most likely component of each row (a dask array)."""
+        return self._fit(X, sample_weight).predict(X)
+
+    def _fit(self, X, sample_weight):
+        warm = self.warm_start and hasattr(self, "converged_")
+        X_dask = as_dask_rows(X)
+        check_input_features(self, X, X_dask, reset=not warm)
+        n_samples, n_features = X_dask.shape
+        if n_samples < max(self.n_components, 2):
+            raise ValueError(
+                f"Expected n_samples >= n_components but got n_components = {self.n_components}, "
+                f"n_samples = {n_samples}"
+            )
+        self._check_initial_parameters(n_features)
+        data = DaskData(X_dask, sample_weight, weight_dtype=np.float64, persist=self.persist, progress=self.progress)
+        self._em(DaskEMRows(data), warm)
+        self._persisted = data.persisted
+        return self
+
+    def _initial_statistics(self, rows, random_state):
+        """nk, s1, s2 (around the resulting means) of the initial one-hot
+        responsibilities, summed on the workers."""
+        data, shift, k = rows.data, rows.shift, self.n_components
+        if self.init_params == "kmeans":
+            from lvmfast.dask._kmeans import DaskLloydRows, KMeans
+
+            kmeans = KMeans(k, n_init=1, random_state=random_state, persist=False, progress=self.progress)
+            kmeans_rows = DaskLloydRows(data)
+            tol = kmeans.tol * float(np.mean(data.variance))
+            kmeans._fit_rows(data.X, kmeans_rows, data.weights, data.weights, 1.0, tol, None)
+            labels = [p[0][0] for p in kmeans.labels_.parts]
+            return self._labelled_statistics(data, shift, labels)
+        if self.init_params == "k-means++":
+            indices = sample_kmeans_plusplus(data, k, random_state, self.sample_size)
+        else:  # random_from_data: the local estimator's draw
+            indices = random_state.choice(data.n_samples, size=k, replace=False)
+        x, w = data.rows(indices), data.weights_of(indices)
+        if self.covariance_type != "tied":
+            return self._one_hot_statistics(x, shift, w, np.arange(k), np.arange(k))
+        nk = w.astype(np.float64)
+        s1 = nk[:, None] * (x.astype(np.float64) - shift)
+        parts = data.per_block(_tied_scatter_block, shift, np.sort(np.asarray(indices, dtype=np.int64)))
+        _, (s2,) = run(compute=[tree_sum(parts, add_tuples)])
+        return nk, s1, s2[0], s1 / (nk + NK_EPSILON)[:, None]
+
+    def _labelled_statistics(self, data, shift, labels):
+        """Two passes: nk and s1 of the labels, then s2 around their means."""
+        k = self.n_components
+        first = data.per_block(_one_hot_first_moments, shift, k, state=labels)
+        _, (total,) = run(compute=[tree_sum(first, add_tuples)])
+        nk, s1 = total
+        means = s1 / (nk + NK_EPSILON)[:, None]
+        second = data.per_block(_one_hot_second_moments, shift, means, self.covariance_type, state=labels)
+        _, (s2,) = run(compute=[tree_sum(second, add_tuples)])
+        return nk, s1, s2[0], means
+
+    # -- using a fitted model: dask arrays in, dask arrays out -------------
+
+    def predict(self, X):
+        """The most likely component of each row, as a dask array."""
+        return self._map_rows(X, "predict", dtype=np.intp)
+
+    def predict_proba(self, X):
+        """Responsibilities, as a dask array."""
+        return self._map_rows(X, "predict_proba", self.n_components, as_dask_rows(X).dtype)
+
+    def score_samples(self, X):
+        """Log-likelihood of each row, as a dask array."""
+        return self._map_rows(X, "score_samples", dtype=as_dask_rows(X).dtype)
+
+    def score(self, X, y=None, sample_weight=None):
+        """Mean (weighted) log-likelihood of X (computed: a float)."""
+        scores = self.score_samples(X).astype(np.float64)
+        if sample_weight is None:
+            return float(scores.mean().compute())
+        weights = as_dask_vector(sample_weight, as_dask_rows(X), "sample_weight", np.float64)
+        return float(((scores * weights).sum() / weights.sum()).compute())
+
+    def bic(self, X):
+        """Bayesian information criterion of the model on X."""
+        n = as_dask_rows(X).shape[0]
+        return -2 * self.score(X) * n + self._n_parameters() * np.log(n)
+
+    def aic(self, X):
+        """Akaike information criterion of the model on X."""
+        return -2 * self.score(X) * as_dask_rows(X).shape[0] + 2 * self._n_parameters()
