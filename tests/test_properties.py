@@ -407,7 +407,10 @@ def test_kmeans_predict_new_data(data):
     scale = float(np.abs(Z).max() + np.abs(centers).max()) + 1e-300
     atol = 8 * np.sqrt(eps_of(dtype) * (Z.shape[1] + 6)) * scale + 2 * np.sqrt(tiny_of(dtype) * Z.shape[1])
     assert_finite(distances, "transform")
-    assert_close(distances, exact, 1e-5, atol, "transform")
+    # transform returns Z's dtype: float32 distances below float32's normal
+    # range keep only its subnormal steps (5.6e-151 reads 0)
+    output_floor = float(np.finfo(np.float32).tiny) if distances.dtype == np.float32 else 0.0
+    assert_close(distances, exact, 1e-5, atol + output_floor, "transform")
     best = exact.min(axis=1)
     # predict picks a nearest center up to rounding
     chosen = exact[np.arange(len(Z)), predicted]
@@ -737,12 +740,17 @@ def check_gmm_against_sklearn(X, labels, k, info, params):
     # rounding error is about eps * max|x|^2; compare only where that is
     # small against the covariances.
     sk_error = 64 * eps_of(dtype) * float(np.max(np.abs(X.astype(np.float64))) ** 2)
-    if sk_error > 1e-4 * float(np.min(est.covariances_ if params["covariance_type"] != "full"
-                                      else [np.linalg.eigvalsh(c).min() for c in est.covariances_])):
+    smallest_cov = float(np.min(est.covariances_ if params["covariance_type"] != "full"
+                                else [np.linalg.eigvalsh(c).min() for c in est.covariances_]))
+    if sk_error > 1e-4 * smallest_cov:
         note("scikit-learn's cancellation error is too large to compare")
         return
     f32 = dtype == np.float32
-    rtol = 1e-4 if f32 else 1e-6
+    # Where that error is not negligible against the covariances, it moves
+    # scikit-learn's responsibilities, and so its weights and means, by up to
+    # about as much relatively, more after several iterations (a cluster at
+    # 1e6 of spread 10: 1e-4 in the covariances, 2.3e-6 in the weights).
+    rtol = max(1e-4 if f32 else 1e-6, 100 * sk_error / smallest_cov)
     d = X.shape[1]
     # lower_bound_ is the log-likelihood under the starting point; where
     # scikit-learn's starting covariances are themselves at its rounding
@@ -774,7 +782,7 @@ def check_gmm_against_sklearn(X, labels, k, info, params):
     assert_close(ll, sk_ll, rtol, (1e-2 if f32 else 1e-6) * (d + np.abs(sk_ll)), "score_samples")
     proba = call(est, "predict_proba", X, names=["X"])
     assert_finite(proba, "predict_proba")
-    assert_close(proba, sk_est.predict_proba(X_sk), 0, 1e-3 if f32 else 1e-6, "predict_proba")
+    assert_close(proba, sk_est.predict_proba(X_sk), 0, max(1e-3 if f32 else 1e-6, rtol), "predict_proba")
     sk_proba = sk_est.predict_proba(X_sk)
     clear = np.sort(sk_proba, axis=1)[:, -1] - (np.sort(sk_proba, axis=1)[:, -2] if k > 1 else 0) > 1e-3
     np.testing.assert_array_equal(call(est, "predict", X, names=["X"])[clear], sk_est.predict(X_sk)[clear])
