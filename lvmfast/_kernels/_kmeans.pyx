@@ -108,9 +108,11 @@ def lloyd_step(const floating[:, ::1] X not None, const floating[::1] shift not 
     (exact differences); when update_centers, block_sums[b, k] = sum of
     w * (x - shift) and block_weights[b, k] = sum of w over rows labelled k.
 
-    For float64 data, centers_single (the centers in float32, with their
-    squared norms and the rows' row_sq_norms) moves the distance gemm to
-    float32: see assign_single.
+    Float32 data, and float64 data given centers_single (the centers in
+    float32, with their squared norms; row_sq_norms is checked but only the
+    bounded steps use it), are scored in float32 by the fused kernel with
+    every label proven: see assign_fused. Float64 data without it runs a
+    float64 gemm with the same proofs (assign_double).
 
     Buffers per block of the plan: block_inertia (n_blocks), and, when
     update_centers, block_sums (n_blocks, K, D) and block_weights
