@@ -750,7 +750,8 @@ def check_gmm_against_sklearn(X, labels, k, info, params):
     # scikit-learn's responsibilities, and so its weights and means, by up to
     # about as much relatively, more after several iterations (a cluster at
     # 1e6 of spread 10: 1e-4 in the covariances, 2.3e-6 in the weights).
-    rtol = max(1e-4 if f32 else 1e-6, 100 * sk_error / smallest_cov)
+    # (sk_error is 0 where the squares underflow; so may smallest_cov be)
+    rtol = max(1e-4 if f32 else 1e-6, 100 * sk_error / smallest_cov if sk_error > 0 else 0.0)
     d = X.shape[1]
     # lower_bound_ is the log-likelihood under the starting point; where
     # scikit-learn's starting covariances are themselves at its rounding
