@@ -21,15 +21,11 @@ from lvmfast._kernels._checks cimport (
     check_labels, check_length, check_plan, check_positive, check_shape, check_shape3,
     expected_blocks,
 )
-from lvmfast._kernels._rows cimport argmin_columns, copy_centered
+from lvmfast._kernels._rows cimport (
+    argmin_columns, copy_centered, lvm_sq_distances_d, lvm_sq_distances_s,
+)
 
 cdef extern from "_simd.h" nogil:
-    void lvm_sq_distances_d(const double *x, const Py_ssize_t *rows, Py_ssize_t n,
-                            Py_ssize_t n_features, const double *cols, Py_ssize_t n_cols,
-                            double *dist, Py_ssize_t ld)
-    void lvm_sq_distances_s(const float *x, const Py_ssize_t *rows, Py_ssize_t n,
-                            Py_ssize_t n_features, const float *cols, Py_ssize_t n_cols,
-                            double *dist, Py_ssize_t ld)
     void lvm_pp_potentials_d(const double *dist, Py_ssize_t n, Py_ssize_t n_cols,
                              const double *weight, const double *closest, double *pots)
     void lvm_pp_potentials_s(const double *dist, Py_ssize_t n, Py_ssize_t n_cols,

@@ -25,6 +25,7 @@ from libc.string cimport memset
 from lvmfast._kernels._checks cimport (
     check_labels, check_length, check_plan, check_positive, check_shape, expected_blocks,
 )
+from lvmfast._kernels._rows cimport lvm_sq_distances_d, lvm_sq_distances_s
 
 
 cdef inline Py_ssize_t block_end(Py_ssize_t block, Py_ssize_t block_rows, Py_ssize_t n_samples) noexcept nogil:
@@ -100,14 +101,6 @@ def oversample(const double[::1] closest not None, const floating[::1] sample_we
 
 # ---------------------------------------------------------------------------
 # Distances to the new candidates
-
-cdef extern from "_simd.h" nogil:
-    void lvm_sq_distances_d(const double *x, const Py_ssize_t *rows, Py_ssize_t n,
-                            Py_ssize_t n_features, const double *cols, Py_ssize_t n_cols,
-                            double *dist, Py_ssize_t ld)
-    void lvm_sq_distances_s(const float *x, const Py_ssize_t *rows, Py_ssize_t n,
-                            Py_ssize_t n_features, const float *cols, Py_ssize_t n_cols,
-                            double *dist, Py_ssize_t ld)
 
 cdef extern from "_nearest.h" nogil:
     Py_ssize_t LVM_NEAREST_ROWS

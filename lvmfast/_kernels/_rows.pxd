@@ -15,6 +15,13 @@ cdef inline void copy_centered(const floating[:, ::1] X, Py_ssize_t start, Py_ss
 
 
 cdef extern from "_simd.h" nogil:
+    # squared distances by direct differences (see _simd.h)
+    void lvm_sq_distances_d(const double *x, const Py_ssize_t *rows, Py_ssize_t n,
+                            Py_ssize_t n_features, const double *cols, Py_ssize_t n_cols,
+                            double *dist, Py_ssize_t ld)
+    void lvm_sq_distances_s(const float *x, const Py_ssize_t *rows, Py_ssize_t n,
+                            Py_ssize_t n_features, const float *cols, Py_ssize_t n_cols,
+                            double *dist, Py_ssize_t ld)
     void lvm_argmin_columns_d(const double *scores, const double *offset, Py_ssize_t n,
                               Py_ssize_t n_cols, double *best, double *lab)
     void lvm_argmin_columns_s(const float *scores, const float *offset, Py_ssize_t n,
