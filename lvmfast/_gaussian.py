@@ -167,9 +167,12 @@ def statistics_size(covariance_type, n_components, n_features):
     return n_components * n_features
 
 
-def em_statistics(X, shift, sample_weight, weights, means, precisions_cholesky, covariance_type, n_threads=None):
-    """One fused pass: the E-step under (weights, means, precisions_cholesky)
-    and the M-step's weighted sufficient statistics, in the frame X - shift.
+def em_statistics(X, shift, sample_weight, log_weights, means, precisions_cholesky, covariance_type, n_threads=None):
+    """One fused pass: the E-step under (log_weights, means,
+    precisions_cholesky) and the M-step's weighted sufficient statistics, in
+    the frame X - shift. log_weights (K,) is added to each component's
+    log-density: log pi_k for EM, the expected log weight and Wishart terms
+    for the variational E-step.
 
     Returns nk (K,), s1 (K, D) = sum w r x, s2 (see em_pass: around the
     current means) and the weighted log-likelihood sum, all float64, reduced
@@ -179,7 +182,7 @@ def em_statistics(X, shift, sample_weight, weights, means, precisions_cholesky, 
     n_components = np.shape(means)[0]
     n_threads = effective_n_threads() if n_threads is None else n_threads
     code, terms = kernel_terms(
-        means, precisions_cholesky, covariance_type, shift, X.dtype, np.log(weights)
+        means, precisions_cholesky, covariance_type, shift, X.dtype, np.asarray(log_weights, dtype=np.float64)
     )
     centered_means = np.ascontiguousarray(np.asarray(means, dtype=np.float64) - shift, dtype=X.dtype)
     s2_size = statistics_size(covariance_type, n_components, n_features)

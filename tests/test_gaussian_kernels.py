@@ -95,7 +95,7 @@ def test_em_statistics_match_numpy(covariance_type, dtype, n_samples):
     shift = X.mean(axis=0, dtype=np.float64).astype(dtype)
     w = rng.uniform(0.5, 2.0, n_samples).astype(dtype)
     weights = rng.dirichlet(np.ones(3))
-    got = em_statistics(X, shift, w, weights, means, chol, covariance_type)
+    got = em_statistics(X, shift, w, np.log(weights), means, chol, covariance_type)
     ref = reference_statistics(X, shift.astype(np.float64), w.astype(np.float64), weights, means, covs, covariance_type)
     rtol = 1e-9 if dtype is np.float64 else 2e-4
     for name, a, b in zip(("nk", "s1", "s2"), got[:3], ref[:3]):
@@ -114,7 +114,7 @@ def test_em_statistics_same_for_any_thread_count():
     runs = []
     for n_threads in (1, 2):
         with threadpool_limits(n_threads, user_api="openmp"):
-            runs.append(em_statistics(X, X.mean(axis=0), np.ones(50000), np.full(4, 0.25), means, chol, "full"))
+            runs.append(em_statistics(X, X.mean(axis=0), np.ones(50000), np.log(np.full(4, 0.25)), means, chol, "full"))
     for a, b in zip(runs[0], runs[1]):
         np.testing.assert_array_equal(a, b)
 
@@ -157,7 +157,7 @@ def test_em_statistics_exact_with_a_collapsed_float32_diag_component():
     shift = X.mean(axis=0, dtype=np.float64).astype(np.float32)
     w = np.ones(len(X), dtype=np.float32)
     weights = np.array([0.5, 0.5])
-    got = em_statistics(X, shift, w, weights, means, 1 / np.sqrt(var), "diag")
+    got = em_statistics(X, shift, w, np.log(weights), means, 1 / np.sqrt(var), "diag")
     ref = reference_statistics(X, shift.astype(np.float64), w.astype(np.float64), weights, means,
                                [np.diag(v) for v in var], "diag")
     np.testing.assert_allclose(got[0], ref[0], rtol=1e-6)

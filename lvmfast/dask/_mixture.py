@@ -25,8 +25,8 @@ DASK_INIT_PARAMS = ("kmeans", "k-means++", "random_from_data")
 @on_worker
 def _em_block(x, w, start, shift, params, covariance_type):
     """The fused E + M-statistics pass of the local backend, on one block."""
-    weights, means, precisions_cholesky = params
-    return em_statistics(x, shift, w, weights, means, precisions_cholesky, covariance_type, 1)
+    log_weights, means, precisions_cholesky = params
+    return em_statistics(x, shift, w, log_weights, means, precisions_cholesky, covariance_type, 1)
 
 
 @on_worker
@@ -64,8 +64,8 @@ class DaskEMRows:
         self.shift = data.mean
         self.total_weight = data.total_weight
 
-    def em_statistics(self, weights, means, precisions_cholesky, covariance_type):
-        params = delayed((weights, means, precisions_cholesky))
+    def em_statistics(self, log_weights, means, precisions_cholesky, covariance_type):
+        params = delayed((log_weights, means, precisions_cholesky))
         parts = self.data.per_block(_em_block, self.shift.astype(self.dtype), params, covariance_type)
         _, (total,) = run(compute=[tree_sum(parts, add_tuples)], progress=self.data.progress)
         nk, s1, s2, log_likelihood = total

@@ -125,9 +125,9 @@ class _LocalRows:
         self.shift = X.mean(axis=0, dtype=np.float64)  # the frame of the pass
         self.total_weight = sample_weight.sum(dtype=np.float64)
 
-    def em_statistics(self, weights, means, precisions_cholesky, covariance_type):
+    def em_statistics(self, log_weights, means, precisions_cholesky, covariance_type):
         return em_statistics(
-            self.X, self.shift.astype(self.dtype), self.sample_weight, weights, means, precisions_cholesky,
+            self.X, self.shift.astype(self.dtype), self.sample_weight, log_weights, means, precisions_cholesky,
             covariance_type, self.n_threads,
         )
 
@@ -464,7 +464,7 @@ class GaussianMixture(DensityMixin, BaseEstimator):
                 started = time.perf_counter()
                 for n_iter in range(1, self.max_iter + 1):
                     previous = lower_bound
-                    nk, s1, s2, log_likelihood = rows.em_statistics(weights, means + shift, chol, self.covariance_type)
+                    nk, s1, s2, log_likelihood = rows.em_statistics(np.log(weights), means + shift, chol, self.covariance_type)
                     nk_eps, new_means, covariances = _parameters_from_statistics(
                         nk, s1, s2, means, self.covariance_type, self.reg_covar, shift
                     )
