@@ -132,54 +132,14 @@ class _LocalRows:
         )
 
 
-class GaussianMixture(DensityMixin, BaseEstimator):
-    """Gaussian mixture model fit by expectation-maximization.
 
-    A drop-in for ``sklearn.mixture.GaussianMixture``: the same parameters,
-    attributes and iterations from the same starting point, with an EM
-    iteration that is one fused pass over the rows and never holds an
-    n_samples x n_components array. ``fit`` also takes ``sample_weight``.
-
-    Parameters
-    ----------
-    n_components : int, default=1
-        Number of mixture components.
-    covariance_type : {'full', 'tied', 'diag', 'spherical'}, default='full'
-        Each component's own full covariance, one shared full covariance,
-        diagonal covariances, or one variance per component.
-    tol : float, default=1e-3
-        EM stops when the mean log-likelihood gains less than this.
-    reg_covar : float, default=1e-6
-        Added to the diagonal of every covariance.
-    max_iter : int, default=100
-        EM iterations per initialization.
-    n_init : int, default=1
-        Initializations; the one with the highest final lower bound is kept.
-    init_params : {'kmeans', 'k-means++', 'random', 'random_from_data'}, default='kmeans'
-        How responsibilities are first set: lvmfast's KMeans labels, k-means++
-        seeds, random responsibilities, or random rows as seeds.
-    weights_init, means_init, precisions_init : array-like, default=None
-        Initial weights (K,), means (K, D) and precisions (shape by
-        covariance_type); they replace what init_params gives.
-    random_state : int, RandomState instance or None, default=None
-    warm_start : bool, default=False
-        Start fit from the last fit's parameters (with n_init=1).
-    verbose : int, default=0
-    verbose_interval : int, default=10
-        Iterations between verbose lines.
-
-    Attributes
-    ----------
-    weights_, means_, covariances_, precisions_, precisions_cholesky_
-        The fitted parameters (in X's dtype).
-    converged_ : bool
-    n_iter_ : int
-    lower_bound_ : float
-        Mean (weighted) log-likelihood of the best run at its last iteration.
-    lower_bounds_ : list of float
-        The lower bound after every iteration of the best run.
-    n_features_in_ : int
-    """
+class _BaseGaussianMixture(DensityMixin, BaseEstimator):
+    """What GaussianMixture and BayesianGaussianMixture share: validation,
+    the initial responsibilities, the iteration loop and the use of a fitted
+    model. A subclass says what its parameters are (a dict, its `state`),
+    which log weights the E-step adds to each component's log-density, and
+    how the M-step turns the pass's statistics into the next state and the
+    lower bound (its hooks are listed at the end of this class)."""
 
     _parameter_constraints: dict = {
         "n_components": [integers(1)],
@@ -189,83 +149,11 @@ class GaussianMixture(DensityMixin, BaseEstimator):
         "max_iter": [integers(0)],
         "n_init": [integers(1)],
         "init_params": [StrOptions(set(INIT_PARAMS))],
-        "weights_init": ["array-like", None],
-        "means_init": ["array-like", None],
-        "precisions_init": ["array-like", None],
         "random_state": ["random_state"],
         "warm_start": ["boolean"],
         "verbose": ["verbose"],
         "verbose_interval": [integers(1)],
     }
-
-    def __init__(
-        self,
-        n_components=1,
-        *,
-        covariance_type="full",
-        tol=1e-3,
-        reg_covar=1e-6,
-        max_iter=100,
-        n_init=1,
-        init_params="kmeans",
-        weights_init=None,
-        means_init=None,
-        precisions_init=None,
-        random_state=None,
-        warm_start=False,
-        verbose=0,
-        verbose_interval=10,
-    ):
-        self.n_components = n_components
-        self.covariance_type = covariance_type
-        self.tol = tol
-        self.reg_covar = reg_covar
-        self.max_iter = max_iter
-        self.n_init = n_init
-        self.init_params = init_params
-        self.weights_init = weights_init
-        self.means_init = means_init
-        self.precisions_init = precisions_init
-        self.random_state = random_state
-        self.warm_start = warm_start
-        self.verbose = verbose
-        self.verbose_interval = verbose_interval
-
-    # -- parameters ---------------------------------------------------------
-
-    def _check_initial_parameters(self, n_features):
-        """weights_init, means_init and precisions_init against the data's
-        width, with scikit-learn's messages."""
-        k, d = self.n_components, n_features
-        if self.weights_init is not None:
-            w = self._init_array(self.weights_init, "weights", (k,))
-            if w.min() < 0 or w.max() > 1:
-                raise ValueError(
-                    "The parameter 'weights' should be in the range [0, 1], but got "
-                    f"max value {w.max():.5f}, min value {w.min():.5f}"
-                )
-            if not np.allclose(w.sum(), 1.0, rtol=1e-6, atol=0.0):
-                raise ValueError(f"The parameter 'weights' should be normalized, but got sum(weights) = {w.sum():.5f}")
-        if self.means_init is not None:
-            self._init_array(self.means_init, "means", (k, d))
-        if self.precisions_init is not None:
-            shape = {"full": (k, d, d), "tied": (d, d), "diag": (k, d), "spherical": (k,)}[self.covariance_type]
-            p = self._init_array(self.precisions_init, f"{self.covariance_type} precision", shape)
-            if self.covariance_type in ("full", "tied"):
-                for m in p.reshape(-1, d, d):
-                    if not np.allclose(m, m.T) or np.linalg.eigvalsh(m).min() <= 0:
-                        raise ValueError(f"'{self.covariance_type} precision' should be symmetric, positive-definite")
-            elif p.min() <= 0:
-                raise ValueError(f"'{self.covariance_type} precision' should be positive")
-
-    @staticmethod
-    def _init_array(value, name, shape):
-        a = np.asarray(value, dtype=np.float64)
-        if a.shape != shape:
-            raise ValueError(f"The parameter '{name}' should have the shape of {shape}, but got {a.shape}")
-        if not np.isfinite(a).all():
-            raise ValueError(f"The parameter '{name}' contains NaN or infinity.")
-        return a
 
     # -- initialization -------------------------------------------------------
 
@@ -367,27 +255,6 @@ class GaussianMixture(DensityMixin, BaseEstimator):
     def _second_moments(self, x, weighted_resp, means, weights):
         return second_moments(self.covariance_type, x, weighted_resp, means, weights)
 
-    def _initialize(self, rows, random_state):
-        """weights, means (centered frame) and precisions_cholesky to start EM."""
-        shift = rows.shift
-        nk, s1, s2, around = self._initial_statistics(rows, random_state)
-        nk_eps, means, covariances = _parameters_from_statistics(
-            nk, s1, s2, around, self.covariance_type, self.reg_covar, shift
-        )
-        weights = nk_eps / rows.total_weight
-        if self.weights_init is not None:
-            weights = np.asarray(self.weights_init, dtype=np.float64)
-        if self.means_init is not None:
-            means = np.asarray(self.means_init, dtype=np.float64) - shift
-        if self.precisions_init is None:
-            chol = precision_cholesky(covariances, self.covariance_type, self.reg_covar)
-        else:
-            precisions = np.asarray(self.precisions_init, dtype=np.float64)
-            chol = _precision_cholesky_from_precisions(precisions, self.covariance_type)
-            # The covariances that go with the given precisions (what fit
-            # reports when max_iter=0), never those of the responsibilities.
-            covariances = _covariances_from_precisions(precisions, self.covariance_type)
-        return weights, means, covariances, chol
 
     # -- fitting --------------------------------------------------------------
 
@@ -396,7 +263,7 @@ class GaussianMixture(DensityMixin, BaseEstimator):
     @_fit_context(prefer_skip_nested_validation=True)
     @unchanged_on_error
     def fit(self, X, y=None, sample_weight=None):
-        """Estimate the model parameters by EM.
+        """Estimate the model parameters.
 
         Parameters
         ----------
@@ -436,10 +303,12 @@ class GaussianMixture(DensityMixin, BaseEstimator):
         return X
 
     def _em(self, rows, warm):
-        """The EM loop, on either backend's rows: `rows.em_statistics` is
-        the pass (local kernels here, the Dask workers in lvmfast.dask)."""
+        """The iteration loop, on either backend's rows: `rows.em_statistics`
+        is the pass (local kernels here, the Dask workers in lvmfast.dask);
+        the subclass's hooks make it EM or variational inference."""
         random_state = check_random_state(self.random_state)
-        shift, total_weight, dtype = rows.shift, rows.total_weight, rows.dtype
+        shift, dtype = rows.shift, rows.dtype
+        self._prepare(rows)
 
         best = None
         # The M-step between passes is tiny; a threaded BLAS there would wake
@@ -449,29 +318,18 @@ class GaussianMixture(DensityMixin, BaseEstimator):
                 if self.verbose:
                     print(f"Initialization {init}")
                 if warm:
-                    weights, means, covariances, chol = (
-                        self.weights_.astype(np.float64), self.means_.astype(np.float64) - shift,
-                        self.covariances_, self.precisions_cholesky_.astype(np.float64),
-                    )
-                    lower_bound = self.lower_bound_
-                    start_means = self.means_
+                    state, lower_bound = self._fitted_state(shift), self.lower_bound_
                 else:
-                    weights, means, covariances, chol = self._initialize(rows, random_state)
-                    check_precisions_fit_dtype(largest_precision(chol), dtype)
-                    lower_bound = -np.inf
-                    start_means = self.means_init if self.means_init is not None else means + shift
+                    state, lower_bound = self._initial_state(rows, random_state), -np.inf
+                check_precisions_fit_dtype(largest_precision(state["chol"]), dtype)
                 lower_bounds, converged, n_iter = [], False, 0
                 started = time.perf_counter()
                 for n_iter in range(1, self.max_iter + 1):
                     previous = lower_bound
-                    nk, s1, s2, log_likelihood = rows.em_statistics(np.log(weights), means + shift, chol, self.covariance_type)
-                    nk_eps, new_means, covariances = _parameters_from_statistics(
-                        nk, s1, s2, means, self.covariance_type, self.reg_covar, shift
-                    )
-                    weights, means = nk_eps / nk_eps.sum(), new_means
-                    chol = precision_cholesky(covariances, self.covariance_type, self.reg_covar)
-                    check_precisions_fit_dtype(largest_precision(chol), dtype)
-                    lower_bound = log_likelihood / total_weight
+                    log_weights = self._log_weights(state)
+                    statistics = rows.em_statistics(log_weights, state["means"] + shift, state["chol"], self.covariance_type)
+                    state, lower_bound = self._m_step(statistics, state, log_weights, rows)
+                    check_precisions_fit_dtype(largest_precision(state["chol"]), dtype)
                     lower_bounds.append(lower_bound)
                     change = lower_bound - previous
                     if self.verbose and self._verbose_seconds:
@@ -491,12 +349,8 @@ class GaussianMixture(DensityMixin, BaseEstimator):
                     print(f"Initialization {'converged' if converged else 'did not converge'}. lower bound {lower_bound:.5f}")
                 if best is None or lower_bound > best["lower_bound"]:
                     best = dict(
-                        # With no iteration the means are the starting ones as given, not
-                        # their round trip through the centered frame (which drops digits
-                        # of coordinates far smaller than the data mean).
-                        weights=weights, means=means + shift if n_iter else np.asarray(start_means, dtype=np.float64),
-                        covariances=covariances, chol=chol,
-                        n_iter=n_iter, lower_bound=lower_bound, lower_bounds=lower_bounds, converged=converged,
+                        state=state, n_iter=n_iter, lower_bound=lower_bound, lower_bounds=lower_bounds,
+                        converged=converged,
                     )
         if not best["converged"] and self.max_iter > 0:
             warnings.warn(
@@ -505,17 +359,49 @@ class GaussianMixture(DensityMixin, BaseEstimator):
                 ConvergenceWarning,
                 stacklevel=2,
             )
-        check_precisions_fit_dtype(largest_precision(best["chol"]), dtype)
-        self.weights_ = best["weights"].astype(dtype)
-        self.means_ = best["means"].astype(dtype)
-        self.covariances_ = np.asarray(best["covariances"]).astype(dtype)
-        self.precisions_cholesky_ = np.asarray(best["chol"]).astype(dtype)
-        self.precisions_ = _precisions(np.asarray(best["chol"]), self.covariance_type).astype(dtype)
+        self._set_fitted(best["state"], best["n_iter"], shift, dtype)
         self.converged_ = best["converged"]
         self.n_iter_ = best["n_iter"]
         self.lower_bound_ = best["lower_bound"]
         self.lower_bounds_ = best["lower_bounds"]
         self._shift = shift  # predictions center their chunks by the training mean
+
+    # -- the subclass's hooks -------------------------------------------------
+
+    def _check_initial_parameters(self, n_features):
+        """Check the user's initial or prior parameters against X's width
+        (before any pass over X)."""
+
+    def _prepare(self, rows):
+        """Whatever the fit derives from the data before initializing (the
+        Bayesian priors)."""
+
+    def _initial_state(self, rows, random_state):
+        """The state (a dict with at least 'means' in the centered frame and
+        'chol') to start the iterations from."""
+        raise NotImplementedError
+
+    def _fitted_state(self, shift):
+        """The state of the fitted attributes (warm_start)."""
+        raise NotImplementedError
+
+    def _log_weights(self, state):
+        """(K,) float64: what the E-step adds to each component's log-density."""
+        raise NotImplementedError
+
+    def _m_step(self, statistics, state, log_weights, rows):
+        """The next state and the lower bound, from the pass's statistics
+        (nk, s1, s2, log-likelihood) taken under `state`, whose E-step added
+        `log_weights`."""
+        raise NotImplementedError
+
+    def _set_fitted(self, state, n_iter, shift, dtype):
+        """Assign the fitted attributes (in X's dtype) from the best state."""
+        raise NotImplementedError
+
+    def _scoring_log_weights(self):
+        """_log_weights of the fitted model, for predict and score_samples."""
+        raise NotImplementedError
 
     # -- using a fitted model -------------------------------------------------
 
@@ -525,7 +411,7 @@ class GaussianMixture(DensityMixin, BaseEstimator):
         Rows are centered by the training data's mean."""
         chunk_rows = chunk_rows or X.shape[0]
         shift = self._shift
-        log_weights = np.log(self.weights_.astype(np.float64))
+        log_weights = self._scoring_log_weights()
         for start in range(0, X.shape[0], chunk_rows):
             rows = slice(start, min(start + chunk_rows, X.shape[0]))
             scores = log_prob(X[rows], shift, self.means_, self.precisions_cholesky_, self.covariance_type, log_weights)
@@ -572,20 +458,6 @@ class GaussianMixture(DensityMixin, BaseEstimator):
         """The most likely component of each row."""
         return self._labels(self._fitted_input(X))
 
-    def _n_parameters(self):
-        k, d = self.means_.shape
-        cov = {"full": k * d * (d + 1) / 2, "tied": d * (d + 1) / 2, "diag": k * d, "spherical": k}[self.covariance_type]
-        return int(cov + k * d + k - 1)
-
-    def bic(self, X):
-        """Bayesian information criterion of the model on X (lower is better)."""
-        X = self._fitted_input(X)
-        return -2 * self.score(X) * X.shape[0] + self._n_parameters() * np.log(X.shape[0])
-
-    def aic(self, X):
-        """Akaike information criterion of the model on X (lower is better)."""
-        X = self._fitted_input(X)
-        return -2 * self.score(X) * X.shape[0] + 2 * self._n_parameters()
 
     def sample(self, n_samples=1):
         """Draw n_samples rows from the fitted model.
@@ -615,3 +487,210 @@ class GaussianMixture(DensityMixin, BaseEstimator):
                 parts.append(mean + rng.standard_normal((int(count), mean.shape[0])) * np.sqrt(covariances[k]))
         y = np.repeat(np.arange(len(counts)), counts)
         return np.vstack(parts), y
+
+
+class GaussianMixture(_BaseGaussianMixture):
+    """Gaussian mixture model fit by expectation-maximization.
+
+    A drop-in for ``sklearn.mixture.GaussianMixture``: the same parameters,
+    attributes and iterations from the same starting point, with an EM
+    iteration that is one fused pass over the rows and never holds an
+    n_samples x n_components array. ``fit`` also takes ``sample_weight``.
+
+    Parameters
+    ----------
+    n_components : int, default=1
+        Number of mixture components.
+    covariance_type : {'full', 'tied', 'diag', 'spherical'}, default='full'
+        Each component's own full covariance, one shared full covariance,
+        diagonal covariances, or one variance per component.
+    tol : float, default=1e-3
+        EM stops when the mean log-likelihood gains less than this.
+    reg_covar : float, default=1e-6
+        Added to the diagonal of every covariance.
+    max_iter : int, default=100
+        EM iterations per initialization.
+    n_init : int, default=1
+        Initializations; the one with the highest final lower bound is kept.
+    init_params : {'kmeans', 'k-means++', 'random', 'random_from_data'}, default='kmeans'
+        How responsibilities are first set: lvmfast's KMeans labels, k-means++
+        seeds, random responsibilities, or random rows as seeds.
+    weights_init, means_init, precisions_init : array-like, default=None
+        Initial weights (K,), means (K, D) and precisions (shape by
+        covariance_type); they replace what init_params gives.
+    random_state : int, RandomState instance or None, default=None
+    warm_start : bool, default=False
+        Start fit from the last fit's parameters (with n_init=1).
+    verbose : int, default=0
+    verbose_interval : int, default=10
+        Iterations between verbose lines.
+
+    Attributes
+    ----------
+    weights_, means_, covariances_, precisions_, precisions_cholesky_
+        The fitted parameters (in X's dtype).
+    converged_ : bool
+    n_iter_ : int
+    lower_bound_ : float
+        Mean (weighted) log-likelihood of the best run at its last iteration.
+    lower_bounds_ : list of float
+        The lower bound after every iteration of the best run.
+    n_features_in_ : int
+    """
+
+    _parameter_constraints: dict = {
+        **_BaseGaussianMixture._parameter_constraints,
+        "weights_init": ["array-like", None],
+        "means_init": ["array-like", None],
+        "precisions_init": ["array-like", None],
+    }
+
+    def __init__(
+        self,
+        n_components=1,
+        *,
+        covariance_type="full",
+        tol=1e-3,
+        reg_covar=1e-6,
+        max_iter=100,
+        n_init=1,
+        init_params="kmeans",
+        weights_init=None,
+        means_init=None,
+        precisions_init=None,
+        random_state=None,
+        warm_start=False,
+        verbose=0,
+        verbose_interval=10,
+    ):
+        self.n_components = n_components
+        self.covariance_type = covariance_type
+        self.tol = tol
+        self.reg_covar = reg_covar
+        self.max_iter = max_iter
+        self.n_init = n_init
+        self.init_params = init_params
+        self.weights_init = weights_init
+        self.means_init = means_init
+        self.precisions_init = precisions_init
+        self.random_state = random_state
+        self.warm_start = warm_start
+        self.verbose = verbose
+        self.verbose_interval = verbose_interval
+
+    # -- parameters ---------------------------------------------------------
+
+
+    def _check_initial_parameters(self, n_features):
+        """weights_init, means_init and precisions_init against the data's
+        width, with scikit-learn's messages."""
+        k, d = self.n_components, n_features
+        if self.weights_init is not None:
+            w = self._init_array(self.weights_init, "weights", (k,))
+            if w.min() < 0 or w.max() > 1:
+                raise ValueError(
+                    "The parameter 'weights' should be in the range [0, 1], but got "
+                    f"max value {w.max():.5f}, min value {w.min():.5f}"
+                )
+            if not np.allclose(w.sum(), 1.0, rtol=1e-6, atol=0.0):
+                raise ValueError(f"The parameter 'weights' should be normalized, but got sum(weights) = {w.sum():.5f}")
+        if self.means_init is not None:
+            self._init_array(self.means_init, "means", (k, d))
+        if self.precisions_init is not None:
+            shape = {"full": (k, d, d), "tied": (d, d), "diag": (k, d), "spherical": (k,)}[self.covariance_type]
+            p = self._init_array(self.precisions_init, f"{self.covariance_type} precision", shape)
+            if self.covariance_type in ("full", "tied"):
+                for m in p.reshape(-1, d, d):
+                    if not np.allclose(m, m.T) or np.linalg.eigvalsh(m).min() <= 0:
+                        raise ValueError(f"'{self.covariance_type} precision' should be symmetric, positive-definite")
+            elif p.min() <= 0:
+                raise ValueError(f"'{self.covariance_type} precision' should be positive")
+
+    @staticmethod
+    def _init_array(value, name, shape):
+        a = np.asarray(value, dtype=np.float64)
+        if a.shape != shape:
+            raise ValueError(f"The parameter '{name}' should have the shape of {shape}, but got {a.shape}")
+        if not np.isfinite(a).all():
+            raise ValueError(f"The parameter '{name}' contains NaN or infinity.")
+        return a
+
+    # -- initialization -------------------------------------------------------
+
+
+    def _initial_state(self, rows, random_state):
+        """weights, means (centered frame), covariances and precisions_cholesky
+        to start EM, and the means as given (means_init) if any."""
+        shift = rows.shift
+        nk, s1, s2, around = self._initial_statistics(rows, random_state)
+        nk_eps, means, covariances = _parameters_from_statistics(
+            nk, s1, s2, around, self.covariance_type, self.reg_covar, shift
+        )
+        weights = nk_eps / rows.total_weight
+        if self.weights_init is not None:
+            weights = np.asarray(self.weights_init, dtype=np.float64)
+        if self.means_init is not None:
+            means = np.asarray(self.means_init, dtype=np.float64) - shift
+        if self.precisions_init is None:
+            chol = precision_cholesky(covariances, self.covariance_type, self.reg_covar)
+        else:
+            precisions = np.asarray(self.precisions_init, dtype=np.float64)
+            chol = _precision_cholesky_from_precisions(precisions, self.covariance_type)
+            # The covariances that go with the given precisions (what fit
+            # reports when max_iter=0), never those of the responsibilities.
+            covariances = _covariances_from_precisions(precisions, self.covariance_type)
+        given = None if self.means_init is None else np.asarray(self.means_init, dtype=np.float64)
+        return dict(weights=weights, means=means, covariances=covariances, chol=chol, given_means=given)
+
+    # -- fitting --------------------------------------------------------------
+
+
+    def _fitted_state(self, shift):
+        return dict(
+            weights=self.weights_.astype(np.float64), means=self.means_.astype(np.float64) - shift,
+            covariances=self.covariances_, chol=self.precisions_cholesky_.astype(np.float64),
+            given_means=self.means_,
+        )
+
+    def _log_weights(self, state):
+        return np.log(state["weights"])
+
+    def _m_step(self, statistics, state, log_weights, rows):
+        nk, s1, s2, log_likelihood = statistics
+        nk_eps, means, covariances = _parameters_from_statistics(
+            nk, s1, s2, state["means"], self.covariance_type, self.reg_covar, rows.shift
+        )
+        chol = precision_cholesky(covariances, self.covariance_type, self.reg_covar)
+        state = dict(weights=nk_eps / nk_eps.sum(), means=means, covariances=covariances, chol=chol, given_means=None)
+        # EM's lower bound: the mean log-likelihood under the parameters of the E-step
+        return state, log_likelihood / rows.total_weight
+
+    def _set_fitted(self, state, n_iter, shift, dtype):
+        # With no iteration the means are the starting ones as given, not
+        # their round trip through the centered frame (which drops digits
+        # of coordinates far smaller than the data mean).
+        given = state["given_means"]
+        means = np.asarray(given, dtype=np.float64) if given is not None and n_iter == 0 else state["means"] + shift
+        self.weights_ = state["weights"].astype(dtype)
+        self.means_ = means.astype(dtype)
+        self.covariances_ = np.asarray(state["covariances"]).astype(dtype)
+        self.precisions_cholesky_ = np.asarray(state["chol"]).astype(dtype)
+        self.precisions_ = _precisions(np.asarray(state["chol"]), self.covariance_type).astype(dtype)
+
+    def _scoring_log_weights(self):
+        return np.log(self.weights_.astype(np.float64))
+
+    def _n_parameters(self):
+        k, d = self.means_.shape
+        cov = {"full": k * d * (d + 1) / 2, "tied": d * (d + 1) / 2, "diag": k * d, "spherical": k}[self.covariance_type]
+        return int(cov + k * d + k - 1)
+
+    def bic(self, X):
+        """Bayesian information criterion of the model on X (lower is better)."""
+        X = self._fitted_input(X)
+        return -2 * self.score(X) * X.shape[0] + self._n_parameters() * np.log(X.shape[0])
+
+    def aic(self, X):
+        """Akaike information criterion of the model on X (lower is better)."""
+        X = self._fitted_input(X)
+        return -2 * self.score(X) * X.shape[0] + 2 * self._n_parameters()
