@@ -1,5 +1,6 @@
-"""GaussianMixture: EM iterations beside scikit-learn from the same
-parameters with equal thread counts, and the peak memory of a large fit."""
+"""GaussianMixture and BayesianGaussianMixture: EM and variational
+iterations beside scikit-learn from the same parameters with equal thread
+counts, and the peak memory of a large fit."""
 import pytest
 
 from lvmfast.bench.cases import GROUPS
@@ -8,13 +9,13 @@ from lvmfast.bench.runner import build_case
 
 
 @pytest.mark.parametrize("dtype", ["float64", "float32"])
-@pytest.mark.parametrize("key", GROUPS["gmm"])
+@pytest.mark.parametrize("key", GROUPS["gmm"] + GROUPS["bgm"])
 def test_gaussian_mixture(run_case, key, dtype):
     row = run_case(key, dtype)
     assert row["agreement"]["agrees"], row["agreement"]["text"]
 
 
-@pytest.mark.parametrize("key", GROUPS["gmm"])
+@pytest.mark.parametrize("key", GROUPS["gmm"] + GROUPS["bgm"])
 def test_peak_memory_bound(key, size_name, n_threads, memory_probe):
     """A fit at N = 2,000,000, D = 16, K = 16 (X is 244 MiB) stays under
     64 MiB + 10% of X above X (scikit-learn's takes about 1.5 GiB)."""

@@ -26,6 +26,9 @@ IMPLEMENTATIONS = {
     "GaussianMixture": {
         "lvmfast": ("lvmfast", "GaussianMixture"), "sklearn": ("sklearn.mixture", "GaussianMixture"),
     },
+    "BayesianGaussianMixture": {
+        "lvmfast": ("lvmfast", "BayesianGaussianMixture"), "sklearn": ("sklearn.mixture", "BayesianGaussianMixture"),
+    },
     "GaussianNB": {"lvmfast": ("lvmfast", "GaussianNB"), "sklearn": ("sklearn.naive_bayes", "GaussianNB")},
     "GaussianClassifier": {
         "lvmfast": ("lvmfast", "GaussianClassifier"),
@@ -689,7 +692,7 @@ class GaussianMixtureCase(Case):
         step_seconds = (fit_seconds - median_seconds(short, repeats)) / 5
         model = long()
         return {"implementation": qualified_name(type(model)), "fit_seconds": fit_seconds,
-                "step_seconds": step_seconds, "summary": {"lower_bound": float(model.lower_bound_)}}
+                "step_seconds": step_seconds, "summary": {"lower_bound": float(np.ravel(model.lower_bound_)[0])}}
 
     def memory_run(self, library):
         self._fitter(library, 6)()
@@ -736,6 +739,47 @@ def starting_point(X, n_components, covariance_type, seed=1):
 def _mixture_case(covariance_type):
     return type(f"GaussianMixture{covariance_type.title()}Case", (GaussianMixtureCase,), {
         "key": f"gmm-{covariance_type}", "title": f"GaussianMixture ({covariance_type})",
+        "covariance_type": covariance_type, "__module__": __name__,
+    })
+
+
+class BayesianMixtureCase(GaussianMixtureCase):
+    """Variational inference from the same responsibilities (random rows as
+    seeds, random_state 0: both libraries draw the same rows), default
+    priors, tol=0. The step is one iteration, as for GaussianMixtureCase;
+    its floor is EM's (the variational E-step adds O(K D) per iteration).
+    Agreement: the final lower bound per row."""
+
+    model = "BayesianGaussianMixture"
+    step = "VI iteration"
+
+    def _make_data(self):
+        X = make_blobs(self.size["n_samples"], self.size["n_features"], self.size["n_components"], self.dtype.name)
+        return X, None
+
+    def _fitter(self, library, max_iter):
+        X, _ = self.data()
+        model = implementation(self.model, library)(
+            n_components=self.size["n_components"], covariance_type=self.covariance_type, max_iter=max_iter,
+            tol=0.0, init_params="random_from_data", random_state=0,
+        )
+
+        def fit():
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore")  # ConvergenceWarning: tol=0 never converges
+                return model.fit(X)
+
+        return fit
+
+    def measure(self, library, repeats=3):
+        result = super().measure(library, repeats)
+        result["summary"]["lower_bound"] /= self.size["n_samples"]  # the variational bound is a sum over rows
+        return result
+
+
+def _bayesian_mixture_case(covariance_type):
+    return type(f"BayesianMixture{covariance_type.title()}Case", (BayesianMixtureCase,), {
+        "key": f"bgm-{covariance_type}", "title": f"BayesianGaussianMixture ({covariance_type})",
         "covariance_type": covariance_type, "__module__": __name__,
     })
 
@@ -825,6 +869,7 @@ class GaussianClassifierCase(ClassifierCase):
 CASES = {case.key: case for case in [
     LloydCase, LloydNormalCase, LloydLargeKCase, KMeansPlusPlusCase, SparseLloydCase, KMeansFitCase, KMeansFitNormalCase, KMeansParallelInitCase,
     MiniBatchKMeansCase, MiniBatchKMeansNormalCase, *(_mixture_case(t) for t in ("full", "tied", "diag", "spherical")),
+    *(_bayesian_mixture_case(t) for t in ("full", "tied", "diag", "spherical")),
     GaussianNBCase, GaussianClassifierCase,
 ]}
 # Names for several cases at once in --models.
@@ -833,6 +878,7 @@ GROUPS = {
                "kmeans-fit-normal"],
     "minibatch": ["minibatch-kmeans", "minibatch-kmeans-normal"],
     "gmm": ["gmm-full", "gmm-tied", "gmm-diag", "gmm-spherical"],
+    "bgm": ["bgm-full", "bgm-tied", "bgm-diag", "bgm-spherical"],
     "classifiers": ["gaussian-nb", "gaussian-classifier"],
 }
 # The kernels of the thread-scaling table: one per kernel family.
