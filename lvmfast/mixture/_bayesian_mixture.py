@@ -58,6 +58,14 @@ def _log_wishart_norm(degrees_of_freedom, log_det_precision_cholesky, n_features
     )
 
 
+def _in_caller_units(statistics, rows):
+    """Sums over rows of the pass, times the weights' scale: the passes run
+    on weights of mean 1, and the posterior counts rows (integer weights
+    act as repeated rows)."""
+    scale = getattr(rows, "weight_scale", 1.0)
+    return tuple(s * scale for s in statistics)
+
+
 def _entropy_of_responsibilities(statistics, constants, means, chol, covariance_type):
     """-sum_i w_i sum_k r_ik log r_ik, from the pass's statistics.
 
@@ -268,7 +276,9 @@ class BayesianGaussianMixture(_BaseGaussianMixture):
         pass's statistics under a single component ('tied', so that s2 is
         sum w x x^T around the shift)."""
         n_features = rows.shift.shape[0]
-        nk, s1, s2, _ = rows.em_statistics(np.zeros(1), rows.shift[None, :], np.eye(n_features), "tied")
+        nk, s1, s2, _ = _in_caller_units(
+            rows.em_statistics(np.zeros(1), rows.shift[None, :], np.eye(n_features), "tied"), rows
+        )
         total = nk[0]
         offset = s1[0] / total
         scatter = s2.reshape(n_features, n_features) - total * np.outer(offset, offset)
@@ -278,6 +288,7 @@ class BayesianGaussianMixture(_BaseGaussianMixture):
 
     def _initial_state(self, rows, random_state):
         nk, s1, s2, around = self._initial_statistics(rows, random_state)
+        nk, s1, s2 = _in_caller_units((nk, s1, s2), rows)
         return self._posterior(*_parameters_from_statistics(
             nk, s1, s2, around, self.covariance_type, self.reg_covar, rows.shift
         ))
@@ -331,6 +342,7 @@ class BayesianGaussianMixture(_BaseGaussianMixture):
 
     def _m_step(self, statistics, state, log_weights, rows):
         n_features = rows.shift.shape[0]
+        statistics = _in_caller_units(statistics, rows)
         nk, s1, s2, _ = statistics
         constants = log_det_cholesky(state["chol"], self.covariance_type, n_features) - 0.5 * n_features * np.log(2 * np.pi)
         entropy = _entropy_of_responsibilities(

@@ -119,8 +119,11 @@ class _LocalRows:
     blocks of an in-memory X (lvmfast._gaussian.em_statistics). The Dask
     backend (lvmfast.dask) has the same attributes and em_statistics."""
 
-    def __init__(self, X, sample_weight, n_threads):
+    def __init__(self, X, sample_weight, n_threads, weight_scale=1.0):
         self.X, self.sample_weight, self.n_threads = X, sample_weight, n_threads
+        # sample_weight has mean 1; the caller's weights were weight_scale
+        # times it (what the variational posterior, unlike EM, depends on)
+        self.weight_scale = weight_scale
         self.dtype = X.dtype
         self.shift = X.mean(axis=0, dtype=np.float64)  # the frame of the pass
         self.total_weight = sample_weight.sum(dtype=np.float64)
@@ -298,8 +301,8 @@ class _BaseGaussianMixture(DensityMixin, BaseEstimator):
                 f"n_samples = {n_samples}"
             )
         self._check_initial_parameters(n_features)
-        sample_weight = unit_mean_weights(check_sample_weight(sample_weight, X, np.float64), X.dtype)
-        self._em(_LocalRows(X, sample_weight, effective_n_threads()), warm)
+        sample_weight, scale = unit_mean_weights(check_sample_weight(sample_weight, X, np.float64), X.dtype, with_scale=True)
+        self._em(_LocalRows(X, sample_weight, effective_n_threads(), scale), warm)
         return X
 
     def _em(self, rows, warm):
