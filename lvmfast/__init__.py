@@ -2,11 +2,11 @@
 classifiers) with scikit-learn's interface, compiled kernels and OpenMP."""
 from lvmfast._parallel import openmp_enabled
 from lvmfast.cluster import KMeans, MiniBatchKMeans, kmeans_plusplus
-from lvmfast.mixture import BayesianGaussianMixture, GaussianMixture
+from lvmfast.mixture import BayesianGaussianMixture, GaussianMixture, GaussianMixtureIC
 from lvmfast.naive_bayes import GaussianClassifier, GaussianNB
 
 __version__ = "0.1.0"
 __all__ = [
-    "BayesianGaussianMixture", "GaussianClassifier", "GaussianMixture", "GaussianNB", "KMeans", "MiniBatchKMeans", "kmeans_plusplus",
+    "BayesianGaussianMixture", "GaussianClassifier", "GaussianMixture", "GaussianMixtureIC", "GaussianNB", "KMeans", "MiniBatchKMeans", "kmeans_plusplus",
     "openmp_enabled", "__version__",
 ]

@@ -784,6 +784,93 @@ def _bayesian_mixture_case(covariance_type):
     })
 
 
+def known_mixture(n_samples, n_features, n_components, dtype, seed=0):
+    """Rows of a known mixture: n_components Gaussians with their own
+    random full covariances and unequal weights, far enough apart that the
+    number of components can be told from the data."""
+    rng = np.random.default_rng(seed)
+    weights = rng.dirichlet(np.full(n_components, 5.0))
+    counts = rng.multinomial(n_samples, weights)
+    means = rng.normal(0.0, 6.0, (n_components, n_features))
+    parts = [m + rng.standard_normal((c, n_features)) @ (np.eye(n_features) + rng.normal(0.0, 0.3, (n_features, n_features)))
+             for m, c in zip(means, counts)]
+    return np.ascontiguousarray(rng.permutation(np.vstack(parts)), dtype=dtype)
+
+
+class MixtureSelectionCase(Case):
+    """Choosing K by BIC over a grid (n_components 1..8, the four covariance
+    types) on rows of a known 5-component mixture. lvmfast: one
+    GaussianMixtureIC fit, and its GaussianMixture fit one after another
+    with bic(X) each (the 'step' column); scikit-learn: its GaussianMixture
+    the same way (no grid call to compare with). Same random_state. The
+    agreement is the pick; the text also gives lvmfast's grid against its
+    own fits one after another (the share of the grid)."""
+
+    key = "gmm-select"
+    model = "GaussianMixtureIC"
+    title = "Choosing K by BIC (8 K x 4 types)"
+    step = "fits one after another, with bic(X)"
+    fit = "grid call"
+    sizes = {
+        "full": {"n_samples": 100_000, "n_features": 8, "n_components": 5},
+        "quick": {"n_samples": 5_000, "n_features": 8, "n_components": 5},
+    }
+    tolerance = {"float64": 0.0, "float32": 0.0}
+    grid = range(1, 9)
+
+    def _make_data(self):
+        return known_mixture(self.size["n_samples"], self.size["n_features"], self.size["n_components"], self.dtype.name)
+
+    def _one_by_one(self, library):
+        X = self.data()
+        mixture = implementation("GaussianMixture", library)
+        best = None
+        for k in self.grid:
+            for covariance_type in ("full", "tied", "diag", "spherical"):
+                model = mixture(k, covariance_type=covariance_type, random_state=0).fit(X)
+                bic = model.bic(X)
+                if best is None or bic < best[0]:
+                    best = (bic, k, covariance_type)
+        return best[1:]
+
+    def measure(self, library, repeats=1):
+        X = self.data()
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")  # ConvergenceWarning of the largest grids
+            started = time.perf_counter()
+            pick = self._one_by_one(library)
+            one_by_one = time.perf_counter() - started
+            grid_seconds = None
+            if library == "lvmfast":
+                from lvmfast import GaussianMixtureIC
+
+                started = time.perf_counter()
+                search = GaussianMixtureIC(self.grid, random_state=0).fit(X)
+                grid_seconds = time.perf_counter() - started
+                best = search.best_params_
+                if (best["n_components"], best["covariance_type"]) != pick:
+                    raise AssertionError(f"GaussianMixtureIC picked {best}, its fits one by one {pick}")
+        return {"implementation": qualified_name(implementation("GaussianMixture", library)),
+                "fit_seconds": grid_seconds if grid_seconds is not None else one_by_one, "step_seconds": one_by_one,
+                "summary": {"pick": list(pick)}}
+
+    def memory_run(self, library):
+        from lvmfast import GaussianMixtureIC
+
+        if library == "lvmfast":
+            GaussianMixtureIC(self.grid, random_state=0).fit(self.data())
+        else:
+            self._one_by_one(library)
+
+    def agreement(self, ours, theirs):
+        same = ours["summary"]["pick"] == theirs["summary"]["pick"]
+        share = ours["step_seconds"] / ours["fit_seconds"]
+        k, covariance_type = ours["summary"]["pick"]
+        text = (f"both pick ({k}, {covariance_type!r})" if same else f"picks {ours['summary']['pick']} vs "
+                f"{theirs['summary']['pick']}") + f"; grid {share:.2f}x faster than lvmfast one by one"
+        return self._agreement("picks differ", 0.0 if same else 1.0, text)
+
+
 class ClassifierCase(Case, abc.ABC):
     """fit, then predict_proba (the step) on the training rows. Agreement:
     the share of rows where the two predict the same class; the accuracies
@@ -869,7 +956,7 @@ class GaussianClassifierCase(ClassifierCase):
 CASES = {case.key: case for case in [
     LloydCase, LloydNormalCase, LloydLargeKCase, KMeansPlusPlusCase, SparseLloydCase, KMeansFitCase, KMeansFitNormalCase, KMeansParallelInitCase,
     MiniBatchKMeansCase, MiniBatchKMeansNormalCase, *(_mixture_case(t) for t in ("full", "tied", "diag", "spherical")),
-    *(_bayesian_mixture_case(t) for t in ("full", "tied", "diag", "spherical")),
+    *(_bayesian_mixture_case(t) for t in ("full", "tied", "diag", "spherical")), MixtureSelectionCase,
     GaussianNBCase, GaussianClassifierCase,
 ]}
 # Names for several cases at once in --models.
@@ -879,6 +966,7 @@ GROUPS = {
     "minibatch": ["minibatch-kmeans", "minibatch-kmeans-normal"],
     "gmm": ["gmm-full", "gmm-tied", "gmm-diag", "gmm-spherical"],
     "bgm": ["bgm-full", "bgm-tied", "bgm-diag", "bgm-spherical"],
+    "select": ["gmm-select"],
     "classifiers": ["gaussian-nb", "gaussian-classifier"],
 }
 # The kernels of the thread-scaling table: one per kernel family.

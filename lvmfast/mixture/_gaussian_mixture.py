@@ -167,20 +167,8 @@ class _BaseGaussianMixture(DensityMixin, BaseEstimator):
         X, shift, sample_weight = rows.X, rows.shift, rows.sample_weight
         n_samples, n_features = X.shape
         k = self.n_components
-        if self.init_params in ("kmeans", "k-means++", "random_from_data"):
-            if self.init_params == "kmeans":
-                from lvmfast.cluster import KMeans
-
-                labels = KMeans(k, n_init=1, random_state=random_state).fit(X, sample_weight=sample_weight).labels_
-                rows, columns = np.arange(n_samples), labels
-            else:
-                if self.init_params == "k-means++":
-                    from lvmfast.cluster import kmeans_plusplus
-
-                    indices = kmeans_plusplus(X, k, random_state=random_state)[1]
-                else:
-                    indices = random_state.choice(n_samples, size=k, replace=False)
-                rows, columns = indices, np.arange(k)
+        if self.init_params != "random":
+            rows, columns = self._one_hot_assignment(rows, random_state)
             return self._one_hot_statistics(X, shift, sample_weight, rows, columns)
         # 'random': uniform responsibilities, drawn twice from the same state
         # (once for the means, once for the second moments around them).
@@ -202,6 +190,41 @@ class _BaseGaussianMixture(DensityMixin, BaseEstimator):
             if means is None:
                 means = s1 / (nk + NK_EPSILON)[:, None]
         return nk, s1, s2, means
+
+    def _one_hot_assignment(self, rows, random_state):
+        """The rows and columns where the initial responsibilities are 1
+        ('kmeans': every row, at its label; 'k-means++', 'random_from_data':
+        the seeds, one per component). They depend on X, n_components,
+        init_params and the random state, not on the covariance type: rows
+        that carry a memo (`initial_assignments`, GaussianMixtureIC's) draw
+        them once for all covariance types, and leave random_state where
+        the draw would have."""
+        memo = getattr(rows, "initial_assignments", None)
+        if memo is not None:
+            _, keys, position, *rest = random_state.get_state()
+            key = (self.n_components, self.init_params, keys.tobytes(), position, tuple(rest))
+            if key in memo:
+                assignment, state_after = memo[key]
+                random_state.set_state(state_after)
+                return assignment
+        X, sample_weight = rows.X, rows.sample_weight
+        k = self.n_components
+        if self.init_params == "kmeans":
+            from lvmfast.cluster import KMeans
+
+            labels = KMeans(k, n_init=1, random_state=random_state).fit(X, sample_weight=sample_weight).labels_
+            assignment = np.arange(X.shape[0]), labels
+        else:
+            if self.init_params == "k-means++":
+                from lvmfast.cluster import kmeans_plusplus
+
+                indices = kmeans_plusplus(X, k, random_state=random_state)[1]
+            else:
+                indices = random_state.choice(X.shape[0], size=k, replace=False)
+            assignment = indices, np.arange(k)
+        if memo is not None:
+            memo[key] = assignment, random_state.get_state()
+        return assignment
 
     def _one_hot_statistics(self, X, shift, sample_weight, rows, columns):
         """Statistics of responsibilities that are 1 at (rows[i], columns[i]),
