@@ -6,6 +6,12 @@ import numpy as np
 
 
 def _demo(args):
+    from lvmfast.bench.report import plot_available
+
+    if args.plot and not plot_available():
+        print("--plot draws with matplotlib, which is not installed here.\n"
+              "Install the plot extra: pip install 'lvmfast[plot]'", file=sys.stderr)
+        return 2
     from lvmfast import GaussianClassifier, GaussianMixture, KMeans, __version__, openmp_enabled
     from lvmfast._parallel import effective_n_threads
     from lvmfast.datasets import load_faithful
@@ -31,8 +37,75 @@ def _demo(args):
         means = " ".join(f"{v:>15.3f}" for v in gm.means_[k])
         print(f"{k:>9} {gm.weights_[k]:>7.3f} {means}")
 
+    _bayesian_example(X, args.seed)
+    _choosing_k_example(X, args.seed)
     _two_class_example(GaussianClassifier, args.seed)
+    if args.plot:
+        _plot_mixture(X, names, gm, args.plot)
+        print(f"\nfigure written to {args.plot}")
     return 0
+
+
+def _bayesian_example(X, seed, n_components=6):
+    """The variational mixture, given more components than the data needs,
+    switches the rest off (their weights go to about 0)."""
+    from lvmfast import BayesianGaussianMixture
+
+    bgm = BayesianGaussianMixture(n_components=n_components, max_iter=1000, random_state=seed).fit(X)
+    active = int(np.sum(bgm.weights_ > 0.01))
+    print(
+        f"\nBayesianGaussianMixture(n_components={n_components}, Dirichlet process prior): {bgm.n_iter_} "
+        f"iterations, lower bound {bgm.lower_bound_:.2f}; {active} components kept"
+    )
+    print("  weights " + " ".join(f"{w:.3f}" for w in np.sort(bgm.weights_)[::-1]))
+
+
+def _choosing_k_example(X, seed, largest=6):
+    """BIC over the number of components ('full' covariances), with a text
+    bar per K, and the best model of the whole grid."""
+    from lvmfast import GaussianMixtureIC
+
+    search = GaussianMixtureIC(range(1, largest + 1), random_state=seed).fit(X)
+    r = search.results_
+    full = r["covariance_type"] == "full"
+    bic = r["bic"][full]
+    print(f"\nGaussianMixtureIC(n_components=1..{largest}, 4 covariance types): BIC of the 'full' fits (lower is better)")
+    low, high = bic.min(), bic.max()
+    for k, value in zip(r["n_components"][full], bic):
+        bar = "#" * (1 + int(40 * (value - low) / (high - low or 1)))
+        print(f"  K={k}  {value:9.1f}  {bar}{'  <- lowest' if value == low else ''}")
+    best = search.best_params_
+    print(f"  best of the grid: n_components={best['n_components']}, covariance_type='{best['covariance_type']}'")
+
+
+def _plot_mixture(X, names, mixture, path):
+    """Old Faithful coloured by each point's responsibility, one ellipse
+    per component (1, 2 and 3 standard deviations)."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+    from matplotlib.patches import Ellipse
+
+    resp = mixture.predict_proba(X)
+    order = np.argsort(mixture.means_[:, 0])
+    fig, ax = plt.subplots(figsize=(6, 5))
+    points = ax.scatter(X[:, 0], X[:, 1], c=resp[:, order[-1]], cmap="coolwarm", s=14, edgecolors="none")
+    fig.colorbar(points, ax=ax, label="responsibility of the long-eruption component")
+    for k in order:
+        values, vectors = np.linalg.eigh(mixture.covariances_[k])
+        angle = np.degrees(np.arctan2(vectors[1, -1], vectors[0, -1]))
+        for scale in (1, 2, 3):
+            width, height = 2 * scale * np.sqrt(values[::-1])
+            ax.add_patch(Ellipse(mixture.means_[k], width, height, angle=angle, fill=False, color="black",
+                                 lw=1.2 if scale == 1 else 0.6, alpha=1.0 if scale == 1 else 0.5))
+        ax.plot(*mixture.means_[k], marker="x", color="black")
+    ax.set_xlabel(names[0])
+    ax.set_ylabel(names[1])
+    ax.set_title("Old Faithful: a two-component Gaussian mixture (lvmfast)")
+    fig.tight_layout()
+    fig.savefig(path, dpi=120)
+    plt.close(fig)
 
 
 # The two-class model of the classifier demo: p(y=+1) = 0.6.
@@ -135,6 +208,7 @@ def main(argv=None):
     demo = commands.add_parser("demo", help="fit the models on the shipped Old Faithful data and print them")
     demo.add_argument("--clusters", type=int, default=2, help="number of k-means clusters (default 2)")
     demo.add_argument("--seed", type=int, default=0, help="random seed (default 0)")
+    demo.add_argument("--plot", metavar="PATH", help="also draw the Old Faithful mixture to PATH (a PNG; matplotlib)")
     demo.set_defaults(run=_demo)
     bench = commands.add_parser(
         "bench", help="time lvmfast beside scikit-learn on the same problems and print a Markdown table",

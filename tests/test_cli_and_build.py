@@ -36,6 +36,20 @@ def test_demo_prints_the_clusters(capsys):
     # the two-class example: both models, near the true parameters
     assert "GaussianClassifier('full')" in out and "GaussianClassifier('diag')" in out
     assert out.count("(true 0.6)") == 2 and out.count("(true 0.4)") == 2
+    # the Bayesian mixture keeps the two clusters of its six components
+    assert "BayesianGaussianMixture(n_components=6" in out and "2 components kept" in out
+    # the BIC curve over K has its lowest point at 2
+    curve = [line.split() for line in out.splitlines() if line.strip().startswith("K=")]
+    assert [row[0] for row in curve] == [f"K={k}" for k in range(1, 7)]
+    assert [row[0] for row in curve if "lowest" in " ".join(row)] == ["K=2"]
+
+
+def test_demo_plot_writes_a_figure(tmp_path, capsys):
+    pytest.importorskip("matplotlib")
+    path = tmp_path / "faithful.png"
+    assert main(["demo", "--plot", str(path)]) == 0
+    assert path.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n" and path.stat().st_size > 10_000
+    assert f"figure written to {path}" in capsys.readouterr().out
 
 
 def test_python_dash_m_and_console_script(tmp_path):
