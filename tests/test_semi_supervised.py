@@ -196,9 +196,10 @@ def test_one_percent_labeled_recovers_the_supervised_fit():
     assert semi_means < 0.02 and semi_cov < 0.02
     assert abs(semi_accuracy - accuracy) < 0.01
     # what the unlabeled rows bring: the labeled rows alone miss both bounds
-    # and stray further from the Bayes rule
+    # and stray further from the Bayes rule (their accuracy is lower too, by
+    # a few test rows only: the classes' overlap, 2.6% Bayes error, dominates)
     assert alone_means > 0.02 and alone_cov > 0.02
-    assert alone_off > semi_off and alone_accuracy < semi_accuracy
+    assert alone_off > 2 * semi_off
 
 
 @pytest.mark.parametrize("make", [lambda **kw: GaussianClassifier("full", **kw), lambda **kw: GaussianNB(**kw)])
@@ -296,7 +297,7 @@ def test_bad_input_is_refused_and_changes_nothing(make):
         (make(unlabeled=-1), mixed, "unlabeled=-1 cannot mark rows of y, which holds string labels"),
         # a string marker with numbers (as unlabeled='-1' with the int -1 would be a class, silently)
         (make(unlabeled="?"), partial, r"unlabeled='\?' cannot mark rows of y, which holds numeric labels"),
-        (make(unlabeled=-1), np.where(partial == -1, -1, 0), "at least 2 classes"),
+        (make(unlabeled=-1), np.where(partial == -1, -1, 0), r"at least 2 classes; y has 1 class among its labeled rows \(the rest marked unlabeled=-1\): \[0\]"),
         (make(unlabeled=-1, priors=[0.0, 0.5, 0.5]), partial, r"priors gives class 0 probability 0"),
     ]
     for model, labels, message in cases:

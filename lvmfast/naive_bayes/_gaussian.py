@@ -246,32 +246,38 @@ class _GaussianGenerativeClassifier(ClassifierMixin, BaseEstimator):
                 f"{self.classes_[np.argmax(counts <= 0)].item()!r} has none."
             )
         labeled = (counts, counts[:, None] * means, s2, around)
-        log_prior, means, chol, state = m_step(counts, means, s2, around)
         total_weight = float(weights.sum(dtype=np.float64))
+
+        def e_step(log_prior, means, chol):
+            """All rows' statistics (the labeled ones' moved to `around`, the
+            means em_statistics sums s2 around, rounded to X's dtype) and
+            their weighted log-likelihood."""
+            nk, s1, s2, log_likelihood = em_statistics(
+                X, shift, unlabeled_weights, log_prior, means + shift64, chol, covariance_type
+            )
+            log_likelihood += log_likelihood_from_statistics(*labeled, log_prior, means, chol, covariance_type)
+            around = ((means + shift64) - shift64).astype(X.dtype).astype(np.float64)
+            s2 = s2 + moments_around(*labeled, around, covariance_type).ravel()
+            return nk + labeled[0], s1 + labeled[1], s2, around, log_likelihood
+
+        log_prior, means, chol, state = m_step(counts, means, s2, around)  # the labeled rows' model
+        nk = counts
         lower_bound, lower_bounds, converged, n_iter = -np.inf, [], False, 0
         # The M-step between passes is tiny; a threaded BLAS there would wake
         # worker threads that then spin against the kernels' OpenMP threads.
         with blas_single_thread():
             for n_iter in range(1, self.max_iter + 1):
                 previous = lower_bound
-                nk, s1, s2, log_likelihood = em_statistics(
-                    X, shift, unlabeled_weights, log_prior, means + shift64, chol, covariance_type
-                )
-                log_likelihood += log_likelihood_from_statistics(*labeled, log_prior, means, chol, covariance_type)
-                # the means em_statistics summed s2 around (rounded to X's dtype)
-                around = ((means + shift64) - shift64).astype(X.dtype).astype(np.float64)
-                s2 = s2 + moments_around(*labeled, around, covariance_type).ravel()
-                nk, s1 = nk + labeled[0], s1 + labeled[1]
+                nk, s1, s2, around, log_likelihood = e_step(log_prior, means, chol)
                 log_prior, means, chol, state = m_step(nk, s1 / nk[:, None], s2, around)
                 lower_bound = log_likelihood / total_weight
                 lower_bounds.append(lower_bound)
                 if abs(lower_bound - previous) < self.tol:
                     converged = True
                     break
-        if n_iter == 0:  # max_iter=0: the labeled rows' model, and the likelihood of all rows under it
-            log_likelihood = em_statistics(X, shift, unlabeled_weights, log_prior, means + shift64, chol, covariance_type)[3]
-            lower_bound = (log_likelihood + log_likelihood_from_statistics(*labeled, log_prior, means, chol, covariance_type)) / total_weight
-        elif not converged:
+            if n_iter == 0:  # max_iter=0: the labeled rows' model, and the likelihood of all rows under it
+                lower_bound = e_step(log_prior, means, chol)[-1] / total_weight
+        if n_iter and not converged:
             warnings.warn(
                 f"Semi-supervised EM did not converge in max_iter={self.max_iter} iterations (the mean "
                 f"log-likelihood still changed by {abs(lower_bound - previous):.3g} >= tol={self.tol!r}). "
@@ -280,7 +286,7 @@ class _GaussianGenerativeClassifier(ClassifierMixin, BaseEstimator):
                 stacklevel=3,
             )
         self._set_em_attributes(lower_bound, n_iter, converged, lower_bounds)
-        return state, shift64, nk if n_iter else counts
+        return state, shift64, nk
 
     def _set_em_attributes(self, lower_bound, n_iter=1, converged=True, lower_bounds=None):
         """The EM summary; by default that of a fit with every row labeled:
@@ -467,6 +473,11 @@ class GaussianNB(_GaussianGenerativeClassifier):
     def _semi_supervised_fit(self, X, classes, labels, unlabeled, sample_weight):
         """fit with unlabeled rows: semi-supervised EM whose M-step is naive
         Bayes' own (epsilon_ added to the variances, given priors kept)."""
+        if len(classes) < 2:
+            raise ValueError(
+                f"GaussianNB needs at least 2 classes; y has 1 class among its labeled rows (the rest marked "
+                f"unlabeled={self.unlabeled!r}): {classes}."
+            )
         self._start(classes, len(classes), X.shape[1])
         priors = None if self.priors is None else _check_priors(self.priors, len(classes))
         _refuse_zero_priors(priors, classes)
@@ -699,7 +710,8 @@ class GaussianClassifier(_GaussianGenerativeClassifier):
         marked `unlabeled` are fit by EM (see unlabeled)."""
         X, y, (classes, labels), unlabeled = self._validate_xy(X, y, reset=True)
         if len(classes) < 2:
-            raise ValueError(f"GaussianClassifier needs at least 2 classes; y has 1 class: {classes}.")
+            among = "" if unlabeled is None else f" among its labeled rows (the rest marked unlabeled={self.unlabeled!r})"
+            raise ValueError(f"GaussianClassifier needs at least 2 classes; y has 1 class{among}: {classes}.")
         priors = None if self.priors is None else _check_priors(self.priors, len(classes))
         self.classes_ = classes
         weights = unit_mean_weights(check_sample_weight(sample_weight, X, np.float64), X.dtype)
