@@ -328,3 +328,26 @@ def test_partial_fit_takes_labeled_rows_only():
     assert nb.n_iter_ > 0
     nb.partial_fit(X[:50], y[:50])
     assert not hasattr(nb, "n_iter_") and np.isfinite(nb.theta_).all()
+
+
+@pytest.mark.parametrize("make", [lambda **kw: GaussianClassifier("full", **kw), lambda **kw: GaussianNB(**kw)])
+def test_integer_weights_are_repeated_rows(make):
+    X, _, partial = small_problem(seed=5, n_samples=600)
+    counts = np.random.default_rng(6).integers(1, 4, len(X))
+    weighted = fit_quietly(make(unlabeled=-1, max_iter=8, tol=0.0), X, partial, sample_weight=counts)
+    repeated = fit_quietly(make(unlabeled=-1, max_iter=8, tol=0.0), np.repeat(X, counts, axis=0), np.repeat(partial, counts))
+    names = ("theta_", "class_prior_", "class_count_") if isinstance(weighted, GaussianNB) else (
+        "means_", "covariances_", "class_prior_")
+    for name in names:
+        np.testing.assert_allclose(getattr(weighted, name), getattr(repeated, name), rtol=1e-9, err_msg=name)
+    np.testing.assert_allclose(weighted.lower_bounds_, repeated.lower_bounds_, rtol=1e-9)
+
+
+def test_far_from_the_origin():
+    # the passes work around the data mean: a translation moves the means only
+    X, _, partial = small_problem(seed=7)
+    near = fit_quietly(GaussianClassifier("full", unlabeled=-1, max_iter=8, tol=0.0), X, partial)
+    far = fit_quietly(GaussianClassifier("full", unlabeled=-1, max_iter=8, tol=0.0), X + 1e5, partial)
+    np.testing.assert_allclose(far.means_ - 1e5, near.means_, atol=1e-8)
+    np.testing.assert_allclose(far.covariances_, near.covariances_, rtol=1e-6)
+    np.testing.assert_array_equal(far.predict(X + 1e5), near.predict(X))
