@@ -205,6 +205,49 @@ def em_statistics(X, shift, sample_weight, log_weights, means, precisions_choles
     return nk.sum(axis=0), s1.sum(axis=0), s2.sum(axis=0), float(log_likelihood.sum())
 
 
+def moments_around(nk, s1, s2, around, to, covariance_type):
+    """em_pass's second moments s2, summed around `around` (K x D), summed
+    around `to` instead: with d = to - around and c = s1 - nk around =
+    sum w r (x - around), s2 - c d^T - d c^T + nk d d^T, exactly. (c is not
+    nk d where `to` is not s1 / nk.) 'tied' s2 is sum w x x^T, around no
+    means: returned as it is."""
+    if covariance_type == "tied":
+        return s2
+    n_components, n_features = s1.shape
+    shift = to - around
+    centered_s1 = s1 - nk[:, None] * around
+    if covariance_type == "full":
+        s2 = s2.reshape(n_components, n_features, n_features)
+        cross = centered_s1[:, :, None] * shift[:, None, :]
+        return s2 - cross - cross.transpose(0, 2, 1) + nk[:, None, None] * shift[:, :, None] * shift[:, None, :]
+    return s2.reshape(n_components, n_features) - 2 * centered_s1 * shift + nk[:, None] * shift**2
+
+
+def log_likelihood_from_statistics(nk, s1, s2, around, log_weights, means, precisions_cholesky, covariance_type):
+    """sum over the rows of w log(weight_k N(x | means_k, Sigma_k)), each row
+    taken in its own (known) component, from the rows' statistics alone
+    (nk, s1 and s2 around `around`, as em_pass sums them, all float64):
+    sum_k nk_k (log_weights_k + log det L_k - D/2 log 2 pi)
+    - 1/2 trace(P_k S_k), with S_k the moments around means_k and P_k the
+    precision L_k L_k^T."""
+    n_components, n_features = s1.shape
+    chol = np.asarray(precisions_cholesky, dtype=np.float64)
+    log_det = np.broadcast_to(log_det_cholesky(chol, covariance_type, n_features), (n_components,))
+    per_row = np.asarray(log_weights, dtype=np.float64) + log_det - 0.5 * n_features * np.log(2 * np.pi)
+    with np.errstate(invalid="ignore"):  # a component without rows adds nothing, whatever its weight
+        total = float(np.where(nk > 0, nk * per_row, 0.0).sum())
+    if covariance_type == "tied":
+        # sum_k sum_rows (x - m_k)(x - m_k)^T from sum w x x^T over all rows
+        cross = s1.T @ means
+        scatter = s2.reshape(n_features, n_features) - cross - cross.T + (nk[:, None] * means).T @ means
+        return total - 0.5 * float(np.sum((scatter @ chol) * chol))
+    moments = moments_around(nk, s1, s2, around, means, covariance_type)
+    if covariance_type == "full":
+        return total - 0.5 * float(np.einsum("kij,kjl,kil->", moments, chol, chol))
+    precisions = chol**2 if covariance_type == "diag" else (chol**2)[:, None]
+    return total - 0.5 * float(np.sum(moments * precisions))
+
+
 def precision_cholesky(covariances, covariance_type, reg_covar, names=None):
     """scikit-learn's precisions_cholesky_ from covariances. A component (or
     class, named by `names`) whose covariance is not positive definite gets an

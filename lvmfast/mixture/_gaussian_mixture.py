@@ -21,7 +21,8 @@ from sklearn.utils._param_validation import Interval, StrOptions
 from sklearn.utils.validation import check_is_fitted
 
 from lvmfast._gaussian import (
-    COVARIANCE_TYPES, check_precisions_fit_dtype, em_statistics, largest_precision, log_prob, precision_cholesky,
+    COVARIANCE_TYPES, check_precisions_fit_dtype, em_statistics, largest_precision, log_prob, moments_around,
+    precision_cholesky,
 )
 from lvmfast._kernels._responsibilities import log_normalize
 from lvmfast._parallel import blas_single_thread, effective_n_threads
@@ -54,24 +55,14 @@ def _parameters_from_statistics(nk, s1, s2, around, covariance_type, reg_covar, 
         covariances = scatter / nk_eps.sum()
         covariances.flat[:: n_features + 1] += reg_covar
         return nk_eps, means, covariances
-    # sum w r (x - m)(x - m)^T from the moments around `around`: with
-    # d = m - around and c = s1 - nk around = sum w r (x - around),
-    # s2 - c d^T - d c^T + nk d d^T. (c is not nk d: the means divide by
-    # nk + eps, and far from the data mean that difference is not small.)
-    shift = means - around
-    centered_s1 = s1 - nk[:, None] * around
+    # sum w r (x - m)(x - m)^T from the moments around `around`
+    moments = moments_around(nk, s1, s2, around, means, covariance_type)
     if covariance_type == "full":
-        s2 = s2.reshape(n_components, n_features, n_features)
-        cross = centered_s1[:, :, None] * shift[:, None, :]
-        covariances = (
-            s2 - cross - cross.transpose(0, 2, 1) + nk[:, None, None] * shift[:, :, None] * shift[:, None, :]
-        ) / nk_eps[:, None, None]
+        covariances = moments / nk_eps[:, None, None]
         for cov in covariances:
             cov.flat[:: n_features + 1] += reg_covar
         return nk_eps, means, covariances
-    variances = (
-        s2.reshape(n_components, n_features) - 2 * centered_s1 * shift + nk[:, None] * shift**2
-    ) / nk_eps[:, None]
+    variances = moments / nk_eps[:, None]
     variances = np.maximum(variances, 0.0) + reg_covar
     if covariance_type == "spherical":
         variances = variances.mean(axis=1)

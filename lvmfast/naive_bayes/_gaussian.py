@@ -5,22 +5,25 @@ the labels (lvmfast._gaussian.class_statistics); predicting is the
 log-density kernel plus the log-sum-exp normalization, as for
 GaussianMixture.
 """
-from numbers import Real
+import warnings
+from numbers import Integral, Real
 
 import numpy as np
 from sklearn.base import BaseEstimator, ClassifierMixin, _fit_context
+from sklearn.exceptions import ConvergenceWarning
 from sklearn.utils._param_validation import Interval, StrOptions
 from sklearn.utils.multiclass import check_classification_targets
 from sklearn.utils.validation import check_is_fitted
 
 from lvmfast._gaussian import (
-    COVARIANCE_TYPES, check_precisions_fit_dtype, class_statistics, explain_zero_variance, largest_precision, log_prob,
-    precision_cholesky,
+    COVARIANCE_TYPES, check_precisions_fit_dtype, class_statistics, em_statistics, explain_zero_variance,
+    largest_precision, log_likelihood_from_statistics, log_prob, moments_around, precision_cholesky,
 )
 from lvmfast._kernels._responsibilities import log_normalize
-from lvmfast._parallel import effective_n_threads
+from lvmfast._parallel import blas_single_thread, effective_n_threads
 from lvmfast._validation import (
-    _names_any, check_sample_weight, naming_errors, unchanged_on_error, unit_mean_weights, validate_float_data,
+    _NoBoolInterval, _names_any, check_sample_weight, integers, naming_errors, unchanged_on_error, unit_mean_weights,
+    validate_float_data,
 )
 
 __all__ = ["GaussianClassifier", "GaussianNB"]
@@ -36,6 +39,17 @@ def _check_priors(priors, n_classes):
     if (priors < 0).any():
         raise ValueError("Priors must be non-negative.")
     return priors
+
+
+def _refuse_zero_priors(priors, classes):
+    """Semi-supervised EM maximizes the likelihood of the labeled rows: a
+    class they hold that the priors make impossible leaves it -inf."""
+    if priors is not None and (priors <= 0).any():
+        raise ValueError(
+            f"priors gives class {classes[np.argmax(priors <= 0)].item()!r} probability 0, yet labeled rows of y "
+            "have it: their likelihood is 0, and semi-supervised EM has nothing to maximize. Give every class a "
+            "positive prior."
+        )
 
 
 def _refuse_zero_variance(variances, classes, var_smoothing):
@@ -119,6 +133,63 @@ def _encode(y):
     return np.unique(y, return_inverse=True)
 
 
+# The parameters of semi-supervised fitting, shared by the classifiers.
+_SEMI_SUPERVISED_CONSTRAINTS = {
+    "unlabeled": [None, str, _NoBoolInterval(Integral, None, None, closed="neither")],
+    "max_iter": [integers(0)],
+    "tol": [Interval(Real, 0.0, None, closed="left")],
+}
+_SEMI_SUPERVISED_ATTRIBUTES = ("n_iter_", "converged_", "lower_bound_", "lower_bounds_")
+
+
+def _unlabeled_rows(y, marker):
+    """The rows of y marked unlabeled by `marker` (a boolean mask), or None
+    when there are none (or no marker). The marker must be of y's kind of
+    label: an int for numbers, a string for strings; otherwise a label such
+    as '-1' among strings would silently stay a class (or -1 a marker that
+    marks nothing)."""
+    if marker is None:
+        return None
+    if y.dtype.kind == "O":
+        strings = np.frompyfunc(lambda v: isinstance(v, str), 1, 1)(y).astype(bool).any()
+    else:
+        strings = y.dtype.kind in "US"
+    if strings != isinstance(marker, str):
+        held, wanted = ("string", "a string") if strings else ("numeric", "an integer")
+        hint = ""
+        if strings and (y == str(marker)).any():
+            hint = f" ({str(marker)!r} is among them: pass unlabeled={str(marker)!r} if it marks unlabeled rows)"
+        raise ValueError(
+            f"unlabeled={marker!r} cannot mark rows of y, which holds {held} labels{hint}; pass unlabeled as "
+            f"{wanted} of the kind y holds, or None when every row is labeled."
+        )
+    unlabeled = np.asarray(y == marker, dtype=bool)
+    if unlabeled.all():
+        raise ValueError(
+            f"Every row of y is unlabeled (marked unlabeled={marker!r}): there is no class to learn. Label "
+            "some rows of every class, or fit lvmfast.GaussianMixture to model unlabeled data alone."
+        )
+    return unlabeled if unlabeled.any() else None
+
+
+def _class_covariances(counts, means, s2, around, covariance_type, reg_covar):
+    """Each class's (biased, weighted) covariance, shaped as covariance_type
+    says, from em_pass's statistics: counts, means and s2 around `around`
+    (the tied s2 is sum w x x^T), all in one frame."""
+    k, d = means.shape
+    delta = means - around
+    if covariance_type == "full":
+        cov = s2.reshape(k, d, d) / counts[:, None, None] - delta[:, :, None] * delta[:, None, :]
+        cov += reg_covar * np.eye(d)
+    elif covariance_type == "tied":
+        cov = (s2.reshape(d, d) - (counts[:, None] * means).T @ means) / counts.sum() + reg_covar * np.eye(d)
+    else:
+        cov = np.maximum(s2.reshape(k, d) / counts[:, None] - delta**2, 0.0) + reg_covar
+        if covariance_type == "spherical":
+            cov = cov.mean(axis=1)
+    return cov
+
+
 class _GaussianGenerativeClassifier(ClassifierMixin, BaseEstimator):
     """Prediction shared by the Gaussian classifiers: subclasses set
     classes_, class_prior_, means (_means) and precisions_cholesky in the
@@ -126,16 +197,103 @@ class _GaussianGenerativeClassifier(ClassifierMixin, BaseEstimator):
 
     def _validate_xy(self, X, y, reset):
         """X as the kernels need it, y as discrete labels (a column y is
-        raveled with scikit-learn's DataConversionWarning), and y encoded:
-        its sorted classes and each row's class index."""
+        raveled with scikit-learn's DataConversionWarning), y encoded (its
+        sorted classes, from the labeled rows only, and each row's class
+        index, 0 on unlabeled rows) and the mask of the rows marked
+        unlabeled (None when there are none)."""
         X, y = validate_float_data(self, X, y, reset=reset)
         with naming_errors("y"):
-            check_classification_targets(y)
+            # the marker first: an int marker among string labels would
+            # otherwise meet scikit-learn's vaguer 'Unknown label type'
+            unlabeled = _unlabeled_rows(y, self.unlabeled)
+            labeled = y if unlabeled is None else y[~unlabeled]
+            check_classification_targets(labeled)
             try:
-                encoded = _encode(y)
+                encoded = _encode(labeled)
             except TypeError as exc:  # labels of types that do not sort together
                 raise TypeError(f"y has labels of types that cannot be compared, such as 1 and 'a': {exc}") from None
-        return X, y, encoded
+        if unlabeled is not None:
+            labels = np.zeros(len(y), dtype=np.intp)  # any class: these rows weigh 0 in class_statistics
+            labels[~unlabeled] = encoded[1]
+            encoded = (encoded[0], labels)
+        return X, y, encoded, unlabeled
+
+    def _semi_supervised_em(self, X, weights, labels, unlabeled, n_classes, covariance_type, m_step):
+        """EM over the classes of the unlabeled rows, the labeled rows' fixed.
+
+        It maximizes sum_labeled w log p(x, y) + sum_unlabeled w log p(x).
+        The labeled rows' statistics never change, so they are summed once
+        (class_statistics); each iteration is one fused pass (em_statistics)
+        over all of X with the labeled rows' weights set to 0, so that only
+        the unlabeled rows add to it (no copy of X), plus the labeled
+        statistics moved to the current means. Their log p(x, y) comes from
+        those statistics too.
+
+        m_step(nk, means, s2, around) is the classifier's own M-step on
+        statistics (s2 around `around`, in the frame X - shift): it returns
+        (log_prior, means, precisions_cholesky, state), state what the
+        classifier keeps. Starts from m_step on the labeled rows alone.
+        Returns (the last state, the frame's shift, the weighted counts)."""
+        shift = X.mean(axis=0, dtype=np.float64).astype(X.dtype)  # the frame of both passes
+        shift64 = shift.astype(np.float64)
+        zero = weights.dtype.type(0)
+        labeled_weights = np.where(unlabeled, zero, weights)
+        unlabeled_weights = np.where(unlabeled, weights, zero)
+        counts, means, s2, around = class_statistics(X, shift64, labeled_weights, labels, n_classes, covariance_type)
+        if (counts <= 0).any():
+            raise ValueError(
+                "Every class needs a positive total weight among the labeled rows; class "
+                f"{self.classes_[np.argmax(counts <= 0)].item()!r} has none."
+            )
+        labeled = (counts, counts[:, None] * means, s2, around)
+        total_weight = float(weights.sum(dtype=np.float64))
+
+        def e_step(log_prior, means, chol):
+            """All rows' statistics (the labeled ones' moved to `around`, the
+            means em_statistics sums s2 around, rounded to X's dtype) and
+            their weighted log-likelihood."""
+            nk, s1, s2, log_likelihood = em_statistics(
+                X, shift, unlabeled_weights, log_prior, means + shift64, chol, covariance_type
+            )
+            log_likelihood += log_likelihood_from_statistics(*labeled, log_prior, means, chol, covariance_type)
+            around = ((means + shift64) - shift64).astype(X.dtype).astype(np.float64)
+            s2 = s2 + moments_around(*labeled, around, covariance_type).ravel()
+            return nk + labeled[0], s1 + labeled[1], s2, around, log_likelihood
+
+        log_prior, means, chol, state = m_step(counts, means, s2, around)  # the labeled rows' model
+        nk = counts
+        lower_bound, lower_bounds, converged, n_iter = -np.inf, [], False, 0
+        # The M-step between passes is tiny; a threaded BLAS there would wake
+        # worker threads that then spin against the kernels' OpenMP threads.
+        with blas_single_thread():
+            for n_iter in range(1, self.max_iter + 1):
+                previous = lower_bound
+                nk, s1, s2, around, log_likelihood = e_step(log_prior, means, chol)
+                log_prior, means, chol, state = m_step(nk, s1 / nk[:, None], s2, around)
+                lower_bound = log_likelihood / total_weight
+                lower_bounds.append(lower_bound)
+                if abs(lower_bound - previous) < self.tol:
+                    converged = True
+                    break
+            if n_iter == 0:  # max_iter=0: the labeled rows' model, and the likelihood of all rows under it
+                lower_bound = e_step(log_prior, means, chol)[-1] / total_weight
+        if n_iter and not converged:
+            warnings.warn(
+                f"Semi-supervised EM did not converge in max_iter={self.max_iter} iterations (the mean "
+                f"log-likelihood still changed by {abs(lower_bound - previous):.3g} >= tol={self.tol!r}). "
+                "Increase max_iter or tol.",
+                ConvergenceWarning,
+                stacklevel=3,
+            )
+        self._set_em_attributes(lower_bound, n_iter, converged, lower_bounds)
+        return state, shift64, nk
+
+    def _set_em_attributes(self, lower_bound, n_iter=1, converged=True, lower_bounds=None):
+        """The EM summary; by default that of a fit with every row labeled:
+        one step, the maximum-likelihood estimate itself."""
+        self.n_iter_, self.converged_ = n_iter, converged
+        self.lower_bound_ = float(lower_bound)
+        self.lower_bounds_ = [self.lower_bound_] if lower_bounds is None else lower_bounds
 
     def _labels_of(self, y):
         """Class indices of y in classes_, with unseen labels refused."""
@@ -208,36 +366,146 @@ class GaussianNB(_GaussianGenerativeClassifier):
     priors : array-like of shape (n_classes,), default=None
         Class prior probabilities; None estimates them from the data.
     var_smoothing : float, default=1e-9
-        Fraction of the largest feature variance added to every variance.
+        Fraction of the largest feature variance (of all rows of X, labeled
+        or not) added to every variance.
+    unlabeled : int, str or None, default=None
+        The label that marks a row of y as unlabeled: its class is latent,
+        and fit runs EM from the labeled rows' model, their classes fixed,
+        until the log-likelihood of all rows converges (sum over labeled
+        rows of w log p(x, y), over unlabeled rows of w log p(x)). Use -1
+        for scikit-learn's semi-supervised convention with integer labels,
+        a string (such as ``"unlabeled"``) with string labels; the marker
+        must be of y's kind (an int marker with string labels, '-1' among
+        them, is an error, not a silent class). The marker never becomes a
+        class: classes_ are the labeled rows' labels. None (the default):
+        every label is a class, so labels such as -1/+1 work as always.
+        y with every row unlabeled is an error (fit GaussianMixture).
+    max_iter : int, default=100
+        EM iterations at most (0: the labeled rows' model, unchanged).
+    tol : float, default=1e-3
+        EM stops when the mean log-likelihood per unit of weight gains less
+        than this.
 
     Attributes
     ----------
     classes_ : ndarray of shape (n_classes,)
     class_count_ : ndarray of shape (n_classes,), the (weighted) count per class
+        (with unlabeled rows, their expected counts included)
     class_prior_ : ndarray of shape (n_classes,)
     theta_ : ndarray of shape (n_classes, n_features), per-class means
     var_ : ndarray of shape (n_classes, n_features), per-class variances
     epsilon_ : float, the absolute amount added to the variances
     n_features_in_ : int
+    n_iter_ : int
+        EM iterations run (0 with max_iter=0). With no row unlabeled, 1: the
+        fit is the supervised one, exactly, the maximum-likelihood estimate
+        reached in one step.
+    converged_ : bool
+    lower_bound_ : float
+        Mean (weighted) log-likelihood of all rows, as GaussianMixture's: at
+        the start of the last EM iteration; with no row unlabeled, or
+        max_iter=0, that of the fitted model.
+    lower_bounds_ : list of float
+        lower_bound_ after every EM iteration; it never decreases (up to
+        rounding, and the smoothing the M-step adds to the variances).
+
+    Examples
+    --------
+    The two-class model of lvmfast's demo (p(y=+1) = 0.6, the classes'
+    means (2, 0) and (-2, 0), covariances [[1, .8], [.8, 2]] and
+    [[2, .6], [.6, 1]]), with 1% of the rows labeled, -1/+1 labels and 0
+    marking the rest:
+
+    >>> import numpy as np
+    >>> from lvmfast import GaussianNB
+    >>> rng = np.random.default_rng(0)
+    >>> y = np.where(rng.random(10000) < 0.6, 1, -1)
+    >>> X = np.where((y == 1)[:, None], rng.multivariate_normal([2, 0], [[1, .8], [.8, 2]], 10000),
+    ...              rng.multivariate_normal([-2, 0], [[2, .6], [.6, 1]], 10000))
+    >>> partial = np.where(rng.random(10000) < 0.01, y, 0)
+    >>> nb = GaussianNB(unlabeled=0).fit(X, partial)
+    >>> nb.classes_.tolist(), nb.n_iter_ > 0
+    ([-1, 1], True)
     """
 
     _covariance_type = "diag"
     _parameter_constraints: dict = {
         "priors": ["array-like", None],
         "var_smoothing": [Interval(Real, 0, None, closed="left")],
+        **_SEMI_SUPERVISED_CONSTRAINTS,
     }
 
-    def __init__(self, *, priors=None, var_smoothing=1e-9):
+    def __init__(self, *, priors=None, var_smoothing=1e-9, unlabeled=None, max_iter=100, tol=1e-3):
         self.priors = priors
         self.var_smoothing = var_smoothing
+        self.unlabeled = unlabeled
+        self.max_iter = max_iter
+        self.tol = tol
 
     @_fit_context(prefer_skip_nested_validation=True)
     @unchanged_on_error
     def fit(self, X, y, sample_weight=None):
-        """Fit on X and y (any hashable labels); sample_weight weighs the rows."""
+        """Fit on X and y (any hashable labels); sample_weight weighs the
+        rows. Rows of y marked `unlabeled` are fit by EM (see unlabeled)."""
         self._forget()
-        X, y, (classes, labels) = self._validate_xy(X, y, reset=True)
-        return self._partial_fit(X, y, classes, sample_weight, labels, final=True)
+        X, y, (classes, labels), unlabeled = self._validate_xy(X, y, reset=True)
+        if unlabeled is not None:
+            return self._semi_supervised_fit(X, classes, labels, unlabeled, sample_weight)
+        self._partial_fit(X, y, classes, sample_weight, labels, final=True)
+        self._set_em_attributes(self._mean_log_likelihood())
+        return self
+
+    def _mean_log_likelihood(self):
+        """Mean (weighted) log p(x, y) of the rows fit, from the running
+        statistics: each class's rows lie around theta_ with their biased
+        variance var_ - epsilon_."""
+        counts = self._class_count
+        theta = self.theta_.astype(np.float64)
+        variances = self.var_.astype(np.float64)
+        with np.errstate(divide="ignore"):
+            log_prior = np.log(self.class_prior_.astype(np.float64))
+        second = counts[:, None] * np.maximum(variances - self.epsilon_, 0.0)
+        total = log_likelihood_from_statistics(
+            counts, counts[:, None] * theta, second, theta, log_prior, theta, 1.0 / np.sqrt(variances), "diag"
+        )
+        return total / counts.sum()
+
+    def _semi_supervised_fit(self, X, classes, labels, unlabeled, sample_weight):
+        """fit with unlabeled rows: semi-supervised EM whose M-step is naive
+        Bayes' own (epsilon_ added to the variances, given priors kept)."""
+        if len(classes) < 2:
+            raise ValueError(
+                f"GaussianNB needs at least 2 classes; y has 1 class among its labeled rows (the rest marked "
+                f"unlabeled={self.unlabeled!r}): {classes}."
+            )
+        self._start(classes, len(classes), X.shape[1])
+        priors = None if self.priors is None else _check_priors(self.priors, len(classes))
+        _refuse_zero_priors(priors, classes)
+        weights, scale = unit_mean_weights(check_sample_weight(sample_weight, X, np.float64), X.dtype, with_scale=True)
+        total = _unweighted_mean_variance(X)  # epsilon_ is scikit-learn's: from every row's variance, unweighted
+        epsilon = float(self.var_smoothing * total[2].max())
+
+        def m_step(nk, means, s2, around):
+            variances = _class_covariances(nk, means, s2, around, "diag", 0.0) + epsilon
+            if (variances <= 0).any():
+                if total[2].max() == 0:
+                    explain_zero_variance(X)
+                _refuse_zero_variance(variances, classes, self.var_smoothing)
+            prior = nk / nk.sum() if priors is None else priors
+            with np.errstate(over="ignore"):
+                check_precisions_fit_dtype(float((1.0 / variances).max()), X.dtype)
+            return np.log(prior), means, 1.0 / np.sqrt(variances), (means, variances, prior)
+
+        (means, variances, prior), shift, nk = self._semi_supervised_em(
+            X, weights, labels, unlabeled, len(classes), "diag", m_step
+        )
+        counts = nk * scale  # in the caller's units of weight, as scikit-learn's class_count_
+        self._class_count, self._total, self.epsilon_, self._shift = counts, total, epsilon, total[1]
+        self.theta_ = (means + shift).astype(X.dtype)
+        self.var_ = variances.astype(X.dtype)
+        self.class_count_ = counts.astype(X.dtype)
+        self.class_prior_ = prior.astype(X.dtype)
+        return self
 
     @_fit_context(prefer_skip_nested_validation=True)
     @unchanged_on_error
@@ -252,7 +520,20 @@ class GaussianNB(_GaussianGenerativeClassifier):
                 f"classes={classes!r} is not the same as on last call to partial_fit (the first), "
                 f"was: {self.classes_!r}."
             )
-        X, y, _ = self._validate_xy(X, y, reset=first)
+        if first and self.unlabeled is not None and np.isin(np.asarray(classes), [self.unlabeled]).any():
+            raise ValueError(
+                f"classes={classes!r} holds the unlabeled marker {self.unlabeled!r}, which is never a class."
+            )
+        X, y, _, unlabeled = self._validate_xy(X, y, reset=first)
+        if unlabeled is not None:
+            # EM revisits every row each iteration; a batch's rows are gone
+            # once partial_fit returns.
+            raise ValueError(
+                f"partial_fit takes labeled rows only, but {int(unlabeled.sum())} row(s) of y are marked "
+                f"unlabeled={self.unlabeled!r}; fit(X, y) fits unlabeled rows by EM over all of X."
+            )
+        for name in _SEMI_SUPERVISED_ATTRIBUTES:  # they describe a fit, which this batch changes
+            self.__dict__.pop(name, None)
         return self._partial_fit(X, y, None if not first else np.unique(np.asarray(classes)), sample_weight)
 
     def _partial_fit(self, X, y, classes, sample_weight, labels=None, final=False):
@@ -271,7 +552,8 @@ class GaussianNB(_GaussianGenerativeClassifier):
 
     def _forget(self):
         """Drop the running statistics: fit starts anew (partial_fit would go on)."""
-        for name in ("classes_", "theta_", "var_", "class_count_", "_class_count", "class_prior_", "epsilon_", "_total"):
+        for name in ("classes_", "theta_", "var_", "class_count_", "_class_count", "class_prior_", "epsilon_", "_total",
+                     *_SEMI_SUPERVISED_ATTRIBUTES):
             self.__dict__.pop(name, None)
 
     def _start(self, classes, n_labels_seen, n_features):
@@ -363,6 +645,23 @@ class GaussianClassifier(_GaussianGenerativeClassifier):
         Class prior probabilities; None uses the class fractions.
     reg_covar : float, default=0.0
         Added to the diagonal of every covariance.
+    unlabeled : int, str or None, default=None
+        The label that marks a row of y as unlabeled: its class is latent,
+        and fit runs EM from the labeled rows' model, their classes fixed,
+        until the log-likelihood of all rows converges (sum over labeled
+        rows of w log p(x, y), over unlabeled rows of w log p(x)). Use -1
+        for scikit-learn's semi-supervised convention with integer labels,
+        a string (such as ``"unlabeled"``) with string labels; the marker
+        must be of y's kind (an int marker with string labels, '-1' among
+        them, is an error, not a silent class). The marker never becomes a
+        class: classes_ are the labeled rows' labels. None (the default):
+        every label is a class, so labels such as -1/+1 work as always.
+        y with every row unlabeled is an error (fit GaussianMixture).
+    max_iter : int, default=100
+        EM iterations at most (0: the labeled rows' model, unchanged).
+    tol : float, default=1e-3
+        EM stops when the mean log-likelihood per unit of weight gains less
+        than this.
 
     Attributes
     ----------
@@ -371,18 +670,34 @@ class GaussianClassifier(_GaussianGenerativeClassifier):
     covariances_ : per covariance_type, the biased (1/N_k) estimates
     precisions_cholesky_ : as scikit-learn's GaussianMixture
     n_features_in_ : int
+    n_iter_ : int
+        EM iterations run (0 with max_iter=0). With no row unlabeled, 1: the
+        fit is the supervised one, exactly, the maximum-likelihood estimate
+        reached in one step.
+    converged_ : bool
+    lower_bound_ : float
+        Mean (weighted) log-likelihood of all rows, as GaussianMixture's: at
+        the start of the last EM iteration; with no row unlabeled, or
+        max_iter=0, that of the fitted model.
+    lower_bounds_ : list of float
+        lower_bound_ after every EM iteration; it never decreases (up to
+        rounding, and the smoothing the M-step adds to the variances).
     """
 
     _parameter_constraints: dict = {
         "covariance_type": [StrOptions(set(COVARIANCE_TYPES))],
         "priors": ["array-like", None],
         "reg_covar": [Interval(Real, 0, None, closed="left")],
+        **_SEMI_SUPERVISED_CONSTRAINTS,
     }
 
-    def __init__(self, covariance_type="full", *, priors=None, reg_covar=0.0):
+    def __init__(self, covariance_type="full", *, priors=None, reg_covar=0.0, unlabeled=None, max_iter=100, tol=1e-3):
         self.covariance_type = covariance_type
         self.priors = priors
         self.reg_covar = reg_covar
+        self.unlabeled = unlabeled
+        self.max_iter = max_iter
+        self.tol = tol
 
     @property
     def _covariance_type(self):
@@ -391,48 +706,62 @@ class GaussianClassifier(_GaussianGenerativeClassifier):
     @_fit_context(prefer_skip_nested_validation=True)
     @unchanged_on_error
     def fit(self, X, y, sample_weight=None):
-        """Fit one Gaussian per class of y (any hashable labels)."""
-        X, y, (classes, labels) = self._validate_xy(X, y, reset=True)
+        """Fit one Gaussian per class of y (any hashable labels). Rows of y
+        marked `unlabeled` are fit by EM (see unlabeled)."""
+        X, y, (classes, labels), unlabeled = self._validate_xy(X, y, reset=True)
         if len(classes) < 2:
-            raise ValueError(f"GaussianClassifier needs at least 2 classes; y has 1 class: {classes}.")
-        if self.priors is not None:
-            _check_priors(self.priors, len(classes))
+            among = "" if unlabeled is None else f" among its labeled rows (the rest marked unlabeled={self.unlabeled!r})"
+            raise ValueError(f"GaussianClassifier needs at least 2 classes; y has 1 class{among}: {classes}.")
+        priors = None if self.priors is None else _check_priors(self.priors, len(classes))
         self.classes_ = classes
         weights = unit_mean_weights(check_sample_weight(sample_weight, X, np.float64), X.dtype)
-        # Second moments are taken around the class means, except the tied
-        # scatter, which is summed around the data mean.
-        if self.covariance_type == "tied":
-            shift = X.mean(axis=0, dtype=np.float64)
-        else:
-            shift = np.zeros(X.shape[1])
-        counts, means, s2, around = class_statistics(X, shift, weights, labels, len(classes), self.covariance_type)
-        if (counts <= 0).any():
-            raise ValueError(
-                f"Every class needs a positive total weight; class {classes[np.argmax(counts <= 0)].item()!r} has none."
+
+        def m_step(counts, means, s2, around):
+            return self._m_step(X, priors, counts, means, s2, around)
+
+        if unlabeled is not None:
+            _refuse_zero_priors(priors, classes)
+            (prior, means, cov, chol), shift, counts = self._semi_supervised_em(
+                X, weights, labels, unlabeled, len(classes), self.covariance_type, m_step
             )
-        k, d = means.shape
-        delta = means - around
-        if self.covariance_type == "full":
-            cov = s2.reshape(k, d, d) / counts[:, None, None] - delta[:, :, None] * delta[:, None, :]
-            cov += self.reg_covar * np.eye(d)
-        elif self.covariance_type == "tied":
-            cov = (s2.reshape(d, d) - (counts[:, None] * means).T @ means) / counts.sum() + self.reg_covar * np.eye(d)
         else:
-            cov = np.maximum(s2.reshape(k, d) / counts[:, None] - delta**2, 0.0) + self.reg_covar
-            if self.covariance_type == "spherical":
-                cov = cov.mean(axis=1)
-        try:
-            chol = precision_cholesky(cov, self.covariance_type, self.reg_covar, names=classes.tolist())
-        except ValueError:
-            explain_zero_variance(X)
-            raise
-        check_precisions_fit_dtype(largest_precision(chol), X.dtype)
-        self.class_prior_ = counts / counts.sum() if self.priors is None else _check_priors(self.priors, k)
+            # Second moments are taken around the class means, except the tied
+            # scatter, which is summed around the data mean.
+            if self.covariance_type == "tied":
+                shift = X.mean(axis=0, dtype=np.float64)
+            else:
+                shift = np.zeros(X.shape[1])
+            counts, means, s2, around = class_statistics(X, shift, weights, labels, len(classes), self.covariance_type)
+            if (counts <= 0).any():
+                raise ValueError(
+                    f"Every class needs a positive total weight; class {classes[np.argmax(counts <= 0)].item()!r} has none."
+                )
+            log_prior, means, chol, (prior, means, cov, chol) = m_step(counts, means, s2, around)
+            log_likelihood = log_likelihood_from_statistics(
+                counts, counts[:, None] * means, s2, around, log_prior, means, chol, self.covariance_type
+            )
+            self._set_em_attributes(log_likelihood / counts.sum())
+        self.class_prior_ = prior
         self._shift = shift + counts @ means / counts.sum()  # centers predictions
         self.means_ = (means + shift).astype(X.dtype)
         self.covariances_ = cov.astype(X.dtype)
         self.precisions_cholesky_ = chol.astype(X.dtype)
         return self
+
+    def _m_step(self, X, priors, counts, means, s2, around):
+        """The maximum-likelihood classes from their statistics (see
+        _semi_supervised_em's m_step), reg_covar added, given priors kept."""
+        cov = _class_covariances(counts, means, s2, around, self.covariance_type, self.reg_covar)
+        try:
+            chol = precision_cholesky(cov, self.covariance_type, self.reg_covar, names=self.classes_.tolist())
+        except ValueError:
+            explain_zero_variance(X)
+            raise
+        check_precisions_fit_dtype(largest_precision(chol), X.dtype)
+        prior = counts / counts.sum() if priors is None else priors
+        with np.errstate(divide="ignore"):
+            log_prior = np.log(prior)
+        return log_prior, means, chol, (prior, means, cov, chol)
 
     def _means(self):
         return self.means_
