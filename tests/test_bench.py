@@ -62,7 +62,17 @@ def wrong_implementations(model, library):
         return lambda X, k, random_state: right(X, k, random_state=random_state + 1)  # another seed
     if model == "kmeans_seeding":  # k-means||: its inertia comes from the KMeans fit, made wrong above
         return right
-    if model == "GaussianMixture":
+    if model == "GaussianMixtureIC":
+        class WorstPick(right):  # keeps the model of the highest criterion
+            def fit(self, X, y=None, sample_weight=None):
+                super().fit(X)
+                worst = int(np.argmax(self.results_[self.criterion]))
+                self.best_params_ = {"n_components": int(self.results_["n_components"][worst]),
+                                     "covariance_type": str(self.results_["covariance_type"][worst])}
+                return self
+
+        return WorstPick
+    if model in ("GaussianMixture", "BayesianGaussianMixture"):
         class OverRegularized(right):
             def fit(self, X, y=None):
                 self.reg_covar = 0.5

@@ -7,8 +7,8 @@ with other log weights: one pass over X per iteration, no n_samples x
 n_components array. The conjugate updates (Dirichlet or Dirichlet-process
 weights, Normal-Wishart components) work on the pass's statistics, and so
 does the lower bound: the responsibilities' entropy, sum r log r, follows
-from the log-likelihood the pass sums and the expected quadratic forms
-(trace(P_k S_k)), as worked out in `_entropy_of_responsibilities`. The
+from the log-likelihood the pass sums and the rows' log-likelihood within
+their components, which the statistics give (`_entropy_of_responsibilities`). The
 iterations, the priors' defaults and the lower bound follow scikit-learn's
 BayesianGaussianMixture step for step.
 """
@@ -18,7 +18,7 @@ import numpy as np
 from scipy.special import betaln, digamma, gammaln
 from sklearn.utils._param_validation import Interval, StrOptions
 
-from lvmfast._gaussian import log_det_cholesky, precision_cholesky
+from lvmfast._gaussian import log_det_cholesky, log_likelihood_from_statistics, precision_cholesky
 from lvmfast.mixture._gaussian_mixture import _BaseGaussianMixture, _parameters_from_statistics, _precisions
 
 __all__ = ["BayesianGaussianMixture"]
@@ -66,30 +66,18 @@ def _in_caller_units(statistics, rows):
     return tuple(s * scale for s in statistics)
 
 
-def _entropy_of_responsibilities(statistics, constants, means, chol, covariance_type):
+def _entropy_of_responsibilities(statistics, log_weights, means, chol, covariance_type):
     """-sum_i w_i sum_k r_ik log r_ik, from the pass's statistics.
 
-    The pass scored s_ik = c_k - q_ik / 2 (q the quadratic form under
-    component k) and summed w_i lse_i, lse_i = log sum_k exp(s_ik). Since
-    log r_ik = s_ik - lse_i and sum_k r_ik = 1,
-        sum_i w_i sum_k r_ik log r_ik = sum_k c_k nk_k - Q / 2 - sum_i w_i lse_i,
-    with Q = sum_ik w_i r_ik q_ik = sum_k trace(P_k S_k), S_k the second
-    moments around the means the pass used, which it returns (for 'tied',
-    s2 is sum w x x^T and S follows from s1 and nk)."""
+    The pass scored s_ik = log(weight_k N(x_i | k)) and summed w_i lse_i,
+    lse_i = log sum_k exp(s_ik). Since log r_ik = s_ik - lse_i and
+    sum_k r_ik = 1, sum_i w_i sum_k r_ik log r_ik = sum_ik w_i r_ik s_ik -
+    sum_i w_i lse_i, and the first sum is the log-likelihood of the rows
+    taken in their components with weights r, which the statistics give
+    (nk, s1 and s2 around the means the pass used)."""
     nk, s1, s2, log_likelihood = statistics
-    n_components, n_features = s1.shape
-    if covariance_type == "full":
-        precisions = np.einsum("kij,klj->kil", chol, chol)
-        quadratic = np.sum(s2.reshape(n_components, n_features, n_features) * precisions)
-    elif covariance_type == "tied":
-        cross = s1.T @ means
-        scatter = s2.reshape(n_features, n_features) - cross - cross.T + (nk[:, None] * means).T @ means
-        quadratic = np.sum(scatter * (chol @ chol.T))
-    elif covariance_type == "diag":
-        quadratic = np.sum(s2.reshape(n_components, n_features) * chol**2)
-    else:
-        quadratic = np.sum(s2.reshape(n_components, n_features).sum(axis=1) * chol**2)
-    return log_likelihood - float(constants @ nk) + 0.5 * quadratic
+    in_components = log_likelihood_from_statistics(nk, s1, s2, means, log_weights, means, chol, covariance_type)
+    return log_likelihood - in_components
 
 
 class BayesianGaussianMixture(_BaseGaussianMixture):
@@ -340,13 +328,11 @@ class BayesianGaussianMixture(_BaseGaussianMixture):
         terms = -0.5 * n_features * np.log(dof) + 0.5 * (log_lambda - n_features / state["mean_precision"])
         return terms + _expected_log_weights(state["concentration"], self.weight_concentration_prior_type)
 
-    def _m_step(self, statistics, state, log_weights, rows):
-        n_features = rows.shift.shape[0]
+    def _m_step(self, statistics, state, rows):
         statistics = _in_caller_units(statistics, rows)
         nk, s1, s2, _ = statistics
-        constants = log_det_cholesky(state["chol"], self.covariance_type, n_features) - 0.5 * n_features * np.log(2 * np.pi)
         entropy = _entropy_of_responsibilities(
-            statistics, constants + log_weights, state["means"], state["chol"], self.covariance_type
+            statistics, self._log_weights(state), state["means"], state["chol"], self.covariance_type
         )
         new = self._posterior(*_parameters_from_statistics(
             nk, s1, s2, state["means"], self.covariance_type, self.reg_covar, rows.shift

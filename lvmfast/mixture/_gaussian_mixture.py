@@ -20,6 +20,7 @@ from sklearn.utils import check_random_state
 from sklearn.utils._param_validation import Interval, StrOptions
 from sklearn.utils.validation import check_is_fitted
 
+from lvmfast._iterate import iterate
 from lvmfast._gaussian import (
     COVARIANCE_TYPES, check_precisions_fit_dtype, em_statistics, largest_precision, log_prob, moments_around,
     precision_cholesky,
@@ -327,6 +328,29 @@ class _BaseGaussianMixture(DensityMixin, BaseEstimator):
         shift, dtype = rows.shift, rows.dtype
         self._prepare(rows)
 
+        def statistics_of(state):
+            return rows.em_statistics(self._log_weights(state), state["means"] + shift, state["chol"], self.covariance_type)
+
+        def m_step(statistics, state):
+            state, lower_bound = self._m_step(statistics, state, rows)
+            check_precisions_fit_dtype(largest_precision(state["chol"]), dtype)
+            return state, lower_bound
+
+        started = time.perf_counter()
+
+        def report(n_iter, change):
+            nonlocal started
+            if self.verbose and self._verbose_seconds:
+                # the Dask estimators: one line per iteration, with its time
+                print(f"  Iteration {n_iter}\t time {time.perf_counter() - started:.3f}s\t ll change {change:.5f}")
+                started = time.perf_counter()
+            elif self.verbose and n_iter % self.verbose_interval == 0:
+                if self.verbose >= 2:
+                    print(f"  Iteration {n_iter}\t time lapse {time.perf_counter() - started:.5f}s\t ll change {change:.5f}")
+                else:
+                    print(f"  Iteration {n_iter}")
+                started = time.perf_counter()
+
         best = None
         # The M-step between passes is tiny; a threaded BLAS there would wake
         # worker threads that then spin against the kernels' OpenMP threads.
@@ -339,29 +363,10 @@ class _BaseGaussianMixture(DensityMixin, BaseEstimator):
                 else:
                     state, lower_bound = self._initial_state(rows, random_state), -np.inf
                 check_precisions_fit_dtype(largest_precision(state["chol"]), dtype)
-                lower_bounds, converged, n_iter = [], False, 0
                 started = time.perf_counter()
-                for n_iter in range(1, self.max_iter + 1):
-                    previous = lower_bound
-                    log_weights = self._log_weights(state)
-                    statistics = rows.em_statistics(log_weights, state["means"] + shift, state["chol"], self.covariance_type)
-                    state, lower_bound = self._m_step(statistics, state, log_weights, rows)
-                    check_precisions_fit_dtype(largest_precision(state["chol"]), dtype)
-                    lower_bounds.append(lower_bound)
-                    change = lower_bound - previous
-                    if self.verbose and self._verbose_seconds:
-                        # the Dask estimators: one line per iteration, with its time
-                        print(f"  Iteration {n_iter}\t time {time.perf_counter() - started:.3f}s\t ll change {change:.5f}")
-                        started = time.perf_counter()
-                    elif self.verbose and n_iter % self.verbose_interval == 0:
-                        if self.verbose >= 2:
-                            print(f"  Iteration {n_iter}\t time lapse {time.perf_counter() - started:.5f}s\t ll change {change:.5f}")
-                        else:
-                            print(f"  Iteration {n_iter}")
-                        started = time.perf_counter()
-                    if abs(change) < self.tol:
-                        converged = True
-                        break
+                state, lower_bound, lower_bounds, converged, n_iter = iterate(
+                    statistics_of, m_step, state, lower_bound, self.max_iter, self.tol, report
+                )
                 if self.verbose:
                     print(f"Initialization {'converged' if converged else 'did not converge'}. lower bound {lower_bound:.5f}")
                 if best is None or lower_bound > best["lower_bound"]:
@@ -406,10 +411,10 @@ class _BaseGaussianMixture(DensityMixin, BaseEstimator):
         """(K,) float64: what the E-step adds to each component's log-density."""
         raise NotImplementedError
 
-    def _m_step(self, statistics, state, log_weights, rows):
+    def _m_step(self, statistics, state, rows):
         """The next state and the lower bound, from the pass's statistics
-        (nk, s1, s2, log-likelihood) taken under `state`, whose E-step added
-        `log_weights`."""
+        (nk, s1, s2, log-likelihood) taken under `state` (whose E-step added
+        _log_weights(state))."""
         raise NotImplementedError
 
     def _set_fitted(self, state, n_iter, shift, dtype):
@@ -672,7 +677,7 @@ class GaussianMixture(_BaseGaussianMixture):
     def _log_weights(self, state):
         return np.log(state["weights"])
 
-    def _m_step(self, statistics, state, log_weights, rows):
+    def _m_step(self, statistics, state, rows):
         nk, s1, s2, log_likelihood = statistics
         nk_eps, means, covariances = _parameters_from_statistics(
             nk, s1, s2, state["means"], self.covariance_type, self.reg_covar, rows.shift

@@ -20,6 +20,7 @@ from lvmfast._gaussian import (
     largest_precision, log_likelihood_from_statistics, log_prob, moments_around, precision_cholesky,
 )
 from lvmfast._kernels._responsibilities import log_normalize
+from lvmfast._iterate import iterate
 from lvmfast._parallel import blas_single_thread, effective_n_threads
 from lvmfast._validation import (
     _NoBoolInterval, _names_any, check_sample_weight, integers, naming_errors, unchanged_on_error, unit_mean_weights,
@@ -260,31 +261,32 @@ class _GaussianGenerativeClassifier(ClassifierMixin, BaseEstimator):
             s2 = s2 + moments_around(*labeled, around, covariance_type).ravel()
             return nk + labeled[0], s1 + labeled[1], s2, around, log_likelihood
 
-        log_prior, means, chol, state = m_step(counts, means, s2, around)  # the labeled rows' model
-        nk = counts
-        lower_bound, lower_bounds, converged, n_iter = -np.inf, [], False, 0
+        def statistics_of(model):
+            return e_step(*model[:3])
+
+        def step(statistics, model):
+            nk, s1, s2, around, log_likelihood = statistics
+            return (*m_step(nk, s1 / nk[:, None], s2, around), nk), log_likelihood / total_weight
+
+        model = (*m_step(counts, means, s2, around), counts)  # the labeled rows' model
         # The M-step between passes is tiny; a threaded BLAS there would wake
         # worker threads that then spin against the kernels' OpenMP threads.
         with blas_single_thread():
-            for n_iter in range(1, self.max_iter + 1):
-                previous = lower_bound
-                nk, s1, s2, around, log_likelihood = e_step(log_prior, means, chol)
-                log_prior, means, chol, state = m_step(nk, s1 / nk[:, None], s2, around)
-                lower_bound = log_likelihood / total_weight
-                lower_bounds.append(lower_bound)
-                if abs(lower_bound - previous) < self.tol:
-                    converged = True
-                    break
+            model, lower_bound, lower_bounds, converged, n_iter = iterate(
+                statistics_of, step, model, -np.inf, self.max_iter, self.tol
+            )
             if n_iter == 0:  # max_iter=0: the labeled rows' model, and the likelihood of all rows under it
-                lower_bound = e_step(log_prior, means, chol)[-1] / total_weight
+                lower_bound = statistics_of(model)[-1] / total_weight
         if n_iter and not converged:
+            change = lower_bounds[-1] - lower_bounds[-2] if n_iter > 1 else np.inf
             warnings.warn(
                 f"Semi-supervised EM did not converge in max_iter={self.max_iter} iterations (the mean "
-                f"log-likelihood still changed by {abs(lower_bound - previous):.3g} >= tol={self.tol!r}). "
+                f"log-likelihood still changed by {abs(change):.3g} >= tol={self.tol!r}). "
                 "Increase max_iter or tol.",
                 ConvergenceWarning,
                 stacklevel=3,
             )
+        *_, state, nk = model
         self._set_em_attributes(lower_bound, n_iter, converged, lower_bounds)
         return state, shift64, nk
 
