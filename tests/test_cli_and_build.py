@@ -25,6 +25,7 @@ def test_demo_prints_the_clusters(capsys):
     assert "KMeans(n_clusters=2)" in out
     # the two clusters are the short and the long eruptions
     kmeans_part, gmm_part = out.split("GaussianMixture(n_components=2)")
+    gmm_part = gmm_part.split("BayesianGaussianMixture")[0]
     rows = [line.split() for line in kmeans_part.splitlines() if line.strip()[:1].isdigit()]
     sizes = sorted(int(r[1]) for r in rows)
     assert sum(sizes) == 272 and len(sizes) == 2 and min(sizes) > 80
@@ -42,6 +43,12 @@ def test_demo_prints_the_clusters(capsys):
     curve = [line.split() for line in out.splitlines() if line.strip().startswith("K=")]
     assert [row[0] for row in curve] == [f"K={k}" for k in range(1, 7)]
     assert [row[0] for row in curve if "lowest" in " ".join(row)] == ["K=2"]
+    # the two classes from 1% of the labels: EM near the supervised fit, the labelled rows alone farther
+    rows = [line.split() for line in out.splitlines() if line.strip().startswith("1% labelled")]
+    em, alone = rows
+    assert em[2:4] == ["+", "EM"] and alone[2] == "only"
+    assert float(em[-2]) < 0.02 and float(em[-1].rstrip("%")) < 2.0
+    assert float(alone[-2]) > float(em[-2]) and float(alone[-1].rstrip("%")) > float(em[-1].rstrip("%"))
 
 
 def test_demo_plot_writes_a_figure(tmp_path, capsys):

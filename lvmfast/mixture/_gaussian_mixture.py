@@ -50,7 +50,10 @@ def _parameters_from_statistics(nk, s1, s2, around, covariance_type, reg_covar, 
     # scikit-learn's means, sum w r x / (nk + eps) in X's own coordinates,
     # in the centered frame: a component left without weight goes where
     # scikit-learn's goes (toward X's origin), and so do the next steps.
-    means = (s1 - NK_EPSILON * np.asarray(shift, dtype=np.float64)) / nk_eps[:, None]
+    # (The shift's share is scaled by eps / (nk + eps), not eps alone, so
+    # that it is exactly -shift for an empty component even where eps *
+    # shift would underflow: subnormal data.)
+    means = s1 / nk_eps[:, None] - (NK_EPSILON / nk_eps)[:, None] * np.asarray(shift, dtype=np.float64)
     if covariance_type == "tied":
         scatter = s2.reshape(n_features, n_features) - (nk_eps[:, None] * means).T @ means
         covariances = scatter / nk_eps.sum()
