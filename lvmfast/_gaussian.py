@@ -98,23 +98,26 @@ def kernel_terms(means, precisions_cholesky, covariance_type, shift, dtype, log_
 
 
 def log_prob(X, shift, means, precisions_cholesky, covariance_type, log_weights=None, chunk_rows=None,
-             direct=None):
+             direct=None, normalize=False):
     """log N(x_i | mu_k, Sigma_k) (+ log_weights[k]) for every row and
-    component: an (n_samples, n_components) array in X's dtype (column-major).
+    component: an (n_samples, n_components) row-major array in X's dtype.
     X must already be validated (C-contiguous float32/float64). direct: see
-    kernel_terms."""
+    kernel_terms. normalize=True returns (p, lse) instead: each row's
+    exp(log-density - lse), lse its log-sum-exp (float64), normalized in the
+    same pass."""
     n_samples, n_features = X.shape
     n_components = np.shape(means)[0]
     code, terms = kernel_terms(means, precisions_cholesky, covariance_type, shift, X.dtype, log_weights, direct)
     if chunk_rows is None:
-        per_row = n_features + n_components + (n_components * n_features if covariance_type == "full" else n_features)
+        per_row = n_features + 2 * n_components + (n_components * n_features if covariance_type == "full" else n_features)
         chunk_rows = plan_blocks(n_samples, row_bytes=per_row * X.itemsize).chunk_rows
-    out = np.empty((n_samples, n_components), dtype=X.dtype, order="F")
+    out = np.empty((n_samples, n_components), dtype=X.dtype)
+    lse = np.empty(n_samples) if normalize else None
     with blas_single_thread():
         kernels.log_prob(
-            X, np.ascontiguousarray(shift, dtype=X.dtype), code, *terms, out, chunk_rows, effective_n_threads(),
+            X, np.ascontiguousarray(shift, dtype=X.dtype), code, *terms, out, lse, chunk_rows, effective_n_threads(),
         )
-    return out
+    return (out, lse) if normalize else out
 
 
 def check_precisions_fit_dtype(largest_precision, dtype):

@@ -80,7 +80,7 @@ def _valid_calls():
         offsets=_f(K), constants=_f(K),
     )
     calls["log_prob"] = (_gaussian.log_prob, dict(
-        X=X, shift=_f(D), out=np.zeros((N, K), order="F"), chunk_rows=CHUNK, n_threads=1, **terms,
+        X=X, shift=_f(D), out=np.zeros((N, K)), lse=_f(N), chunk_rows=CHUNK, n_threads=1, **terms,
     ))
     calls["em_pass"] = (_gaussian.em_pass, dict(
         X=X, shift=_f(D), sample_weight=np.ones(N), means=centers.copy(),
@@ -144,8 +144,8 @@ MISMATCHES = {
     "log_prob": [
         ("shift", _f(D + 1)), ("factors", F_CHOL[:-1]), ("projected_means", _f(K, D + 1)),
         ("projected_means", _f(K - 1, D)), ("offsets", _f(K + 1)), ("constants", _f(K - 1)),
-        ("out", np.zeros((N - 1, K), order="F")), ("cov_type", 7), ("cov_type", 1), ("chunk_rows", 0),
-        ("out", np.zeros((N, 0), order="F")),
+        ("out", np.zeros((N - 1, K))), ("cov_type", 7), ("cov_type", 1), ("chunk_rows", 0),
+        ("out", np.zeros((N, 0))), ("lse", _f(N - 1)),
     ],
     "em_pass": [
         ("shift", _f(D - 1)), ("sample_weight", np.ones(N + 1)), ("factors", _f(D * D)),

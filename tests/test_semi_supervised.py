@@ -13,29 +13,22 @@ from sklearn.utils._param_validation import InvalidParameterError
 from threadpoolctl import threadpool_limits
 
 from lvmfast import GaussianClassifier, GaussianNB
+from lvmfast.cli import TWO_CLASS_MODEL, _two_class_draws
 
-# The two-class model of the experiment: lvmfast's demo model (lvmfast.cli
-# TWO_CLASS_MODEL, tests/test_gaussian_classifiers.py), priors 0.6 / 0.4,
-# classes +1 and -1 overlapping (about 2.6% Bayes error):
+# The two-class model of the experiment is lvmfast's demo model
+# (lvmfast.cli.TWO_CLASS_MODEL): priors 0.6 / 0.4, classes +1 and -1
+# overlapping (about 2.6% Bayes error):
 #   +1: prior 0.6, mean (2, 0),  covariance [[1.0, 0.8], [0.8, 2.0]]
 #   -1: prior 0.4, mean (-2, 0), covariance [[2.0, 0.6], [0.6, 1.0]]
-MODEL = {
-    1: (0.6, [2.0, 0.0], [[1.0, 0.8], [0.8, 2.0]]),
-    -1: (0.4, [-2.0, 0.0], [[2.0, 0.6], [0.6, 1.0]]),
-}
 
 
 def two_class_data(n_samples, seed):
-    rng = np.random.default_rng(seed)
-    y = np.where(rng.random(n_samples) < MODEL[1][0], 1, -1)
-    X = np.empty((n_samples, 2))
-    for label, (_, mean, cov) in MODEL.items():
-        X[y == label] = rng.multivariate_normal(mean, cov, (y == label).sum())
-    return X, y
+    return _two_class_draws(np.random.default_rng(seed), n_samples)
 
 
 def bayes_rule(X):
-    scores = [np.log(prior) + multivariate_normal(mean, cov).logpdf(X) for prior, mean, cov in MODEL.values()]
+    scores = [np.log(part["prior"]) + multivariate_normal(part["mean"], part["cov"]).logpdf(X)
+              for part in TWO_CLASS_MODEL.values()]
     return np.where(scores[0] > scores[1], 1, -1)
 
 

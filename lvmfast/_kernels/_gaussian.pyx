@@ -56,10 +56,10 @@ cdef extern from "_simd.h" nogil:
                              double *s2)
     void lvm_diag_log_prob_d(const double *x, Py_ssize_t n, Py_ssize_t d, Py_ssize_t n_components,
                              const double *m, const double *p, const double *constants,
-                             double *out, Py_ssize_t ld)
+                             double *out, Py_ssize_t ld, double *xt)
     void lvm_diag_log_prob_s(const float *x, Py_ssize_t n, Py_ssize_t d, Py_ssize_t n_components,
                              const float *m, const float *p, const double *constants,
-                             float *out, Py_ssize_t ld)
+                             float *out, Py_ssize_t ld, float *xt)
 
 
 cdef inline void weighted_sq_dev(const floating *x, Py_ssize_t n, Py_ssize_t d, const floating *r,
@@ -76,6 +76,15 @@ cdef inline void scaled_dev(const floating *x, Py_ssize_t n, Py_ssize_t d, const
         lvm_scaled_dev_d(x, n, d, r, m, out)
     else:
         lvm_scaled_dev_s(x, n, d, r, m, out)
+
+
+cdef inline void log_normalize(floating *scores, Py_ssize_t n, Py_ssize_t n_cols,
+                               double *lse) noexcept nogil:
+    if floating is double:
+        lvm_log_normalize_d(scores, n, n, n_cols, lse)
+    else:
+        lvm_log_normalize_s(scores, n, n, n_cols, lse)
+
 
 COVARIANCE_CODES = ("full", "tied", "diag", "spherical", "diag by direct differences")
 
@@ -129,9 +138,9 @@ cdef Py_ssize_t work_size(int cov_type, Py_ssize_t chunk_rows, Py_ssize_t n_feat
         return chunk_rows * n_components * n_features
     if cov_type == 1:
         return chunk_rows * n_features
-    if cov_type == 2:
+    if cov_type == 2 or cov_type == 4:  # x*x; the transposed chunk
         return chunk_rows * n_features
-    return 0  # spherical, and diag by direct differences (4)
+    return 0  # spherical
 
 
 cdef inline void finish_expansion(const floating *rows, Py_ssize_t n, Py_ssize_t d,
@@ -205,9 +214,9 @@ cdef void log_prob_chunk(int cov_type, const floating *x, Py_ssize_t n, Py_ssize
     elif cov_type == 4:
         # diag by direct differences: projected_means holds the means themselves
         if floating is double:
-            lvm_diag_log_prob_d(x, n, d, n_components, projected_means, factors, constants, out, ld)
+            lvm_diag_log_prob_d(x, n, d, n_components, projected_means, factors, constants, out, ld, work)
         else:
-            lvm_diag_log_prob_s(x, n, d, n_components, projected_means, factors, constants, out, ld)
+            lvm_diag_log_prob_s(x, n, d, n_components, projected_means, factors, constants, out, ld, work)
     else:
         # out = -2 x @ mu^T, then p_k (||x||^2 + out + ||mu_k||^2)
         gemm(c'T', c'N', <int> n, <int> n_components, <int> d, -2.0, x, <int> d,
@@ -218,12 +227,15 @@ cdef void log_prob_chunk(int cov_type, const floating *x, Py_ssize_t n, Py_ssize
 def log_prob(const floating[:, ::1] X not None, const floating[::1] shift not None, int cov_type,
              const floating[::1] factors not None, const floating[:, ::1] projected_means not None,
              const double[::1] offsets not None, const double[::1] constants not None,
-             floating[::1, :] out not None, Py_ssize_t chunk_rows, int n_threads):
+             floating[:, ::1] out not None, double[::1] lse, Py_ssize_t chunk_rows, int n_threads):
     """out[i, k] = constants[k] - q_k(X[i] - shift) / 2 for every row (see
     log_prob_chunk; `factors` is flattened, means live in the shifted
     frame). cov_type is the index in lvmfast._gaussian.COVARIANCE_TYPES
-    (full, tied, diag, spherical). out is column-major n_samples x
-    n_components."""
+    (full, tied, diag, spherical). out is row-major n_samples x
+    n_components, as the methods return it. With lse (length n_samples),
+    each row is normalized too: lse[i] = log sum_k exp(out[i, k]) and out[i]
+    becomes exp(out[i] - lse[i]), chunk by chunk in the threads' scratch, so
+    out is written once."""
     name = "log_prob"
     cdef Py_ssize_t n_samples = X.shape[0], n_features = X.shape[1]
     cdef Py_ssize_t n_components = out.shape[1]
@@ -231,27 +243,41 @@ def log_prob(const floating[:, ::1] X not None, const floating[::1] shift not No
     check_length(name, "shift", shift.shape[0], n_features)
     check_terms(name, cov_type, n_components, n_features, factors, projected_means, offsets, constants)
     check_shape(name, "out", out.shape[0], out.shape[1], n_samples, n_components)
+    cdef bint normalize = lse is not None
+    if normalize:
+        check_length(name, "lse", lse.shape[0], n_samples)
     check_positive(name, "chunk_rows", chunk_rows)
     check_positive(name, "n_threads", n_threads)
     cdef Py_ssize_t n_chunks = (n_samples + chunk_rows - 1) // chunk_rows
-    cdef Py_ssize_t c, start, n
+    cdef Py_ssize_t c, start, n, i, k
     cdef Py_ssize_t extra = work_size(cov_type, chunk_rows, n_features, n_components)
     cdef floating *buf
     cdef floating *work
+    cdef floating *scores
+    cdef floating *rows
     if n_samples == 0:
         return
     with nogil, parallel(num_threads=n_threads):
         buf = <floating *> malloc(chunk_rows * n_features * sizeof(floating))
         work = <floating *> malloc((extra if extra > 0 else 1) * sizeof(floating))
+        scores = <floating *> malloc(chunk_rows * n_components * sizeof(floating))
         for c in prange(n_chunks, schedule="static"):
             start = c * chunk_rows
             n = min(chunk_rows, n_samples - start)
             copy_centered(X, start, n, shift, buf)
+            # column-major in the scratch (the kernels' layout), then one
+            # transposing write of the chunk's rows
             log_prob_chunk(cov_type, buf, n, n_features, n_components, &factors[0],
-                           &projected_means[0, 0], &offsets[0], &constants[0], work,
-                           &out[start, 0], n_samples)
+                           &projected_means[0, 0], &offsets[0], &constants[0], work, scores, n)
+            if normalize:
+                log_normalize(scores, n, n_components, &lse[start])
+            rows = &out[start, 0]
+            for i in range(n):
+                for k in range(n_components):
+                    rows[i * n_components + k] = scores[k * n + i]
         free(buf)
         free(work)
+        free(scores)
 
 
 # ---------------------------------------------------------------------------
@@ -267,13 +293,6 @@ def log_prob(const floating[:, ::1] X not None, const floating[::1] shift not No
 # with m_k the means of this iteration (the model being evaluated). Summing
 # around m_k keeps second moments free of cancellation: the M-step subtracts
 # only (mu_new - m_k)(mu_new - m_k)^T, which is small.
-
-cdef inline void log_normalize(floating *scores, Py_ssize_t n, Py_ssize_t n_cols,
-                               double *lse) noexcept nogil:
-    if floating is double:
-        lvm_log_normalize_d(scores, n, n, n_cols, lse)
-    else:
-        lvm_log_normalize_s(scores, n, n, n_cols, lse)
 
 
 cdef void accumulate_stats(int cov_type, const floating *x, Py_ssize_t n, Py_ssize_t d,

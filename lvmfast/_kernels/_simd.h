@@ -862,29 +862,53 @@ LVM_DEFINE_GAUSSIAN(float, s)
 
 /* out[k ld + i] = constants[k] - sum_j p[k d + j] (x[i d + j] - m[k d + j])^2 / 2,
  * by direct differences (the accurate diagonal form, where tiny variances
- * make the gemm expansion lose digits). A sum of positive terms cannot
+ * make the gemm expansion lose digits). Lanes hold rows: the chunk is first
+ * transposed into xt (xt[j n + i] = x[i d + j]), then each component's
+ * column of out accumulates four features per sweep, so there is no
+ * horizontal sum per row and component. A sum of positive terms cannot
  * cancel, so float data accumulates in float lanes, twice as wide. */
-#define LVM_DEFINE_DIAG_DIRECT(T, ACC, SUFFIX)                                       \
+#define LVM_DEFINE_DIAG_DIRECT(T, SUFFIX)                                       \
 LVM_CLONES static void lvm_diag_log_prob_##SUFFIX(                             \
         const T *restrict x, ptrdiff_t n, ptrdiff_t d, ptrdiff_t n_components, \
         const T *restrict m, const T *restrict p, const double *restrict constants, \
-        T *restrict out, ptrdiff_t ld)                                          \
+        T *restrict out, ptrdiff_t ld, T *restrict xt)                          \
 {                                                                               \
-    for (ptrdiff_t i = 0; i < n; i++) {                                         \
-        const T *restrict row = x + i * d;                                      \
-        for (ptrdiff_t k = 0; k < n_components; k++) {                         \
-            ACC q = 0;                                                          \
-            _Pragma("omp simd reduction(+:q)")                                  \
-            for (ptrdiff_t j = 0; j < d; j++) {                                 \
-                const ACC diff = (ACC) row[j] - (ACC) m[k * d + j];             \
-                q += (ACC) p[k * d + j] * diff * diff;                          \
+    for (ptrdiff_t i0 = 0; i0 < n; i0 += 16) {                                  \
+        const ptrdiff_t i1 = i0 + 16 < n ? i0 + 16 : n;                         \
+        for (ptrdiff_t j = 0; j < d; j++)                                       \
+            for (ptrdiff_t i = i0; i < i1; i++) xt[j * n + i] = x[i * d + j];   \
+    }                                                                           \
+    for (ptrdiff_t k = 0; k < n_components; k++) {                             \
+        T *restrict q = out + k * ld;                                           \
+        const T *restrict mk = m + k * d, *restrict pk = p + k * d;            \
+        for (ptrdiff_t i = 0; i < n; i++) q[i] = 0;                             \
+        ptrdiff_t j = 0;                                                        \
+        for (; j + 4 <= d; j += 4) {                                            \
+            const T m0 = mk[j], m1 = mk[j + 1], m2 = mk[j + 2], m3 = mk[j + 3]; \
+            const T p0 = pk[j], p1 = pk[j + 1], p2 = pk[j + 2], p3 = pk[j + 3]; \
+            const T *restrict x0 = xt + j * n, *restrict x1 = x0 + n;           \
+            const T *restrict x2 = x1 + n, *restrict x3 = x2 + n;               \
+            _Pragma("omp simd")                                                 \
+            for (ptrdiff_t i = 0; i < n; i++) {                                 \
+                const T a0 = x0[i] - m0, a1 = x1[i] - m1, a2 = x2[i] - m2, a3 = x3[i] - m3; \
+                q[i] += (p0 * a0 * a0 + p1 * a1 * a1) + (p2 * a2 * a2 + p3 * a3 * a3); \
             }                                                                   \
-            out[k * ld + i] = (T) (constants[k] - 0.5 * (double) q);            \
         }                                                                       \
+        for (; j < d; j++) {                                                    \
+            const T mj = mk[j], pj = pk[j];                                     \
+            const T *restrict xj = xt + j * n;                                  \
+            _Pragma("omp simd")                                                 \
+            for (ptrdiff_t i = 0; i < n; i++) {                                 \
+                const T a = xj[i] - mj;                                         \
+                q[i] += pj * a * a;                                             \
+            }                                                                   \
+        }                                                                       \
+        for (ptrdiff_t i = 0; i < n; i++)                                       \
+            q[i] = (T) (constants[k] - 0.5 * (double) q[i]);                    \
     }                                                                           \
 }
-LVM_DEFINE_DIAG_DIRECT(double, double, d)
-LVM_DEFINE_DIAG_DIRECT(float, float, s)
+LVM_DEFINE_DIAG_DIRECT(double, d)
+LVM_DEFINE_DIAG_DIRECT(float, s)
 
 /* For labelled rows: nk[c] += w, s1[c] += w x and, when s2 is not NULL,
  * s2[c] += w (x - m[c])^2 elementwise, c being each row's label: the one-hot

@@ -25,7 +25,6 @@ from lvmfast._gaussian import (
     COVARIANCE_TYPES, check_precisions_fit_dtype, em_statistics, largest_precision, log_prob, moments_around,
     precision_cholesky,
 )
-from lvmfast._kernels._responsibilities import log_normalize
 from lvmfast._parallel import blas_single_thread, effective_n_threads
 from lvmfast._validation import check_sample_weight, integers, unchanged_on_error, unit_mean_weights, validate_float_data
 
@@ -439,10 +438,8 @@ class _BaseGaussianMixture(DensityMixin, BaseEstimator):
         log_weights = self._scoring_log_weights()
         for start in range(0, X.shape[0], chunk_rows):
             rows = slice(start, min(start + chunk_rows, X.shape[0]))
-            scores = log_prob(X[rows], shift, self.means_, self.precisions_cholesky_, self.covariance_type, log_weights)
-            lse = np.empty(scores.shape[0])
-            log_normalize(scores, lse, 4096, effective_n_threads())
-            yield rows, scores, lse
+            yield (rows, *log_prob(X[rows], shift, self.means_, self.precisions_cholesky_, self.covariance_type,
+                                   log_weights, normalize=True))
 
     def _labels(self, X):
         labels = np.empty(X.shape[0], dtype=np.intp)

@@ -305,38 +305,32 @@ class _GaussianGenerativeClassifier(ClassifierMixin, BaseEstimator):
         check_is_fitted(self)
         return validate_float_data(self, X, reset=False)
 
-    def _joint(self, X):
-        """Column-major (n_samples x n_classes) log p(x, class), on rows
-        centered by the training data's mean."""
+    def _joint(self, X, normalize=False):
+        """Row-major (n_samples x n_classes) log p(x, class), on rows centered
+        by the training data's mean; normalize=True: (p(class | x), log p(x))
+        instead, from the same pass."""
         shift = self._shift
         with np.errstate(divide="ignore"):
             log_prior = np.log(self.class_prior_.astype(np.float64))
         return log_prob(
-            X, shift, self._means(), self._precisions_cholesky(), self._covariance_type, log_prior, direct=True
+            X, shift, self._means(), self._precisions_cholesky(), self._covariance_type, log_prior, direct=True,
+            normalize=normalize,
         )
 
     def predict_joint_log_proba(self, X):
         """log p(x, class) for every row and class."""
-        return np.ascontiguousarray(self._joint(self._fitted_input(X)))
-
-    def _normalized(self, scores):
-        """scores (column-major joint log-likelihoods) become p(class | x) in
-        place; returns each row's log p(x)."""
-        lse = np.empty(scores.shape[0])
-        log_normalize(scores, lse, 4096, effective_n_threads())
-        return lse
+        return self._joint(self._fitted_input(X))
 
     def predict_log_proba(self, X):
         """log p(class | x)."""
         joint = self._joint(self._fitted_input(X))
-        lse = self._normalized(joint.copy(order="F"))
-        return np.ascontiguousarray(joint - lse[:, None].astype(joint.dtype))
+        lse = np.empty(joint.shape[0])
+        log_normalize(np.asfortranarray(joint), lse, 4096, effective_n_threads())  # (normalizes a copy)
+        return joint - lse[:, None].astype(joint.dtype)
 
     def predict_proba(self, X):
         """p(class | x)."""
-        scores = self._joint(self._fitted_input(X))
-        self._normalized(scores)
-        return np.ascontiguousarray(scores)
+        return self._joint(self._fitted_input(X), normalize=True)[0]
 
     def predict(self, X):
         """The most probable class of each row."""
