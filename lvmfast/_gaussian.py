@@ -295,11 +295,34 @@ def precision_cholesky(covariances, covariance_type, reg_covar, names=None):
     return 1.0 / np.sqrt(covariances)
 
 
+# A single class pass sums the second moments around a pivot row of each
+# class; the moments around the mean then lose about log10((mean - pivot)^2 /
+# variance) digits. Past this ratio the moments are summed again, around
+# the means.
+PIVOT_RATIO = 1e3
+PIVOT_SEARCH_ROWS = 65536
+
+
+def _class_pivots(X, shift, sample_weight, labels, n_classes):
+    """One row of each class (its first weighted row among the first
+    PIVOT_SEARCH_ROWS rows), centered by shift, in X's dtype; the frame's
+    origin for a class not seen there."""
+    pivots = np.zeros((n_classes, X.shape[1]), dtype=X.dtype)
+    rows = np.flatnonzero(sample_weight[:PIVOT_SEARCH_ROWS] > 0)
+    first = np.full(n_classes, -1, dtype=np.intp)
+    first[labels[rows[::-1]]] = rows[::-1]  # the last write per class is its first row
+    seen = first >= 0
+    pivots[seen] = X[first[seen]] - np.asarray(shift, dtype=X.dtype)
+    return pivots
+
+
 def class_statistics(X, shift, sample_weight, labels, n_classes, covariance_type, n_threads=None):
     """Per class k (labels in 0 .. n_classes-1), in the frame X - shift:
     nk = sum w, means = sum w x / nk, and s2, the second moments of em_pass
-    taken around `around` (the means in X's dtype; 'tied': sum w x x^T). Two
-    passes over X: first the means, then the moments around them."""
+    taken around `around` ('tied': sum w x x^T). One pass over X sums them
+    around a pivot row of each class; where a pivot lies too far from its
+    class's mean for that to be accurate (PIVOT_RATIO), a second pass sums
+    them around the means."""
     n_samples, n_features = X.shape
     n_threads = effective_n_threads() if n_threads is None else n_threads
     s2_size = statistics_size(covariance_type, n_classes, n_features)
@@ -314,15 +337,30 @@ def class_statistics(X, shift, sample_weight, labels, n_classes, covariance_type
     nk = np.empty((plan.n_blocks, n_classes))
     s1 = np.empty((plan.n_blocks, n_classes, n_features))
     s2 = np.empty((plan.n_blocks, s2_size))
-    means = np.zeros((n_classes, n_features), dtype=X.dtype)
+    around = _class_pivots(X, shift, sample_weight, labels, n_classes)
     with blas_single_thread():
-        for second_moments in (False, True):
+        while True:
             kernels.class_pass(
-                X, shift, sample_weight, labels, code, means, second_moments, nk, s1, s2,
+                X, shift, sample_weight, labels, code, around, True, nk, s1, s2,
                 plan.chunk_rows, plan.block_rows, n_threads,
             )
-            around = means.astype(np.float64)
             counts = nk.sum(axis=0)
             means64 = s1.sum(axis=0) / np.where(counts > 0, counts, 1)[:, None]
-            means = np.ascontiguousarray(means64, dtype=X.dtype)
-    return counts, means64, s2.sum(axis=0), around
+            moments = s2.sum(axis=0)
+            if covariance_type == "tied" or not _pivots_too_far(counts, means64, moments, around, covariance_type):
+                return counts, means64, moments, around.astype(np.float64)
+            around = np.ascontiguousarray(means64, dtype=X.dtype)
+
+
+def _pivots_too_far(counts, means, s2, around, covariance_type):
+    """Whether any class's (mean - pivot)^2 exceeds PIVOT_RATIO times its
+    variance in some feature (see class_statistics)."""
+    n_classes, n_features = means.shape
+    filled = counts > 0
+    if covariance_type == "full":
+        second = np.diagonal(s2.reshape(n_classes, n_features, n_features), axis1=1, axis2=2)
+    else:
+        second = s2.reshape(n_classes, n_features)
+    offset = (means - around.astype(np.float64)) ** 2
+    variance = second[filled] / counts[filled, None] - offset[filled]
+    return bool(np.any(offset[filled] > PIVOT_RATIO * np.maximum(variance, 0.0)))
