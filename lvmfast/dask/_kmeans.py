@@ -126,14 +126,16 @@ class DaskLloydRows:
         return _BlockState(len(self.data.x_blocks))
 
     def lloyd_step(self, sample_weight, centers, labels, update_centers, with_inertia):
-        params = delayed(centers)
         outputs = self.data.per_block(
-            _lloyd_block, self.shift, params, update_centers, with_inertia, self.data.persisted, state=labels.parts,
+            _lloyd_block, self.shift, delayed(centers), update_centers, with_inertia, self.data.persisted,
+            state=labels.parts,
         )
+        labels.parts = None  # run() lets each block's old labels go as its new ones are made
         # the outputs (state, statistics) stay on the workers for the next
         # pass; the first level of the sum reads their statistics
-        total = tree_sum(outputs, add_tuples, leaf=add_statistics)
-        labels.parts, (total,) = run(keep=outputs, compute=[total], progress=self.data.progress)
+        labels.parts, (total,) = run(
+            keep=outputs, compute=[tree_sum(outputs, add_tuples, leaf=add_statistics)], progress=self.data.progress,
+        )
         n_changed, sums, weights, inertia = total
         return int(n_changed), sums, weights, float(inertia) if with_inertia else float("nan")
 
@@ -188,10 +190,11 @@ class DaskSeedingRows:
         return weights / weights.sum(dtype=np.float64)
 
     def fold(self, indices, label_offset, single=False):
-        candidates = delayed(self.candidates(indices))
         outputs = self.data.per_block(
-            _seed_fold_block, self.shift, candidates, int(label_offset), bool(single), state=self.state.parts,
+            _seed_fold_block, self.shift, delayed(self.candidates(indices)), int(label_offset), bool(single),
+            state=self.state.parts,
         )
+        self.state.parts = None  # run() lets each block's old state go as its new one is made
         self.state.parts, sums = run(keep=outputs, compute=[o[1] for o in outputs], progress=self.data.progress)
         potential = 0.0
         for s in sums:  # block order
