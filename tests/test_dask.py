@@ -136,9 +136,10 @@ def test_blocks_read_by_their_tasks_only_when_their_graph_is_their_own(tmp_path,
     assert not any(isinstance(s, _core.BlockSource) for s in _core.block_inputs(reshaped.T.rechunk((100, 16))))
 
 
-def test_streamed_from_files_is_the_persisted_fit(tmp_path, scheduler):
+def test_streamed_from_files_is_the_persisted_fit(tmp_path, scheduler, monkeypatch):
     # X read from its .npy files every pass gives the persisted fit's answer
-    # bit for bit (same blocks, same order), and the in-memory one's
+    # bit for bit (same blocks, same order), whether the streamed fit keeps
+    # the row norms between passes or recomputes them, and the in-memory one's
     X, w = blobs(n=1500, dtype=np.float64)
     da.to_npy_stack(str(tmp_path), da.from_array(X, chunks=(250, 4)), axis=0)
     on_disk = da.from_npy_stack(str(tmp_path), mmap_mode="r")
@@ -146,9 +147,14 @@ def test_streamed_from_files_is_the_persisted_fit(tmp_path, scheduler):
     ref = lvmfast.KMeans(3, init=init, n_init=1).fit(X, sample_weight=w)
     streamed, persisted = (ld.KMeans(3, init=init, n_init=1, persist=p).fit(on_disk, sample_weight=w)
                            for p in (False, True))
+    from lvmfast.dask import _kmeans
+
+    monkeypatch.setattr(_kmeans, "ROW_STATE_SHARE", 0.0)
+    recomputed = ld.KMeans(3, init=init, n_init=1, persist=False).fit(on_disk, sample_weight=w)
     assert not streamed._persisted and persisted._persisted
-    assert np.array_equal(streamed.cluster_centers_, persisted.cluster_centers_)
-    assert streamed.inertia_ == persisted.inertia_
+    for run in (streamed, recomputed):
+        assert np.array_equal(run.cluster_centers_, persisted.cluster_centers_)
+        assert run.inertia_ == persisted.inertia_
     np.testing.assert_array_equal(streamed.labels_.compute(), ref.labels_)
     assert close(streamed.cluster_centers_, ref.cluster_centers_, 1e-10)
     kwargs = dict(covariance_type="diag", means_init=init, weights_init=np.full(3, 1 / 3),

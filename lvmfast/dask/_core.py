@@ -353,7 +353,8 @@ class DaskData:
     each block's first row, the weights divided by their mean (as
     lvmfast._validation.unit_mean_weights does in memory), and the moments
     of the first pass (mean, per-feature variance). One pass over X; X is
-    persisted when it fits in the cluster's memory (persist='auto')."""
+    persisted when it fits in the cluster's memory (persist='auto';
+    cluster_memory: the bytes the workers may hold)."""
 
     def __init__(self, X, sample_weight, *, weight_dtype, persist="auto", progress=False):
         # the kernels read C-contiguous blocks (a DataFrame's are Fortran-ordered)
@@ -367,8 +368,9 @@ class DaskData:
         else:
             # cast as the local estimator casts them (KMeans: to X's dtype first)
             weights = as_dask_vector(sample_weight, X, "sample_weight", weight_dtype).astype(np.float64)
+        self.cluster_memory = _cluster_memory()
         if persist == "auto":
-            persist = X.nbytes + weights.nbytes <= PERSIST_SHARE * _cluster_memory()
+            persist = X.nbytes + weights.nbytes <= PERSIST_SHARE * self.cluster_memory
         self.persisted = bool(persist)
         if self.persisted:
             X, weights = dask.persist(X, weights)
