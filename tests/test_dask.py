@@ -112,6 +112,59 @@ def test_per_block_functions_run_one_kernel_thread():
     assert _core.on_worker(effective_n_threads)() == 1
 
 
+
+def test_blocks_read_by_their_tasks_only_when_their_graph_is_their_own(tmp_path, cluster):
+    # a block of a file (or of an in-memory array's own slice) is read by the
+    # task that uses it: no block of a streamed X waits in a worker's memory
+    # for its consumer, and no task needs two separate inputs on one worker
+    X, _ = blobs(n=1200)
+    da.to_npy_stack(str(tmp_path), da.from_array(X, chunks=(100, 4)), axis=0)
+    on_disk = da.from_npy_stack(str(tmp_path), mmap_mode="r")
+    sources = _core.block_inputs(on_disk)
+    assert all(isinstance(s, _core.BlockSource) for s in sources)
+    np.testing.assert_array_equal(np.concatenate([s.read() for s in sources]), X)
+    # each block depends on all of them (the mean): read once, as a task of its own
+    centered = on_disk - on_disk.mean(axis=0)
+    assert not any(isinstance(s, _core.BlockSource) for s in _core.block_inputs(centered))
+    # blocks persisted on the cluster stay where they are
+    with dask.config.set(scheduler=cluster.get):
+        persisted = on_disk.persist()
+        assert not any(isinstance(s, _core.BlockSource) for s in _core.block_inputs(persisted))
+    # a block that would carry a large in-memory array in every task
+    big = np.ones((1000, 16))
+    reshaped = da.from_array(big, chunks=(1000, 16)).reshape(16, 1000)
+    assert not any(isinstance(s, _core.BlockSource) for s in _core.block_inputs(reshaped.T.rechunk((100, 16))))
+
+
+def test_streamed_from_files_is_the_persisted_fit(tmp_path, scheduler, monkeypatch):
+    # X read from its .npy files every pass gives the persisted fit's answer
+    # bit for bit (same blocks, same order), whether the streamed fit keeps
+    # the row norms between passes or recomputes them, and the in-memory one's
+    X, w = blobs(n=1500, dtype=np.float64)
+    da.to_npy_stack(str(tmp_path), da.from_array(X, chunks=(250, 4)), axis=0)
+    on_disk = da.from_npy_stack(str(tmp_path), mmap_mode="r")
+    init = X[[0, 1, 2]].copy()
+    ref = lvmfast.KMeans(3, init=init, n_init=1).fit(X, sample_weight=w)
+    streamed, persisted = (ld.KMeans(3, init=init, n_init=1, persist=p).fit(on_disk, sample_weight=w)
+                           for p in (False, True))
+    from lvmfast.dask import _kmeans
+
+    monkeypatch.setattr(_kmeans, "ROW_STATE_SHARE", 0.0)
+    recomputed = ld.KMeans(3, init=init, n_init=1, persist=False).fit(on_disk, sample_weight=w)
+    assert not streamed._persisted and persisted._persisted
+    for run in (streamed, recomputed):
+        assert np.array_equal(run.cluster_centers_, persisted.cluster_centers_)
+        assert run.inertia_ == persisted.inertia_
+    np.testing.assert_array_equal(streamed.labels_.compute(), ref.labels_)
+    assert close(streamed.cluster_centers_, ref.cluster_centers_, 1e-10)
+    kwargs = dict(covariance_type="diag", means_init=init, weights_init=np.full(3, 1 / 3),
+                  precisions_init=np.ones((3, 4)), init_params="random_from_data", random_state=0, tol=0, max_iter=5)
+    gm = ld.GaussianMixture(3, persist=False, **kwargs).fit(on_disk)
+    gm_ref = lvmfast.GaussianMixture(3, **kwargs).fit(X)
+    assert gm.lower_bound_ == pytest.approx(gm_ref.lower_bound_, rel=1e-10)
+    assert close(gm.means_, gm_ref.means_, 1e-10)
+
+
 # ---------------------------------------------------------------------------
 # KMeans
 

@@ -20,10 +20,13 @@ import contextlib
 import functools
 import operator
 
+import cloudpickle
 import dask
 import dask.array as da
 import numpy as np
 from dask import delayed
+from dask.base import tokenize
+from dask.optimization import cull
 from sklearn.utils.validation import _check_feature_names, _check_n_features
 
 from lvmfast._parallel import _threadpool_controller
@@ -34,6 +37,12 @@ FAN_IN = 8
 # share of it (the rest is for the blocks' work and the per-row state);
 # otherwise every pass reads X from its source.
 PERSIST_SHARE = 0.5
+# A block whose own graph is at most this many tasks (a read from a store or
+# a file, a few elementwise steps) and this many bytes pickled (not an
+# in-memory array, which every block's task would carry) is read by the
+# task that uses it.
+MAX_INLINE_TASKS = 8
+MAX_INLINE_BYTES = 64 * 1024
 
 
 # ---------------------------------------------------------------------------
@@ -68,12 +77,19 @@ def _client():
     return client if dask.base.get_scheduler() == client.get else None
 
 
-def run(keep=(), compute=(), progress=False):
+def run(keep=None, compute=None, progress=False):
     """Persist `keep` (per-block state the next pass reads) and compute
     `compute` (small totals) from one graph, so the shared block tasks run
     once. Returns (the persisted keep, the computed values). progress: show
-    dask's progress bar while it runs."""
-    keep, compute = list(keep), list(compute)
+    dask's progress bar while it runs.
+
+    Both lists are emptied once the graph is submitted: their tasks hold the
+    previous pass's state, and without the client's references the cluster
+    frees each block's old state as soon as its successor is computed
+    (callers drop their own reference to it first) instead of holding two
+    generations of the per-row state until the pass ends."""
+    keep, compute = ([] if keep is None else keep), ([] if compute is None else compute)
+    n_keep = len(keep)
     client = _client()
     bar = contextlib.nullcontext()
     if progress and client is None:
@@ -82,12 +98,14 @@ def run(keep=(), compute=(), progress=False):
         bar = ProgressBar()
     with bar:
         done = dask.persist(*keep, *compute)
+        keep.clear()
+        compute.clear()
         if progress and client is not None:
             from distributed import progress as distributed_progress
 
             distributed_progress(*done)
-        values = dask.compute(*done[len(keep):])
-    return list(done[:len(keep)]), list(values)
+        values = dask.compute(*done[n_keep:])
+    return list(done[:n_keep]), list(values)
 
 
 def tree_sum(parts, add, leaf=None):
@@ -208,6 +226,66 @@ def blocks(array):
     return list(array.to_delayed().ravel())
 
 
+class BlockSource:
+    """One block of a dask array that the task using it reads itself: the
+    block's own small graph (a read from a store or a file, a few
+    elementwise steps) and its key. So a streamed block is never a task
+    result held in a worker's memory until its consumer runs, and a block's
+    task has no second input (its weights) that must first reach the same
+    worker: with X and its weights as separate tasks, distributed loaded
+    blocks of X ahead of their weights on the other worker until both
+    workers paused at 80% of their memory."""
+
+    __slots__ = ("graph", "key")
+
+    def __init__(self, graph, key):
+        self.graph, self.key = graph, key
+
+    def __dask_tokenize__(self):
+        return type(self).__name__, self.key
+
+    def read(self):
+        return dask.get(self.graph, self.key)  # the synchronous scheduler, in the task's own thread
+
+
+def block_inputs(array):
+    """The blocks of a row-chunked dask array, in order, as the tasks that
+    use them take them: a BlockSource where the block's graph is a few tasks
+    of its own, else the delayed block (persisted blocks, or ones computed
+    from other blocks, whose work must not be repeated in every task)."""
+    out = []
+    for block in blocks(array):
+        graph = _own_graph(block)
+        out.append(block if graph is None else BlockSource(graph, block.key))
+    return out
+
+
+def _own_graph(block):
+    """The delayed block's graph when it is small and self-contained, else None."""
+    try:
+        graph, _ = cull(dict(block.dask), [block.key])
+    except KeyError:  # it depends on data held elsewhere (persisted on a cluster)
+        return None
+    if len(graph) > MAX_INLINE_TASKS:
+        return None
+    try:
+        size = len(cloudpickle.dumps(graph))
+    except Exception:  # noqa: BLE001 - whatever cannot be pickled stays a task of its own
+        return None
+    return graph if size <= MAX_INLINE_BYTES else None
+
+
+def _read_and_apply(function, *args):
+    return function(*(a.read() if isinstance(a, BlockSource) else a for a in args))
+
+
+def block_task(function, *args):
+    """delayed function(*args) for one block, where args may hold BlockSources
+    (read in the task itself); the key is named after function."""
+    key = f"{function.__name__}-{tokenize(function, *args)}"
+    return delayed(_read_and_apply, pure=True)(function, *args, dask_key_name=key)
+
+
 # ---------------------------------------------------------------------------
 # The first pass: validation and moments
 
@@ -275,7 +353,8 @@ class DaskData:
     each block's first row, the weights divided by their mean (as
     lvmfast._validation.unit_mean_weights does in memory), and the moments
     of the first pass (mean, per-feature variance). One pass over X; X is
-    persisted when it fits in the cluster's memory (persist='auto')."""
+    persisted when it fits in the cluster's memory (persist='auto';
+    cluster_memory: the bytes the workers may hold)."""
 
     def __init__(self, X, sample_weight, *, weight_dtype, persist="auto", progress=False):
         # the kernels read C-contiguous blocks (a DataFrame's are Fortran-ordered)
@@ -289,15 +368,16 @@ class DaskData:
         else:
             # cast as the local estimator casts them (KMeans: to X's dtype first)
             weights = as_dask_vector(sample_weight, X, "sample_weight", weight_dtype).astype(np.float64)
+        self.cluster_memory = _cluster_memory()
         if persist == "auto":
-            persist = X.nbytes + weights.nbytes <= PERSIST_SHARE * _cluster_memory()
+            persist = X.nbytes + weights.nbytes <= PERSIST_SHARE * self.cluster_memory
         self.persisted = bool(persist)
         if self.persisted:
             X, weights = dask.persist(X, weights)
             self.X = X
         summaries = [
-            delayed(_block_summary, pure=True)(x, w, int(s))
-            for x, w, s in zip(blocks(X), blocks(weights), self.starts)
+            block_task(_block_summary, x, w, int(s))
+            for x, w, s in zip(block_inputs(X), block_inputs(weights), self.starts)
         ]
         _, summaries = run(compute=summaries, progress=progress)
         self.mean, self.variance = _combine_summaries(summaries)
@@ -318,7 +398,7 @@ class DaskData:
         if self.persisted:
             unit = unit.persist()
         self.weights = unit
-        self.x_blocks, self.w_blocks = blocks(self.X), blocks(self.weights)
+        self.x_blocks, self.w_blocks = block_inputs(self.X), block_inputs(self.weights)
 
     def block_args(self):
         """(block of X, its weights, its first row's index), in block order."""
@@ -354,7 +434,7 @@ class DaskData:
         out = []
         for i, (x, w, start) in enumerate(self.block_args()):
             extra = () if state is None else (state[i],)
-            out.append(delayed(function, pure=True)(x if rows else None, w, start, *extra, *args))
+            out.append(block_task(function, x if rows else None, w, start, *extra, *args))
         return out
 
 

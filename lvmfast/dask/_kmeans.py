@@ -23,6 +23,11 @@ __all__ = ["KMeans"]
 # init='k-means++' runs greedy k-means++ on a uniform sample of this many
 # rows (all rows when there are fewer: then it is the local seeding).
 DEFAULT_SAMPLE_SIZE = 100_000
+# Streamed X keeps the float32 gemm's squared row norms between Lloyd
+# passes (12 bytes a row with the labels, not 4) while they take at most
+# this share of the workers' memory: recomputing them reads each block once
+# more, about a tenth of a step at D = 32, K = 64.
+ROW_STATE_SHARE = 0.25
 
 
 # ---------------------------------------------------------------------------
@@ -33,9 +38,9 @@ DEFAULT_SAMPLE_SIZE = 100_000
 def _lloyd_block(x, w, start, previous, shift, centers, update_centers, with_inertia, keep_row_norms):
     """lloyd_step on one block. previous: the block's output of the last
     pass, None before the first; its state is (labels, squared row norms
-    for the float32 gemm, or None). The norms are kept only with keep_row_norms
-    (X persisted): streamed X keeps 4 bytes a row on the workers, not 12,
-    and recomputes them (1/K of the step's work). Returns (new state,
+    for the float32 gemm, or None). The norms are kept only with
+    keep_row_norms (see ROW_STATE_SHARE); otherwise the block keeps 4 bytes
+    a row on the workers, not 12, and recomputes them. Returns (new state,
     (n_changed, sums, weights, inertia))."""
     rows = _DenseRows(x, shift, centers.shape[0], 1)
     labels, row_sq = (None, None) if previous is None else previous[0]
@@ -115,6 +120,7 @@ class DaskLloydRows:
     def __init__(self, data):
         self.data = data
         self.shift = data.mean.astype(data.dtype)
+        self.keep_row_norms = data.persisted or 12 * data.n_samples <= ROW_STATE_SHARE * data.cluster_memory
 
     def to_frame(self, centers):
         return np.ascontiguousarray(centers - self.shift, dtype=self.data.dtype)
@@ -126,14 +132,16 @@ class DaskLloydRows:
         return _BlockState(len(self.data.x_blocks))
 
     def lloyd_step(self, sample_weight, centers, labels, update_centers, with_inertia):
-        params = delayed(centers)
         outputs = self.data.per_block(
-            _lloyd_block, self.shift, params, update_centers, with_inertia, self.data.persisted, state=labels.parts,
+            _lloyd_block, self.shift, delayed(centers), update_centers, with_inertia, self.keep_row_norms,
+            state=labels.parts,
         )
+        labels.parts = None  # run() lets each block's old labels go as its new ones are made
         # the outputs (state, statistics) stay on the workers for the next
         # pass; the first level of the sum reads their statistics
-        total = tree_sum(outputs, add_tuples, leaf=add_statistics)
-        labels.parts, (total,) = run(keep=outputs, compute=[total], progress=self.data.progress)
+        labels.parts, (total,) = run(
+            keep=outputs, compute=[tree_sum(outputs, add_tuples, leaf=add_statistics)], progress=self.data.progress,
+        )
         n_changed, sums, weights, inertia = total
         return int(n_changed), sums, weights, float(inertia) if with_inertia else float("nan")
 
@@ -188,10 +196,11 @@ class DaskSeedingRows:
         return weights / weights.sum(dtype=np.float64)
 
     def fold(self, indices, label_offset, single=False):
-        candidates = delayed(self.candidates(indices))
         outputs = self.data.per_block(
-            _seed_fold_block, self.shift, candidates, int(label_offset), bool(single), state=self.state.parts,
+            _seed_fold_block, self.shift, delayed(self.candidates(indices)), int(label_offset), bool(single),
+            state=self.state.parts,
         )
+        self.state.parts = None  # run() lets each block's old state go as its new one is made
         self.state.parts, sums = run(keep=outputs, compute=[o[1] for o in outputs], progress=self.data.progress)
         potential = 0.0
         for s in sums:  # block order

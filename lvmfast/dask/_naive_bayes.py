@@ -2,13 +2,14 @@
 estimator's _batch_statistics) on the workers, combined on the client in
 block order by the local estimator's own partial_fit combination."""
 import numpy as np
-from dask import delayed
 from sklearn.base import _fit_context
 from sklearn.utils.multiclass import type_of_target
 from sklearn.utils.validation import check_is_fitted
 
 from lvmfast._validation import unchanged_on_error
-from lvmfast.dask._core import DaskData, as_dask_rows, as_dask_vector, blocks, check_input_features, on_worker, run
+from lvmfast.dask._core import (
+    DaskData, as_dask_rows, as_dask_vector, block_inputs, block_task, check_input_features, on_worker, run,
+)
 from lvmfast.dask._estimator import DaskEstimatorMixin
 from lvmfast.naive_bayes import _gaussian as local
 from lvmfast.naive_bayes._gaussian import _batch_statistics, labels_of
@@ -99,8 +100,8 @@ class GaussianNB(DaskEstimatorMixin, local.GaussianNB):
         # the caller's weights in X's dtype, as the local estimator takes them
         weights = data.weights if sample_weight is None else as_dask_vector(sample_weight, X, "sample_weight", X.dtype)
         parts = [
-            delayed(_nb_block, pure=True)(x, yb, w, int(start), self.classes_)
-            for x, yb, w, start in zip(blocks(X), blocks(y), blocks(weights), data.starts)
+            block_task(_nb_block, x, yb, w, int(start), self.classes_)
+            for x, yb, w, start in zip(block_inputs(X), block_inputs(y), block_inputs(weights), data.starts)
         ]
         _, batches = run(compute=parts, progress=self.progress)
         for i, batch in enumerate(batches):
