@@ -200,3 +200,39 @@ def test_class_statistics_match_numpy(covariance_type, dtype, n_samples):
     np.testing.assert_allclose(counts, ref_counts, rtol=rtol)
     np.testing.assert_allclose(means, ref_means, rtol=rtol, atol=rtol * 20)
     np.testing.assert_allclose(s2.ravel(), ref_s2.ravel(), rtol=rtol, atol=rtol * np.abs(ref_s2).max())
+
+
+@pytest.mark.parametrize("covariance_type", ["full", "diag"])
+def test_class_statistics_fall_back_to_the_means_when_a_pivot_is_an_outlier(covariance_type):
+    """A class's first row (its pivot) 1e7 spreads from its mean: summed
+    around it, the variance would keep none of its digits; class_statistics
+    sums again around the means and the variance is exact."""
+    from lvmfast._gaussian import _class_pivots, class_statistics
+
+    rng = np.random.default_rng(11)
+    labels = np.repeat([0, 1], 2000)
+    X = rng.standard_normal((4000, 3)) + labels[:, None] * 5.0
+    X[0] = 1e7  # class 0's pivot
+    w = np.ones(4000)
+    shift = X.mean(axis=0)
+    pivots = _class_pivots(X, shift, w, labels, 2)
+    np.testing.assert_array_equal(pivots[0], X[0] - shift)
+    counts, means, s2, around = class_statistics(X, shift, w, labels, 2, covariance_type)
+    np.testing.assert_allclose(around, means, rtol=0, atol=0)  # the moments were summed around the means
+    second = np.diagonal(s2.reshape(2, 3, 3), axis1=1, axis2=2) if covariance_type == "full" else s2.reshape(2, 3)
+    expected = np.stack([X[labels == k].var(axis=0) for k in range(2)])
+    np.testing.assert_allclose(second / counts[:, None] - (means - around) ** 2, expected, rtol=1e-12)
+
+
+def test_class_statistics_take_one_pass_with_near_pivots(monkeypatch):
+    """Pivots inside their classes: one class pass, not two."""
+    from lvmfast import _gaussian
+
+    calls = []
+    original = _gaussian.kernels.class_pass
+    monkeypatch.setattr(_gaussian.kernels, "class_pass", lambda *a: calls.append(1) or original(*a))
+    rng = np.random.default_rng(12)
+    labels = rng.integers(0, 3, 5000)
+    X = rng.standard_normal((5000, 4)) + labels[:, None] * 4.0
+    _gaussian.class_statistics(X, X.mean(axis=0), np.ones(5000), labels, 3, "diag")
+    assert len(calls) == 1
