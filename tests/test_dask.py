@@ -248,6 +248,25 @@ def test_gaussian_mixture_matches_in_memory(scheduler, covariance_type):
     assert np.array_equal(again.means_, runs[1].means_) and again.lower_bound_ == runs[1].lower_bound_
 
 
+@pytest.mark.parametrize("covariance_type", ["full", "tied", "diag", "spherical"])
+def test_bayesian_gaussian_mixture_matches_in_memory(scheduler, covariance_type):
+    """The variational loop on the Dask pass: the default priors' pass and
+    every iteration on the workers, weights in the caller's units."""
+    X, w = blobs()
+    kwargs = dict(n_components=4, covariance_type=covariance_type, init_params="random_from_data", random_state=4,
+                  tol=1e-6, max_iter=200)
+    ref = lvmfast.BayesianGaussianMixture(**kwargs).fit(X, sample_weight=3 * w)
+    bgm = ld.BayesianGaussianMixture(**kwargs).fit(chunked(X, CHUNKINGS[1]), sample_weight=3 * w)
+    assert bgm.n_iter_ == ref.n_iter_
+    assert bgm.lower_bound_ == pytest.approx(ref.lower_bound_, rel=1e-10)
+    for name in ("weights_", "means_", "covariances_", "precisions_cholesky_", "mean_precision_",
+                 "degrees_of_freedom_", "mean_prior_", "covariance_prior_"):
+        assert close(getattr(bgm, name), getattr(ref, name), 1e-10), name
+    local = bgm.to_local()
+    assert type(local) is lvmfast.BayesianGaussianMixture
+    assert np.array_equal(bgm.predict(chunked(X, 500)).compute(), local.predict(X))
+
+
 @pytest.mark.parametrize("covariance_type", ["full", "diag"])
 def test_gaussian_mixture_float32_from_given_parameters(covariance_type):
     X, _ = blobs(dtype=np.float32)

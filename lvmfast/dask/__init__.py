@@ -14,7 +14,7 @@ except ImportError as exc:  # pragma: no cover - depends on the environment
     ) from exc
 
 from lvmfast.dask._kmeans import KMeans
-from lvmfast.dask._mixture import GaussianMixture
+from lvmfast.dask._mixture import BayesianGaussianMixture, GaussianMixture
 from lvmfast.dask._naive_bayes import GaussianNB
 
-__all__ = ["GaussianMixture", "GaussianNB", "KMeans"]
+__all__ = ["BayesianGaussianMixture", "GaussianMixture", "GaussianNB", "KMeans"]

@@ -1,5 +1,5 @@
-"""GaussianMixture on dask arrays: lvmfast.mixture.GaussianMixture's EM
-loop (_em) with the Dask pass of this module."""
+"""GaussianMixture and BayesianGaussianMixture on dask arrays: the
+in-memory mixtures' loop (_em) with the Dask pass of this module."""
 import numpy as np
 from dask import delayed
 from sklearn.base import _fit_context
@@ -12,10 +12,11 @@ from lvmfast.dask._core import (
 )
 from lvmfast.dask._estimator import DaskEstimatorMixin
 from lvmfast.dask._kmeans import DEFAULT_SAMPLE_SIZE, sample_kmeans_plusplus
+from lvmfast.mixture import _bayesian_mixture as local_bayesian
 from lvmfast.mixture import _gaussian_mixture as local
 from lvmfast.mixture._gaussian_mixture import NK_EPSILON, second_moments
 
-__all__ = ["GaussianMixture"]
+__all__ = ["BayesianGaussianMixture", "GaussianMixture"]
 
 # What init_params each backend offers: 'random' draws N x K uniforms from
 # one sequential random stream on the client, which does not scale.
@@ -63,6 +64,7 @@ class DaskEMRows:
         self.data, self.dtype = data, data.dtype
         self.shift = data.mean
         self.total_weight = data.total_weight
+        self.weight_scale = data.weight_mean  # the weights have mean 1, as in memory
 
     def em_statistics(self, log_weights, means, precisions_cholesky, covariance_type):
         params = delayed((log_weights, means, precisions_cholesky))
@@ -72,82 +74,19 @@ class DaskEMRows:
         return nk, s1, s2, float(log_likelihood)
 
 
-class GaussianMixture(DaskEstimatorMixin, local.GaussianMixture):
-    """Gaussian mixture of a dask array, fit by EM on the Dask workers.
+class _DaskMixture(DaskEstimatorMixin):
+    """The Dask side of both mixtures: fit through the in-memory loop with
+    the Dask pass (DaskEMRows), the initial responsibilities summed on the
+    workers, and predictions mapped over X's blocks. Mixed in before the
+    in-memory class."""
 
-    lvmfast.GaussianMixture's EM loop with the Dask pass: each iteration
-    maps the fused E + M-statistics kernel over X's blocks on the workers,
-    sums the statistics in a fixed tree and does the M-step on the client.
-    From the same initial parameters it gives lvmfast.GaussianMixture's
-    n_iter_ and (to rounding) its parameters and lower bound, whatever the
-    chunks; the same chunks give bit-identical results.
-
-    Parameters
-    ----------
-    As lvmfast.GaussianMixture, except:
-
-    init_params : {'kmeans', 'k-means++', 'random_from_data'}, default='kmeans'
-        'kmeans': labels of lvmfast.dask.KMeans (k-means|| seeding), one
-        statistics pass. 'k-means++': greedy k-means++ seeds from a sample
-        of `sample_size` rows (all rows when X has fewer: the local
-        seeding). 'random_from_data': random rows as seeds, the local
-        estimator's draw. ('random', N x K uniforms from one sequential
-        stream, is not offered.)
-    sample_size : int, default=100000
-    persist : 'auto' or bool, default='auto'
-        Keep X in the workers' memory between passes ('auto': when it takes
-        at most half of it), or read it from its source every pass.
-    progress : bool, default=False
-        Show dask's progress bar on each pass.
-
-    verbose prints one line per iteration with its time.
-    """
-
-    _parameter_constraints: dict = {
-        **local.GaussianMixture._parameter_constraints,
-        "init_params": [StrOptions(set(DASK_INIT_PARAMS))],
-        "sample_size": [integers(1)],
-        **DaskEstimatorMixin._dask_constraints,
-    }
-    _local_class = local.GaussianMixture
     _verbose_seconds = True
-
-    def __init__(
-        self,
-        n_components=1,
-        *,
-        covariance_type="full",
-        tol=1e-3,
-        reg_covar=1e-6,
-        max_iter=100,
-        n_init=1,
-        init_params="kmeans",
-        weights_init=None,
-        means_init=None,
-        precisions_init=None,
-        random_state=None,
-        warm_start=False,
-        verbose=0,
-        verbose_interval=10,
-        sample_size=DEFAULT_SAMPLE_SIZE,
-        persist="auto",
-        progress=False,
-    ):
-        super().__init__(
-            n_components, covariance_type=covariance_type, tol=tol, reg_covar=reg_covar, max_iter=max_iter,
-            n_init=n_init, init_params=init_params, weights_init=weights_init, means_init=means_init,
-            precisions_init=precisions_init, random_state=random_state, warm_start=warm_start, verbose=verbose,
-            verbose_interval=verbose_interval,
-        )
-        self.sample_size = sample_size
-        self.persist = persist
-        self.progress = progress
 
     @_fit_context(prefer_skip_nested_validation=True)
     @unchanged_on_error
     def fit(self, X, y=None, sample_weight=None):
-        """Estimate the model parameters by EM on a dask X (dask array or
-        dask DataFrame of numeric columns); sample_weight (dask or NumPy) is
+        """Estimate the model parameters on a dask X (dask array or dask
+        DataFrame of numeric columns); sample_weight (dask or NumPy) is
         rechunked to X's row blocks when its blocks differ."""
         self._fit(X, sample_weight)
         return self
@@ -233,6 +172,77 @@ class GaussianMixture(DaskEstimatorMixin, local.GaussianMixture):
         weights = as_dask_vector(sample_weight, as_dask_rows(X), "sample_weight", np.float64)
         return float(((scores * weights).sum() / weights.sum()).compute())
 
+
+class GaussianMixture(_DaskMixture, local.GaussianMixture):
+    """Gaussian mixture of a dask array, fit by EM on the Dask workers.
+
+    lvmfast.GaussianMixture's EM loop with the Dask pass: each iteration
+    maps the fused E + M-statistics kernel over X's blocks on the workers,
+    sums the statistics in a fixed tree and does the M-step on the client.
+    From the same initial parameters it gives lvmfast.GaussianMixture's
+    n_iter_ and (to rounding) its parameters and lower bound, whatever the
+    chunks; the same chunks give bit-identical results.
+
+    Parameters
+    ----------
+    As lvmfast.GaussianMixture, except:
+
+    init_params : {'kmeans', 'k-means++', 'random_from_data'}, default='kmeans'
+        'kmeans': labels of lvmfast.dask.KMeans (k-means|| seeding), one
+        statistics pass. 'k-means++': greedy k-means++ seeds from a sample
+        of `sample_size` rows (all rows when X has fewer: the local
+        seeding). 'random_from_data': random rows as seeds, the local
+        estimator's draw. ('random', N x K uniforms from one sequential
+        stream, is not offered.)
+    sample_size : int, default=100000
+    persist : 'auto' or bool, default='auto'
+        Keep X in the workers' memory between passes ('auto': when it takes
+        at most half of it), or read it from its source every pass.
+    progress : bool, default=False
+        Show dask's progress bar on each pass.
+
+    verbose prints one line per iteration with its time.
+    """
+
+    _parameter_constraints: dict = {
+        **local.GaussianMixture._parameter_constraints,
+        "init_params": [StrOptions(set(DASK_INIT_PARAMS))],
+        "sample_size": [integers(1)],
+        **DaskEstimatorMixin._dask_constraints,
+    }
+    _local_class = local.GaussianMixture
+
+    def __init__(
+        self,
+        n_components=1,
+        *,
+        covariance_type="full",
+        tol=1e-3,
+        reg_covar=1e-6,
+        max_iter=100,
+        n_init=1,
+        init_params="kmeans",
+        weights_init=None,
+        means_init=None,
+        precisions_init=None,
+        random_state=None,
+        warm_start=False,
+        verbose=0,
+        verbose_interval=10,
+        sample_size=DEFAULT_SAMPLE_SIZE,
+        persist="auto",
+        progress=False,
+    ):
+        super().__init__(
+            n_components, covariance_type=covariance_type, tol=tol, reg_covar=reg_covar, max_iter=max_iter,
+            n_init=n_init, init_params=init_params, weights_init=weights_init, means_init=means_init,
+            precisions_init=precisions_init, random_state=random_state, warm_start=warm_start, verbose=verbose,
+            verbose_interval=verbose_interval,
+        )
+        self.sample_size = sample_size
+        self.persist = persist
+        self.progress = progress
+
     def bic(self, X):
         """Bayesian information criterion of the model on X."""
         n = as_dask_rows(X).shape[0]
@@ -241,3 +251,65 @@ class GaussianMixture(DaskEstimatorMixin, local.GaussianMixture):
     def aic(self, X):
         """Akaike information criterion of the model on X."""
         return -2 * self.score(X) * as_dask_rows(X).shape[0] + 2 * self._n_parameters()
+
+
+class BayesianGaussianMixture(_DaskMixture, local_bayesian.BayesianGaussianMixture):
+    """Gaussian mixture of a dask array, fit by variational inference on the
+    Dask workers.
+
+    lvmfast.BayesianGaussianMixture's loop with the Dask pass, as
+    GaussianMixture here is GaussianMixture's: each iteration is one pass
+    over X's blocks on the workers; the default priors take one more pass.
+    From the same initial responsibilities it gives the in-memory
+    estimator's n_iter_ and (to rounding) its parameters and lower bound.
+
+    Parameters
+    ----------
+    As lvmfast.BayesianGaussianMixture, with init_params, sample_size,
+    persist and progress as for lvmfast.dask.GaussianMixture.
+    """
+
+    _parameter_constraints: dict = {
+        **local_bayesian.BayesianGaussianMixture._parameter_constraints,
+        "init_params": [StrOptions(set(DASK_INIT_PARAMS))],
+        "sample_size": [integers(1)],
+        **DaskEstimatorMixin._dask_constraints,
+    }
+    _local_class = local_bayesian.BayesianGaussianMixture
+
+    def __init__(
+        self,
+        *,
+        n_components=1,
+        covariance_type="full",
+        tol=1e-3,
+        reg_covar=1e-6,
+        max_iter=100,
+        n_init=1,
+        init_params="kmeans",
+        weight_concentration_prior_type="dirichlet_process",
+        weight_concentration_prior=None,
+        mean_precision_prior=None,
+        mean_prior=None,
+        degrees_of_freedom_prior=None,
+        covariance_prior=None,
+        random_state=None,
+        warm_start=False,
+        verbose=0,
+        verbose_interval=10,
+        sample_size=DEFAULT_SAMPLE_SIZE,
+        persist="auto",
+        progress=False,
+    ):
+        super().__init__(
+            n_components=n_components, covariance_type=covariance_type, tol=tol, reg_covar=reg_covar,
+            max_iter=max_iter, n_init=n_init, init_params=init_params,
+            weight_concentration_prior_type=weight_concentration_prior_type,
+            weight_concentration_prior=weight_concentration_prior, mean_precision_prior=mean_precision_prior,
+            mean_prior=mean_prior, degrees_of_freedom_prior=degrees_of_freedom_prior,
+            covariance_prior=covariance_prior, random_state=random_state, warm_start=warm_start, verbose=verbose,
+            verbose_interval=verbose_interval,
+        )
+        self.sample_size = sample_size
+        self.persist = persist
+        self.progress = progress

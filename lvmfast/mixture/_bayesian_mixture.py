@@ -62,8 +62,7 @@ def _in_caller_units(statistics, rows):
     """Sums over rows of the pass, times the weights' scale: the passes run
     on weights of mean 1, and the posterior counts rows (integer weights
     act as repeated rows)."""
-    scale = getattr(rows, "weight_scale", 1.0)
-    return tuple(s * scale for s in statistics)
+    return tuple(s * rows.weight_scale for s in statistics)
 
 
 def _entropy_of_responsibilities(statistics, log_weights, means, chol, covariance_type):
