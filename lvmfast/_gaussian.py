@@ -339,7 +339,7 @@ def class_statistics(X, shift, sample_weight, labels, n_classes, covariance_type
     s2 = np.empty((plan.n_blocks, s2_size))
     around = _class_pivots(X, shift, sample_weight, labels, n_classes)
     with blas_single_thread():
-        while True:
+        for around_the_means in (False, True):
             kernels.class_pass(
                 X, shift, sample_weight, labels, code, around, True, nk, s1, s2,
                 plan.chunk_rows, plan.block_rows, n_threads,
@@ -347,9 +347,11 @@ def class_statistics(X, shift, sample_weight, labels, n_classes, covariance_type
             counts = nk.sum(axis=0)
             means64 = s1.sum(axis=0) / np.where(counts > 0, counts, 1)[:, None]
             moments = s2.sum(axis=0)
-            if covariance_type == "tied" or not _pivots_too_far(counts, means64, moments, around, covariance_type):
-                return counts, means64, moments, around.astype(np.float64)
+            if (around_the_means or covariance_type == "tied"
+                    or not _pivots_too_far(counts, means64, moments, around, covariance_type)):
+                break
             around = np.ascontiguousarray(means64, dtype=X.dtype)
+    return counts, means64, moments, around.astype(np.float64)
 
 
 def _pivots_too_far(counts, means, s2, around, covariance_type):
