@@ -22,7 +22,7 @@ from sklearn.utils.validation import check_is_fitted
 
 from lvmfast._iterate import iterate
 from lvmfast._gaussian import (
-    COVARIANCE_TYPES, check_precisions_fit_dtype, em_statistics, largest_precision, log_prob, moments_around,
+    COVARIANCE_TYPES, check_precisions_fit_dtype, class_statistics, em_statistics, largest_precision, log_prob, moments_around,
     precision_cholesky,
 )
 from lvmfast._parallel import blas_single_thread, effective_n_threads
@@ -221,28 +221,18 @@ class _BaseGaussianMixture(DensityMixin, BaseEstimator):
         return assignment
 
     def _one_hot_statistics(self, X, shift, sample_weight, rows, columns):
-        """Statistics of responsibilities that are 1 at (rows[i], columns[i]),
-        a chunk of rows at a time (rows may be all of X)."""
-        k, n_features = self.n_components, X.shape[1]
-        nk, s1 = np.zeros(k), np.zeros((k, n_features))
-        chunks = [slice(start, start + INIT_CHUNK_ROWS) for start in range(0, len(rows), INIT_CHUNK_ROWS)]
-        for part in chunks:
-            w = sample_weight[rows[part]].astype(np.float64)
-            x = X[rows[part]].astype(np.float64) - shift
-            nk += np.bincount(columns[part], weights=w, minlength=k)
-            for j in range(n_features):  # per feature: bincount is far faster than np.add.at
-                s1[:, j] += np.bincount(columns[part], weights=w * x[:, j], minlength=k)
-        means = s1 / (nk + NK_EPSILON)[:, None]
-        if self.covariance_type == "tied":
-            return nk, s1, self._tied_initial_scatter(X, shift, sample_weight, rows), means
-        s2 = 0.0
-        for part in chunks:
-            w = sample_weight[rows[part]].astype(np.float64)
-            x = X[rows[part]].astype(np.float64) - shift
-            resp = np.zeros((len(w), k))
-            resp[np.arange(len(w)), columns[part]] = w
-            s2 = s2 + self._second_moments(x, resp, means, w)
-        return nk, s1, s2, means
+        """Statistics of responsibilities that are 1 at (rows[i], columns[i])
+        (rows may be all of X, in order): the classifiers' class pass, with
+        the columns as classes. s2 comes around the pass's reference points
+        (returned last), which the M-step takes as they are."""
+        covered_all = len(rows) == X.shape[0]
+        x, w = (X, sample_weight) if covered_all else (X[rows], sample_weight[rows])
+        counts, means, s2, around = class_statistics(
+            x, shift, w, np.asarray(columns, dtype=np.intp), self.n_components, self.covariance_type
+        )
+        if self.covariance_type == "tied" and not covered_all:
+            s2 = self._tied_initial_scatter(X, shift, sample_weight, rows)
+        return counts, counts[:, None] * means, s2, around
 
     @staticmethod
     def _tied_initial_scatter(X, shift, sample_weight, rows):
