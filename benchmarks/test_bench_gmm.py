@@ -26,3 +26,12 @@ def test_peak_memory_bound(key, size_name, n_threads, memory_probe):
     peak = memory_probe.peak_mb(case, "lvmfast", n_threads)
     print(f"\n{case.title} fit peak above X: {peak:.1f} MiB (X = {x_mib:.0f} MiB)")
     assert peak < 64 + 0.1 * x_mib
+
+
+@pytest.mark.parametrize("dtype", ["float64", "float32"])
+def test_choosing_k_by_bic(run_case, dtype):
+    """GaussianMixtureIC picks scikit-learn's (n_components, covariance_type)
+    on a known 5-component mixture; its time beside the fits one after
+    another is in the row."""
+    row = run_case("gmm-select", dtype)
+    assert row["agreement"]["agrees"], row["agreement"]["text"]

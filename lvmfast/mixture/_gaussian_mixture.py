@@ -227,10 +227,11 @@ class _BaseGaussianMixture(DensityMixin, BaseEstimator):
         (returned last), which the M-step takes as they are."""
         covered_all = len(rows) == X.shape[0]
         x, w = (X, sample_weight) if covered_all else (X[rows], sample_weight[rows])
+        tied = self.covariance_type == "tied"
         counts, means, s2, around = class_statistics(
-            x, shift, w, np.asarray(columns, dtype=np.intp), self.n_components, self.covariance_type
+            x, shift, w, np.asarray(columns, dtype=np.intp), self.n_components, "diag" if tied else self.covariance_type
         )
-        if self.covariance_type == "tied" and not covered_all:
+        if tied:  # scikit-learn's sum over all rows, covered or not
             s2 = self._tied_initial_scatter(X, shift, sample_weight, rows)
         return counts, counts[:, None] * means, s2, around
 
