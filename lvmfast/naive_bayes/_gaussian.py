@@ -537,7 +537,8 @@ class GaussianNB(_GaussianGenerativeClassifier):
         variance is refused here, as no later batch can give it spread; a
         partial_fit batch may (predictions refuse until one does)."""
         if classes is not None:  # the first batch
-            self._start(classes, len(np.unique(y)), X.shape[1])
+            # fit's labels come from y's own classes; partial_fit's classes are the caller's
+            self._start(classes, len(classes) if labels is not None else len(np.unique(y)), X.shape[1])
         if labels is None:
             labels = self._labels_of(y)
         # Weights in X's dtype, as scikit-learn takes them (and keeps
