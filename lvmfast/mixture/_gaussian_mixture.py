@@ -9,6 +9,7 @@ so the same starting point gives the same iterations.
 """
 import numbers
 import time
+from abc import ABCMeta, abstractmethod
 import warnings
 from numbers import Real
 
@@ -130,7 +131,7 @@ class _LocalRows:
 
 
 
-class _BaseGaussianMixture(DensityMixin, BaseEstimator):
+class _BaseGaussianMixture(DensityMixin, BaseEstimator, metaclass=ABCMeta):
     """What GaussianMixture and BayesianGaussianMixture share: validation,
     the initial responsibilities, the iteration loop and the use of a fitted
     model. A subclass says what its parameters are (a dict, its `state`),
@@ -391,32 +392,32 @@ class _BaseGaussianMixture(DensityMixin, BaseEstimator):
         """Whatever the fit derives from the data before initializing (the
         Bayesian priors)."""
 
+    @abstractmethod
     def _initial_state(self, rows, random_state):
         """The state (a dict with at least 'means' in the centered frame and
         'chol') to start the iterations from."""
-        raise NotImplementedError
 
+    @abstractmethod
     def _fitted_state(self, shift):
         """The state of the fitted attributes (warm_start)."""
-        raise NotImplementedError
 
+    @abstractmethod
     def _log_weights(self, state):
         """(K,) float64: what the E-step adds to each component's log-density."""
-        raise NotImplementedError
 
+    @abstractmethod
     def _m_step(self, statistics, state, rows):
         """The next state and the lower bound, from the pass's statistics
         (nk, s1, s2, log-likelihood) taken under `state` (whose E-step added
         _log_weights(state))."""
-        raise NotImplementedError
 
+    @abstractmethod
     def _set_fitted(self, state, n_iter, shift, dtype):
         """Assign the fitted attributes (in X's dtype) from the best state."""
-        raise NotImplementedError
 
+    @abstractmethod
     def _scoring_log_weights(self):
         """_log_weights of the fitted model, for predict and score_samples."""
-        raise NotImplementedError
 
     # -- using a fitted model -------------------------------------------------
 
