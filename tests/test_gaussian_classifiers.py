@@ -6,6 +6,7 @@ from scipy.stats import multivariate_normal
 from sklearn.datasets import load_breast_cancer, load_digits, load_iris, load_wine
 from sklearn.discriminant_analysis import LinearDiscriminantAnalysis
 from sklearn.naive_bayes import GaussianNB as SKGaussianNB
+from sklearn.utils.multiclass import check_classification_targets
 from threadpoolctl import threadpool_limits
 
 from lvmfast import GaussianClassifier, GaussianNB
@@ -176,6 +177,38 @@ def test_bad_input(make):
     with pytest.raises(ValueError, match="NaN"):
         make().fit(X_nan, y)
     np.testing.assert_array_equal(X, before)
+
+
+NUMERIC_LABELS = {
+    "continuous": np.linspace(0, 1, 100),
+    "nan": np.where(np.arange(100) % 2, 1.0, np.nan),
+    "inf": np.where(np.arange(100) % 2, 1.0, np.inf),
+    "integral floats": np.arange(100) % 3 * 1.0,
+    "bools": np.arange(100) % 2 == 0,
+    "small ints": np.arange(100, dtype=np.int8) % 5,
+    "negative ints": -(np.arange(100) % 4),
+}
+
+
+@pytest.mark.parametrize("kind", sorted(NUMERIC_LABELS))
+@pytest.mark.parametrize("make", [GaussianNB, lambda **kw: GaussianClassifier("diag", **kw)])
+def test_numeric_label_checks_match_sklearn(kind, make):
+    """Numeric labels' target type is judged on their distinct values (no
+    hash pass over all of y): the same acceptance and the same error as
+    scikit-learn's check_classification_targets on the whole of y."""
+    X, _ = two_class_data(100)
+    y = NUMERIC_LABELS[kind]
+    try:
+        check_classification_targets(y)
+        expected = None
+    except ValueError as exc:
+        expected = str(exc)
+    if expected is None:
+        np.testing.assert_array_equal(make().fit(X, y).classes_, np.unique(y))
+    else:
+        with pytest.raises(ValueError) as info:
+            make().fit(X, y)
+        assert expected in str(info.value)
 
 
 def test_partial_fit_errors():

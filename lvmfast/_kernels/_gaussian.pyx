@@ -493,11 +493,18 @@ def class_pass(const floating[:, ::1] X not None, const floating[::1] shift not 
     check_labels(name, "labels", labels, n_classes)
     cdef Py_ssize_t b, start, stop, n, i, l
     cdef floating *buf
+    cdef const floating *rows
     cdef floating *work
     cdef floating *resp
     cdef floating *stat
     cdef Py_ssize_t *order
     cdef Py_ssize_t *offsets
+    # with no shift, the moments kernel reads X's rows where they are (it
+    # does not write them): no per-chunk copy
+    cdef bint in_place = cov_type >= 2 or not second_moments
+    for l in range(n_features):
+        if shift[l] != 0:
+            in_place = False
     with nogil, parallel(num_threads=n_threads):
         buf = <floating *> malloc(chunk_rows * n_features * sizeof(floating))
         order = <Py_ssize_t *> malloc(chunk_rows * sizeof(Py_ssize_t))
@@ -513,7 +520,11 @@ def class_pass(const floating[:, ::1] X not None, const floating[::1] shift not 
             stop = min(start + block_rows, n_samples)
             while start < stop:
                 n = min(chunk_rows, stop - start)
-                copy_centered(X, start, n, shift, buf)
+                if in_place:
+                    rows = &X[start, 0]
+                else:
+                    copy_centered(X, start, n, shift, buf)
+                    rows = buf
                 if second_moments and cov_type == 0:
                     class_scatter(buf, n, n_features, n_classes, &labels[start], &sample_weight[start],
                                   &means[0, 0], &block_nk[b, 0], &block_s1[b, 0, 0], &block_s2[b, 0],
@@ -527,11 +538,11 @@ def class_pass(const floating[:, ::1] X not None, const floating[::1] shift not 
                                      &sample_weight[start], resp, &means[0, 0], &block_nk[b, 0],
                                      &block_s1[b, 0, 0], &block_s2[b, 0], work, stat)
                 elif floating is double:
-                    lvm_class_moments_d(buf, n, n_features, &labels[start], &sample_weight[start],
+                    lvm_class_moments_d(rows, n, n_features, &labels[start], &sample_weight[start],
                                         &means[0, 0], &block_nk[b, 0], &block_s1[b, 0, 0],
                                         &block_s2[b, 0] if second_moments else NULL)
                 else:
-                    lvm_class_moments_s(buf, n, n_features, &labels[start], &sample_weight[start],
+                    lvm_class_moments_s(rows, n, n_features, &labels[start], &sample_weight[start],
                                         &means[0, 0], &block_nk[b, 0], &block_s1[b, 0, 0],
                                         &block_s2[b, 0] if second_moments else NULL)
                 start = start + n

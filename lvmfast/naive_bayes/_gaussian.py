@@ -208,11 +208,21 @@ class _GaussianGenerativeClassifier(ClassifierMixin, BaseEstimator):
             # otherwise meet scikit-learn's vaguer 'Unknown label type'
             unlabeled = _unlabeled_rows(y, self.unlabeled)
             labeled = y if unlabeled is None else y[~unlabeled]
-            check_classification_targets(labeled)
-            try:
+            if labeled.dtype.kind in "biuf":
+                # numeric labels: the target type of the distinct labels is
+                # that of y (binary or multiclass by their count, continuous
+                # by a non-integral value, NaN and infinity refused alike),
+                # without scikit-learn's two hash passes over all of y
                 encoded = _encode(labeled)
-            except TypeError as exc:  # labels of types that do not sort together
-                raise TypeError(f"y has labels of types that cannot be compared, such as 1 and 'a': {exc}") from None
+                check_classification_targets(encoded[0])
+            else:
+                check_classification_targets(labeled)
+                try:
+                    encoded = _encode(labeled)
+                except TypeError as exc:  # labels of types that do not sort together
+                    raise TypeError(
+                        f"y has labels of types that cannot be compared, such as 1 and 'a': {exc}"
+                    ) from None
         if unlabeled is not None:
             labels = np.zeros(len(y), dtype=np.intp)  # any class: these rows weigh 0 in class_statistics
             labels[~unlabeled] = encoded[1]
