@@ -12,6 +12,10 @@ COVARIANCE_TYPES = ("full", "tied", "diag", "spherical")
 # The largest error, in nats, that 'diag' by expansion may make in a
 # log-density before the direct differences are used instead.
 EXPANSION_TOLERANCE = 1e-3
+# Second moments summed around one point lose about log10((mean - point)^2 /
+# variance) digits in a component's (or class's) variance once moved to its
+# mean. Past this ratio (3 digits) they are summed around the means.
+PIVOT_RATIO = 1e3
 
 
 def log_det_cholesky(precisions_cholesky, covariance_type, n_features):
@@ -29,7 +33,8 @@ def log_det_cholesky(precisions_cholesky, covariance_type, n_features):
 def log_prob_terms(means, precisions_cholesky, covariance_type, shift, dtype, log_weights=None):
     """The kernel's per-type inputs (see lvmfast._kernels._gaussian): factors
     (flattened), projected means, offsets and constants, for rows centered by
-    `shift`. Computed in float64, factors and means cast to `dtype`."""
+    `shift` ('full', 'tied' or 'diag'). Computed in float64, factors and
+    means cast to `dtype`."""
     means = np.asarray(means, dtype=np.float64) - np.asarray(shift, dtype=np.float64)
     chol = np.asarray(precisions_cholesky, dtype=np.float64)
     n_components, n_features = means.shape
@@ -45,14 +50,10 @@ def log_prob_terms(means, precisions_cholesky, covariance_type, shift, dtype, lo
         factors = chol
         projected = means @ chol
         offsets = np.einsum("kd,kd->k", projected, projected)
-    elif covariance_type == "diag":
+    else:
         factors = chol**2
         projected = means * factors
         offsets = np.einsum("kd,kd->k", means * means, factors)
-    else:
-        factors = chol**2
-        projected = means
-        offsets = np.einsum("kd,kd->k", means, means)
     return (
         np.ascontiguousarray(factors, dtype=dtype).ravel(),
         np.ascontiguousarray(projected, dtype=dtype),
@@ -75,22 +76,33 @@ def expansion_loses_digits(means, precisions_cholesky, shift, dtype):
     return np.finfo(dtype).eps / 2 * worst > EXPANSION_TOLERANCE
 
 
-def kernel_terms(means, precisions_cholesky, covariance_type, shift, dtype, log_weights=None, direct=None):
-    """The kernel's type code and its terms (see log_prob_terms). direct=True
-    evaluates 'diag' by direct differences (code 4) instead of two gemms:
-    slower (1.4x), but exact where the expansion ||x||^2 - 2 x.m + ||m||^2
-    loses digits; None decides by expansion_loses_digits."""
-    if covariance_type == "spherical" and direct is not False:
-        # spherical is diag with equal precisions: where the expansion loses
-        # digits (tight components far from the data mean) it goes the same
-        # exact way, as diag
+def moments_lose_digits(means, precisions_cholesky, shift):
+    """Whether 'diag' second moments summed around the shift (sum r x^2, the
+    expansion's) would lose more than log10(PIVOT_RATIO) digits of some
+    component's variance once moved to its mean: (m - shift)^2 p past
+    PIVOT_RATIO, the variance being 1 / p."""
+    precisions = np.asarray(precisions_cholesky, dtype=np.float64) ** 2
+    offsets = (np.asarray(means, dtype=np.float64) - np.asarray(shift, dtype=np.float64)) ** 2
+    return bool(np.any(offsets * precisions > PIVOT_RATIO))
+
+
+def kernel_terms(means, precisions_cholesky, covariance_type, shift, dtype, log_weights=None, direct=None,
+                 moments=False):
+    """The kernel's type code and its terms (see log_prob_terms). 'spherical'
+    goes as 'diag' with equal precisions. direct=True evaluates 'diag' by
+    direct differences (code 4) instead of one gemm: slower, but exact where
+    the expansion ||x||^2 - 2 x.m + ||m||^2 loses digits; None decides by
+    expansion_loses_digits and, with moments (for em_pass, whose moments
+    follow the log-densities' form), moments_lose_digits."""
+    if covariance_type == "spherical":
         n_features = np.shape(means)[1]
-        diag = np.repeat(np.asarray(precisions_cholesky, dtype=np.float64)[:, None], n_features, axis=1)
-        if direct or expansion_loses_digits(means, diag, shift, dtype):
-            return kernel_terms(means, diag, "diag", shift, dtype, log_weights, direct=True)
+        precisions_cholesky = np.repeat(np.asarray(precisions_cholesky, dtype=np.float64)[:, None], n_features, axis=1)
+        covariance_type = "diag"
     terms = log_prob_terms(means, precisions_cholesky, covariance_type, shift, dtype, log_weights)
     if direct is None and covariance_type == "diag":
-        direct = expansion_loses_digits(means, precisions_cholesky, shift, dtype)
+        direct = expansion_loses_digits(means, precisions_cholesky, shift, dtype) or (
+            moments and moments_lose_digits(means, precisions_cholesky, shift)
+        )
     if direct and covariance_type == "diag":
         centered = np.ascontiguousarray(np.asarray(means, dtype=np.float64) - shift, dtype=dtype)
         return 4, (terms[0], centered, terms[2], terms[3])
@@ -170,7 +182,8 @@ def statistics_size(covariance_type, n_components, n_features):
     return n_components * n_features
 
 
-def em_statistics(X, shift, sample_weight, log_weights, means, precisions_cholesky, covariance_type, n_threads=None):
+def em_statistics(X, shift, sample_weight, log_weights, means, precisions_cholesky, covariance_type, n_threads=None,
+                  tied_scatter=None):
     """One fused pass: the E-step under (log_weights, means,
     precisions_cholesky) and the M-step's weighted sufficient statistics, in
     the frame X - shift. log_weights (K,) is added to each component's
@@ -178,18 +191,22 @@ def em_statistics(X, shift, sample_weight, log_weights, means, precisions_choles
     for the variational E-step.
 
     Returns nk (K,), s1 (K, D) = sum w r x, s2 (see em_pass: around the
-    current means) and the weighted log-likelihood sum, all float64, reduced
-    over blocks in block order.
+    current means, rounded to X's dtype) and the weighted log-likelihood
+    sum, all float64, reduced over blocks in block order. 'tied': s2 is the
+    rows' scatter sum w x x^T, the same in every pass; a tied_scatter from
+    an earlier pass (same X, weights, shift) is returned instead of summed.
     """
     n_samples, n_features = X.shape
     n_components = np.shape(means)[0]
     n_threads = effective_n_threads() if n_threads is None else n_threads
     code, terms = kernel_terms(
-        means, precisions_cholesky, covariance_type, shift, X.dtype, np.asarray(log_weights, dtype=np.float64)
+        means, precisions_cholesky, covariance_type, shift, X.dtype, np.asarray(log_weights, dtype=np.float64),
+        moments=True,
     )
     centered_means = np.ascontiguousarray(np.asarray(means, dtype=np.float64) - shift, dtype=X.dtype)
     s2_size = statistics_size(covariance_type, n_components, n_features)
-    work = n_components * n_features if covariance_type == "full" else n_features
+    reuse_scatter = covariance_type == "tied" and tied_scatter is not None
+    work = {0: n_components * n_features, 1: n_features + 1, 2: n_features}.get(code, n_features)
     plan = plan_blocks(
         n_samples,
         row_bytes=(2 * n_features + n_components + work) * X.itemsize + 8,
@@ -204,8 +221,15 @@ def em_statistics(X, shift, sample_weight, log_weights, means, precisions_choles
             X, np.ascontiguousarray(shift, dtype=X.dtype), sample_weight,
             code, *terms,
             centered_means, nk, s1, s2, log_likelihood, plan.chunk_rows, plan.block_rows, n_threads,
+            not reuse_scatter,
         )
-    return nk.sum(axis=0), s1.sum(axis=0), s2.sum(axis=0), float(log_likelihood.sum())
+    nk, s1, s2 = nk.sum(axis=0), s1.sum(axis=0), s2.sum(axis=0)
+    if reuse_scatter:
+        s2 = np.asarray(tied_scatter, dtype=np.float64).ravel()
+    elif code == 2:  # by expansion: sum w r x^2, moved to the means (moments_lose_digits)
+        around = centered_means.astype(np.float64)
+        s2 = (s2.reshape(n_components, n_features) - 2 * around * s1 + nk[:, None] * around**2).ravel()
+    return nk, s1, s2, float(log_likelihood.sum())
 
 
 def moments_around(nk, s1, s2, around, to, covariance_type):
@@ -296,10 +320,7 @@ def precision_cholesky(covariances, covariance_type, reg_covar, names=None):
 
 
 # A single class pass sums the second moments around a pivot row of each
-# class; the moments around the mean then lose about log10((mean - pivot)^2 /
-# variance) digits. Past this ratio the moments are summed again, around
-# the means.
-PIVOT_RATIO = 1e3
+# class; past PIVOT_RATIO they are summed again, around the means.
 PIVOT_SEARCH_ROWS = 65536
 
 

@@ -164,6 +164,57 @@ def test_em_statistics_exact_with_a_collapsed_float32_diag_component():
     assert got[3] == pytest.approx(ref[3], rel=1e-6)
 
 
+def test_diag_moments_summed_around_the_means_where_the_expansion_loses_digits(monkeypatch):
+    """'diag' by expansion sums w r x^2 around the shift and moves it to the
+    means; with components 45 standard deviations from the data mean that
+    loses 3 digits of float32 (moments_lose_digits), though the
+    log-densities' own expansion is still accurate. The pass then sums
+    around the means: the variances' moments stay exact."""
+    import lvmfast._gaussian as gaussian
+
+    rng = np.random.default_rng(5)
+    delta = np.sqrt(2000.0)
+    means = np.stack([np.full(2, -delta), np.full(2, delta)])
+    var = np.ones((2, 2))
+    X = np.concatenate([means[0] + rng.standard_normal((3000, 2)),
+                        means[1] + rng.standard_normal((3000, 2))]).astype(np.float32)
+    shift = X.mean(axis=0, dtype=np.float64).astype(np.float32)
+    w = np.ones(len(X), dtype=np.float32)
+    weights = np.array([0.5, 0.5])
+    chol = 1 / np.sqrt(var)
+    assert not gaussian.expansion_loses_digits(means, chol, shift, np.float32)
+    assert gaussian.moments_lose_digits(means, chol, shift)
+    assert not gaussian.moments_lose_digits(means / 10, chol, shift)
+    ref = reference_statistics(X, shift.astype(np.float64), w.astype(np.float64), weights, means,
+                               [np.diag(v) for v in var], "diag")
+
+    def s2_error():
+        got = gaussian.em_statistics(X, shift, w, np.log(weights), means, chol, "diag")
+        return np.abs(got[2] - ref[2]).max() / np.abs(ref[2]).max()
+
+    assert s2_error() < 1e-6
+    monkeypatch.setattr(gaussian, "moments_lose_digits", lambda *args: False)
+    assert s2_error() > 1e-5  # what the expansion would have given
+
+
+def test_tied_scatter_reused_as_summed():
+    """The tied s2 (sum w x x^T) is the same every pass: given from an
+    earlier pass, the statistics are those of a pass that sums it."""
+    from lvmfast._gaussian import em_statistics
+
+    rng = np.random.default_rng(6)
+    means, _, chol = random_model("tied", 3, 4, rng)
+    X = rng.standard_normal((5000, 4)) * 2
+    w = rng.uniform(0.5, 2.0, 5000)
+    first = em_statistics(X, X.mean(axis=0), w, np.log(np.full(3, 1 / 3)), means, chol, "tied")
+    other_means = means + 0.5
+    summed = em_statistics(X, X.mean(axis=0), w, np.log(np.full(3, 1 / 3)), other_means, chol, "tied")
+    reused = em_statistics(X, X.mean(axis=0), w, np.log(np.full(3, 1 / 3)), other_means, chol, "tied",
+                           tied_scatter=first[2])
+    for a, b in zip(summed, reused):
+        np.testing.assert_array_equal(a, b)
+
+
 @pytest.mark.parametrize("covariance_type", COVARIANCE_TYPES)
 @pytest.mark.parametrize("dtype", [np.float64, np.float32])
 @pytest.mark.parametrize("n_samples", [1, 17, 3000])

@@ -1,17 +1,20 @@
 """Gaussian log-densities of a chunk of rows under K components, from the
 precision Cholesky factors (scikit-learn's parametrization: precision =
-P P^T, P upper triangular for 'full' and 'tied', 1/sigma for 'diag' and
-'spherical').
+P P^T, P upper triangular for 'full' and 'tied', 1/sigma for 'diag').
 
 Every covariance type is shaped as gemm on the chunk, centered by `shift`:
   full       Y = X [P_1 ... P_K]   (one gemm against all factors), then
              q_k = ||Y_k - mu_k P_k||^2
-  tied       Y = X P               (one projection of X, not K), then
-             q_k = ||Y||^2 - 2 Y.(mu_k P) + ||mu_k P||^2
-  diag       q_k = (X*X) p_k - 2 X (mu_k * p_k) + mu_k^2 . p_k   (two gemms)
-  spherical  q_k = p_k (||x||^2 - 2 x.mu_k + ||mu_k||^2)          (one gemm)
+  tied       Y = X P               (one projection of X, not K), then one
+             gemm of [Y, ||Y||^2] against [mu_k P, -1/2]:
+             -q_k / 2 = Y.(mu_k P) - ||Y||^2 / 2 - ||mu_k P||^2 / 2
+  diag       one gemm of the rows [x, x*x] against [mu_k * p_k, -p_k / 2]:
+             -q_k / 2 = x.(mu_k p_k) - (x*x).p_k / 2 - mu_k^2.p_k / 2
 and log N(x | k) + c_k = c_k - q_k / 2, with c_k given by the caller
-(log det P_k - D log(2 pi) / 2, plus log pi_k where wanted).
+(log det P_k - D log(2 pi) / 2, plus log pi_k where wanted). 'spherical' is
+'diag' with equal precisions (lvmfast._gaussian.kernel_terms), and 'diag'
+by direct differences (code 4) sums p_kd (x_d - mu_kd)^2 itself, for rows
+where the expansion would lose digits.
 
 The chunk routine writes a column-major (n x K) block with any leading
 dimension, so the fused EM pass can run it on its per-thread chunk and
@@ -96,14 +99,21 @@ cdef int check_cov_type(str kernel, int cov_type) except -1:
     return 0
 
 
+cdef int check_density_type(str kernel, int cov_type) except -1:
+    """The log-density kernels take spherical components as diagonal ones."""
+    check_cov_type(kernel, cov_type)
+    if cov_type == 3:
+        raise ValueError(f"{kernel}: cov_type 3 (spherical) is evaluated as 2 (diag) with equal "
+                         "precisions; pass those")
+    return 0
+
+
 cdef Py_ssize_t factors_length(int cov_type, Py_ssize_t n_components, Py_ssize_t n_features) noexcept nogil:
     """Length of the flattened precision factors of log_prob_chunk."""
     if cov_type == 0:
         return n_features * n_components * n_features
     if cov_type == 1:
         return n_features * n_features
-    if cov_type == 3:
-        return n_components
     return n_components * n_features  # diag, by expansion or by direct differences
 
 
@@ -120,7 +130,7 @@ cdef int check_terms(str kernel, int cov_type, Py_ssize_t n_components, Py_ssize
                      const floating[::1] factors, const floating[:, ::1] projected_means,
                      const double[::1] offsets, const double[::1] constants) except -1:
     """The log-density terms (see log_prob_chunk) against K and D."""
-    check_cov_type(kernel, cov_type)
+    check_density_type(kernel, cov_type)
     check_length(kernel, f"factors (precision factors for cov_type {cov_type}, "
                  f"{COVARIANCE_CODES[cov_type]})", factors.shape[0],
                  factors_length(cov_type, n_components, n_features))
@@ -131,46 +141,88 @@ cdef int check_terms(str kernel, int cov_type, Py_ssize_t n_components, Py_ssize
     return 0
 
 
+cdef Py_ssize_t row_width(int cov_type, Py_ssize_t n_features) noexcept nogil:
+    """Width of a chunk's rows as the kernels hold them: [x, x*x] for 'diag'
+    by expansion, x otherwise."""
+    return 2 * n_features if cov_type == 2 else n_features
+
+
 cdef Py_ssize_t work_size(int cov_type, Py_ssize_t chunk_rows, Py_ssize_t n_features,
                           Py_ssize_t n_components) noexcept nogil:
-    """Scratch a chunk needs beyond the centered rows, in elements."""
+    """Scratch a chunk needs beyond its rows, in elements."""
     if cov_type == 0:
         return chunk_rows * n_components * n_features
-    if cov_type == 1:
+    if cov_type == 1:  # [Y, ||Y||^2]
+        return chunk_rows * (n_features + 1)
+    if cov_type == 4:  # the transposed chunk
         return chunk_rows * n_features
-    if cov_type == 2 or cov_type == 4:  # x*x; the transposed chunk
-        return chunk_rows * n_features
-    return 0  # spherical
+    return 0
 
 
-cdef inline void finish_expansion(const floating *rows, Py_ssize_t n, Py_ssize_t d,
-                                  Py_ssize_t n_components, const double *offsets,
-                                  const double *constants, const floating *scales,
-                                  floating *out, Py_ssize_t ld) noexcept nogil:
-    """out[k * ld + i] holds -2 rows_i . m_k; make it constants[k] -
-    scales[k] (||rows_i||^2 - 2 rows_i . m_k + offsets[k]) / 2, with the
-    quadratic form clipped at 0 and scales NULL meaning 1."""
-    cdef Py_ssize_t i, j, k
-    cdef double row_sq, q
-    for i in range(n):
-        row_sq = 0.0
+cdef inline void copy_rows(int cov_type, const floating[:, ::1] X, Py_ssize_t start,
+                           Py_ssize_t n_rows, const floating[::1] shift,
+                           floating *out) noexcept nogil:
+    """The chunk's centered rows, x = X[start + i] - shift, as the kernels
+    hold them (row_width): [x, x*x] for 'diag' by expansion, x otherwise."""
+    cdef Py_ssize_t i, j, d = X.shape[1]
+    cdef const floating *row
+    cdef floating v
+    if cov_type != 2:
+        copy_centered(X, start, n_rows, shift, out)
+        return
+    for i in range(n_rows):
+        row = &X[start + i, 0]
         for j in range(d):
-            row_sq = row_sq + <double> rows[i * d + j] * rows[i * d + j]
-        for k in range(n_components):
-            q = row_sq + <double> out[k * ld + i] + offsets[k]
-            if q < 0.0:
-                q = 0.0
-            if scales != NULL:
-                q = q * <double> scales[k]
-            out[k * ld + i] = <floating> (constants[k] - 0.5 * q)
+            v = row[j] - shift[j]
+            out[i * 2 * d + j] = v
+            out[i * 2 * d + d + j] = v * v
 
 
-cdef void log_prob_chunk(int cov_type, const floating *x, Py_ssize_t n, Py_ssize_t n_features,
+cdef floating *expanded_terms(int cov_type, Py_ssize_t n_components, Py_ssize_t n_features,
+                              const floating *factors, const floating *projected_means) noexcept nogil:
+    """The right-hand side of the expansion's one gemm (see the module
+    docstring), row-major K x width, or NULL for the other types (and when
+    out of memory: the caller checks):
+      tied  [mu_k P, -1/2]          (width D + 1)
+      diag  [mu_k * p_k, -p_k / 2]  (width 2 D)"""
+    cdef Py_ssize_t k, j, d = n_features, width
+    cdef floating *terms
+    if cov_type != 1 and cov_type != 2:
+        return NULL
+    width = d + 1 if cov_type == 1 else 2 * d
+    terms = <floating *> malloc(n_components * width * sizeof(floating))
+    if terms == NULL:
+        return NULL
+    for k in range(n_components):
+        for j in range(d):
+            terms[k * width + j] = projected_means[k * d + j]
+        if cov_type == 1:
+            terms[k * width + d] = -0.5
+        else:
+            for j in range(d):
+                terms[k * width + d + j] = -0.5 * factors[k * d + j]
+    return terms
+
+
+cdef inline void fill_constants(floating *out, Py_ssize_t n, Py_ssize_t ld, Py_ssize_t n_components,
+                                const double *offsets, const double *constants) noexcept nogil:
+    """out[k * ld + i] = constants[k] - offsets[k] / 2: where the expansion's
+    gemm adds the rows' terms."""
+    cdef Py_ssize_t i, k
+    cdef floating c
+    for k in range(n_components):
+        c = <floating> (constants[k] - 0.5 * offsets[k])
+        for i in range(n):
+            out[k * ld + i] = c
+
+
+cdef void log_prob_chunk(int cov_type, floating *x, Py_ssize_t n, Py_ssize_t n_features,
                          Py_ssize_t n_components, const floating *factors,
-                         const floating *projected_means, const double *offsets,
-                         const double *constants, floating *work, floating *out,
-                         Py_ssize_t ld) noexcept nogil:
-    """out[k * ld + i] = constants[k] - q_k(x_i) / 2 for the n centered rows x.
+                         const floating *projected_means, const floating *expanded,
+                         const double *offsets, const double *constants, floating *work,
+                         floating *out, Py_ssize_t ld) noexcept nogil:
+    """out[k * ld + i] = constants[k] - q_k(x_i) / 2 for the n centered rows x
+    (as copy_rows holds them).
 
     factors / projected_means / offsets by type (D features, K components):
       full       factors (D x K*D) = [P_1 ... P_K]; projected_means (K x D) = mu_k P_k
@@ -178,12 +230,13 @@ cdef void log_prob_chunk(int cov_type, const floating *x, Py_ssize_t n, Py_ssize
                  offsets[k] = ||mu_k P||^2
       diag       factors (K x D) = p_k = 1/sigma_k^2; projected_means (K x D) = mu_k * p_k;
                  offsets[k] = mu_k^2 . p_k
-      spherical  factors (K) = p_k;                 projected_means (K x D) = mu_k;
-                 offsets[k] = ||mu_k||^2
       4 (diag by direct differences) factors (K x D) = p_k; projected_means = mu_k
+    expanded: expanded_terms of these (tied and diag). By expansion, -q_k / 2
+    is not clipped at 0: it exceeds it by rounding only, which the caller
+    bounds (lvmfast._gaussian.expansion_loses_digits).
     """
-    cdef Py_ssize_t i, k, d = n_features, kd = n_components * n_features
-    cdef double q
+    cdef Py_ssize_t i, j, d = n_features, kd = n_components * n_features
+    cdef double row_sq
     if cov_type == 0:
         # work (column-major n x K*D) = x @ [P_1 ... P_K]
         gemm(c'N', c'N', <int> kd, <int> n, <int> d, 1.0, factors, <int> kd, x, <int> d,
@@ -193,35 +246,27 @@ cdef void log_prob_chunk(int cov_type, const floating *x, Py_ssize_t n, Py_ssize
         else:
             lvm_full_log_prob_s(work, n, d, n_components, projected_means, constants, out, ld)
     elif cov_type == 1:
-        # work (row-major n x D) = x @ P; out = -2 work @ (mu P)^T
+        # work (row-major n x (D + 1)) = [x @ P, ||x @ P||^2]
         gemm(c'N', c'N', <int> d, <int> n, <int> d, 1.0, factors, <int> d, x, <int> d,
-             0.0, work, <int> d)
-        gemm(c'T', c'N', <int> n, <int> n_components, <int> d, -2.0, work, <int> d,
-             projected_means, <int> d, 0.0, out, <int> ld)
-        finish_expansion(work, n, d, n_components, offsets, constants, NULL, out, ld)
+             0.0, work, <int> (d + 1))
+        for i in range(n):
+            row_sq = 0.0
+            for j in range(d):
+                row_sq = row_sq + <double> work[i * (d + 1) + j] * work[i * (d + 1) + j]
+            work[i * (d + 1) + d] = <floating> row_sq
+        fill_constants(out, n, ld, n_components, offsets, constants)
+        gemm(c'T', c'N', <int> n, <int> n_components, <int> (d + 1), 1.0, work, <int> (d + 1),
+             expanded, <int> (d + 1), 1.0, out, <int> ld)
     elif cov_type == 2:
-        # out = (x*x) @ p^T - 2 x @ (mu*p)^T
-        for i in range(n * d):
-            work[i] = x[i] * x[i]
-        gemm(c'T', c'N', <int> n, <int> n_components, <int> d, 1.0, work, <int> d,
-             factors, <int> d, 0.0, out, <int> ld)
-        gemm(c'T', c'N', <int> n, <int> n_components, <int> d, -2.0, x, <int> d,
-             projected_means, <int> d, 1.0, out, <int> ld)
-        for k in range(n_components):
-            for i in range(n):
-                q = <double> out[k * ld + i] + offsets[k]
-                out[k * ld + i] = <floating> (constants[k] - 0.5 * (q if q > 0.0 else 0.0))
-    elif cov_type == 4:
+        fill_constants(out, n, ld, n_components, offsets, constants)
+        gemm(c'T', c'N', <int> n, <int> n_components, <int> (2 * d), 1.0, x, <int> (2 * d),
+             expanded, <int> (2 * d), 1.0, out, <int> ld)
+    else:
         # diag by direct differences: projected_means holds the means themselves
         if floating is double:
             lvm_diag_log_prob_d(x, n, d, n_components, projected_means, factors, constants, out, ld, work)
         else:
             lvm_diag_log_prob_s(x, n, d, n_components, projected_means, factors, constants, out, ld, work)
-    else:
-        # out = -2 x @ mu^T, then p_k (||x||^2 + out + ||mu_k||^2)
-        gemm(c'T', c'N', <int> n, <int> n_components, <int> d, -2.0, x, <int> d,
-             projected_means, <int> d, 0.0, out, <int> ld)
-        finish_expansion(x, n, d, n_components, offsets, constants, factors, out, ld)
 
 
 def log_prob(const floating[:, ::1] X not None, const floating[::1] shift not None, int cov_type,
@@ -230,8 +275,8 @@ def log_prob(const floating[:, ::1] X not None, const floating[::1] shift not No
              floating[:, ::1] out not None, double[::1] lse, Py_ssize_t chunk_rows, int n_threads):
     """out[i, k] = constants[k] - q_k(X[i] - shift) / 2 for every row (see
     log_prob_chunk; `factors` is flattened, means live in the shifted
-    frame). cov_type is the index in lvmfast._gaussian.COVARIANCE_TYPES
-    (full, tied, diag, spherical). out is row-major n_samples x
+    frame). cov_type is the index in COVARIANCE_CODES (spherical goes as
+    diag). out is row-major n_samples x
     n_components, as the methods return it. With lse (length n_samples),
     each row is normalized too: lse[i] = log sum_k exp(out[i, k]) and out[i]
     becomes exp(out[i] - lse[i]), chunk by chunk in the threads' scratch, so
@@ -251,24 +296,30 @@ def log_prob(const floating[:, ::1] X not None, const floating[::1] shift not No
     cdef Py_ssize_t n_chunks = (n_samples + chunk_rows - 1) // chunk_rows
     cdef Py_ssize_t c, start, n, i, k
     cdef Py_ssize_t extra = work_size(cov_type, chunk_rows, n_features, n_components)
+    cdef Py_ssize_t width = row_width(cov_type, n_features)
     cdef floating *buf
     cdef floating *work
     cdef floating *scores
     cdef floating *rows
     if n_samples == 0:
         return
+    cdef floating *expanded = expanded_terms(cov_type, n_components, n_features, &factors[0],
+                                             &projected_means[0, 0])
+    if expanded == NULL and (cov_type == 1 or cov_type == 2):
+        raise MemoryError(f"{name}: no memory for the expansion's terms")
     with nogil, parallel(num_threads=n_threads):
-        buf = <floating *> malloc(chunk_rows * n_features * sizeof(floating))
+        buf = <floating *> malloc(chunk_rows * width * sizeof(floating))
         work = <floating *> malloc((extra if extra > 0 else 1) * sizeof(floating))
         scores = <floating *> malloc(chunk_rows * n_components * sizeof(floating))
         for c in prange(n_chunks, schedule="static"):
             start = c * chunk_rows
             n = min(chunk_rows, n_samples - start)
-            copy_centered(X, start, n, shift, buf)
+            copy_rows(cov_type, X, start, n, shift, buf)
             # column-major in the scratch (the kernels' layout), then one
             # transposing write of the chunk's rows
             log_prob_chunk(cov_type, buf, n, n_features, n_components, &factors[0],
-                           &projected_means[0, 0], &offsets[0], &constants[0], work, scores, n)
+                           &projected_means[0, 0], expanded, &offsets[0], &constants[0], work,
+                           scores, n)
             if normalize:
                 log_normalize(scores, n, n_components, &lse[start])
             rows = &out[start, 0]
@@ -278,6 +329,7 @@ def log_prob(const floating[:, ::1] X not None, const floating[::1] shift not No
         free(buf)
         free(work)
         free(scores)
+    free(expanded)
 
 
 # ---------------------------------------------------------------------------
@@ -289,30 +341,41 @@ def log_prob(const floating[:, ::1] X not None, const floating[::1] shift not No
 #   s1[k]  = sum w r_ik x_i                      (x centered by shift)
 #   s2     = full:      [k] sum w r_ik (x_i - m_k)(x_i - m_k)^T
 #            tied:      sum w x_i x_i^T
-#            diag, spherical: [k] sum w r_ik (x_i - m_k)^2   (elementwise)
+#            diag by expansion: [k] sum w r_ik x_i^2   (elementwise)
+#            diag by direct differences: [k] sum w r_ik (x_i - m_k)^2
 # with m_k the means of this iteration (the model being evaluated). Summing
 # around m_k keeps second moments free of cancellation: the M-step subtracts
-# only (mu_new - m_k)(mu_new - m_k)^T, which is small.
+# only (mu_new - m_k)(mu_new - m_k)^T, which is small. By expansion, s1 and
+# s2 are one gemm of the rows [x, x*x]; the caller moves s2 to m_k where
+# that loses few digits (lvmfast._gaussian.em_statistics), and takes the
+# direct differences elsewhere.
 
 
 cdef void accumulate_stats(int cov_type, const floating *x, Py_ssize_t n, Py_ssize_t d,
                            Py_ssize_t n_components, const floating *weight,
                            floating *resp, const floating *means, double *nk, double *s1,
-                           double *s2, floating *work, floating *stat) noexcept nogil:
-    """Add the chunk's statistics (see above) to nk, s1, s2 (not s2 when
-    cov_type < 0). resp (column-major n x K) is scaled by the weights in
-    place. work holds n x D, stat both K x D and D x D."""
+                           double *s2, bint second_moments, floating *work,
+                           floating *stat) noexcept nogil:
+    """Add the chunk's statistics (see above) to nk, s1 and, with
+    second_moments, s2. x holds the rows as copy_rows does; resp
+    (column-major n x K) is scaled by the weights in place. work holds
+    n x D, stat both K x 2D and D x D."""
     cdef Py_ssize_t i, l, k, kd = n_components * d
+    cdef Py_ssize_t width = row_width(cov_type, d)
     for k in range(n_components):
         if floating is double:
             nk[k] += lvm_weigh_sum_d(&resp[k * n], weight, n)
         else:
             nk[k] += lvm_weigh_sum_s(&resp[k * n], weight, n)
-    # s1 (row-major K x D, i.e. column-major D x K) += x^T (w r)
-    gemm(c'N', c'N', <int> d, <int> n_components, <int> n, 1.0, x, <int> d, resp, <int> n,
-         0.0, stat, <int> d)
-    for l in range(kd):
-        s1[l] += stat[l]
+    # stat (row-major K x width, i.e. column-major width x K) = rows^T (w r):
+    # s1, and for diag by expansion s2 beside it
+    gemm(c'N', c'N', <int> width, <int> n_components, <int> n, 1.0, x, <int> width, resp, <int> n,
+         0.0, stat, <int> width)
+    for k in range(n_components):
+        for l in range(d):
+            s1[k * d + l] += stat[k * width + l]
+    if not second_moments:
+        return
     if cov_type == 0:
         for k in range(n_components):
             # work = sqrt(w r_k) (x - m_k); s2[k] += work^T work
@@ -329,10 +392,13 @@ cdef void accumulate_stats(int cov_type, const floating *x, Py_ssize_t n, Py_ssi
              0.0, stat, <int> d)
         for l in range(d * d):
             s2[l] += stat[l]
-    elif cov_type >= 2:
+    elif cov_type == 2:
+        for k in range(n_components):
+            for l in range(d):
+                s2[k * d + l] += stat[k * width + d + l]
+    else:
         for k in range(n_components):
             weighted_sq_dev(x, n, d, &resp[k * n], &means[k * d], &s2[k * d])
-    # cov_type < 0: nk and s1 only
 
 
 cdef int check_block_statistics(str kernel, double[:, ::1] block_nk, double[:, :, ::1] block_s1,
@@ -355,16 +421,18 @@ def em_pass(const floating[:, ::1] X not None, const floating[::1] shift not Non
             const floating[:, ::1] means not None, double[:, ::1] block_nk not None,
             double[:, :, ::1] block_s1 not None, double[:, ::1] block_s2 not None,
             double[::1] block_log_likelihood not None, Py_ssize_t chunk_rows,
-            Py_ssize_t block_rows, int n_threads):
+            Py_ssize_t block_rows, int n_threads, bint second_moments=True):
     """One E-step and the M-step's statistics, in one pass over X.
 
     constants include the log weights, so each row's log-sum-exp is its
     log-likelihood: block_log_likelihood[b] = sum of w * log p(x). means (in
     the shifted frame) are the model's current means, around which s2 is
-    summed. Per block b: block_nk[b] (K), block_s1[b] (K x D) and block_s2[b]
-    (flattened: K*D*D full, D*D tied, K*D diag and spherical). No
-    n_samples x n_components array is made: each thread holds one chunk.
-    Block buffers have n_blocks = max(1, ceil(n_samples / block_rows)) rows.
+    summed (see above: by expansion, around the shift). Per block b:
+    block_nk[b] (K), block_s1[b] (K x D) and block_s2[b] (flattened: K*D*D
+    full, D*D tied, K*D diag; left at 0 when second_moments is false: the
+    tied s2 does not change from pass to pass). No n_samples x n_components
+    array is made: each thread holds one chunk. Block buffers have
+    n_blocks = max(1, ceil(n_samples / block_rows)) rows.
     """
     name = "em_pass"
     cdef Py_ssize_t n_samples = X.shape[0], n_features = X.shape[1]
@@ -383,6 +451,7 @@ def em_pass(const floating[:, ::1] X not None, const floating[::1] shift not Non
     check_length(name, "block_log_likelihood (one slot per block of the plan)",
                  block_log_likelihood.shape[0], n_blocks)
     cdef Py_ssize_t extra = work_size(cov_type, chunk_rows, n_features, n_components)
+    cdef Py_ssize_t width = row_width(cov_type, n_features)
     cdef Py_ssize_t b, start, stop, n, i
     cdef double ll
     cdef floating *buf
@@ -392,11 +461,15 @@ def em_pass(const floating[:, ::1] X not None, const floating[::1] shift not Non
     cdef double *lse
     if extra < chunk_rows * n_features:
         extra = chunk_rows * n_features
+    cdef floating *expanded = expanded_terms(cov_type, n_components, n_features, &factors[0],
+                                             &projected_means[0, 0])
+    if expanded == NULL and (cov_type == 1 or cov_type == 2):
+        raise MemoryError(f"{name}: no memory for the expansion's terms")
     with nogil, parallel(num_threads=n_threads):
-        buf = <floating *> malloc(chunk_rows * n_features * sizeof(floating))
+        buf = <floating *> malloc(chunk_rows * width * sizeof(floating))
         work = <floating *> malloc(extra * sizeof(floating))
         scores = <floating *> malloc(chunk_rows * n_components * sizeof(floating))
-        stat = <floating *> malloc(max(n_features * n_features, n_components * n_features) * sizeof(floating))
+        stat = <floating *> malloc(max(n_features * n_features, n_components * width) * sizeof(floating))
         lse = <double *> malloc(chunk_rows * sizeof(double))
         for b in prange(n_blocks, schedule="dynamic"):
             memset(&block_nk[b, 0], 0, n_components * sizeof(double))
@@ -407,16 +480,16 @@ def em_pass(const floating[:, ::1] X not None, const floating[::1] shift not Non
             stop = min(start + block_rows, n_samples)
             while start < stop:
                 n = min(chunk_rows, stop - start)
-                copy_centered(X, start, n, shift, buf)
+                copy_rows(cov_type, X, start, n, shift, buf)
                 log_prob_chunk(cov_type, buf, n, n_features, n_components, &factors[0],
-                               &projected_means[0, 0], &offsets[0], &constants[0], work,
+                               &projected_means[0, 0], expanded, &offsets[0], &constants[0], work,
                                scores, n)
                 log_normalize(scores, n, n_components, lse)
                 for i in range(n):
                     ll = ll + sample_weight[start + i] * lse[i]
                 accumulate_stats(cov_type, buf, n, n_features, n_components,
                                  &sample_weight[start], scores, &means[0, 0], &block_nk[b, 0],
-                                 &block_s1[b, 0, 0], &block_s2[b, 0], work, stat)
+                                 &block_s1[b, 0, 0], &block_s2[b, 0], second_moments, work, stat)
                 start = start + n
             block_log_likelihood[b] = ll
         free(buf)
@@ -424,6 +497,7 @@ def em_pass(const floating[:, ::1] X not None, const floating[::1] shift not Non
         free(scores)
         free(stat)
         free(lse)
+    free(expanded)
 
 
 cdef void class_scatter(const floating *x, Py_ssize_t n, Py_ssize_t d, Py_ssize_t n_classes,
@@ -536,7 +610,7 @@ def class_pass(const floating[:, ::1] X not None, const floating[::1] shift not 
                         resp[labels[start + i] * n + i] = 1
                     accumulate_stats(cov_type, buf, n, n_features, n_classes,
                                      &sample_weight[start], resp, &means[0, 0], &block_nk[b, 0],
-                                     &block_s1[b, 0, 0], &block_s2[b, 0], work, stat)
+                                     &block_s1[b, 0, 0], &block_s2[b, 0], True, work, stat)
                 elif floating is double:
                     lvm_class_moments_d(rows, n, n_features, &labels[start], &sample_weight[start],
                                         &means[0, 0], &block_nk[b, 0], &block_s1[b, 0, 0],

@@ -122,12 +122,19 @@ class _LocalRows:
         self.dtype = X.dtype
         self.shift = X.mean(axis=0, dtype=np.float64)  # the frame of the pass
         self.total_weight = sample_weight.sum(dtype=np.float64)
+        # sum w x x^T, the tied s2 of every pass, summed once per component
+        # count (whose block plan fixes its rounding)
+        self._tied_scatter = {}
 
     def em_statistics(self, log_weights, means, precisions_cholesky, covariance_type):
-        return em_statistics(
+        n_components = len(means)
+        statistics = em_statistics(
             self.X, self.shift.astype(self.dtype), self.sample_weight, log_weights, means, precisions_cholesky,
-            covariance_type, self.n_threads,
+            covariance_type, self.n_threads, tied_scatter=self._tied_scatter.get(n_components),
         )
+        if covariance_type == "tied":
+            self._tied_scatter[n_components] = statistics[2]
+        return statistics
 
 
 
