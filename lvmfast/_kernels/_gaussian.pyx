@@ -34,9 +34,9 @@ from lvmfast._kernels._rows cimport copy_centered
 
 cdef extern from "_simd.h" nogil:
     void lvm_log_normalize_d(double *scores, Py_ssize_t n, Py_ssize_t ld, Py_ssize_t n_cols,
-                             double *lse)
+                             const double *cols, double *lse)
     void lvm_log_normalize_s(float *scores, Py_ssize_t n, Py_ssize_t ld, Py_ssize_t n_cols,
-                             double *lse)
+                             const double *cols, double *lse)
     double lvm_weigh_sum_d(double *r, const double *w, Py_ssize_t n)
     double lvm_weigh_sum_s(float *r, const float *w, Py_ssize_t n)
     void lvm_weighted_sq_dev_d(const double *x, Py_ssize_t n, Py_ssize_t d, const double *r,
@@ -48,9 +48,9 @@ cdef extern from "_simd.h" nogil:
     void lvm_scaled_dev_s(const float *x, Py_ssize_t n, Py_ssize_t d, const float *r,
                           const float *m, float *out)
     void lvm_full_log_prob_d(const double *y, Py_ssize_t n, Py_ssize_t d, Py_ssize_t n_components,
-                             const double *pm, const double *constants, double *out, Py_ssize_t ld)
+                             const double *pm, double *out, Py_ssize_t ld)
     void lvm_full_log_prob_s(const float *y, Py_ssize_t n, Py_ssize_t d, Py_ssize_t n_components,
-                             const float *pm, const double *constants, float *out, Py_ssize_t ld)
+                             const float *pm, float *out, Py_ssize_t ld)
     void lvm_class_moments_d(const double *x, Py_ssize_t n, Py_ssize_t d, const Py_ssize_t *labels,
                              const double *weight, const double *m, double *nk, double *s1,
                              double *s2)
@@ -58,11 +58,10 @@ cdef extern from "_simd.h" nogil:
                              const float *weight, const float *m, double *nk, double *s1,
                              double *s2)
     void lvm_diag_log_prob_d(const double *x, Py_ssize_t n, Py_ssize_t d, Py_ssize_t n_components,
-                             const double *m, const double *p, const double *constants,
-                             double *out, Py_ssize_t ld, double *xt)
+                             const double *m, const double *p, double *out, Py_ssize_t ld,
+                             double *xt)
     void lvm_diag_log_prob_s(const float *x, Py_ssize_t n, Py_ssize_t d, Py_ssize_t n_components,
-                             const float *m, const float *p, const double *constants,
-                             float *out, Py_ssize_t ld, float *xt)
+                             const float *m, const float *p, float *out, Py_ssize_t ld, float *xt)
 
 
 cdef inline void weighted_sq_dev(const floating *x, Py_ssize_t n, Py_ssize_t d, const floating *r,
@@ -82,11 +81,11 @@ cdef inline void scaled_dev(const floating *x, Py_ssize_t n, Py_ssize_t d, const
 
 
 cdef inline void log_normalize(floating *scores, Py_ssize_t n, Py_ssize_t n_cols,
-                               double *lse) noexcept nogil:
+                               const double *cols, double *lse) noexcept nogil:
     if floating is double:
-        lvm_log_normalize_d(scores, n, n, n_cols, lse)
+        lvm_log_normalize_d(scores, n, n, n_cols, cols, lse)
     else:
-        lvm_log_normalize_s(scores, n, n, n_cols, lse)
+        lvm_log_normalize_s(scores, n, n, n_cols, cols, lse)
 
 
 COVARIANCE_CODES = ("full", "tied", "diag", "spherical", "diag by direct differences")
@@ -204,25 +203,28 @@ cdef floating *expanded_terms(int cov_type, Py_ssize_t n_components, Py_ssize_t 
     return terms
 
 
-cdef inline void fill_constants(floating *out, Py_ssize_t n, Py_ssize_t ld, Py_ssize_t n_components,
-                                const double *offsets, const double *constants) noexcept nogil:
-    """out[k * ld + i] = constants[k] - offsets[k] / 2: where the expansion's
-    gemm adds the rows' terms."""
-    cdef Py_ssize_t i, k
-    cdef floating c
+cdef double *column_constants(int cov_type, Py_ssize_t n_components, const double[::1] offsets,
+                              const double[::1] constants) except NULL:
+    """What each component's column adds to log_prob_chunk's -q_k / 2:
+    constants[k], less offsets[k] / 2 where the expansion leaves that out
+    (tied, diag). Freed by the caller."""
+    cdef double *cols = <double *> malloc(n_components * sizeof(double))
+    cdef Py_ssize_t k
+    if cols == NULL:
+        raise MemoryError("no memory for the log-densities' constants")
     for k in range(n_components):
-        c = <floating> (constants[k] - 0.5 * offsets[k])
-        for i in range(n):
-            out[k * ld + i] = c
+        cols[k] = constants[k] - (0.5 * offsets[k] if cov_type == 1 or cov_type == 2 else 0.0)
+    return cols
 
 
 cdef void log_prob_chunk(int cov_type, floating *x, Py_ssize_t n, Py_ssize_t n_features,
                          Py_ssize_t n_components, const floating *factors,
                          const floating *projected_means, const floating *expanded,
-                         const double *offsets, const double *constants, floating *work,
-                         floating *out, Py_ssize_t ld) noexcept nogil:
-    """out[k * ld + i] = constants[k] - q_k(x_i) / 2 for the n centered rows x
-    (as copy_rows holds them).
+                         floating *work, floating *out, Py_ssize_t ld) noexcept nogil:
+    """out[k * ld + i] = -q_k(x_i) / 2 for the n centered rows x (as
+    copy_rows holds them), short of each column's constant
+    (column_constants), which the normalization or the write of the
+    result adds.
 
     factors / projected_means / offsets by type (D features, K components):
       full       factors (D x K*D) = [P_1 ... P_K]; projected_means (K x D) = mu_k P_k
@@ -233,18 +235,19 @@ cdef void log_prob_chunk(int cov_type, floating *x, Py_ssize_t n, Py_ssize_t n_f
       4 (diag by direct differences) factors (K x D) = p_k; projected_means = mu_k
     expanded: expanded_terms of these (tied and diag). By expansion, -q_k / 2
     is not clipped at 0: it exceeds it by rounding only, which the caller
-    bounds (lvmfast._gaussian.expansion_loses_digits).
+    bounds (lvmfast._gaussian.expansion_loses_digits), and it lacks
+    -offsets[k] / 2.
     """
     cdef Py_ssize_t i, j, d = n_features, kd = n_components * n_features
     cdef double row_sq
     if cov_type == 0:
-        # work (column-major n x K*D) = x @ [P_1 ... P_K]
-        gemm(c'N', c'N', <int> kd, <int> n, <int> d, 1.0, factors, <int> kd, x, <int> d,
-             0.0, work, <int> kd)
+        # work (column-major n x K*D: rows in the lanes) = x @ [P_1 ... P_K]
+        gemm(c'T', c'T', <int> n, <int> kd, <int> d, 1.0, x, <int> d, factors, <int> kd,
+             0.0, work, <int> n)
         if floating is double:
-            lvm_full_log_prob_d(work, n, d, n_components, projected_means, constants, out, ld)
+            lvm_full_log_prob_d(work, n, d, n_components, projected_means, out, ld)
         else:
-            lvm_full_log_prob_s(work, n, d, n_components, projected_means, constants, out, ld)
+            lvm_full_log_prob_s(work, n, d, n_components, projected_means, out, ld)
     elif cov_type == 1:
         # work (row-major n x (D + 1)) = [x @ P, ||x @ P||^2]
         gemm(c'N', c'N', <int> d, <int> n, <int> d, 1.0, factors, <int> d, x, <int> d,
@@ -254,19 +257,17 @@ cdef void log_prob_chunk(int cov_type, floating *x, Py_ssize_t n, Py_ssize_t n_f
             for j in range(d):
                 row_sq = row_sq + <double> work[i * (d + 1) + j] * work[i * (d + 1) + j]
             work[i * (d + 1) + d] = <floating> row_sq
-        fill_constants(out, n, ld, n_components, offsets, constants)
         gemm(c'T', c'N', <int> n, <int> n_components, <int> (d + 1), 1.0, work, <int> (d + 1),
-             expanded, <int> (d + 1), 1.0, out, <int> ld)
+             expanded, <int> (d + 1), 0.0, out, <int> ld)
     elif cov_type == 2:
-        fill_constants(out, n, ld, n_components, offsets, constants)
         gemm(c'T', c'N', <int> n, <int> n_components, <int> (2 * d), 1.0, x, <int> (2 * d),
-             expanded, <int> (2 * d), 1.0, out, <int> ld)
+             expanded, <int> (2 * d), 0.0, out, <int> ld)
     else:
         # diag by direct differences: projected_means holds the means themselves
         if floating is double:
-            lvm_diag_log_prob_d(x, n, d, n_components, projected_means, factors, constants, out, ld, work)
+            lvm_diag_log_prob_d(x, n, d, n_components, projected_means, factors, out, ld, work)
         else:
-            lvm_diag_log_prob_s(x, n, d, n_components, projected_means, factors, constants, out, ld, work)
+            lvm_diag_log_prob_s(x, n, d, n_components, projected_means, factors, out, ld, work)
 
 
 def log_prob(const floating[:, ::1] X not None, const floating[::1] shift not None, int cov_type,
@@ -303,9 +304,11 @@ def log_prob(const floating[:, ::1] X not None, const floating[::1] shift not No
     cdef floating *rows
     if n_samples == 0:
         return
+    cdef double *cols = column_constants(cov_type, n_components, offsets, constants)
     cdef floating *expanded = expanded_terms(cov_type, n_components, n_features, &factors[0],
                                              &projected_means[0, 0])
     if expanded == NULL and (cov_type == 1 or cov_type == 2):
+        free(cols)
         raise MemoryError(f"{name}: no memory for the expansion's terms")
     with nogil, parallel(num_threads=n_threads):
         buf = <floating *> malloc(chunk_rows * width * sizeof(floating))
@@ -318,18 +321,22 @@ def log_prob(const floating[:, ::1] X not None, const floating[::1] shift not No
             # column-major in the scratch (the kernels' layout), then one
             # transposing write of the chunk's rows
             log_prob_chunk(cov_type, buf, n, n_features, n_components, &factors[0],
-                           &projected_means[0, 0], expanded, &offsets[0], &constants[0], work,
-                           scores, n)
-            if normalize:
-                log_normalize(scores, n, n_components, &lse[start])
+                           &projected_means[0, 0], expanded, work, scores, n)
             rows = &out[start, 0]
-            for i in range(n):
-                for k in range(n_components):
-                    rows[i * n_components + k] = scores[k * n + i]
+            if normalize:
+                log_normalize(scores, n, n_components, cols, &lse[start])
+                for i in range(n):
+                    for k in range(n_components):
+                        rows[i * n_components + k] = scores[k * n + i]
+            else:
+                for i in range(n):
+                    for k in range(n_components):
+                        rows[i * n_components + k] = <floating> (scores[k * n + i] + cols[k])
         free(buf)
         free(work)
         free(scores)
     free(expanded)
+    free(cols)
 
 
 # ---------------------------------------------------------------------------
@@ -378,7 +385,8 @@ cdef void accumulate_stats(int cov_type, const floating *x, Py_ssize_t n, Py_ssi
         return
     if cov_type == 0:
         for k in range(n_components):
-            # work = sqrt(w r_k) (x - m_k); s2[k] += work^T work
+            # work = sqrt(w r_k) (x - m_k); s2[k] += work^T work (BLAS's syrk,
+            # half the flops, is slower at these sizes)
             scaled_dev(x, n, d, &resp[k * n], &means[k * d], work)
             gemm(c'N', c'T', <int> d, <int> d, <int> n, 1.0, work, <int> d, work, <int> d,
                  0.0, stat, <int> d)
@@ -461,9 +469,11 @@ def em_pass(const floating[:, ::1] X not None, const floating[::1] shift not Non
     cdef double *lse
     if extra < chunk_rows * n_features:
         extra = chunk_rows * n_features
+    cdef double *cols = column_constants(cov_type, n_components, offsets, constants)
     cdef floating *expanded = expanded_terms(cov_type, n_components, n_features, &factors[0],
                                              &projected_means[0, 0])
     if expanded == NULL and (cov_type == 1 or cov_type == 2):
+        free(cols)
         raise MemoryError(f"{name}: no memory for the expansion's terms")
     with nogil, parallel(num_threads=n_threads):
         buf = <floating *> malloc(chunk_rows * width * sizeof(floating))
@@ -482,9 +492,8 @@ def em_pass(const floating[:, ::1] X not None, const floating[::1] shift not Non
                 n = min(chunk_rows, stop - start)
                 copy_rows(cov_type, X, start, n, shift, buf)
                 log_prob_chunk(cov_type, buf, n, n_features, n_components, &factors[0],
-                               &projected_means[0, 0], expanded, &offsets[0], &constants[0], work,
-                               scores, n)
-                log_normalize(scores, n, n_components, lse)
+                               &projected_means[0, 0], expanded, work, scores, n)
+                log_normalize(scores, n, n_components, cols, lse)
                 for i in range(n):
                     ll = ll + sample_weight[start + i] * lse[i]
                 accumulate_stats(cov_type, buf, n, n_features, n_components,
@@ -498,6 +507,7 @@ def em_pass(const floating[:, ::1] X not None, const floating[::1] shift not Non
         free(stat)
         free(lse)
     free(expanded)
+    free(cols)
 
 
 cdef void class_scatter(const floating *x, Py_ssize_t n, Py_ssize_t d, Py_ssize_t n_classes,

@@ -13,9 +13,9 @@ from lvmfast._kernels._checks cimport check_length, check_positive
 
 cdef extern from "_simd.h" nogil:
     void lvm_log_normalize_d(double *scores, Py_ssize_t n, Py_ssize_t ld, Py_ssize_t n_cols,
-                             double *lse)
+                             const double *cols, double *lse)
     void lvm_log_normalize_s(float *scores, Py_ssize_t n, Py_ssize_t ld, Py_ssize_t n_cols,
-                             double *lse)
+                             const double *cols, double *lse)
 
 
 def log_normalize(floating[::1, :] scores not None, double[::1] lse not None, Py_ssize_t chunk_rows,
@@ -39,7 +39,7 @@ def log_normalize(floating[::1, :] scores not None, double[::1] lse not None, Py
             start = c * chunk_rows
             if floating is double:
                 lvm_log_normalize_d(&scores[start, 0], min(chunk_rows, n_samples - start),
-                                    n_samples, n_cols, &lse[start])
+                                    n_samples, n_cols, NULL, &lse[start])
             else:
                 lvm_log_normalize_s(&scores[start, 0], min(chunk_rows, n_samples - start),
-                                    n_samples, n_cols, &lse[start])
+                                    n_samples, n_cols, NULL, &lse[start])

@@ -662,23 +662,26 @@ LVM_TARGET("avx512f") LVM_EXP_D(lvm_d8, lvm_l8)
 LVM_TARGET("avx512f") LVM_EXP_F(lvm_f16, lvm_i16)
 
 /* ---- log-sum-exp normalization ----------------------------------------------
- * scores is column-major (n rows x n_cols, leading dimension ld): per row,
- * lse[i] = log sum_k exp(scores[k * ld + i]), taken stably around the row's
- * maximum, and the scores become exp(score - lse): responsibilities, summing
- * to 1 over k. A vector of rows runs in the lanes, like the argmin. A row
- * needs one finite score; callers guarantee that. */
+ * scores is column-major (n rows x n_cols, leading dimension ld), each
+ * column k offset by cols[k] (cols NULL: by nothing): per row, with
+ * s_k = scores[k * ld + i] + cols[k], lse[i] = log sum_k exp(s_k), taken
+ * stably around the row's maximum, and the scores become exp(s_k - lse):
+ * responsibilities, summing to 1 over k. A vector of rows runs in the
+ * lanes, like the argmin. A row needs one finite score; callers guarantee
+ * that. */
 #define LVM_LOG_NORMALIZE_BODY(T, VT, VTU, VI, W, LOAD, HSUM)                  \
     ptrdiff_t i0 = 0;                                                           \
     for (; i0 + (W) <= n; i0 += (W)) {                                          \
-        VT top = LOAD(scores + i0);                                             \
+        VT top = LOAD(scores + i0) + (T) (cols ? cols[0] : 0.0);                \
         for (ptrdiff_t k = 1; k < n_cols; k++) {                                \
-            const VT s = LOAD(scores + k * ld + i0);                             \
+            const VT s = LOAD(scores + k * ld + i0) + (T) (cols ? cols[k] : 0.0); \
             const VI gt = s > top;                                              \
             top = (VT) ((gt & (VI) s) | (~gt & (VI) top));                      \
         }                                                                       \
         VT total = (VT) {0};                                                    \
         for (ptrdiff_t k = 0; k < n_cols; k++) {                                \
-            const VT e = lvm_exp_##VT(LOAD(scores + k * ld + i0) - top);         \
+            const VT s = LOAD(scores + k * ld + i0) + (T) (cols ? cols[k] : 0.0); \
+            const VT e = lvm_exp_##VT(s - top);                                 \
             *(VTU *) (scores + k * ld + i0) = e;                                 \
             total += e;                                                         \
         }                                                                       \
@@ -688,12 +691,15 @@ LVM_TARGET("avx512f") LVM_EXP_F(lvm_f16, lvm_i16)
         for (int r = 0; r < (W); r++) lse[i0 + r] = (double) top[r] + log((double) total[r]); \
     }                                                                           \
     for (ptrdiff_t i = i0; i < n; i++) {                                        \
-        T top = scores[i];                                                      \
-        for (ptrdiff_t k = 1; k < n_cols; k++)                                  \
-            if (scores[k * ld + i] > top) top = scores[k * ld + i];               \
+        T top = scores[i] + (T) (cols ? cols[0] : 0.0);                         \
+        for (ptrdiff_t k = 1; k < n_cols; k++) {                                \
+            const T s = scores[k * ld + i] + (T) (cols ? cols[k] : 0.0);          \
+            if (s > top) top = s;                                               \
+        }                                                                       \
         double total = 0.0;                                                     \
         for (ptrdiff_t k = 0; k < n_cols; k++) {                                \
-            const T e = (T) exp((double) (scores[k * ld + i] - top));            \
+            const T s = scores[k * ld + i] + (T) (cols ? cols[k] : 0.0);          \
+            const T e = (T) exp((double) (s - top));                            \
             scores[k * ld + i] = e;                                              \
             total += (double) e;                                                \
         }                                                                       \
@@ -704,12 +710,12 @@ LVM_TARGET("avx512f") LVM_EXP_F(lvm_f16, lvm_i16)
 
 #define LVM_LOG_NORMALIZE_SIGNATURE(T, NAME)                                    \
     static void NAME(T *restrict scores, ptrdiff_t n, ptrdiff_t ld,             \
-                     ptrdiff_t n_cols, double *restrict lse)
+                     ptrdiff_t n_cols, const double *restrict cols, double *restrict lse)
 
 LVM_INSTANTIATE_D(LVM_LOG_NORMALIZE_SIGNATURE, LVM_LOG_NORMALIZE_BODY, lvm_log_normalize_d,
-                  (scores, n, ld, n_cols, lse))
+                  (scores, n, ld, n_cols, cols, lse))
 LVM_INSTANTIATE_F(LVM_LOG_NORMALIZE_SIGNATURE, LVM_LOG_NORMALIZE_BODY, lvm_log_normalize_s,
-                  (scores, n, ld, n_cols, lse))
+                  (scores, n, ld, n_cols, cols, lse))
 
 /* ---- k-means++ potentials --------------------------------------------------
  * dist is column-major (n rows x n_cols) and closest the squared distance to
@@ -836,31 +842,45 @@ LVM_CLONES static void lvm_scaled_dev_##SUFFIX(                                \
             out[i * d + j] = root * (x[i * d + j] - m[j]);                      \
     }                                                                           \
 }                                                                               \
-/* out[k ld + i] = constants[k] - ||y[i, k d : (k + 1) d] - pm[k]||^2 / 2,     \
- * y being n rows of K d */                                                     \
+/* out[k ld + i] = -||y[i, k d : (k + 1) d] - pm[k]||^2 / 2, y being column-  \
+ * major n x K d: rows in the lanes, no horizontal sums */                      \
 LVM_CLONES static void lvm_full_log_prob_##SUFFIX(                             \
         const T *restrict y, ptrdiff_t n, ptrdiff_t d, ptrdiff_t n_components, \
-        const T *restrict pm, const double *restrict constants,                \
-        T *restrict out, ptrdiff_t ld)                                          \
+        const T *restrict pm, T *restrict out, ptrdiff_t ld)                    \
 {                                                                               \
-    for (ptrdiff_t i = 0; i < n; i++) {                                         \
-        const T *restrict row = y + i * n_components * d;                      \
-        for (ptrdiff_t k = 0; k < n_components; k++) {                         \
-            double q = 0.0;                                                     \
-            _Pragma("omp simd reduction(+:q)")                                  \
-            for (ptrdiff_t j = 0; j < d; j++) {                                 \
-                const double diff = (double) row[k * d + j] - (double) pm[k * d + j]; \
-                q += diff * diff;                                               \
+    for (ptrdiff_t k = 0; k < n_components; k++) {                             \
+        T *restrict q = out + k * ld;                                           \
+        const T *restrict pk = pm + k * d;                                      \
+        const T *restrict yk = y + k * d * n;                                   \
+        for (ptrdiff_t i = 0; i < n; i++) q[i] = 0;                             \
+        ptrdiff_t j = 0;                                                        \
+        for (; j + 4 <= d; j += 4) {                                            \
+            const T p0 = pk[j], p1 = pk[j + 1], p2 = pk[j + 2], p3 = pk[j + 3]; \
+            const T *restrict y0 = yk + j * n, *restrict y1 = y0 + n;           \
+            const T *restrict y2 = y1 + n, *restrict y3 = y2 + n;               \
+            _Pragma("omp simd")                                                 \
+            for (ptrdiff_t i = 0; i < n; i++) {                                 \
+                const T a0 = y0[i] - p0, a1 = y1[i] - p1, a2 = y2[i] - p2, a3 = y3[i] - p3; \
+                q[i] += (a0 * a0 + a1 * a1) + (a2 * a2 + a3 * a3);              \
             }                                                                   \
-            out[k * ld + i] = (T) (constants[k] - 0.5 * q);                     \
         }                                                                       \
+        for (; j < d; j++) {                                                    \
+            const T pj = pk[j];                                                 \
+            const T *restrict yj = yk + j * n;                                  \
+            _Pragma("omp simd")                                                 \
+            for (ptrdiff_t i = 0; i < n; i++) {                                 \
+                const T a = yj[i] - pj;                                         \
+                q[i] += a * a;                                                  \
+            }                                                                   \
+        }                                                                       \
+        for (ptrdiff_t i = 0; i < n; i++) q[i] *= (T) -0.5;                     \
     }                                                                           \
 }
 
 LVM_DEFINE_GAUSSIAN(double, d)
 LVM_DEFINE_GAUSSIAN(float, s)
 
-/* out[k ld + i] = constants[k] - sum_j p[k d + j] (x[i d + j] - m[k d + j])^2 / 2,
+/* out[k ld + i] = -sum_j p[k d + j] (x[i d + j] - m[k d + j])^2 / 2,
  * by direct differences (the accurate diagonal form, where tiny variances
  * make the gemm expansion lose digits). Lanes hold rows: the chunk is first
  * transposed into xt (xt[j n + i] = x[i d + j]), then each component's
@@ -870,8 +890,8 @@ LVM_DEFINE_GAUSSIAN(float, s)
 #define LVM_DEFINE_DIAG_DIRECT(T, SUFFIX)                                       \
 LVM_CLONES static void lvm_diag_log_prob_##SUFFIX(                             \
         const T *restrict x, ptrdiff_t n, ptrdiff_t d, ptrdiff_t n_components, \
-        const T *restrict m, const T *restrict p, const double *restrict constants, \
-        T *restrict out, ptrdiff_t ld, T *restrict xt)                          \
+        const T *restrict m, const T *restrict p, T *restrict out, ptrdiff_t ld, \
+        T *restrict xt)                                                         \
 {                                                                               \
     for (ptrdiff_t i0 = 0; i0 < n; i0 += 16) {                                  \
         const ptrdiff_t i1 = i0 + 16 < n ? i0 + 16 : n;                         \
@@ -903,8 +923,7 @@ LVM_CLONES static void lvm_diag_log_prob_##SUFFIX(                             \
                 q[i] += pj * a * a;                                             \
             }                                                                   \
         }                                                                       \
-        for (ptrdiff_t i = 0; i < n; i++)                                       \
-            q[i] = (T) (constants[k] - 0.5 * (double) q[i]);                    \
+        for (ptrdiff_t i = 0; i < n; i++) q[i] *= (T) -0.5;                     \
     }                                                                           \
 }
 LVM_DEFINE_DIAG_DIRECT(double, d)
