@@ -76,14 +76,19 @@ def expansion_loses_digits(means, precisions_cholesky, shift, dtype):
     return np.finfo(dtype).eps / 2 * worst > EXPANSION_TOLERANCE
 
 
-def moments_lose_digits(means, precisions_cholesky, shift):
-    """Whether 'diag' second moments summed around the shift (sum r x^2, the
+def moments_lose_digits(means, precisions_cholesky, shift, covariance_type="diag"):
+    """Whether second moments summed around the shift (sum r x x^T, the
     expansion's) would lose more than log10(PIVOT_RATIO) digits of some
-    component's variance once moved to its mean: (m - shift)^2 p past
-    PIVOT_RATIO, the variance being 1 / p."""
-    precisions = np.asarray(precisions_cholesky, dtype=np.float64) ** 2
+    component's variances once moved to its mean: (m_d - shift_d)^2 past
+    PIVOT_RATIO times the variance in some feature d ('diag' or 'full')."""
+    chol = np.asarray(precisions_cholesky, dtype=np.float64)
+    if covariance_type == "full":
+        # Sigma = P^-T P^-1: its diagonal, the column norms of P^-1
+        variances = (np.linalg.inv(chol) ** 2).sum(axis=1)
+    else:
+        variances = 1 / chol**2
     offsets = (np.asarray(means, dtype=np.float64) - np.asarray(shift, dtype=np.float64)) ** 2
-    return bool(np.any(offsets * precisions > PIVOT_RATIO))
+    return bool(np.any(offsets > PIVOT_RATIO * variances))
 
 
 def kernel_terms(means, precisions_cholesky, covariance_type, shift, dtype, log_weights=None, direct=None,
@@ -206,6 +211,9 @@ def em_statistics(X, shift, sample_weight, log_weights, means, precisions_choles
     centered_means = np.ascontiguousarray(np.asarray(means, dtype=np.float64) - shift, dtype=X.dtype)
     s2_size = statistics_size(covariance_type, n_components, n_features)
     reuse_scatter = covariance_type == "tied" and tied_scatter is not None
+    full_around_shift = covariance_type == "full" and not moments_lose_digits(
+        means, precisions_cholesky, shift, "full"
+    )
     work = {0: n_components * n_features, 1: n_features + 1, 2: n_features}.get(code, n_features)
     plan = plan_blocks(
         n_samples,
@@ -221,14 +229,20 @@ def em_statistics(X, shift, sample_weight, log_weights, means, precisions_choles
             X, np.ascontiguousarray(shift, dtype=X.dtype), sample_weight,
             code, *terms,
             centered_means, nk, s1, s2, log_likelihood, plan.chunk_rows, plan.block_rows, n_threads,
-            not reuse_scatter,
+            not reuse_scatter, full_around_shift,
         )
     nk, s1, s2 = nk.sum(axis=0), s1.sum(axis=0), s2.sum(axis=0)
+    around = centered_means.astype(np.float64)
     if reuse_scatter:
         s2 = np.asarray(tied_scatter, dtype=np.float64).ravel()
     elif code == 2:  # by expansion: sum w r x^2, moved to the means (moments_lose_digits)
-        around = centered_means.astype(np.float64)
         s2 = (s2.reshape(n_components, n_features) - 2 * around * s1 + nk[:, None] * around**2).ravel()
+    elif full_around_shift:  # sum w r x x^T (upper triangles), mirrored and moved to the means
+        upper = s2.reshape(n_components, n_features, n_features)
+        scatter = upper + np.swapaxes(np.triu(upper, 1), 1, 2)
+        cross = s1[:, :, None] * around[:, None, :]
+        s2 = (scatter - cross - np.swapaxes(cross, 1, 2)
+              + nk[:, None, None] * around[:, :, None] * around[:, None, :]).ravel()
     return nk, s1, s2, float(log_likelihood.sum())
 
 

@@ -164,12 +164,13 @@ def test_em_statistics_exact_with_a_collapsed_float32_diag_component():
     assert got[3] == pytest.approx(ref[3], rel=1e-6)
 
 
-def test_diag_moments_summed_around_the_means_where_the_expansion_loses_digits(monkeypatch):
-    """'diag' by expansion sums w r x^2 around the shift and moves it to the
-    means; with components 45 standard deviations from the data mean that
-    loses 3 digits of float32 (moments_lose_digits), though the
-    log-densities' own expansion is still accurate. The pass then sums
-    around the means: the variances' moments stay exact."""
+@pytest.mark.parametrize("covariance_type", ["diag", "full"])
+def test_moments_summed_around_the_means_where_the_expansion_loses_digits(monkeypatch, covariance_type):
+    """'diag' and 'full' sum w r x x^T around the shift by one gemm and move
+    it to the means; with components 45 standard deviations from the data
+    mean that loses 3 digits of float32 (moments_lose_digits), though
+    'diag''s log-densities by expansion are still accurate. The pass then
+    sums around the means: the moments stay exact."""
     import lvmfast._gaussian as gaussian
 
     rng = np.random.default_rng(5)
@@ -183,13 +184,15 @@ def test_diag_moments_summed_around_the_means_where_the_expansion_loses_digits(m
     weights = np.array([0.5, 0.5])
     chol = 1 / np.sqrt(var)
     assert not gaussian.expansion_loses_digits(means, chol, shift, np.float32)
-    assert gaussian.moments_lose_digits(means, chol, shift)
-    assert not gaussian.moments_lose_digits(means / 10, chol, shift)
+    if covariance_type == "full":
+        chol = np.stack([np.diag(c) for c in chol])
+    assert gaussian.moments_lose_digits(means, chol, shift, covariance_type)
+    assert not gaussian.moments_lose_digits(means / 10, chol, shift, covariance_type)
     ref = reference_statistics(X, shift.astype(np.float64), w.astype(np.float64), weights, means,
-                               [np.diag(v) for v in var], "diag")
+                               [np.diag(v) for v in var], covariance_type)
 
     def s2_error():
-        got = gaussian.em_statistics(X, shift, w, np.log(weights), means, chol, "diag")
+        got = gaussian.em_statistics(X, shift, w, np.log(weights), means, chol, covariance_type)
         return np.abs(got[2] - ref[2]).max() / np.abs(ref[2]).max()
 
     assert s2_error() < 1e-6

@@ -153,7 +153,7 @@ MISMATCHES = {
         ("means", _f(K, D + 1)), ("block_nk", _f(N_BLOCKS - 1, K)), ("block_nk", _f(N_BLOCKS, K + 1)),
         ("block_s1", _f(N_BLOCKS, K, D - 1)), ("block_s2", _f(N_BLOCKS, K * D)),
         ("block_log_likelihood", _f(N_BLOCKS + 1)), ("block_rows", 40), ("cov_type", -1),
-        ("n_threads", 0),
+        ("n_threads", 0), ("cov_type", 3),
     ],
     "class_pass": [
         ("shift", _f(D + 1)), ("sample_weight", np.ones(N - 1)), ("labels", np.zeros(N - 1, np.intp)),

@@ -146,11 +146,16 @@ cdef Py_ssize_t row_width(int cov_type, Py_ssize_t n_features) noexcept nogil:
     return 2 * n_features if cov_type == 2 else n_features
 
 
+cdef inline Py_ssize_t packed_length(Py_ssize_t n_features) noexcept nogil:
+    """Entries of a symmetric D x D matrix's upper triangle."""
+    return n_features * (n_features + 1) // 2
+
+
 cdef Py_ssize_t work_size(int cov_type, Py_ssize_t chunk_rows, Py_ssize_t n_features,
                           Py_ssize_t n_components) noexcept nogil:
     """Scratch a chunk needs beyond its rows, in elements."""
-    if cov_type == 0:
-        return chunk_rows * n_components * n_features
+    if cov_type == 0:  # x [P_1 ... P_K]; then the rows' outer products, packed
+        return chunk_rows * max(n_components * n_features, packed_length(n_features))
     if cov_type == 1:  # [Y, ||Y||^2]
         return chunk_rows * (n_features + 1)
     if cov_type == 4:  # the transposed chunk
@@ -361,14 +366,16 @@ def log_prob(const floating[:, ::1] X not None, const floating[::1] shift not No
 cdef void accumulate_stats(int cov_type, const floating *x, Py_ssize_t n, Py_ssize_t d,
                            Py_ssize_t n_components, const floating *weight,
                            floating *resp, const floating *means, double *nk, double *s1,
-                           double *s2, bint second_moments, floating *work,
+                           double *s2, bint second_moments, bint around_shift, floating *work,
                            floating *stat) noexcept nogil:
     """Add the chunk's statistics (see above) to nk, s1 and, with
-    second_moments, s2. x holds the rows as copy_rows does; resp
-    (column-major n x K) is scaled by the weights in place. work holds
-    n x D, stat both K x 2D and D x D."""
-    cdef Py_ssize_t i, l, k, kd = n_components * d
-    cdef Py_ssize_t width = row_width(cov_type, d)
+    second_moments, s2; 'full' with around_shift sums s2 = sum w r x x^T
+    instead, by one gemm of the rows' packed outer products. x holds the
+    rows as copy_rows does; resp (column-major n x K) is scaled by the
+    weights in place. work holds n x D (and n x D(D+1)/2 for around_shift),
+    stat K x 2D, D x D and K x D(D+1)/2."""
+    cdef Py_ssize_t i, l, k, a, t, kd = n_components * d
+    cdef Py_ssize_t width = row_width(cov_type, d), packed = packed_length(d)
     for k in range(n_components):
         if floating is double:
             nk[k] += lvm_weigh_sum_d(&resp[k * n], weight, n)
@@ -383,7 +390,25 @@ cdef void accumulate_stats(int cov_type, const floating *x, Py_ssize_t n, Py_ssi
             s1[k * d + l] += stat[k * width + l]
     if not second_moments:
         return
-    if cov_type == 0:
+    if cov_type == 0 and around_shift:
+        # work (row-major n x packed) = each row's x_a x_b, a <= b; stat
+        # (column-major packed x K) = work^T (w r): half the flops of K
+        # separate D x D products, in one gemm
+        for i in range(n):
+            t = 0
+            for a in range(d):
+                for l in range(a, d):
+                    work[i * packed + t] = x[i * d + a] * x[i * d + l]
+                    t = t + 1
+        gemm(c'N', c'N', <int> packed, <int> n_components, <int> n, 1.0, work, <int> packed, resp,
+             <int> n, 0.0, stat, <int> packed)
+        for k in range(n_components):
+            t = 0
+            for a in range(d):
+                for l in range(a, d):
+                    s2[k * d * d + a * d + l] += stat[k * packed + t]
+                    t = t + 1
+    elif cov_type == 0:
         for k in range(n_components):
             # work = sqrt(w r_k) (x - m_k); s2[k] += work^T work (BLAS's syrk,
             # half the flops, is slower at these sizes)
@@ -429,7 +454,8 @@ def em_pass(const floating[:, ::1] X not None, const floating[::1] shift not Non
             const floating[:, ::1] means not None, double[:, ::1] block_nk not None,
             double[:, :, ::1] block_s1 not None, double[:, ::1] block_s2 not None,
             double[::1] block_log_likelihood not None, Py_ssize_t chunk_rows,
-            Py_ssize_t block_rows, int n_threads, bint second_moments=True):
+            Py_ssize_t block_rows, int n_threads, bint second_moments=True,
+            bint around_shift=False):
     """One E-step and the M-step's statistics, in one pass over X.
 
     constants include the log weights, so each row's log-sum-exp is its
@@ -438,7 +464,10 @@ def em_pass(const floating[:, ::1] X not None, const floating[::1] shift not Non
     summed (see above: by expansion, around the shift). Per block b:
     block_nk[b] (K), block_s1[b] (K x D) and block_s2[b] (flattened: K*D*D
     full, D*D tied, K*D diag; left at 0 when second_moments is false: the
-    tied s2 does not change from pass to pass). No n_samples x n_components
+    tied s2 does not change from pass to pass). 'full' with around_shift
+    sums s2 = sum w r x x^T, around the shift, in its upper triangles (the
+    caller mirrors them and moves them to the means where that keeps
+    enough digits). No n_samples x n_components
     array is made: each thread holds one chunk. Block buffers have
     n_blocks = max(1, ceil(n_samples / block_rows)) rows.
     """
@@ -469,6 +498,11 @@ def em_pass(const floating[:, ::1] X not None, const floating[::1] shift not Non
     cdef double *lse
     if extra < chunk_rows * n_features:
         extra = chunk_rows * n_features
+    cdef Py_ssize_t stat_size = max(n_features * n_features, n_components * width)
+    if around_shift:
+        if cov_type != 0:
+            raise ValueError(f"{name}: around_shift is for cov_type 0 (full), got cov_type {cov_type}")
+        stat_size = max(stat_size, n_components * packed_length(n_features))
     cdef double *cols = column_constants(cov_type, n_components, offsets, constants)
     cdef floating *expanded = expanded_terms(cov_type, n_components, n_features, &factors[0],
                                              &projected_means[0, 0])
@@ -479,7 +513,7 @@ def em_pass(const floating[:, ::1] X not None, const floating[::1] shift not Non
         buf = <floating *> malloc(chunk_rows * width * sizeof(floating))
         work = <floating *> malloc(extra * sizeof(floating))
         scores = <floating *> malloc(chunk_rows * n_components * sizeof(floating))
-        stat = <floating *> malloc(max(n_features * n_features, n_components * width) * sizeof(floating))
+        stat = <floating *> malloc(stat_size * sizeof(floating))
         lse = <double *> malloc(chunk_rows * sizeof(double))
         for b in prange(n_blocks, schedule="dynamic"):
             memset(&block_nk[b, 0], 0, n_components * sizeof(double))
@@ -498,7 +532,8 @@ def em_pass(const floating[:, ::1] X not None, const floating[::1] shift not Non
                     ll = ll + sample_weight[start + i] * lse[i]
                 accumulate_stats(cov_type, buf, n, n_features, n_components,
                                  &sample_weight[start], scores, &means[0, 0], &block_nk[b, 0],
-                                 &block_s1[b, 0, 0], &block_s2[b, 0], second_moments, work, stat)
+                                 &block_s1[b, 0, 0], &block_s2[b, 0], second_moments,
+                                 around_shift, work, stat)
                 start = start + n
             block_log_likelihood[b] = ll
         free(buf)
@@ -620,7 +655,7 @@ def class_pass(const floating[:, ::1] X not None, const floating[::1] shift not 
                         resp[labels[start + i] * n + i] = 1
                     accumulate_stats(cov_type, buf, n, n_features, n_classes,
                                      &sample_weight[start], resp, &means[0, 0], &block_nk[b, 0],
-                                     &block_s1[b, 0, 0], &block_s2[b, 0], True, work, stat)
+                                     &block_s1[b, 0, 0], &block_s2[b, 0], True, False, work, stat)
                 elif floating is double:
                     lvm_class_moments_d(rows, n, n_features, &labels[start], &sample_weight[start],
                                         &means[0, 0], &block_nk[b, 0], &block_s1[b, 0, 0],
