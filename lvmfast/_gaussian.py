@@ -82,6 +82,8 @@ def moments_lose_digits(means, precisions_cholesky, shift, covariance_type="diag
     component's variances once moved to its mean: (m_d - shift_d)^2 past
     PIVOT_RATIO times the variance in some feature d ('diag' or 'full')."""
     chol = np.asarray(precisions_cholesky, dtype=np.float64)
+    if chol.ndim == 1:  # spherical: one precision per component
+        chol = chol[:, None]
     if covariance_type == "full":
         # Sigma = P^-T P^-1: its diagonal, the column norms of P^-1
         variances = (np.linalg.inv(chol) ** 2).sum(axis=1)
@@ -91,23 +93,19 @@ def moments_lose_digits(means, precisions_cholesky, shift, covariance_type="diag
     return bool(np.any(offsets > PIVOT_RATIO * variances))
 
 
-def kernel_terms(means, precisions_cholesky, covariance_type, shift, dtype, log_weights=None, direct=None,
-                 moments=False):
+def kernel_terms(means, precisions_cholesky, covariance_type, shift, dtype, log_weights=None, direct=None):
     """The kernel's type code and its terms (see log_prob_terms). 'spherical'
     goes as 'diag' with equal precisions. direct=True evaluates 'diag' by
     direct differences (code 4) instead of one gemm: slower, but exact where
     the expansion ||x||^2 - 2 x.m + ||m||^2 loses digits; None decides by
-    expansion_loses_digits and, with moments (for em_pass, whose moments
-    follow the log-densities' form), moments_lose_digits."""
+    expansion_loses_digits."""
     if covariance_type == "spherical":
         n_features = np.shape(means)[1]
         precisions_cholesky = np.repeat(np.asarray(precisions_cholesky, dtype=np.float64)[:, None], n_features, axis=1)
         covariance_type = "diag"
     terms = log_prob_terms(means, precisions_cholesky, covariance_type, shift, dtype, log_weights)
     if direct is None and covariance_type == "diag":
-        direct = expansion_loses_digits(means, precisions_cholesky, shift, dtype) or (
-            moments and moments_lose_digits(means, precisions_cholesky, shift)
-        )
+        direct = expansion_loses_digits(means, precisions_cholesky, shift, dtype)
     if direct and covariance_type == "diag":
         centered = np.ascontiguousarray(np.asarray(means, dtype=np.float64) - shift, dtype=dtype)
         return 4, (terms[0], centered, terms[2], terms[3])
@@ -205,14 +203,17 @@ def em_statistics(X, shift, sample_weight, log_weights, means, precisions_choles
     n_components = np.shape(means)[0]
     n_threads = effective_n_threads() if n_threads is None else n_threads
     code, terms = kernel_terms(
-        means, precisions_cholesky, covariance_type, shift, X.dtype, np.asarray(log_weights, dtype=np.float64),
-        moments=True,
+        means, precisions_cholesky, covariance_type, shift, X.dtype, np.asarray(log_weights, dtype=np.float64)
     )
     centered_means = np.ascontiguousarray(np.asarray(means, dtype=np.float64) - shift, dtype=X.dtype)
     s2_size = statistics_size(covariance_type, n_components, n_features)
     reuse_scatter = covariance_type == "tied" and tied_scatter is not None
-    full_around_shift = covariance_type == "full" and not moments_lose_digits(
-        means, precisions_cholesky, shift, "full"
+    # 'full' and 'diag' moments by one gemm around the shift, in float64
+    # where few digits are lost; float32 sums them around the means, in
+    # float64 (float32 sums of squares around the shift would keep 4 digits)
+    around_shift = (
+        X.dtype == np.float64 and code in (0, 2)
+        and not moments_lose_digits(means, precisions_cholesky, shift, "full" if code == 0 else "diag")
     )
     work = {0: n_components * n_features, 1: n_features + 1, 2: n_features}.get(code, n_features)
     plan = plan_blocks(
@@ -229,15 +230,15 @@ def em_statistics(X, shift, sample_weight, log_weights, means, precisions_choles
             X, np.ascontiguousarray(shift, dtype=X.dtype), sample_weight,
             code, *terms,
             centered_means, nk, s1, s2, log_likelihood, plan.chunk_rows, plan.block_rows, n_threads,
-            not reuse_scatter, full_around_shift,
+            not reuse_scatter, around_shift,
         )
     nk, s1, s2 = nk.sum(axis=0), s1.sum(axis=0), s2.sum(axis=0)
     around = centered_means.astype(np.float64)
     if reuse_scatter:
         s2 = np.asarray(tied_scatter, dtype=np.float64).ravel()
-    elif code == 2:  # by expansion: sum w r x^2, moved to the means (moments_lose_digits)
+    elif around_shift and code == 2:  # sum w r x^2, moved to the means
         s2 = (s2.reshape(n_components, n_features) - 2 * around * s1 + nk[:, None] * around**2).ravel()
-    elif full_around_shift:  # sum w r x x^T (upper triangles), mirrored and moved to the means
+    elif around_shift:  # 'full': sum w r x x^T (upper triangles), mirrored and moved to the means
         upper = s2.reshape(n_components, n_features, n_features)
         scatter = upper + np.swapaxes(np.triu(upper, 1), 1, 2)
         cross = s1[:, :, None] * around[:, None, :]

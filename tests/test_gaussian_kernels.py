@@ -165,29 +165,29 @@ def test_em_statistics_exact_with_a_collapsed_float32_diag_component():
 
 
 @pytest.mark.parametrize("covariance_type", ["diag", "full"])
-def test_moments_summed_around_the_means_where_the_expansion_loses_digits(monkeypatch, covariance_type):
+@pytest.mark.parametrize("dtype", [np.float64, np.float32])
+def test_moments_summed_around_the_means_where_the_expansion_loses_digits(monkeypatch, covariance_type, dtype):
     """'diag' and 'full' sum w r x x^T around the shift by one gemm and move
-    it to the means; with components 45 standard deviations from the data
-    mean that loses 3 digits of float32 (moments_lose_digits), though
-    'diag''s log-densities by expansion are still accurate. The pass then
-    sums around the means: the moments stay exact."""
+    it to the means, in float64, unless that loses 3 digits
+    (moments_lose_digits: here components 1e4 standard deviations from the
+    data mean in float64). Then, and always in float32, the pass sums
+    around the means: the moments stay exact."""
     import lvmfast._gaussian as gaussian
 
     rng = np.random.default_rng(5)
-    delta = np.sqrt(2000.0)
+    delta = 1e4 if dtype is np.float64 else 45.0
     means = np.stack([np.full(2, -delta), np.full(2, delta)])
     var = np.ones((2, 2))
     X = np.concatenate([means[0] + rng.standard_normal((3000, 2)),
-                        means[1] + rng.standard_normal((3000, 2))]).astype(np.float32)
-    shift = X.mean(axis=0, dtype=np.float64).astype(np.float32)
-    w = np.ones(len(X), dtype=np.float32)
+                        means[1] + rng.standard_normal((3000, 2))]).astype(dtype)
+    shift = X.mean(axis=0, dtype=np.float64).astype(dtype)
+    w = np.ones(len(X), dtype=dtype)
     weights = np.array([0.5, 0.5])
     chol = 1 / np.sqrt(var)
-    assert not gaussian.expansion_loses_digits(means, chol, shift, np.float32)
     if covariance_type == "full":
         chol = np.stack([np.diag(c) for c in chol])
     assert gaussian.moments_lose_digits(means, chol, shift, covariance_type)
-    assert not gaussian.moments_lose_digits(means / 10, chol, shift, covariance_type)
+    assert not gaussian.moments_lose_digits(means / 1000, chol, shift, covariance_type)
     ref = reference_statistics(X, shift.astype(np.float64), w.astype(np.float64), weights, means,
                                [np.diag(v) for v in var], covariance_type)
 
@@ -195,9 +195,13 @@ def test_moments_summed_around_the_means_where_the_expansion_loses_digits(monkey
         got = gaussian.em_statistics(X, shift, w, np.log(weights), means, chol, covariance_type)
         return np.abs(got[2] - ref[2]).max() / np.abs(ref[2]).max()
 
-    assert s2_error() < 1e-6
+    exact = 1e-12 if dtype is np.float64 else 1e-6
+    assert s2_error() < exact
     monkeypatch.setattr(gaussian, "moments_lose_digits", lambda *args: False)
-    assert s2_error() > 1e-5  # what the expansion would have given
+    if dtype is np.float64:
+        assert s2_error() > 100 * exact  # what the sum around the shift would have given
+    else:
+        assert s2_error() < exact  # float32 never sums around the shift
 
 
 def test_tied_scatter_reused_as_summed():

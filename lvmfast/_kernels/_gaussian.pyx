@@ -39,10 +39,10 @@ cdef extern from "_simd.h" nogil:
                              const double *cols, double *lse)
     double lvm_weigh_sum_d(double *r, const double *w, Py_ssize_t n)
     double lvm_weigh_sum_s(float *r, const float *w, Py_ssize_t n)
-    void lvm_weighted_sq_dev_d(const double *x, Py_ssize_t n, Py_ssize_t d, const double *r,
-                               const double *m, double *out)
-    void lvm_weighted_sq_dev_s(const float *x, Py_ssize_t n, Py_ssize_t d, const float *r,
-                               const float *m, double *out)
+    void lvm_weighted_sq_dev_d(const double *x, Py_ssize_t n, Py_ssize_t d, Py_ssize_t ldx,
+                               const double *r, const double *m, double *out)
+    void lvm_weighted_sq_dev_s(const float *x, Py_ssize_t n, Py_ssize_t d, Py_ssize_t ldx,
+                               const float *r, const float *m, double *out)
     void lvm_scaled_dev_d(const double *x, Py_ssize_t n, Py_ssize_t d, const double *r,
                           const double *m, double *out)
     void lvm_scaled_dev_s(const float *x, Py_ssize_t n, Py_ssize_t d, const float *r,
@@ -64,12 +64,12 @@ cdef extern from "_simd.h" nogil:
                              const float *m, const float *p, float *out, Py_ssize_t ld, float *xt)
 
 
-cdef inline void weighted_sq_dev(const floating *x, Py_ssize_t n, Py_ssize_t d, const floating *r,
-                                 const floating *m, double *out) noexcept nogil:
+cdef inline void weighted_sq_dev(const floating *x, Py_ssize_t n, Py_ssize_t d, Py_ssize_t ldx,
+                                 const floating *r, const floating *m, double *out) noexcept nogil:
     if floating is double:
-        lvm_weighted_sq_dev_d(x, n, d, r, m, out)
+        lvm_weighted_sq_dev_d(x, n, d, ldx, r, m, out)
     else:
-        lvm_weighted_sq_dev_s(x, n, d, r, m, out)
+        lvm_weighted_sq_dev_s(x, n, d, ldx, r, m, out)
 
 
 cdef inline void scaled_dev(const floating *x, Py_ssize_t n, Py_ssize_t d, const floating *r,
@@ -353,14 +353,13 @@ def log_prob(const floating[:, ::1] X not None, const floating[::1] shift not No
 #   s1[k]  = sum w r_ik x_i                      (x centered by shift)
 #   s2     = full:      [k] sum w r_ik (x_i - m_k)(x_i - m_k)^T
 #            tied:      sum w x_i x_i^T
-#            diag by expansion: [k] sum w r_ik x_i^2   (elementwise)
-#            diag by direct differences: [k] sum w r_ik (x_i - m_k)^2
+#            diag:      [k] sum w r_ik (x_i - m_k)^2   (elementwise)
 # with m_k the means of this iteration (the model being evaluated). Summing
 # around m_k keeps second moments free of cancellation: the M-step subtracts
-# only (mu_new - m_k)(mu_new - m_k)^T, which is small. By expansion, s1 and
-# s2 are one gemm of the rows [x, x*x]; the caller moves s2 to m_k where
-# that loses few digits (lvmfast._gaussian.em_statistics), and takes the
-# direct differences elsewhere.
+# only (mu_new - m_k)(mu_new - m_k)^T, which is small. With around_shift,
+# 'full' and 'diag' by expansion sum w r x x^T (x^2) around the shift
+# instead, by one gemm; the caller moves them to m_k, where that loses few
+# digits (lvmfast._gaussian.em_statistics).
 
 
 cdef void accumulate_stats(int cov_type, const floating *x, Py_ssize_t n, Py_ssize_t d,
@@ -369,8 +368,9 @@ cdef void accumulate_stats(int cov_type, const floating *x, Py_ssize_t n, Py_ssi
                            double *s2, bint second_moments, bint around_shift, floating *work,
                            floating *stat) noexcept nogil:
     """Add the chunk's statistics (see above) to nk, s1 and, with
-    second_moments, s2; 'full' with around_shift sums s2 = sum w r x x^T
-    instead, by one gemm of the rows' packed outer products. x holds the
+    second_moments, s2; with around_shift, 'full' sums s2 = sum w r x x^T
+    instead, by one gemm of the rows' packed outer products, and 'diag' by
+    expansion sum w r x^2, in the gemm of s1. x holds the
     rows as copy_rows does; resp (column-major n x K) is scaled by the
     weights in place. work holds n x D (and n x D(D+1)/2 for around_shift),
     stat K x 2D, D x D and K x D(D+1)/2."""
@@ -381,13 +381,14 @@ cdef void accumulate_stats(int cov_type, const floating *x, Py_ssize_t n, Py_ssi
             nk[k] += lvm_weigh_sum_d(&resp[k * n], weight, n)
         else:
             nk[k] += lvm_weigh_sum_s(&resp[k * n], weight, n)
-    # stat (row-major K x width, i.e. column-major width x K) = rows^T (w r):
-    # s1, and for diag by expansion s2 beside it
-    gemm(c'N', c'N', <int> width, <int> n_components, <int> n, 1.0, x, <int> width, resp, <int> n,
-         0.0, stat, <int> width)
+    # stat (row-major K x cols, i.e. column-major cols x K) = rows^T (w r):
+    # s1, and for diag around the shift s2 = sum w r x^2 beside it
+    cdef Py_ssize_t cols = width if cov_type == 2 and around_shift else d
+    gemm(c'N', c'N', <int> cols, <int> n_components, <int> n, 1.0, x, <int> width, resp, <int> n,
+         0.0, stat, <int> cols)
     for k in range(n_components):
         for l in range(d):
-            s1[k * d + l] += stat[k * width + l]
+            s1[k * d + l] += stat[k * cols + l]
     if not second_moments:
         return
     if cov_type == 0 and around_shift:
@@ -425,13 +426,13 @@ cdef void accumulate_stats(int cov_type, const floating *x, Py_ssize_t n, Py_ssi
              0.0, stat, <int> d)
         for l in range(d * d):
             s2[l] += stat[l]
-    elif cov_type == 2:
+    elif cov_type == 2 and around_shift:
         for k in range(n_components):
             for l in range(d):
-                s2[k * d + l] += stat[k * width + d + l]
+                s2[k * d + l] += stat[k * cols + d + l]
     else:
         for k in range(n_components):
-            weighted_sq_dev(x, n, d, &resp[k * n], &means[k * d], &s2[k * d])
+            weighted_sq_dev(x, n, d, width, &resp[k * n], &means[k * d], &s2[k * d])
 
 
 cdef int check_block_statistics(str kernel, double[:, ::1] block_nk, double[:, :, ::1] block_s1,
@@ -464,10 +465,10 @@ def em_pass(const floating[:, ::1] X not None, const floating[::1] shift not Non
     summed (see above: by expansion, around the shift). Per block b:
     block_nk[b] (K), block_s1[b] (K x D) and block_s2[b] (flattened: K*D*D
     full, D*D tied, K*D diag; left at 0 when second_moments is false: the
-    tied s2 does not change from pass to pass). 'full' with around_shift
-    sums s2 = sum w r x x^T, around the shift, in its upper triangles (the
-    caller mirrors them and moves them to the means where that keeps
-    enough digits). No n_samples x n_components
+    tied s2 does not change from pass to pass). With around_shift, 'full'
+    sums s2 = sum w r x x^T around the shift, in its upper triangles (the
+    caller mirrors them), and 'diag' by expansion sum w r x^2. No
+    n_samples x n_components
     array is made: each thread holds one chunk. Block buffers have
     n_blocks = max(1, ceil(n_samples / block_rows)) rows.
     """
@@ -500,8 +501,9 @@ def em_pass(const floating[:, ::1] X not None, const floating[::1] shift not Non
         extra = chunk_rows * n_features
     cdef Py_ssize_t stat_size = max(n_features * n_features, n_components * width)
     if around_shift:
-        if cov_type != 0:
-            raise ValueError(f"{name}: around_shift is for cov_type 0 (full), got cov_type {cov_type}")
+        if cov_type != 0 and cov_type != 2:
+            raise ValueError(f"{name}: around_shift is for cov_type 0 (full) and 2 (diag by expansion), "
+                             f"got cov_type {cov_type}")
         stat_size = max(stat_size, n_components * packed_length(n_features))
     cdef double *cols = column_constants(cov_type, n_components, offsets, constants)
     cdef floating *expanded = expanded_terms(cov_type, n_components, n_features, &factors[0],

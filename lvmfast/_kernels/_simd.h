@@ -791,33 +791,6 @@ LVM_CLONES static ptrdiff_t lvm_pp_select(const double *restrict closest,
 /* ---- Gaussian mixture loops --------------------------------------------------
  * GCC vectorizes these itself, per ISA clone (the reduction through omp simd). */
 #define LVM_DEFINE_GAUSSIAN(T, SUFFIX)                                          \
-/* out[j] += sum_i r[i] (x[i d + j] - m[j])^2, four rows per addition to     \
- * out (a chain of n additions to the same out[j] would wait on each one's   \
- * latency) */                                                                  \
-LVM_CLONES static void lvm_weighted_sq_dev_##SUFFIX(                           \
-        const T *restrict x, ptrdiff_t n, ptrdiff_t d, const T *restrict r,    \
-        const T *restrict m, double *restrict out)                             \
-{                                                                               \
-    ptrdiff_t i = 0;                                                            \
-    for (; i + 4 <= n; i += 4) {                                                \
-        const double r0 = r[i], r1 = r[i + 1], r2 = r[i + 2], r3 = r[i + 3];    \
-        const T *restrict row = x + i * d;                                      \
-        for (ptrdiff_t j = 0; j < d; j++) {                                     \
-            const double mj = (double) m[j];                                    \
-            const double a0 = (double) row[j] - mj, a1 = (double) row[d + j] - mj; \
-            const double a2 = (double) row[2 * d + j] - mj, a3 = (double) row[3 * d + j] - mj; \
-            out[j] += (r0 * a0 * a0 + r1 * a1 * a1) + (r2 * a2 * a2 + r3 * a3 * a3); \
-        }                                                                       \
-    }                                                                           \
-    for (; i < n; i++) {                                                        \
-        const double ri = (double) r[i];                                        \
-        const T *restrict row = x + i * d;                                      \
-        for (ptrdiff_t j = 0; j < d; j++) {                                     \
-            const double diff = (double) row[j] - (double) m[j];                \
-            out[j] += ri * diff * diff;                                         \
-        }                                                                       \
-    }                                                                           \
-}                                                                               \
 /* r[i] *= w[i]; returns the sum of the products in double, four running    \
  * sums (one chain of n additions would wait on each one's latency) */         \
 LVM_CLONES static double lvm_weigh_sum_##SUFFIX(T *restrict r, const T *restrict w, ptrdiff_t n) \
@@ -879,6 +852,70 @@ LVM_CLONES static void lvm_full_log_prob_##SUFFIX(                             \
 
 LVM_DEFINE_GAUSSIAN(double, d)
 LVM_DEFINE_GAUSSIAN(float, s)
+
+/* out[j] += sum_i r[i] (x[i ldx + j] - m[j])^2 (j < d). double: four rows
+ * per addition to out (a chain of n additions to the same out[j] would wait
+ * on each one's latency). float: a sum of positive terms cannot cancel, so
+ * each block of features sums the chunk's rows in float lanes, twice as
+ * wide, and adds that to out once. */
+LVM_CLONES static void lvm_weighted_sq_dev_d(
+        const double *restrict x, ptrdiff_t n, ptrdiff_t d, ptrdiff_t ldx,
+        const double *restrict r, const double *restrict m, double *restrict out)
+{
+    ptrdiff_t i = 0;
+    for (; i + 4 <= n; i += 4) {
+        const double r0 = r[i], r1 = r[i + 1], r2 = r[i + 2], r3 = r[i + 3];
+        const double *restrict row = x + i * ldx;
+        for (ptrdiff_t j = 0; j < d; j++) {
+            const double mj = m[j];
+            const double a0 = row[j] - mj, a1 = row[ldx + j] - mj;
+            const double a2 = row[2 * ldx + j] - mj, a3 = row[3 * ldx + j] - mj;
+            out[j] += (r0 * a0 * a0 + r1 * a1 * a1) + (r2 * a2 * a2 + r3 * a3 * a3);
+        }
+    }
+    for (; i < n; i++) {
+        const double ri = r[i];
+        const double *restrict row = x + i * ldx;
+        for (ptrdiff_t j = 0; j < d; j++) {
+            const double diff = row[j] - m[j];
+            out[j] += ri * diff * diff;
+        }
+    }
+}
+#define LVM_SQ_DEV_BLOCK 256
+LVM_CLONES static void lvm_weighted_sq_dev_s(
+        const float *restrict x, ptrdiff_t n, ptrdiff_t d, ptrdiff_t ldx,
+        const float *restrict r, const float *restrict m, double *restrict out)
+{
+    float acc[LVM_SQ_DEV_BLOCK];
+    for (ptrdiff_t j0 = 0; j0 < d; j0 += LVM_SQ_DEV_BLOCK) {
+        const ptrdiff_t width = d - j0 < LVM_SQ_DEV_BLOCK ? d - j0 : LVM_SQ_DEV_BLOCK;
+        const float *restrict mb = m + j0;
+        for (ptrdiff_t j = 0; j < width; j++) acc[j] = 0.0f;
+        ptrdiff_t i = 0;
+        for (; i + 4 <= n; i += 4) {
+            const float r0 = r[i], r1 = r[i + 1], r2 = r[i + 2], r3 = r[i + 3];
+            const float *restrict row = x + i * ldx + j0;
+            _Pragma("omp simd")
+            for (ptrdiff_t j = 0; j < width; j++) {
+                const float mj = mb[j];
+                const float a0 = row[j] - mj, a1 = row[ldx + j] - mj;
+                const float a2 = row[2 * ldx + j] - mj, a3 = row[3 * ldx + j] - mj;
+                acc[j] += (r0 * a0 * a0 + r1 * a1 * a1) + (r2 * a2 * a2 + r3 * a3 * a3);
+            }
+        }
+        for (; i < n; i++) {
+            const float ri = r[i];
+            const float *restrict row = x + i * ldx + j0;
+            _Pragma("omp simd")
+            for (ptrdiff_t j = 0; j < width; j++) {
+                const float diff = row[j] - mb[j];
+                acc[j] += ri * diff * diff;
+            }
+        }
+        for (ptrdiff_t j = 0; j < width; j++) out[j0 + j] += (double) acc[j];
+    }
+}
 
 /* out[k ld + i] = -sum_j p[k d + j] (x[i d + j] - m[k d + j])^2 / 2,
  * by direct differences (the accurate diagonal form, where tiny variances
