@@ -30,7 +30,7 @@ from lvmfast._kernels._checks cimport (
     check_labels, check_length, check_plan, check_positive, check_shape, check_shape3,
     expected_blocks,
 )
-from lvmfast._kernels._rows cimport copy_centered
+from lvmfast._kernels._rows cimport center_rows, copy_centered
 
 cdef extern from "_simd.h" nogil:
     void lvm_log_normalize_d(double *scores, Py_ssize_t n, Py_ssize_t ld, Py_ssize_t n_cols,
@@ -51,6 +51,8 @@ cdef extern from "_simd.h" nogil:
                              const double *pm, double *out, Py_ssize_t ld)
     void lvm_full_log_prob_s(const float *y, Py_ssize_t n, Py_ssize_t d, Py_ssize_t n_components,
                              const float *pm, float *out, Py_ssize_t ld)
+    void lvm_packed_outer_d(const double *x, Py_ssize_t n, Py_ssize_t d, double *out)
+    void lvm_packed_outer_s(const float *x, Py_ssize_t n, Py_ssize_t d, float *out)
     void lvm_class_moments_d(const double *x, Py_ssize_t n, Py_ssize_t d, const Py_ssize_t *labels,
                              const double *weight, const double *m, double *nk, double *s1,
                              double *s2)
@@ -168,18 +170,7 @@ cdef inline void copy_rows(int cov_type, const floating[:, ::1] X, Py_ssize_t st
                            floating *out) noexcept nogil:
     """The chunk's centered rows, x = X[start + i] - shift, as the kernels
     hold them (row_width): [x, x*x] for 'diag' by expansion, x otherwise."""
-    cdef Py_ssize_t i, j, d = X.shape[1]
-    cdef const floating *row
-    cdef floating v
-    if cov_type != 2:
-        copy_centered(X, start, n_rows, shift, out)
-        return
-    for i in range(n_rows):
-        row = &X[start + i, 0]
-        for j in range(d):
-            v = row[j] - shift[j]
-            out[i * 2 * d + j] = v
-            out[i * 2 * d + d + j] = v * v
+    center_rows(X, start, n_rows, shift, cov_type == 2, out)
 
 
 cdef floating *expanded_terms(int cov_type, Py_ssize_t n_components, Py_ssize_t n_features,
@@ -395,12 +386,10 @@ cdef void accumulate_stats(int cov_type, const floating *x, Py_ssize_t n, Py_ssi
         # work (row-major n x packed) = each row's x_a x_b, a <= b; stat
         # (column-major packed x K) = work^T (w r): half the flops of K
         # separate D x D products, in one gemm
-        for i in range(n):
-            t = 0
-            for a in range(d):
-                for l in range(a, d):
-                    work[i * packed + t] = x[i * d + a] * x[i * d + l]
-                    t = t + 1
+        if floating is double:
+            lvm_packed_outer_d(x, n, d, work)
+        else:
+            lvm_packed_outer_s(x, n, d, work)
         gemm(c'N', c'N', <int> packed, <int> n_components, <int> n, 1.0, work, <int> packed, resp,
              <int> n, 0.0, stat, <int> packed)
         for k in range(n_components):

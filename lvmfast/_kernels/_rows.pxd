@@ -2,16 +2,30 @@
 from cython cimport floating
 
 
+cdef extern from "_simd.h" nogil:
+    void lvm_center_rows_d(const double *x, Py_ssize_t n, Py_ssize_t d, Py_ssize_t ldx,
+                           const double *shift, int square, double *out)
+    void lvm_center_rows_s(const float *x, Py_ssize_t n, Py_ssize_t d, Py_ssize_t ldx,
+                           const float *shift, int square, float *out)
+
+
+cdef inline void center_rows(const floating[:, ::1] X, Py_ssize_t start, Py_ssize_t n_rows,
+                             const floating[::1] shift, bint square, floating *out) noexcept nogil:
+    """out[i, :] = X[start + i, :] - shift, for i < n_rows: the per-thread
+    centered chunk that the gemm kernels work on; with square, each row is
+    followed by its elementwise square (rows 2 D wide)."""
+    if n_rows <= 0:
+        return
+    if floating is double:
+        lvm_center_rows_d(&X[start, 0], n_rows, X.shape[1], X.shape[1], &shift[0], square, out)
+    else:
+        lvm_center_rows_s(&X[start, 0], n_rows, X.shape[1], X.shape[1], &shift[0], square, out)
+
+
 cdef inline void copy_centered(const floating[:, ::1] X, Py_ssize_t start, Py_ssize_t n_rows,
                                const floating[::1] shift, floating *out) noexcept nogil:
-    """out[i, :] = X[start + i, :] - shift, for i < n_rows: the per-thread
-    centered chunk that the gemm kernels work on."""
-    cdef Py_ssize_t i, j, n_features = X.shape[1]
-    cdef const floating *row
-    for i in range(n_rows):
-        row = &X[start + i, 0]
-        for j in range(n_features):
-            out[i * n_features + j] = row[j] - shift[j]
+    """out[i, :] = X[start + i, :] - shift, for i < n_rows."""
+    center_rows(X, start, n_rows, shift, False, out)
 
 
 cdef extern from "_simd.h" nogil:

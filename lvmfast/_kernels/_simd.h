@@ -788,6 +788,46 @@ LVM_CLONES static ptrdiff_t lvm_pp_select(const double *restrict closest,
     return m;
 }
 
+/* ---- a chunk's rows -----------------------------------------------------------
+ * out[i d + j] = x[i ldx + j] - shift[j]: the per-thread centered chunk that
+ * the gemm kernels work on; with square, [x - shift, (x - shift)^2] (2 d
+ * wide, the rows of 'diag' by expansion). packed_outer: out[i P + t] =
+ * x[i d + a] x[i d + b] over a <= b in row order (P = d (d + 1) / 2). */
+#define LVM_DEFINE_ROWS(T, SUFFIX)                                              \
+LVM_CLONES static void lvm_center_rows_##SUFFIX(                               \
+        const T *restrict x, ptrdiff_t n, ptrdiff_t d, ptrdiff_t ldx,           \
+        const T *restrict shift, int square, T *restrict out)                  \
+{                                                                               \
+    const ptrdiff_t width = square ? 2 * d : d;                                 \
+    for (ptrdiff_t i = 0; i < n; i++) {                                         \
+        const T *restrict row = x + i * ldx;                                    \
+        T *restrict o = out + i * width;                                        \
+        _Pragma("omp simd")                                                     \
+        for (ptrdiff_t j = 0; j < d; j++) o[j] = row[j] - shift[j];             \
+        if (square) {                                                           \
+            _Pragma("omp simd")                                                 \
+            for (ptrdiff_t j = 0; j < d; j++) o[d + j] = o[j] * o[j];           \
+        }                                                                       \
+    }                                                                           \
+}                                                                               \
+LVM_CLONES static void lvm_packed_outer_##SUFFIX(                              \
+        const T *restrict x, ptrdiff_t n, ptrdiff_t d, T *restrict out)        \
+{                                                                               \
+    const ptrdiff_t packed = d * (d + 1) / 2;                                   \
+    for (ptrdiff_t i = 0; i < n; i++) {                                         \
+        const T *restrict row = x + i * d;                                      \
+        T *restrict o = out + i * packed;                                       \
+        for (ptrdiff_t a = 0; a < d; a++) {                                     \
+            const T xa = row[a];                                                \
+            _Pragma("omp simd")                                                 \
+            for (ptrdiff_t b = a; b < d; b++) o[b - a] = xa * row[b];           \
+            o += d - a;                                                         \
+        }                                                                       \
+    }                                                                           \
+}
+LVM_DEFINE_ROWS(double, d)
+LVM_DEFINE_ROWS(float, s)
+
 /* ---- Gaussian mixture loops --------------------------------------------------
  * GCC vectorizes these itself, per ISA clone (the reduction through omp simd). */
 #define LVM_DEFINE_GAUSSIAN(T, SUFFIX)                                          \
