@@ -126,6 +126,11 @@ def log_prob(X, shift, means, precisions_cholesky, covariance_type, log_weights=
     if chunk_rows is None:
         per_row = n_features + 2 * n_components + (n_components * n_features if covariance_type == "full" else n_features)
         chunk_rows = plan_blocks(n_samples, row_bytes=per_row * X.itemsize).chunk_rows
+        if covariance_type == "full":
+            # its product, chunk x [P_1 ... P_K], runs 4-5% faster with 256
+            # rows than the 112 of a 256 KiB chunk (1M x 50, 10 classes);
+            # the scratch may then reach 4x that
+            chunk_rows = max(chunk_rows, min(256, 4 * chunk_rows))
     out = np.empty((n_samples, n_components), dtype=X.dtype)
     lse = np.empty(n_samples) if normalize else None
     with blas_single_thread():

@@ -56,6 +56,17 @@ def test_vector_exp_accuracy_across_its_range():
     np.testing.assert_allclose(lse, np.log1p(np.exp(x)), rtol=0, atol=2e-16)  # a log-likelihood needs absolute accuracy
 
 
+@pytest.mark.parametrize("dtype", [np.float64, np.float32])
+def test_vector_log_accuracy_across_row_sums(dtype):
+    # The lanes' log of the row sum, 1 .. 1024 (c equal scores sum to c),
+    # compared with libm: within a few units in the last place of log c.
+    counts = np.arange(1, 1025)
+    scores = np.where(np.arange(1024)[None, :] < counts[:, None], 0.0, -1e4).astype(dtype)
+    _, lse = run(scores, chunk_rows=64)
+    ulp = 4 * np.finfo(dtype).eps * np.maximum(np.log(counts), 1.0)
+    np.testing.assert_array_less(np.abs(lse - np.log(counts)), ulp)
+
+
 def test_same_result_for_any_split():
     scores = np.random.default_rng(0).standard_normal((1000, 5)) * 10
     a, lse_a = run(scores, chunk_rows=16, n_threads=1)
