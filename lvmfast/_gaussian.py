@@ -214,8 +214,8 @@ def em_statistics(X, shift, sample_weight, log_weights, means, precisions_choles
     s2_size = statistics_size(covariance_type, n_components, n_features)
     reuse_scatter = covariance_type == "tied" and tied_scatter is not None
     # 'full' and 'diag' moments by one gemm around the shift, in float64
-    # where few digits are lost; float32 sums them around the means, in
-    # float64 (float32 sums of squares around the shift would keep 4 digits)
+    # where few digits are lost; float32 sums them around the means (its
+    # sums of squares around the shift kept 4 digits)
     around_shift = (
         X.dtype == np.float64 and code in (0, 2)
         and not moments_lose_digits(means, precisions_cholesky, shift, "full" if code == 0 else "diag")

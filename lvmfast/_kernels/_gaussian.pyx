@@ -176,8 +176,10 @@ cdef inline void copy_rows(int cov_type, const floating[:, ::1] X, Py_ssize_t st
 cdef floating *expanded_terms(int cov_type, Py_ssize_t n_components, Py_ssize_t n_features,
                               const floating *factors, const floating *projected_means) noexcept nogil:
     """The right-hand side of the expansion's one gemm (see the module
-    docstring), row-major K x width, or NULL for the other types (and when
-    out of memory: the caller checks):
+    docstring), transposed: row-major width x K (so the gemm is TT, which
+    OpenBLAS runs without packing at these sizes), or NULL for the other
+    types (and when out of memory: the caller checks). Row k of the
+    untransposed K x width:
       tied  [mu_k P, -1/2]          (width D + 1)
       diag  [mu_k * p_k, -p_k / 2]  (width 2 D)"""
     cdef Py_ssize_t k, j, d = n_features, width
@@ -190,12 +192,12 @@ cdef floating *expanded_terms(int cov_type, Py_ssize_t n_components, Py_ssize_t 
         return NULL
     for k in range(n_components):
         for j in range(d):
-            terms[k * width + j] = projected_means[k * d + j]
+            terms[j * n_components + k] = projected_means[k * d + j]
         if cov_type == 1:
-            terms[k * width + d] = -0.5
+            terms[d * n_components + k] = -0.5
         else:
             for j in range(d):
-                terms[k * width + d + j] = -0.5 * factors[k * d + j]
+                terms[(d + j) * n_components + k] = -0.5 * factors[k * d + j]
     return terms
 
 
@@ -253,11 +255,11 @@ cdef void log_prob_chunk(int cov_type, floating *x, Py_ssize_t n, Py_ssize_t n_f
             for j in range(d):
                 row_sq = row_sq + <double> work[i * (d + 1) + j] * work[i * (d + 1) + j]
             work[i * (d + 1) + d] = <floating> row_sq
-        gemm(c'T', c'N', <int> n, <int> n_components, <int> (d + 1), 1.0, work, <int> (d + 1),
-             expanded, <int> (d + 1), 0.0, out, <int> ld)
+        gemm(c'T', c'T', <int> n, <int> n_components, <int> (d + 1), 1.0, work, <int> (d + 1),
+             expanded, <int> n_components, 0.0, out, <int> ld)
     elif cov_type == 2:
-        gemm(c'T', c'N', <int> n, <int> n_components, <int> (2 * d), 1.0, x, <int> (2 * d),
-             expanded, <int> (2 * d), 0.0, out, <int> ld)
+        gemm(c'T', c'T', <int> n, <int> n_components, <int> (2 * d), 1.0, x, <int> (2 * d),
+             expanded, <int> n_components, 0.0, out, <int> ld)
     else:
         # diag by direct differences: projected_means holds the means themselves
         if floating is double:

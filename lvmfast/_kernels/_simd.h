@@ -833,7 +833,8 @@ LVM_CLONES static ptrdiff_t lvm_pp_select(const double *restrict closest,
 
 /* ---- a chunk's rows -----------------------------------------------------------
  * out[i d + j] = x[i ldx + j] - shift[j]: the per-thread centered chunk that
- * the gemm kernels work on; with square, [x - shift, (x - shift)^2] (2 d
+ * the gemm kernels work on, while the next chunk's rows are prefetched; with
+ * square, [x - shift, (x - shift)^2] (2 d
  * wide, the rows of 'diag' by expansion). packed_outer: out[i P + t] =
  * x[i d + a] x[i d + b] over a <= b in row order (P = d (d + 1) / 2). */
 #define LVM_DEFINE_ROWS(T, SUFFIX)                                              \
@@ -845,6 +846,10 @@ LVM_CLONES static void lvm_center_rows_##SUFFIX(                               \
     for (ptrdiff_t i = 0; i < n; i++) {                                         \
         const T *restrict row = x + i * ldx;                                    \
         T *restrict o = out + i * width;                                        \
+        /* the same row of the next chunk, fetched while this one is worked     \
+         * on (a prefetch past the end of X is harmless) */                     \
+        for (ptrdiff_t b = 0; b < d * (ptrdiff_t) sizeof(T); b += 64)           \
+            __builtin_prefetch((const char *) (row + n * ldx) + b);             \
         _Pragma("omp simd")                                                     \
         for (ptrdiff_t j = 0; j < d; j++) o[j] = row[j] - shift[j];             \
         if (square) {                                                           \

@@ -709,14 +709,15 @@ class GaussianMixtureCase(Case):
         """One EM pass: the N x K log-densities as products at the gemm
         rate, the N x K exps of the responsibilities, and the statistics'
         products (full: the log-densities' X [P_1 ... P_K] and the K second
-        moments, 2 N K D^2 flops each; tied: X P and one pooled second
-        moment, 2 N D^2 each, plus the expansions' 4 N K D; diag: two
-        products for the scores, S1 and S2, 2 N K D each; spherical: one
-        product for the scores, S1 and S2); or reading X once."""
+        moments, 2 N K D^2 flops each; tied: X P, 2 N D^2, plus the
+        scores' expansion and S1, 4 N K D (the pooled second moment is the
+        data's own, the same every iteration: summed once per fit); diag:
+        two products for the scores, S1 and S2, 2 N K D each; spherical:
+        one product for the scores, S1 and S2); or reading X once."""
         n, d, k = (self.size[key] for key in ("n_samples", "n_features", "n_components"))
         flops = {
             "full": 4 * n * k * d * d,
-            "tied": 4 * n * d * d + 4 * n * k * d,
+            "tied": 2 * n * d * d + 4 * n * k * d,
             "diag": 8 * n * k * d,
             "spherical": 6 * n * k * d,
         }[self.covariance_type]
