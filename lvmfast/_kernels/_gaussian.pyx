@@ -215,6 +215,21 @@ cdef double *column_constants(int cov_type, Py_ssize_t n_components, const doubl
     return cols
 
 
+cdef int density_terms(str kernel, int cov_type, Py_ssize_t n_components, Py_ssize_t n_features,
+                       const floating *factors, const floating *projected_means,
+                       const double[::1] offsets, const double[::1] constants, double **cols,
+                       floating **expanded) except -1:
+    """column_constants and expanded_terms, for the caller to free (on
+    failure neither is left allocated)."""
+    cols[0] = column_constants(cov_type, n_components, offsets, constants)
+    expanded[0] = expanded_terms(cov_type, n_components, n_features, factors, projected_means)
+    if expanded[0] == NULL and (cov_type == 1 or cov_type == 2):
+        free(cols[0])
+        cols[0] = NULL
+        raise MemoryError(f"{kernel}: no memory for the expansion's terms")
+    return 0
+
+
 cdef void log_prob_chunk(int cov_type, floating *x, Py_ssize_t n, Py_ssize_t n_features,
                          Py_ssize_t n_components, const floating *factors,
                          const floating *projected_means, const floating *expanded,
@@ -302,12 +317,10 @@ def log_prob(const floating[:, ::1] X not None, const floating[::1] shift not No
     cdef floating *rows
     if n_samples == 0:
         return
-    cdef double *cols = column_constants(cov_type, n_components, offsets, constants)
-    cdef floating *expanded = expanded_terms(cov_type, n_components, n_features, &factors[0],
-                                             &projected_means[0, 0])
-    if expanded == NULL and (cov_type == 1 or cov_type == 2):
-        free(cols)
-        raise MemoryError(f"{name}: no memory for the expansion's terms")
+    cdef double *cols = NULL
+    cdef floating *expanded = NULL
+    density_terms(name, cov_type, n_components, n_features, &factors[0], &projected_means[0, 0],
+                  offsets, constants, &cols, &expanded)
     with nogil, parallel(num_threads=n_threads):
         buf = <floating *> malloc(chunk_rows * width * sizeof(floating))
         work = <floating *> malloc((extra if extra > 0 else 1) * sizeof(floating))
@@ -496,12 +509,10 @@ def em_pass(const floating[:, ::1] X not None, const floating[::1] shift not Non
             raise ValueError(f"{name}: around_shift is for cov_type 0 (full) and 2 (diag by expansion), "
                              f"got cov_type {cov_type}")
         stat_size = max(stat_size, n_components * packed_length(n_features))
-    cdef double *cols = column_constants(cov_type, n_components, offsets, constants)
-    cdef floating *expanded = expanded_terms(cov_type, n_components, n_features, &factors[0],
-                                             &projected_means[0, 0])
-    if expanded == NULL and (cov_type == 1 or cov_type == 2):
-        free(cols)
-        raise MemoryError(f"{name}: no memory for the expansion's terms")
+    cdef double *cols = NULL
+    cdef floating *expanded = NULL
+    density_terms(name, cov_type, n_components, n_features, &factors[0], &projected_means[0, 0],
+                  offsets, constants, &cols, &expanded)
     with nogil, parallel(num_threads=n_threads):
         buf = <floating *> malloc(chunk_rows * width * sizeof(floating))
         work = <floating *> malloc(extra * sizeof(floating))
