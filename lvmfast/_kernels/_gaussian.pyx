@@ -230,7 +230,7 @@ cdef int density_terms(str kernel, int cov_type, Py_ssize_t n_components, Py_ssi
     return 0
 
 
-cdef void log_prob_chunk(int cov_type, floating *x, Py_ssize_t n, Py_ssize_t n_features,
+cdef void log_prob_chunk(int cov_type, const floating *x, Py_ssize_t n, Py_ssize_t n_features,
                          Py_ssize_t n_components, const floating *factors,
                          const floating *projected_means, const floating *expanded,
                          floating *work, floating *out, Py_ssize_t ld) noexcept nogil:
