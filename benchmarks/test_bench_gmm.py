@@ -9,7 +9,7 @@ from lvmfast.bench.runner import build_case
 
 
 @pytest.mark.parametrize("dtype", ["float64", "float32"])
-@pytest.mark.parametrize("key", GROUPS["gmm"] + GROUPS["bgm"])
+@pytest.mark.parametrize("key", GROUPS["gmm"] + GROUPS["gmm-normal"] + GROUPS["bgm"])
 def test_gaussian_mixture(run_case, key, dtype):
     row = run_case(key, dtype)
     assert row["agreement"]["agrees"], row["agreement"]["text"]

@@ -669,10 +669,15 @@ class GaussianMixtureCase(Case):
     # In nats per row. float32: scikit-learn's log-densities are float32.
     tolerance = {"float64": 1e-8, "float32": 1e-3}
     covariance_type = ""
+    normal_rows = False  # standard normal rows (no clusters to find) instead of blobs
 
     def _make_data(self):
-        X = make_blobs(self.size["n_samples"], self.size["n_features"], self.size["n_components"], self.dtype.name)
-        return X, starting_point(X, self.size["n_components"], self.covariance_type)
+        n, d, k = (self.size[key] for key in ("n_samples", "n_features", "n_components"))
+        if self.normal_rows:
+            X = np.random.default_rng(2).standard_normal((n, d)).astype(self.dtype)
+        else:
+            X = make_blobs(n, d, k, self.dtype.name)
+        return X, starting_point(X, k, self.covariance_type)
 
     def _fitter(self, library, max_iter):
         X, start = self.data()
@@ -739,10 +744,12 @@ def starting_point(X, n_components, covariance_type, seed=1):
     return {"weights_init": np.full(n_components, 1 / n_components), "means_init": means, "precisions_init": precisions}
 
 
-def _mixture_case(covariance_type):
-    return type(f"GaussianMixture{covariance_type.title()}Case", (GaussianMixtureCase,), {
-        "key": f"gmm-{covariance_type}", "title": f"GaussianMixture ({covariance_type})",
-        "covariance_type": covariance_type, "__module__": __name__,
+def _mixture_case(covariance_type, normal_rows=False):
+    suffix = "Normal" if normal_rows else ""
+    return type(f"GaussianMixture{covariance_type.title()}{suffix}Case", (GaussianMixtureCase,), {
+        "key": f"gmm-{covariance_type}" + ("-normal" if normal_rows else ""),
+        "title": f"GaussianMixture ({covariance_type}" + (", normal)" if normal_rows else ")"),
+        "covariance_type": covariance_type, "normal_rows": normal_rows, "__module__": __name__,
     })
 
 
@@ -944,6 +951,7 @@ class GaussianClassifierCase(ClassifierCase):
 CASES = {case.key: case for case in [
     LloydCase, LloydNormalCase, LloydLargeKCase, KMeansPlusPlusCase, SparseLloydCase, KMeansFitCase, KMeansFitNormalCase, KMeansParallelInitCase,
     MiniBatchKMeansCase, MiniBatchKMeansNormalCase, *(_mixture_case(t) for t in ("full", "tied", "diag", "spherical")),
+    *(_mixture_case(t, normal_rows=True) for t in ("full", "tied", "diag", "spherical")),
     *(_bayesian_mixture_case(t) for t in ("full", "tied", "diag", "spherical")), MixtureSelectionCase,
     GaussianNBCase, GaussianClassifierCase,
 ]}
@@ -953,6 +961,7 @@ GROUPS = {
                "kmeans-fit-normal"],
     "minibatch": ["minibatch-kmeans", "minibatch-kmeans-normal"],
     "gmm": ["gmm-full", "gmm-tied", "gmm-diag", "gmm-spherical"],
+    "gmm-normal": ["gmm-full-normal", "gmm-tied-normal", "gmm-diag-normal", "gmm-spherical-normal"],
     "bgm": ["bgm-full", "bgm-tied", "bgm-diag", "bgm-spherical"],
     "select": ["gmm-select"],
     "classifiers": ["gaussian-nb", "gaussian-classifier"],
