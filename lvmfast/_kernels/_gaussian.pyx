@@ -22,7 +22,7 @@ dimension, so the fused EM pass can run it on its per-thread chunk and
 """
 from cython cimport floating
 from cython.parallel cimport parallel, prange
-from libc.stdlib cimport free, malloc
+from lvmfast._kernels._alloc cimport lvm_alloc, lvm_flag, lvm_flagged, lvm_free, raise_if_failed
 from libc.string cimport memset
 
 from lvmfast._kernels._blas cimport gemm
@@ -187,7 +187,7 @@ cdef floating *expanded_terms(int cov_type, Py_ssize_t n_components, Py_ssize_t 
     if cov_type != 1 and cov_type != 2:
         return NULL
     width = d + 1 if cov_type == 1 else 2 * d
-    terms = <floating *> malloc(n_components * width * sizeof(floating))
+    terms = <floating *> lvm_alloc(n_components * width * sizeof(floating))
     if terms == NULL:
         return NULL
     for k in range(n_components):
@@ -206,10 +206,10 @@ cdef double *column_constants(int cov_type, Py_ssize_t n_components, const doubl
     """What each component's column adds to log_prob_chunk's -q_k / 2:
     constants[k], less offsets[k] / 2 where the expansion leaves that out
     (tied, diag). Freed by the caller."""
-    cdef double *cols = <double *> malloc(n_components * sizeof(double))
+    cdef double *cols = <double *> lvm_alloc(n_components * sizeof(double))
     cdef Py_ssize_t k
     if cols == NULL:
-        raise MemoryError("no memory for the log-densities' constants")
+        raise MemoryError("could not allocate the log-densities' constants")
     for k in range(n_components):
         cols[k] = constants[k] - (0.5 * offsets[k] if cov_type == 1 or cov_type == 2 else 0.0)
     return cols
@@ -224,9 +224,9 @@ cdef int density_terms(str kernel, int cov_type, Py_ssize_t n_components, Py_ssi
     cols[0] = column_constants(cov_type, n_components, offsets, constants)
     expanded[0] = expanded_terms(cov_type, n_components, n_features, factors, projected_means)
     if expanded[0] == NULL and (cov_type == 1 or cov_type == 2):
-        free(cols[0])
+        lvm_free(cols[0])
         cols[0] = NULL
-        raise MemoryError(f"{kernel}: no memory for the expansion's terms")
+        raise MemoryError(f"{kernel}: could not allocate the expansion's terms")
     return 0
 
 
@@ -321,11 +321,16 @@ def log_prob(const floating[:, ::1] X not None, const floating[::1] shift not No
     cdef floating *expanded = NULL
     density_terms(name, cov_type, n_components, n_features, &factors[0], &projected_means[0, 0],
                   offsets, constants, &cols, &expanded)
+    cdef int failed = 0
     with nogil, parallel(num_threads=n_threads):
-        buf = <floating *> malloc(chunk_rows * width * sizeof(floating))
-        work = <floating *> malloc((extra if extra > 0 else 1) * sizeof(floating))
-        scores = <floating *> malloc(chunk_rows * n_components * sizeof(floating))
+        buf = <floating *> lvm_alloc(chunk_rows * width * sizeof(floating))
+        work = <floating *> lvm_alloc((extra if extra > 0 else 1) * sizeof(floating))
+        scores = <floating *> lvm_alloc(chunk_rows * n_components * sizeof(floating))
+        if buf == NULL or work == NULL or scores == NULL:
+            lvm_flag(&failed)
         for c in prange(n_chunks, schedule="static"):
+            if lvm_flagged(&failed):
+                continue
             start = c * chunk_rows
             n = min(chunk_rows, n_samples - start)
             copy_rows(cov_type, X, start, n, shift, buf)
@@ -343,11 +348,12 @@ def log_prob(const floating[:, ::1] X not None, const floating[::1] shift not No
                 for i in range(n):
                     for k in range(n_components):
                         rows[i * n_components + k] = <floating> (scores[k * n + i] + cols[k])
-        free(buf)
-        free(work)
-        free(scores)
-    free(expanded)
-    free(cols)
+        lvm_free(buf)
+        lvm_free(work)
+        lvm_free(scores)
+    lvm_free(expanded)
+    lvm_free(cols)
+    raise_if_failed(failed, name)
 
 
 # ---------------------------------------------------------------------------
@@ -513,13 +519,18 @@ def em_pass(const floating[:, ::1] X not None, const floating[::1] shift not Non
     cdef floating *expanded = NULL
     density_terms(name, cov_type, n_components, n_features, &factors[0], &projected_means[0, 0],
                   offsets, constants, &cols, &expanded)
+    cdef int failed = 0
     with nogil, parallel(num_threads=n_threads):
-        buf = <floating *> malloc(chunk_rows * width * sizeof(floating))
-        work = <floating *> malloc(extra * sizeof(floating))
-        scores = <floating *> malloc(chunk_rows * n_components * sizeof(floating))
-        stat = <floating *> malloc(stat_size * sizeof(floating))
-        lse = <double *> malloc(chunk_rows * sizeof(double))
+        buf = <floating *> lvm_alloc(chunk_rows * width * sizeof(floating))
+        work = <floating *> lvm_alloc(extra * sizeof(floating))
+        scores = <floating *> lvm_alloc(chunk_rows * n_components * sizeof(floating))
+        stat = <floating *> lvm_alloc(stat_size * sizeof(floating))
+        lse = <double *> lvm_alloc(chunk_rows * sizeof(double))
+        if buf == NULL or work == NULL or scores == NULL or stat == NULL or lse == NULL:
+            lvm_flag(&failed)
         for b in prange(n_blocks, schedule="dynamic"):
+            if lvm_flagged(&failed):
+                continue
             memset(&block_nk[b, 0], 0, n_components * sizeof(double))
             memset(&block_s1[b, 0, 0], 0, n_components * n_features * sizeof(double))
             memset(&block_s2[b, 0], 0, s2_size * sizeof(double))
@@ -540,13 +551,14 @@ def em_pass(const floating[:, ::1] X not None, const floating[::1] shift not Non
                                  around_shift, work, stat)
                 start = start + n
             block_log_likelihood[b] = ll
-        free(buf)
-        free(work)
-        free(scores)
-        free(stat)
-        free(lse)
-    free(expanded)
-    free(cols)
+        lvm_free(buf)
+        lvm_free(work)
+        lvm_free(scores)
+        lvm_free(stat)
+        lvm_free(lse)
+    lvm_free(expanded)
+    lvm_free(cols)
+    raise_if_failed(failed, name)
 
 
 cdef void class_scatter(const floating *x, Py_ssize_t n, Py_ssize_t d, Py_ssize_t n_classes,
@@ -628,14 +640,19 @@ def class_pass(const floating[:, ::1] X not None, const floating[::1] shift not 
     for l in range(n_features):
         if shift[l] != 0:
             in_place = False
+    cdef int failed = 0
     with nogil, parallel(num_threads=n_threads):
-        buf = <floating *> malloc(chunk_rows * n_features * sizeof(floating))
-        order = <Py_ssize_t *> malloc(chunk_rows * sizeof(Py_ssize_t))
-        offsets = <Py_ssize_t *> malloc((n_classes + 1) * sizeof(Py_ssize_t))
-        work = <floating *> malloc(chunk_rows * n_features * sizeof(floating))
-        resp = <floating *> malloc(chunk_rows * n_classes * sizeof(floating))
-        stat = <floating *> malloc(max(n_features * n_features, n_classes * n_features) * sizeof(floating))
+        buf = <floating *> lvm_alloc(chunk_rows * n_features * sizeof(floating))
+        order = <Py_ssize_t *> lvm_alloc(chunk_rows * sizeof(Py_ssize_t))
+        offsets = <Py_ssize_t *> lvm_alloc((n_classes + 1) * sizeof(Py_ssize_t))
+        work = <floating *> lvm_alloc(chunk_rows * n_features * sizeof(floating))
+        resp = <floating *> lvm_alloc(chunk_rows * n_classes * sizeof(floating))
+        stat = <floating *> lvm_alloc(max(n_features * n_features, n_classes * n_features) * sizeof(floating))
+        if buf == NULL or order == NULL or offsets == NULL or work == NULL or resp == NULL or stat == NULL:
+            lvm_flag(&failed)
         for b in prange(n_blocks, schedule="dynamic"):
+            if lvm_flagged(&failed):
+                continue
             memset(&block_nk[b, 0], 0, n_classes * sizeof(double))
             memset(&block_s1[b, 0, 0], 0, n_classes * n_features * sizeof(double))
             memset(&block_s2[b, 0], 0, s2_size * sizeof(double))
@@ -669,9 +686,10 @@ def class_pass(const floating[:, ::1] X not None, const floating[::1] shift not 
                                         &means[0, 0], &block_nk[b, 0], &block_s1[b, 0, 0],
                                         &block_s2[b, 0] if second_moments else NULL)
                 start = start + n
-        free(buf)
-        free(order)
-        free(offsets)
-        free(work)
-        free(resp)
-        free(stat)
+        lvm_free(buf)
+        lvm_free(order)
+        lvm_free(offsets)
+        lvm_free(work)
+        lvm_free(resp)
+        lvm_free(stat)
+    raise_if_failed(failed, name)

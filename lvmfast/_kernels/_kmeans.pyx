@@ -13,7 +13,7 @@ from cython cimport floating
 from cython.parallel cimport parallel, prange
 from libc.float cimport FLT_MAX, FLT_MIN
 from libc.math cimport INFINITY, sqrt
-from libc.stdlib cimport calloc, free, malloc
+from lvmfast._kernels._alloc cimport lvm_alloc, lvm_flag, lvm_flagged, lvm_free, raise_if_failed
 from libc.string cimport memcpy, memset
 
 from lvmfast._kernels._blas cimport gemm
@@ -165,20 +165,29 @@ def lloyd_step(const floating[:, ::1] X not None, const floating[::1] shift not 
     elif single:
         bound_offset = bound_scale * max(center_sq_single)
         fc = fused_centers(&centers_single[0, 0], &center_sq_single[0], n_clusters, n_features)
+    if fused and not fused_centers_ok(&fc):
+        free_fused_centers(&fc)
+        raise MemoryError("lloyd_step: could not allocate its scratch memory")
 
+    cdef int failed = 0
     with nogil:
         with parallel(num_threads=n_threads):
-            buf = <floating *> malloc(chunk_rows * n_features * sizeof(floating))
-            lab = <floating *> malloc(chunk_rows * sizeof(floating))
+            buf = <floating *> lvm_alloc(chunk_rows * n_features * sizeof(floating))
+            lab = <floating *> lvm_alloc(chunk_rows * sizeof(floating))
             scores = NULL
             best = NULL
             if fused:
                 fused_scratch = fused_scratch_for(chunk_rows, n_features, n_clusters)
             else:
-                scores = <floating *> malloc(chunk_rows * n_clusters * sizeof(floating))
-                best = <floating *> malloc(chunk_rows * sizeof(floating))
+                scores = <floating *> lvm_alloc(chunk_rows * n_clusters * sizeof(floating))
+                best = <floating *> lvm_alloc(chunk_rows * sizeof(floating))
                 scratch = single_scratch(chunk_rows, 0, 0)
+            if buf == NULL or lab == NULL or (fused and not fused_scratch_ok(&fused_scratch)) or (
+                    not fused and (scores == NULL or best == NULL or not single_scratch_ok(&scratch))):
+                lvm_flag(&failed)
             for b in prange(n_blocks, schedule="dynamic"):
+                if lvm_flagged(&failed):
+                    continue
                 inertia = 0.0
                 block_changed = 0
                 sums = NULL
@@ -211,16 +220,17 @@ def lloyd_step(const floating[:, ::1] X not None, const floating[::1] shift not 
                     start = start + n
                 block_inertia[b] = inertia
                 n_changed += block_changed
-            free(buf)
-            free(lab)
+            lvm_free(buf)
+            lvm_free(lab)
             if fused:
                 free_fused_scratch(&fused_scratch)
             else:
-                free(scores)
-                free(best)
+                lvm_free(scores)
+                lvm_free(best)
                 free_single_scratch(&scratch)
     if fused:
         free_fused_centers(&fc)
+    raise_if_failed(failed, "lloyd_step")
     return n_changed
 
 
@@ -302,17 +312,24 @@ cdef FusedCenters fused_centers(const float *centers, const float *sq, Py_ssize_
     cdef FusedCenters fc
     cdef Py_ssize_t k
     fc.n_cols = (n_clusters + LVM_NEAREST_CENTERS - 1) // LVM_NEAREST_CENTERS * LVM_NEAREST_CENTERS
-    fc.centers = <float *> calloc(fc.n_cols * n_features, sizeof(float))
-    fc.sq = <float *> malloc(fc.n_cols * sizeof(float))
+    fc.centers = <float *> lvm_alloc(fc.n_cols * n_features * sizeof(float))
+    fc.sq = <float *> lvm_alloc(fc.n_cols * sizeof(float))
+    if fc.centers == NULL or fc.sq == NULL:
+        return fc
+    memset(fc.centers, 0, fc.n_cols * n_features * sizeof(float))
     memcpy(fc.centers, centers, n_clusters * n_features * sizeof(float))
     for k in range(fc.n_cols):
         fc.sq[k] = sq[k] if k < n_clusters else INFINITY
     return fc
 
 
+cdef bint fused_centers_ok(const FusedCenters *fc) noexcept nogil:
+    return fc.centers != NULL and fc.sq != NULL
+
+
 cdef void free_fused_centers(FusedCenters *fc) noexcept nogil:
-    free(fc.centers)
-    free(fc.sq)
+    lvm_free(fc.centers)
+    lvm_free(fc.sq)
 
 
 # Per-thread scratch of the fused kernel: the chunk in float32 (`narrow`,
@@ -334,24 +351,29 @@ cdef FusedScratch fused_scratch_for(Py_ssize_t chunk_rows, Py_ssize_t n_features
                                     Py_ssize_t n_clusters) noexcept nogil:
     cdef FusedScratch f
     f.ldn = (chunk_rows + 31) // 32 * 32
-    f.narrow = <float *> malloc(chunk_rows * n_features * sizeof(float))
-    f.rows_t = <float *> malloc(f.ldn * n_features * sizeof(float))
-    f.row_sq = <double *> malloc(f.ldn * sizeof(double))
-    f.best = <float *> malloc(f.ldn * sizeof(float))
-    f.second = <float *> malloc(f.ldn * sizeof(float))
-    f.lab = <float *> malloc(f.ldn * sizeof(float))
-    f.direct = <double *> malloc(n_clusters * sizeof(double))
+    f.narrow = <float *> lvm_alloc(chunk_rows * n_features * sizeof(float))
+    f.rows_t = <float *> lvm_alloc(f.ldn * n_features * sizeof(float))
+    f.row_sq = <double *> lvm_alloc(f.ldn * sizeof(double))
+    f.best = <float *> lvm_alloc(f.ldn * sizeof(float))
+    f.second = <float *> lvm_alloc(f.ldn * sizeof(float))
+    f.lab = <float *> lvm_alloc(f.ldn * sizeof(float))
+    f.direct = <double *> lvm_alloc(n_clusters * sizeof(double))
     return f
 
 
+cdef bint fused_scratch_ok(const FusedScratch *f) noexcept nogil:
+    return (f.narrow != NULL and f.rows_t != NULL and f.row_sq != NULL and f.best != NULL
+            and f.second != NULL and f.lab != NULL and f.direct != NULL)
+
+
 cdef void free_fused_scratch(FusedScratch *f) noexcept nogil:
-    free(f.narrow)
-    free(f.rows_t)
-    free(f.row_sq)
-    free(f.best)
-    free(f.second)
-    free(f.lab)
-    free(f.direct)
+    lvm_free(f.narrow)
+    lvm_free(f.rows_t)
+    lvm_free(f.row_sq)
+    lvm_free(f.best)
+    lvm_free(f.second)
+    lvm_free(f.lab)
+    lvm_free(f.direct)
 
 
 cdef void assign_fused(const floating *buf, Py_ssize_t n, Py_ssize_t n_features,
@@ -401,24 +423,29 @@ cdef struct SingleScratch:
 cdef SingleScratch single_scratch(Py_ssize_t chunk_rows, Py_ssize_t n_features,
                                   Py_ssize_t n_clusters) noexcept nogil:
     cdef SingleScratch s
-    s.buf = <float *> malloc(chunk_rows * n_features * sizeof(float))
-    s.scores = <float *> malloc(chunk_rows * n_clusters * sizeof(float))
-    s.best = <float *> malloc(chunk_rows * sizeof(float))
-    s.second = <float *> malloc(chunk_rows * sizeof(float))
-    s.lab = <float *> malloc(chunk_rows * sizeof(float))
-    s.ambiguous = <Py_ssize_t *> malloc(chunk_rows * sizeof(Py_ssize_t))
-    s.runner_up = <double *> malloc(chunk_rows * sizeof(double))
+    s.buf = <float *> lvm_alloc(chunk_rows * n_features * sizeof(float))
+    s.scores = <float *> lvm_alloc(chunk_rows * n_clusters * sizeof(float))
+    s.best = <float *> lvm_alloc(chunk_rows * sizeof(float))
+    s.second = <float *> lvm_alloc(chunk_rows * sizeof(float))
+    s.lab = <float *> lvm_alloc(chunk_rows * sizeof(float))
+    s.ambiguous = <Py_ssize_t *> lvm_alloc(chunk_rows * sizeof(Py_ssize_t))
+    s.runner_up = <double *> lvm_alloc(chunk_rows * sizeof(double))
     return s
 
 
+cdef bint single_scratch_ok(const SingleScratch *s) noexcept nogil:
+    return (s.buf != NULL and s.scores != NULL and s.best != NULL and s.second != NULL
+            and s.lab != NULL and s.ambiguous != NULL and s.runner_up != NULL)
+
+
 cdef void free_single_scratch(SingleScratch *s) noexcept nogil:
-    free(s.buf)
-    free(s.scores)
-    free(s.best)
-    free(s.second)
-    free(s.lab)
-    free(s.ambiguous)
-    free(s.runner_up)
+    lvm_free(s.buf)
+    lvm_free(s.scores)
+    lvm_free(s.best)
+    lvm_free(s.second)
+    lvm_free(s.lab)
+    lvm_free(s.ambiguous)
+    lvm_free(s.runner_up)
 
 
 cdef void assign_single(const double *buf, Py_ssize_t n, Py_ssize_t n_features,
@@ -543,7 +570,10 @@ def pairwise_sq_distances(const floating[:, ::1] X not None, const floating[::1]
     cdef floating *buf
     cdef floating *dst
     cdef double x_sq, d
-    cdef double *center_sq = <double *> malloc(n_clusters * sizeof(double))
+    cdef double *center_sq = <double *> lvm_alloc(n_clusters * sizeof(double))
+    if center_sq == NULL:
+        raise MemoryError(f"{name}: could not allocate its scratch memory")
+    cdef int failed = 0
     with nogil:
         for k in range(n_clusters):
             d = 0.0
@@ -551,8 +581,12 @@ def pairwise_sq_distances(const floating[:, ::1] X not None, const floating[::1]
                 d = d + <double> centers[k, j] * centers[k, j]
             center_sq[k] = d
         with parallel(num_threads=n_threads):
-            buf = <floating *> malloc(chunk_rows * n_features * sizeof(floating))
+            buf = <floating *> lvm_alloc(chunk_rows * n_features * sizeof(floating))
+            if buf == NULL:
+                lvm_flag(&failed)
             for c in prange(n_chunks, schedule="static"):
+                if lvm_flagged(&failed):
+                    continue
                 start = c * chunk_rows
                 n = min(chunk_rows, n_samples - start)
                 copy_centered(X, start, n, shift, buf)
@@ -568,8 +602,9 @@ def pairwise_sq_distances(const floating[:, ::1] X not None, const floating[::1]
                     for k in range(n_clusters):
                         d = x_sq - 2.0 * dst[i * n_clusters + k] + center_sq[k]
                         dst[i * n_clusters + k] = <floating> (d if d > 0.0 else 0.0)
-            free(buf)
-        free(center_sq)
+            lvm_free(buf)
+        lvm_free(center_sq)
+    raise_if_failed(failed, name)
 
 
 def direct_pairwise_sq_distances(const floating[:, ::1] X not None,
@@ -590,16 +625,22 @@ def direct_pairwise_sq_distances(const floating[:, ::1] X not None,
     if n_samples == 0 or n_clusters == 0:
         return
     n_chunks = (n_samples + chunk_rows - 1) // chunk_rows
+    cdef int failed = 0
     with nogil, parallel(num_threads=n_threads):
-        dist = <double *> malloc(n_clusters * chunk_rows * sizeof(double))
+        dist = <double *> lvm_alloc(n_clusters * chunk_rows * sizeof(double))
+        if dist == NULL:
+            lvm_flag(&failed)
         for c in prange(n_chunks, schedule="static"):
+            if lvm_flagged(&failed):
+                continue
             start = c * chunk_rows
             n = min(chunk_rows, n_samples - start)
             sq_distances(X, start, NULL, n, &centers[0, 0], n_clusters, dist, n)
             for i in range(n):
                 for k in range(n_clusters):
                     out[start + i, k] = <floating> dist[k * n + i]
-        free(dist)
+        lvm_free(dist)
+    raise_if_failed(failed, name)
 
 
 # ---------------------------------------------------------------------------
@@ -655,16 +696,22 @@ cdef Py_ssize_t pp_pass(const floating[:, ::1] X, const floating[::1] sample_wei
                         int n_threads) noexcept nogil:
     """closest and labels absorb column 0 (as center new_label); then
     pots[b, t] = sum over block b of w * min(closest, d(x, col_t)). Returns
-    how many rows needed their distances."""
+    how many rows needed their distances, or -1 when out of memory (outputs
+    then undefined)."""
     cdef Py_ssize_t n_samples = X.shape[0]
     cdef Py_ssize_t n_blocks = pots.shape[0]
     cdef Py_ssize_t b, start, stop, n, t, i, n_near, n_computed = 0
     cdef double *dist
     cdef Py_ssize_t *rows
+    cdef int failed = 0
     with parallel(num_threads=n_threads):
-        dist = <double *> malloc(chunk_rows * n_cols * sizeof(double))
-        rows = <Py_ssize_t *> malloc(chunk_rows * sizeof(Py_ssize_t))
+        dist = <double *> lvm_alloc(chunk_rows * n_cols * sizeof(double))
+        rows = <Py_ssize_t *> lvm_alloc(chunk_rows * sizeof(Py_ssize_t))
+        if dist == NULL or rows == NULL:
+            lvm_flag(&failed)
         for b in prange(n_blocks, schedule="dynamic"):
+            if lvm_flagged(&failed):
+                continue
             for t in range(n_cols):
                 pots[b, t] = 0.0
             start = b * block_rows
@@ -683,9 +730,9 @@ cdef Py_ssize_t pp_pass(const floating[:, ::1] X, const floating[::1] sample_wei
                 else:
                     lvm_pp_potentials_s(dist, n, n_cols, &sample_weight[start], &closest[start], &pots[b, 0])
                 start = start + n
-        free(dist)
-        free(rows)
-    return n_computed
+        lvm_free(dist)
+        lvm_free(rows)
+    return -1 if failed else n_computed
 
 
 cdef void pp_reach(const floating[:, ::1] X, const floating *cols, Py_ssize_t n_cols,
@@ -747,12 +794,13 @@ def kmeans_plusplus(const floating[:, ::1] X not None, const floating[::1] sampl
                     Py_ssize_t first_index, const double[:, ::1] uniforms not None,
                     Py_ssize_t[::1] indices not None, double[::1] closest not None,
                     int[::1] labels not None, double[:, ::1] pots not None,
-                    Py_ssize_t chunk_rows, Py_ssize_t block_rows, int n_threads):
+                    Py_ssize_t chunk_rows, Py_ssize_t block_rows, int n_threads, int search_threads=0):
     """Greedy k-means++: indices[0] = first_index, then for each further center
     draw len(uniforms[c - 1]) candidates with probability w * closest and keep
     the one that leaves the least potential. Scratch: `closest` and `labels`
     (n_samples) and `pots` (n_blocks x (n_trials + 1)). Returns the number of
-    rows whose distances were computed, over all passes."""
+    rows whose distances were computed, over all passes. The passes run on
+    n_threads, the candidates' searches on search_threads (0: n_threads)."""
     name = "kmeans_plusplus"
     cdef Py_ssize_t n_samples = X.shape[0], n_features = X.shape[1]
     cdef Py_ssize_t n_clusters = indices.shape[0]
@@ -773,16 +821,18 @@ def kmeans_plusplus(const floating[:, ::1] X not None, const floating[::1] sampl
     cdef Py_ssize_t max_cols = n_trials + 1
     cdef Py_ssize_t c, t, j, b, n_cols, best_col = 0, total_computed = 0
     cdef double total, target, prefix, best_pot = 0.0, pot
-    cdef floating *cols = <floating *> malloc(max_cols * n_features * sizeof(floating))
-    cdef Py_ssize_t *chosen_rows = <Py_ssize_t *> malloc(max_cols * sizeof(Py_ssize_t))
+    cdef floating *cols = <floating *> lvm_alloc(max_cols * n_features * sizeof(floating))
+    cdef Py_ssize_t *chosen_rows = <Py_ssize_t *> lvm_alloc(max_cols * sizeof(Py_ssize_t))
     cdef double *dist
-    cdef double *reach = <double *> malloc(n_clusters * sizeof(double))
+    cdef double *reach = <double *> lvm_alloc(n_clusters * sizeof(double))
     if cols == NULL or chosen_rows == NULL or reach == NULL:
-        free(cols)
-        free(chosen_rows)
-        free(reach)
+        lvm_free(cols)
+        lvm_free(chosen_rows)
+        lvm_free(reach)
         raise MemoryError(f"{name}: could not allocate the candidates' scratch")
 
+    cdef int failed = 0
+    cdef Py_ssize_t computed
     with nogil:
         for j in range(n_samples):
             closest[j] = INFINITY
@@ -795,17 +845,25 @@ def kmeans_plusplus(const floating[:, ::1] X not None, const floating[::1] sampl
         reach[0] = -INFINITY
         total_computed = pp_pass(X, sample_weight, cols, n_cols, closest, labels, reach, 0, pots,
                                  chunk_rows, block_rows, n_threads)
+        if total_computed < 0:
+            failed = 1
         best_col = 0
         for c in range(1, n_clusters):
+            if failed:
+                break
             total = 0.0
             for b in range(n_blocks):
                 total += pots[b, best_col]
             # Sample candidates against the potential the last pass left. The
             # draws are independent, so threads take them (a serial part that
             # would otherwise grow with the thread count).
-            with parallel(num_threads=<int> min(n_threads, n_trials)):
-                dist = <double *> malloc(chunk_rows * sizeof(double))
+            with parallel(num_threads=<int> min(search_threads if search_threads > 0 else n_threads, n_trials)):
+                dist = <double *> lvm_alloc(chunk_rows * sizeof(double))
+                if dist == NULL:
+                    lvm_flag(&failed)
                 for t in prange(n_trials, schedule="static"):
+                    if lvm_flagged(&failed):
+                        continue
                     target = uniforms[c - 1, t] * total
                     prefix = 0.0
                     b = 0
@@ -815,14 +873,20 @@ def kmeans_plusplus(const floating[:, ::1] X not None, const floating[::1] sampl
                     chosen_rows[1 + t] = pp_search_block(
                         X, sample_weight, &cols[best_col * n_features], closest, b, prefix,
                         target, chunk_rows, block_rows, dist)
-                free(dist)
+                lvm_free(dist)
+            if failed:
+                break
             # Column 0 is the center chosen last step; the rest are candidates.
             chosen_rows[0] = indices[c - 1]
             n_cols = n_trials + 1
             gather_rows(X, chosen_rows, n_cols, cols)
             pp_reach(X, cols, n_cols, indices, c, reach)
-            total_computed += pp_pass(X, sample_weight, cols, n_cols, closest, labels, reach,
-                                      <int> (c - 1), pots, chunk_rows, block_rows, n_threads)
+            computed = pp_pass(X, sample_weight, cols, n_cols, closest, labels, reach,
+                               <int> (c - 1), pots, chunk_rows, block_rows, n_threads)
+            if computed < 0:
+                failed = 1
+                break
+            total_computed += computed
             best_col = 1
             for t in range(1, n_cols):
                 pot = 0.0
@@ -832,9 +896,10 @@ def kmeans_plusplus(const floating[:, ::1] X not None, const floating[::1] sampl
                     best_pot = pot
                     best_col = t
             indices[c] = chosen_rows[best_col]
-    free(cols)
-    free(chosen_rows)
-    free(reach)
+    lvm_free(cols)
+    lvm_free(chosen_rows)
+    lvm_free(reach)
+    raise_if_failed(failed, name)
     return total_computed
 
 
@@ -980,22 +1045,29 @@ def bounded_step(const floating[:, ::1] X not None, const floating[::1] shift no
     cdef float *row_lower
     cdef const floating *x
 
+    cdef int failed = 0
     with nogil:
         with parallel(num_threads=n_threads):
-            buf = <floating *> malloc(chunk_rows * n_features * sizeof(floating))
-            lab = <floating *> malloc(block_rows * sizeof(floating))
-            measured = <Py_ssize_t *> malloc(block_rows * sizeof(Py_ssize_t))
-            measured_rows = <floating *> malloc(batch * n_features * sizeof(floating))
-            scores = <floating *> malloc(batch * n_clusters * sizeof(floating))
-            best = <floating *> malloc(batch * sizeof(floating))
-            measured_lab = <floating *> malloc(batch * sizeof(floating))
-            measured_sq = <double *> malloc(batch * sizeof(double))
-            group_min = <double *> malloc(n_groups * batch * sizeof(double))
-            group_min2 = <double *> malloc(n_groups * batch * sizeof(double))
+            buf = <floating *> lvm_alloc(chunk_rows * n_features * sizeof(floating))
+            lab = <floating *> lvm_alloc(block_rows * sizeof(floating))
+            measured = <Py_ssize_t *> lvm_alloc(block_rows * sizeof(Py_ssize_t))
+            measured_rows = <floating *> lvm_alloc(batch * n_features * sizeof(floating))
+            scores = <floating *> lvm_alloc(batch * n_clusters * sizeof(floating))
+            best = <floating *> lvm_alloc(batch * sizeof(floating))
+            measured_lab = <floating *> lvm_alloc(batch * sizeof(floating))
+            measured_sq = <double *> lvm_alloc(batch * sizeof(double))
+            group_min = <double *> lvm_alloc(n_groups * batch * sizeof(double))
+            group_min2 = <double *> lvm_alloc(n_groups * batch * sizeof(double))
             # (float32 data: one row's direct distances, see settle_labels)
-            direct = <double *> malloc((batch if floating is double else 1) * n_clusters * sizeof(double))
+            direct = <double *> lvm_alloc((batch if floating is double else 1) * n_clusters * sizeof(double))
             scratch = single_scratch(batch, n_features if single else 0, n_clusters if single else 0)
+            if (buf == NULL or lab == NULL or measured == NULL or measured_rows == NULL or scores == NULL
+                    or best == NULL or measured_lab == NULL or measured_sq == NULL or group_min == NULL
+                    or group_min2 == NULL or direct == NULL or not single_scratch_ok(&scratch)):
+                lvm_flag(&failed)
             for b in prange(n_blocks, schedule="dynamic"):
+                if lvm_flagged(&failed):
+                    continue
                 inertia = 0.0
                 block_changed = 0
                 start = b * block_rows
@@ -1115,16 +1187,17 @@ def bounded_step(const floating[:, ::1] X not None, const floating[::1] shift no
                     chunk_start = chunk_start + n
                 block_inertia[b] = inertia
                 n_changed += block_changed
-            free(buf)
-            free(lab)
-            free(measured)
-            free(measured_rows)
-            free(scores)
-            free(best)
-            free(measured_lab)
-            free(measured_sq)
-            free(group_min)
-            free(group_min2)
-            free(direct)
+            lvm_free(buf)
+            lvm_free(lab)
+            lvm_free(measured)
+            lvm_free(measured_rows)
+            lvm_free(scores)
+            lvm_free(best)
+            lvm_free(measured_lab)
+            lvm_free(measured_sq)
+            lvm_free(group_min)
+            lvm_free(group_min2)
+            lvm_free(direct)
             free_single_scratch(&scratch)
+    raise_if_failed(failed, "bounded_step")
     return n_changed

@@ -24,7 +24,7 @@ results do not depend on the thread count.
 from cython cimport floating
 from cython.parallel cimport parallel, prange
 from libc.math cimport NAN, isnan
-from libc.stdlib cimport free, malloc
+from lvmfast._kernels._alloc cimport lvm_alloc, lvm_flag, lvm_flagged, lvm_free, raise_if_failed
 from libc.string cimport memcpy
 
 from lvmfast._kernels._blas cimport gemm
@@ -138,12 +138,13 @@ cdef inline void prefetch_row(const void *row, Py_ssize_t row_bytes) noexcept no
         offset = offset + 64
 
 
-cdef void assign_batch(const floating[:, ::1] X, const floating *shift, const double *cdf,
+cdef int assign_batch(const floating[:, ::1] X, const floating *shift, const double *cdf,
                        const double *uniforms, Py_ssize_t *rows, Py_ssize_t n,
                        const floating *centers, const floating *center_sq, Py_ssize_t n_clusters,
                        int *labels, double *dist, floating *batch_buf, Py_ssize_t chunk_rows,
                        int n_threads) noexcept nogil:
-    """Assign n batch rows to their nearest center.
+    """Assign n batch rows to their nearest center; 0, or -1 when out of
+    memory (outputs then undefined).
 
     The batch rows are X[rows[i]] (rows == NULL: X[i]); with uniforms, rows
     is first written as rows[i] = search_right(cdf, uniforms[i]). Writes
@@ -164,13 +165,18 @@ cdef void assign_batch(const floating[:, ::1] X, const floating *shift, const do
     cdef const floating *x
     cdef double s, d
     if n == 0:
-        return
+        return 0
+    cdef int failed = 0
     with parallel(num_threads=n_threads):
-        buf = <floating *> malloc(chunk_rows * n_features * sizeof(floating)) if batch_buf == NULL else NULL
-        scores = <floating *> malloc(chunk_rows * n_clusters * sizeof(floating))
-        best = <floating *> malloc(chunk_rows * sizeof(floating))
-        lab = <floating *> malloc(chunk_rows * sizeof(floating))
+        buf = <floating *> lvm_alloc(chunk_rows * n_features * sizeof(floating)) if batch_buf == NULL else NULL
+        scores = <floating *> lvm_alloc(chunk_rows * n_clusters * sizeof(floating))
+        best = <floating *> lvm_alloc(chunk_rows * sizeof(floating))
+        lab = <floating *> lvm_alloc(chunk_rows * sizeof(floating))
+        if (batch_buf == NULL and buf == NULL) or scores == NULL or best == NULL or lab == NULL:
+            lvm_flag(&failed)
         for c in prange(n_chunks, schedule="static"):
+            if lvm_flagged(&failed):
+                continue
             start = c * chunk_rows
             m = min(chunk_rows, n - start)
             chunk_buf = &batch_buf[start * n_features] if batch_buf != NULL else buf
@@ -206,10 +212,11 @@ cdef void assign_batch(const floating[:, ::1] X, const floating *shift, const do
                     d = <double> chunk_buf[i * n_features + j] - <double> centers[k * n_features + j]
                     s = s + d * d
                 dist[start + i] = s
-        free(buf)
-        free(scores)
-        free(best)
-        free(lab)
+        lvm_free(buf)
+        lvm_free(scores)
+        lvm_free(best)
+        lvm_free(lab)
+    return -1 if failed else 0
 
 
 cdef void update_centers(const floating[:, ::1] X, const floating *shift, const Py_ssize_t *rows,
@@ -397,27 +404,30 @@ def minibatch_step(const floating[:, ::1] X not None, const floating[::1] shift 
     check_length(name, "center_shift", center_shift.shape[0], n_clusters)
     if &centers[0, 0] == &new_centers[0, 0]:
         raise ValueError(f"{name}: new_centers must not be centers")
-    cdef floating *center_sq = <floating *> malloc(n_clusters * sizeof(floating))
-    cdef double *dist = <double *> malloc(n * sizeof(double))
-    cdef Py_ssize_t *order = <Py_ssize_t *> malloc(n * sizeof(Py_ssize_t))
-    cdef Py_ssize_t *offsets = <Py_ssize_t *> malloc((n_clusters + 1) * sizeof(Py_ssize_t))
-    cdef double *wsum = <double *> malloc(n_clusters * sizeof(double))
-    cdef double *acc = <double *> malloc(n_features * sizeof(double))
+    cdef floating *center_sq = <floating *> lvm_alloc(n_clusters * sizeof(floating))
+    cdef double *dist = <double *> lvm_alloc(n * sizeof(double))
+    cdef Py_ssize_t *order = <Py_ssize_t *> lvm_alloc(n * sizeof(Py_ssize_t))
+    cdef Py_ssize_t *offsets = <Py_ssize_t *> lvm_alloc((n_clusters + 1) * sizeof(Py_ssize_t))
+    cdef double *wsum = <double *> lvm_alloc(n_clusters * sizeof(double))
+    cdef double *acc = <double *> lvm_alloc(n_features * sizeof(double))
     cdef const Py_ssize_t *row_ptr = &rows[0] if rows is not None else NULL
     cdef const floating *w_ptr = &sample_weight[0] if sample_weight is not None else NULL
     cdef double inertia = 0.0
+    cdef int failed = 0
     if center_sq == NULL or dist == NULL or order == NULL or offsets == NULL or wsum == NULL or acc == NULL:
-        free(center_sq); free(dist); free(order); free(offsets); free(wsum); free(acc)
+        lvm_free(center_sq); lvm_free(dist); lvm_free(order); lvm_free(offsets); lvm_free(wsum); lvm_free(acc)
         raise MemoryError(f"{name}: could not allocate the batch's scratch")
     with nogil:
         center_sq_norms(&centers[0, 0], n_clusters, n_features, center_sq)
-        assign_batch(X, &shift[0], NULL, NULL, <Py_ssize_t *> row_ptr, n, &centers[0, 0], center_sq,
-                     n_clusters, &labels[0], dist, NULL, chunk_rows, n_threads)
-        inertia = batch_total(dist, w_ptr, n)
-        update_centers(X, &shift[0], row_ptr, NULL, w_ptr, n, &labels[0], &centers[0, 0],
-                       &new_centers[0, 0], &counts[0], n_clusters, &center_shift[0], order, offsets,
-                       wsum, acc)
-    free(center_sq); free(dist); free(order); free(offsets); free(wsum); free(acc)
+        failed = assign_batch(X, &shift[0], NULL, NULL, <Py_ssize_t *> row_ptr, n, &centers[0, 0], center_sq,
+                              n_clusters, &labels[0], dist, NULL, chunk_rows, n_threads)
+        if not failed:
+            inertia = batch_total(dist, w_ptr, n)
+            update_centers(X, &shift[0], row_ptr, NULL, w_ptr, n, &labels[0], &centers[0, 0],
+                           &new_centers[0, 0], &counts[0], n_clusters, &center_shift[0], order, offsets,
+                           wsum, acc)
+    lvm_free(center_sq); lvm_free(dist); lvm_free(order); lvm_free(offsets); lvm_free(wsum); lvm_free(acc)
+    raise_if_failed(failed, name)
     return inertia
 
 
@@ -455,21 +465,21 @@ def minibatch_steps(const floating[:, ::1] X not None, const floating[::1] shift
     check_length(name, "state", state.shape[0], STATE_SIZE)
     if &centers[0, 0] == &previous[0, 0]:
         raise ValueError(f"{name}: previous must not be centers")
-    cdef floating *center_sq = <floating *> malloc(n_clusters * sizeof(floating))
-    cdef int *labels = <int *> malloc(batch_size * sizeof(int))
-    cdef double *dist = <double *> malloc(batch_size * sizeof(double))
-    cdef Py_ssize_t *order = <Py_ssize_t *> malloc(batch_size * sizeof(Py_ssize_t))
-    cdef Py_ssize_t *offsets = <Py_ssize_t *> malloc((n_clusters + 1) * sizeof(Py_ssize_t))
-    cdef double *wsum = <double *> malloc(n_clusters * sizeof(double))
-    cdef double *center_shift = <double *> malloc(n_clusters * sizeof(double))
-    cdef floating *swap = <floating *> malloc(n_clusters * n_features * sizeof(floating))
-    cdef double *acc = <double *> malloc(n_features * sizeof(double))
+    cdef floating *center_sq = <floating *> lvm_alloc(n_clusters * sizeof(floating))
+    cdef int *labels = <int *> lvm_alloc(batch_size * sizeof(int))
+    cdef double *dist = <double *> lvm_alloc(batch_size * sizeof(double))
+    cdef Py_ssize_t *order = <Py_ssize_t *> lvm_alloc(batch_size * sizeof(Py_ssize_t))
+    cdef Py_ssize_t *offsets = <Py_ssize_t *> lvm_alloc((n_clusters + 1) * sizeof(Py_ssize_t))
+    cdef double *wsum = <double *> lvm_alloc(n_clusters * sizeof(double))
+    cdef double *center_shift = <double *> lvm_alloc(n_clusters * sizeof(double))
+    cdef floating *swap = <floating *> lvm_alloc(n_clusters * n_features * sizeof(floating))
+    cdef double *acc = <double *> lvm_alloc(n_features * sizeof(double))
     # The batch's centered rows, from the assignment to the update.
-    cdef floating *batch_buf = <floating *> malloc(batch_size * n_features * sizeof(floating))
+    cdef floating *batch_buf = <floating *> lvm_alloc(batch_size * n_features * sizeof(floating))
     if (center_sq == NULL or labels == NULL or dist == NULL or order == NULL or offsets == NULL
             or wsum == NULL or center_shift == NULL or swap == NULL or acc == NULL or batch_buf == NULL):
-        free(center_sq); free(labels); free(dist); free(order); free(offsets); free(wsum)
-        free(center_shift); free(swap); free(acc); free(batch_buf)
+        lvm_free(center_sq); lvm_free(labels); lvm_free(dist); lvm_free(order); lvm_free(offsets); lvm_free(wsum)
+        lvm_free(center_shift); lvm_free(swap); lvm_free(acc); lvm_free(batch_buf)
         raise MemoryError(f"{name}: could not allocate the batch's scratch")
     cdef floating *cur = &centers[0, 0]
     cdef floating *nxt = &previous[0, 0]
@@ -477,6 +487,7 @@ def minibatch_steps(const floating[:, ::1] X not None, const floating[::1] shift
     cdef floating counts_max, threshold
     cdef Py_ssize_t s, k, step, n_done = 0
     cdef int status = RAN_ALL
+    cdef int failed = 0
     cdef bint due, low
     cdef double inertia, diff
     cdef Py_ssize_t size = n_clusters * n_features
@@ -491,8 +502,10 @@ def minibatch_steps(const floating[:, ::1] X not None, const floating[::1] shift
             if due:
                 state[SINCE_LAST_REASSIGN] = 0
             center_sq_norms(cur, n_clusters, n_features, center_sq)
-            assign_batch(X, &shift[0], &cdf[0], &uniforms[s, 0], &batch_rows[0], batch_size, cur,
-                         center_sq, n_clusters, labels, dist, batch_buf, chunk_rows, n_threads)
+            if assign_batch(X, &shift[0], &cdf[0], &uniforms[s, 0], &batch_rows[0], batch_size, cur,
+                            center_sq, n_clusters, labels, dist, batch_buf, chunk_rows, n_threads) != 0:
+                failed = 1
+                break
             inertia = batch_total(dist, <floating *> NULL, batch_size)
             update_centers(X, &shift[0], &batch_rows[0], batch_buf, NULL, batch_size, labels, cur, nxt,
                            &counts[0], n_clusters, center_shift, order, offsets, wsum, acc)
@@ -529,6 +542,7 @@ def minibatch_steps(const floating[:, ::1] X not None, const floating[::1] shift
             memcpy(swap, cur, size * sizeof(floating))
             memcpy(&previous[0, 0], &centers[0, 0], size * sizeof(floating))
             memcpy(&centers[0, 0], swap, size * sizeof(floating))
-    free(center_sq); free(labels); free(dist); free(order); free(offsets); free(wsum)
-    free(center_shift); free(swap); free(acc); free(batch_buf)
+    lvm_free(center_sq); lvm_free(labels); lvm_free(dist); lvm_free(order); lvm_free(offsets); lvm_free(wsum)
+    lvm_free(center_shift); lvm_free(swap); lvm_free(acc); lvm_free(batch_buf)
+    raise_if_failed(failed, name)
     return n_done, status

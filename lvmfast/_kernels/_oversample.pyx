@@ -19,7 +19,7 @@ whatever the thread count.
 from cython cimport floating
 from cython.parallel cimport parallel, prange
 from libc.stdint cimport uint8_t, uint64_t
-from libc.stdlib cimport free, malloc
+from lvmfast._kernels._alloc cimport lvm_alloc, lvm_flag, lvm_flagged, lvm_free, raise_if_failed
 from libc.string cimport memset
 
 from lvmfast._kernels._checks cimport (
@@ -164,12 +164,13 @@ cdef void nearest_in_chunk(const floating[:, ::1] X, const floating[::1] shift, 
         g0 = g0 + ng
 
 
-cdef void update_pass(const floating[:, ::1] X, const floating[::1] shift,
+cdef int update_pass(const floating[:, ::1] X, const floating[::1] shift,
                       const floating[:, ::1] candidates, const floating[::1] sample_weight,
                       double[::1] closest, int[::1] labels, int label_offset,
                       double[::1] block_potential, const scoring *groups, const scoring *offset,
                       Py_ssize_t chunk_rows, Py_ssize_t block_rows, int n_threads) noexcept nogil:
-    """nearest_update's pass, scoring in `scoring`."""
+    """nearest_update's pass, scoring in `scoring`; 0, or -1 when out of
+    memory (outputs then undefined)."""
     cdef Py_ssize_t n_samples = X.shape[0], n_features = X.shape[1]
     cdef Py_ssize_t n_new = candidates.shape[0]
     cdef Py_ssize_t n_groups = (n_new + 3) // 4
@@ -185,15 +186,21 @@ cdef void update_pass(const floating[:, ::1] X, const floating[::1] shift,
     cdef scoring *run_best
     cdef Py_ssize_t *run_col
     cdef double s, potential
+    cdef int failed = 0
     with parallel(num_threads=n_threads):
-        xt = <scoring *> malloc(ld * max(n_features, 1) * sizeof(scoring))
-        best = <scoring *> malloc(ld * sizeof(scoring))
-        lab = <scoring *> malloc(ld * sizeof(scoring))
-        run_best = <scoring *> malloc(ld * sizeof(scoring))
-        run_col = <Py_ssize_t *> malloc(ld * sizeof(Py_ssize_t))
+        xt = <scoring *> lvm_alloc(ld * max(n_features, 1) * sizeof(scoring))
+        best = <scoring *> lvm_alloc(ld * sizeof(scoring))
+        lab = <scoring *> lvm_alloc(ld * sizeof(scoring))
+        run_best = <scoring *> lvm_alloc(ld * sizeof(scoring))
+        run_col = <Py_ssize_t *> lvm_alloc(ld * sizeof(Py_ssize_t))
         # Padding rows are scored and ignored; zeros keep them finite.
-        memset(xt, 0, ld * max(n_features, 1) * sizeof(scoring))
+        if xt != NULL:
+            memset(xt, 0, ld * max(n_features, 1) * sizeof(scoring))
+        if xt == NULL or best == NULL or lab == NULL or run_best == NULL or run_col == NULL:
+            lvm_flag(&failed)
         for b in prange(n_blocks, schedule="dynamic"):
+            if lvm_flagged(&failed):
+                continue
             potential = 0.0
             start = b * block_rows
             stop = block_end(b, block_rows, n_samples)
@@ -220,11 +227,12 @@ cdef void update_pass(const floating[:, ::1] X, const floating[::1] shift,
                     potential = potential + <double> sample_weight[start + i] * closest[start + i]
                 start = start + n
             block_potential[b] = potential
-        free(xt)
-        free(best)
-        free(lab)
-        free(run_best)
-        free(run_col)
+        lvm_free(xt)
+        lvm_free(best)
+        lvm_free(lab)
+        lvm_free(run_best)
+        lvm_free(run_col)
+    return -1 if failed else 0
 
 
 # For each row x, the nearest of the new candidates (rows of X) by the fused
@@ -270,34 +278,36 @@ def nearest_update(const floating[:, ::1] X not None, const floating[::1] shift 
     cdef double *groups_d = NULL
     cdef double *offset_d = NULL
     if narrow:
-        groups_s = <float *> malloc(group_size * sizeof(float))
-        offset_s = <float *> malloc(max(n_groups * 4, 1) * sizeof(float))
+        groups_s = <float *> lvm_alloc(group_size * sizeof(float))
+        offset_s = <float *> lvm_alloc(max(n_groups * 4, 1) * sizeof(float))
         if groups_s == NULL or offset_s == NULL:
-            free(groups_s)
-            free(offset_s)
+            lvm_free(groups_s)
+            lvm_free(offset_s)
             raise MemoryError(f"{name}: could not allocate the candidates' groups")
     else:
-        groups_d = <double *> malloc(group_size * sizeof(double))
-        offset_d = <double *> malloc(max(n_groups * 4, 1) * sizeof(double))
+        groups_d = <double *> lvm_alloc(group_size * sizeof(double))
+        offset_d = <double *> lvm_alloc(max(n_groups * 4, 1) * sizeof(double))
         if groups_d == NULL or offset_d == NULL:
-            free(groups_d)
-            free(offset_d)
+            lvm_free(groups_d)
+            lvm_free(offset_d)
             raise MemoryError(f"{name}: could not allocate the candidates' groups")
+    cdef int failed = 0
     with nogil:
         if narrow:
             if n_new > 0:
                 pack_groups(candidates, shift, groups_s, offset_s)
-            update_pass(X, shift, candidates, sample_weight, closest, labels, label_offset,
+            failed = update_pass(X, shift, candidates, sample_weight, closest, labels, label_offset,
                         block_potential, groups_s, offset_s, chunk_rows, block_rows, n_threads)
         else:
             if n_new > 0:
                 pack_groups(candidates, shift, groups_d, offset_d)
-            update_pass(X, shift, candidates, sample_weight, closest, labels, label_offset,
+            failed = update_pass(X, shift, candidates, sample_weight, closest, labels, label_offset,
                         block_potential, groups_d, offset_d, chunk_rows, block_rows, n_threads)
-    free(groups_s)
-    free(offset_s)
-    free(groups_d)
-    free(offset_d)
+    lvm_free(groups_s)
+    lvm_free(offset_s)
+    lvm_free(groups_d)
+    lvm_free(offset_d)
+    raise_if_failed(failed, name)
 
 
 # ---------------------------------------------------------------------------

@@ -25,7 +25,7 @@ from cython cimport floating
 from cython.parallel cimport parallel, prange
 from libc.math cimport INFINITY
 from libc.stdint cimport int32_t, int64_t
-from libc.stdlib cimport free, malloc
+from lvmfast._kernels._alloc cimport lvm_alloc, lvm_flag, lvm_flagged, lvm_free, raise_if_failed
 from libc.string cimport memset
 
 from lvmfast._kernels._checks cimport (
@@ -54,20 +54,6 @@ cdef extern from *:
     typedef float lvs_vf __attribute__((vector_size(64), aligned(32)));
     typedef double lvs_hd __attribute__((vector_size(32)));
     typedef float lvs_hf __attribute__((vector_size(32)));
-
-    /* 64-byte aligned scratch (NULL on failure); large buffers ask for huge
-     * pages, which the random per-nonzero reads of centers_t like. */
-    static void *lvs_alloc(size_t n_bytes)
-    {
-        void *p = NULL;
-        if (n_bytes == 0) n_bytes = 64;
-        n_bytes = (n_bytes + 63) / 64 * 64;
-        if (posix_memalign(&p, 64, n_bytes) != 0) return NULL;
-    #if defined(__linux__) && defined(MADV_HUGEPAGE)
-        if (n_bytes >= ((size_t) 4 << 20)) madvise(p, n_bytes, MADV_HUGEPAGE);
-    #endif
-        return p;
-    }
 
     /* out[k] = sum over the row's nonzeros p of (TA) data[p] * ct[idx[p] * kp + k],
      * for k < kp. kp is a multiple of half the lanes VL (32 bytes); ct and out
@@ -172,7 +158,6 @@ cdef extern from *:
     LVS_DEFINE_GROUP_SUM(float, int64_t, lvs_group_sum_f_i64)
 
     """
-    void *lvs_alloc(size_t n_bytes) nogil
     void lvs_dots_d_d_i32(const double *data, const int32_t *idx, Py_ssize_t nnz,
                           const double *ct, Py_ssize_t kp, double *out) nogil
     void lvs_dots_d_d_i64(const double *data, const int64_t *idx, Py_ssize_t nnz,
@@ -347,28 +332,34 @@ def csr_lloyd_step(const floating[::1] data, const csr_index[::1] indices,
         raise ValueError(f"{name}: n_threads must be >= 1, got {n_threads}")
 
     cdef Py_ssize_t kp = padded_width(n_clusters, sizeof(floating))
-    cdef floating *ct = <floating *> lvs_alloc(n_features * kp * sizeof(floating))
-    cdef double *center_sq = <double *> malloc(n_clusters * sizeof(double))
+    cdef floating *ct = <floating *> lvm_alloc(n_features * kp * sizeof(floating))
+    cdef double *center_sq = <double *> lvm_alloc(n_clusters * sizeof(double))
     if ct == NULL or center_sq == NULL:
-        free(ct)
-        free(center_sq)
-        raise MemoryError()
+        lvm_free(ct)
+        lvm_free(center_sq)
+        raise MemoryError(f"{name}: could not allocate its scratch memory")
     cdef Py_ssize_t b, n_changed = 0
     cdef floating *acc = NULL
+    cdef int failed = 0
     with nogil:
         transpose_centers(centers, ct, kp, n_threads)
         if with_inertia:
             center_sq_norms_double(centers, center_sq)
         with parallel(num_threads=n_threads):
-            acc = <floating *> lvs_alloc(kp * sizeof(floating))
+            acc = <floating *> lvm_alloc(kp * sizeof(floating))
+            if acc == NULL:
+                lvm_flag(&failed)
             for b in prange(n_blocks, schedule="dynamic"):
+                if lvm_flagged(&failed):
+                    continue
                 n_changed += lloyd_block(data, indices, indptr, sample_weight, centers,
                                          center_sq_norms, labels, row_sq_norms, block_inertia,
                                          ct, kp, center_sq, b, block_rows, n_samples,
                                          with_inertia, acc)
-            free(acc)
-    free(ct)
-    free(center_sq)
+            lvm_free(acc)
+    lvm_free(ct)
+    lvm_free(center_sq)
+    raise_if_failed(failed, name)
     if update_centers:
         cluster_sums(data, indices, indptr, sample_weight, labels, sums, weights, n_threads)
     return n_changed
@@ -559,18 +550,23 @@ def csr_pairwise_sq_distances(const floating[::1] data, const csr_index[::1] ind
     if n_threads < 1:
         raise ValueError(f"{name}: n_threads must be >= 1, got {n_threads}")
     cdef Py_ssize_t kp = padded_width(n_clusters, sizeof(double))
-    cdef double *ct = <double *> lvs_alloc(n_features * kp * sizeof(double))
+    cdef double *ct = <double *> lvm_alloc(n_features * kp * sizeof(double))
     if ct == NULL:
-        raise MemoryError()
+        raise MemoryError(f"{name}: could not allocate its scratch memory")
     cdef Py_ssize_t n_chunks = (n_samples + chunk_rows - 1) // chunk_rows
     cdef Py_ssize_t c, i, k, p, stop
     cdef double *acc = NULL
     cdef double d
+    cdef int failed = 0
     with nogil:
         transpose_centers(centers, ct, kp, n_threads)
         with parallel(num_threads=n_threads):
-            acc = <double *> lvs_alloc(kp * sizeof(double))
+            acc = <double *> lvm_alloc(kp * sizeof(double))
+            if acc == NULL:
+                lvm_flag(&failed)
             for c in prange(n_chunks, schedule="dynamic"):
+                if lvm_flagged(&failed):
+                    continue
                 stop = min((c + 1) * chunk_rows, n_samples)
                 for i in range(c * chunk_rows, stop):
                     p = indptr[i]
@@ -578,8 +574,9 @@ def csr_pairwise_sq_distances(const floating[::1] data, const csr_index[::1] ind
                     for k in range(n_clusters):
                         d = row_sq_norms[i] - 2.0 * acc[k] + center_sq_norms[k]
                         out[i, k] = <floating> (d if d > 0.0 else 0.0)
-            free(acc)
-    free(ct)
+            lvm_free(acc)
+    lvm_free(ct)
+    raise_if_failed(failed, name)
 
 
 # out[i] = ||x_i - centers[labels[i]]||^2 in double, in scikit-learn's
@@ -602,9 +599,9 @@ def csr_assigned_sq_distances(const floating[::1] data, const csr_index[::1] ind
     cdef Py_ssize_t i, p, k
     cdef double s, c, x
     check_labels(name, "labels", labels, n_clusters)
-    cdef double *center_sq = <double *> malloc(max(n_clusters, 1) * sizeof(double))
+    cdef double *center_sq = <double *> lvm_alloc(max(n_clusters, 1) * sizeof(double))
     if center_sq == NULL:
-        raise MemoryError()
+        raise MemoryError(f"{name}: could not allocate its scratch memory")
     with nogil:
         center_sq_norms_double(centers, center_sq)
         for i in prange(n_samples, num_threads=n_threads, schedule="static"):
@@ -616,7 +613,7 @@ def csr_assigned_sq_distances(const floating[::1] data, const csr_index[::1] ind
                 s = s + (x * x - c * c)
             s = s + center_sq[k]
             out[i] = s if s > 0.0 else 0.0
-    free(center_sq)
+    lvm_free(center_sq)
 
 
 # ---------------------------------------------------------------------------
@@ -664,17 +661,22 @@ def csr_pp_potentials(const floating[::1] data, const csr_index[::1] indices,
     if n_threads < 1:
         raise ValueError(f"{name}: n_threads must be >= 1, got {n_threads}")
     cdef Py_ssize_t kp = padded_width(n_cand, sizeof(double))
-    cdef double *ct = <double *> lvs_alloc(n_features * kp * sizeof(double))
+    cdef double *ct = <double *> lvm_alloc(n_features * kp * sizeof(double))
     if ct == NULL:
-        raise MemoryError()
+        raise MemoryError(f"{name}: could not allocate its scratch memory")
     cdef Py_ssize_t b, i, t, p, stop
     cdef double *acc = NULL
     cdef double d, w
+    cdef int failed = 0
     with nogil:
         transpose_centers(candidates, ct, kp, n_threads)
         with parallel(num_threads=n_threads):
-            acc = <double *> lvs_alloc(kp * sizeof(double))
+            acc = <double *> lvm_alloc(kp * sizeof(double))
+            if acc == NULL:
+                lvm_flag(&failed)
             for b in prange(n_blocks, schedule="dynamic"):
+                if lvm_flagged(&failed):
+                    continue
                 for t in range(n_cand):
                     pots[b, t] = 0.0
                 stop = min((b + 1) * block_rows, n_samples)
@@ -685,8 +687,9 @@ def csr_pp_potentials(const floating[::1] data, const csr_index[::1] indices,
                     for t in range(n_cand):
                         d = pp_distance(acc[t], candidate_sq_norms[t], row_sq_norms[i])
                         pots[b, t] = pots[b, t] + w * (d if d < closest[i] else closest[i])
-            free(acc)
-    free(ct)
+            lvm_free(acc)
+    lvm_free(ct)
+    raise_if_failed(failed, name)
 
 
 # closest[i] = min(closest[i], d(x_i, center)), d as in csr_pp_potentials
@@ -705,26 +708,32 @@ def csr_pp_fold_center(const floating[::1] data, const csr_index[::1] indices,
     if n_threads < 1:
         raise ValueError(f"{name}: n_threads must be >= 1, got {n_threads}")
     cdef Py_ssize_t kp = padded_width(1, sizeof(double))
-    cdef double *ct = <double *> lvs_alloc(n_features * kp * sizeof(double))
+    cdef double *ct = <double *> lvm_alloc(n_features * kp * sizeof(double))
     if ct == NULL:
-        raise MemoryError()
+        raise MemoryError(f"{name}: could not allocate its scratch memory")
     cdef Py_ssize_t i, j, p, chunk
     cdef Py_ssize_t n_chunks = (n_samples + 1023) // 1024
     cdef double *acc = NULL
     cdef double d
+    cdef int failed = 0
     with nogil:
         for j in range(n_features):
             ct[j * kp] = center[j]
             for p in range(1, kp):
                 ct[j * kp + p] = 0.0
         with parallel(num_threads=n_threads):
-            acc = <double *> lvs_alloc(kp * sizeof(double))
+            acc = <double *> lvm_alloc(kp * sizeof(double))
+            if acc == NULL:
+                lvm_flag(&failed)
             for chunk in prange(n_chunks, schedule="static"):
+                if lvm_flagged(&failed):
+                    continue
                 for i in range(chunk * 1024, min((chunk + 1) * 1024, n_samples)):
                     p = indptr[i]
                     row_dots_double(&data[0] + p, &indices[0] + p, indptr[i + 1] - p, ct, kp, acc)
                     d = pp_distance(acc[0], center_sq_norm, row_sq_norms[i])
                     if d < closest[i]:
                         closest[i] = d
-            free(acc)
-    free(ct)
+            lvm_free(acc)
+    lvm_free(ct)
+    raise_if_failed(failed, name)
