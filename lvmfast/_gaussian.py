@@ -6,7 +6,7 @@ import numpy as np
 from scipy import linalg
 
 from lvmfast._kernels import _gaussian as kernels
-from lvmfast._parallel import blas_single_thread, effective_n_threads, plan_blocks
+from lvmfast._parallel import blas_single_thread, plan_blocks, threads_for_work
 
 COVARIANCE_TYPES = ("full", "tied", "diag", "spherical")
 # The largest error, in nats, that 'diag' by expansion may make in a
@@ -135,7 +135,8 @@ def log_prob(X, shift, means, precisions_cholesky, covariance_type, log_weights=
     lse = np.empty(n_samples) if normalize else None
     with blas_single_thread():
         kernels.log_prob(
-            X, np.ascontiguousarray(shift, dtype=X.dtype), code, *terms, out, lse, chunk_rows, effective_n_threads(),
+            X, np.ascontiguousarray(shift, dtype=X.dtype), code, *terms, out, lse, chunk_rows,
+            threads_for_work(out.size * (n_features if covariance_type == "full" else 1) * n_features),
         )
     return (out, lse) if normalize else out
 
@@ -206,7 +207,9 @@ def em_statistics(X, shift, sample_weight, log_weights, means, precisions_choles
     """
     n_samples, n_features = X.shape
     n_components = np.shape(means)[0]
-    n_threads = effective_n_threads() if n_threads is None else n_threads
+    n_threads = threads_for_work(
+        X.size * n_components * (n_features if covariance_type in ("full", "tied") else 1), n_threads
+    )
     code, terms = kernel_terms(
         means, precisions_cholesky, covariance_type, shift, X.dtype, np.asarray(log_weights, dtype=np.float64)
     )
@@ -365,7 +368,7 @@ def class_statistics(X, shift, sample_weight, labels, n_classes, covariance_type
     class's mean for that to be accurate (PIVOT_RATIO), a second pass sums
     them around the means."""
     n_samples, n_features = X.shape
-    n_threads = effective_n_threads() if n_threads is None else n_threads
+    n_threads = threads_for_work(X.size * (n_features if covariance_type in ("full", "tied") else 1), n_threads)
     s2_size = statistics_size(covariance_type, n_classes, n_features)
     plan = plan_blocks(
         n_samples,

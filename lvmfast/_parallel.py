@@ -14,7 +14,10 @@ from dataclasses import dataclass
 
 from lvmfast._kernels._openmp import effective_n_threads, openmp_enabled, usable_cpus
 
-__all__ = ["BlockPlan", "plan_blocks", "blas_single_thread", "effective_n_threads", "openmp_enabled", "usable_cpus"]
+__all__ = [
+    "BlockPlan", "plan_blocks", "blas_single_thread", "effective_n_threads", "openmp_enabled", "threads_for_work",
+    "usable_cpus",
+]
 
 # A chunk's working set (its rows and their scores) targets this many bytes,
 # well inside a core's L2.
@@ -25,6 +28,23 @@ MAX_CHUNK_ROWS = 4096
 MAX_BLOCKS = 128
 # ... but their statistics buffers together stay within this.
 BLOCK_STATS_BYTES = 64 * 1024 * 1024
+
+
+# A parallel region synchronizes its threads at least once (the join), and a
+# thread that the OS has not scheduled (other processes on the cores) holds
+# the others there for a time slice. So a region gets one thread per this
+# much work (multiply-adds, or values read, of the region), and one thread
+# below twice that.
+WORK_PER_THREAD = 2**22
+
+
+def threads_for_work(work, n_threads=None):
+    """Threads for a parallel region doing `work` units (multiply-adds or
+    values read): at most one per WORK_PER_THREAD, at least one, and at most
+    n_threads (None: effective_n_threads()). Only the speed depends on it:
+    the block plan, and so every result, does not."""
+    n_threads = effective_n_threads() if n_threads is None else int(n_threads)
+    return int(max(1, min(n_threads, int(work) // WORK_PER_THREAD)))
 
 
 @dataclass(frozen=True)

@@ -19,7 +19,7 @@ from sklearn.utils._param_validation import Interval
 from sklearn.utils.validation import _assert_all_finite, _check_sample_weight, check_array, validate_data
 
 from lvmfast._kernels._data import sum_of_squares
-from lvmfast._kernels._openmp import effective_n_threads
+from lvmfast._parallel import threads_for_work
 
 FLOAT_DTYPES = [np.float64, np.float32]
 
@@ -145,7 +145,7 @@ def check_scale(X, *, input_name="X", estimator_name=None):
     if data.size == 0:
         return
     flat = np.ravel(data)
-    total = sum_of_squares(flat, effective_n_threads())  # in double
+    total = sum_of_squares(flat, threads_for_work(flat.size))  # in double
     if total < float(np.finfo(data.dtype).max) / 4:  # False for NaN and inf
         return
     _assert_all_finite(data, allow_nan=False, estimator_name=estimator_name, input_name=input_name)

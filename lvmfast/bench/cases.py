@@ -948,12 +948,81 @@ class GaussianClassifierCase(ClassifierCase):
         return implementation("GaussianClassifier", library)(store_covariance=True)
 
 
+class BusySmallFitsCase(Case):
+    """Small fits with every core held by another busy process (a shared
+    machine, joblib workers): k-means++ seeding of N x D at K, KMeans on iris
+    (K=8), GaussianMixture on iris (3 full components), MiniBatchKMeans on
+    the seeding's data. The fit time is their total; the summary has each.
+    Agreement: the seeding's potential, as in kmeans++."""
+
+    key = "busy-small"
+    model = "kmeans_plusplus"
+    title = "small fits, cores busy"
+    fit = "4 small fits"
+    sizes = {"full": {"n_samples": 1536, "n_features": 2, "n_components": 100},
+             "quick": {"n_samples": 1536, "n_features": 2, "n_components": 100}}
+    tolerance = KMeansPlusPlusCase.tolerance
+
+    def _make_data(self):
+        from sklearn.datasets import load_iris
+
+        n, d, k = (self.size[key] for key in ("n_samples", "n_features", "n_components"))
+        return make_blobs(n, d, k, self.dtype.name), load_iris().data.astype(self.dtype)
+
+    def _fits(self, library):
+        X, iris = self.data()
+        k = self.size["n_components"]
+        seed = implementation("kmeans_plusplus", library)
+        kmeans, mixture, minibatch = (implementation(m, library) for m in ("KMeans", "GaussianMixture", "MiniBatchKMeans"))
+        return {"kmeans++": lambda: seed(X, k, random_state=0),
+                "iris KMeans(8)": lambda: kmeans(8, n_init=1, random_state=0).fit(iris),
+                "iris GaussianMixture(3)": lambda: mixture(3, random_state=0).fit(iris),
+                "MiniBatchKMeans": lambda: minibatch(min(k, 20), n_init=3, random_state=0).fit(X)}
+
+    def measure(self, library, repeats=3):
+        fits = self._fits(library)
+        with busy_cores():
+            seconds = {name: median_seconds(fit, repeats) for name, fit in fits.items()}
+        centers, _ = fits["kmeans++"]()
+        return {"implementation": qualified_name(implementation("kmeans_plusplus", library)),
+                "fit_seconds": sum(seconds.values()), "step_seconds": None,
+                "summary": {**{f"{name} ms": round(1000 * s, 2) for name, s in seconds.items()},
+                            "potential": float(potential(self.data()[0], centers))}}
+
+    def memory_run(self, library):
+        for fit in self._fits(library).values():
+            fit()
+
+    def agreement(self, ours, theirs):
+        d = relative_difference(ours["summary"]["potential"], theirs["summary"]["potential"])
+        return self._agreement("potential relative difference", d, f"k-means++ potential {100 * d:+.2f}%")
+
+
+class busy_cores:
+    """Within it, one spinning process per usable CPU."""
+
+    def __enter__(self):
+        import subprocess
+        import sys
+
+        from lvmfast._parallel import usable_cpus
+
+        self.processes = [subprocess.Popen([sys.executable, "-c", "while True: pass"]) for _ in range(usable_cpus())]
+        time.sleep(0.2)  # let them reach their loops
+        return self
+
+    def __exit__(self, *exc):
+        for process in self.processes:
+            process.kill()
+            process.wait()
+
+
 CASES = {case.key: case for case in [
     LloydCase, LloydNormalCase, LloydLargeKCase, KMeansPlusPlusCase, SparseLloydCase, KMeansFitCase, KMeansFitNormalCase, KMeansParallelInitCase,
     MiniBatchKMeansCase, MiniBatchKMeansNormalCase, *(_mixture_case(t) for t in ("full", "tied", "diag", "spherical")),
     *(_mixture_case(t, normal_rows=True) for t in ("full", "tied", "diag", "spherical")),
     *(_bayesian_mixture_case(t) for t in ("full", "tied", "diag", "spherical")), MixtureSelectionCase,
-    GaussianNBCase, GaussianClassifierCase,
+    GaussianNBCase, GaussianClassifierCase, BusySmallFitsCase,
 ]}
 # Names for several cases at once in --models.
 GROUPS = {

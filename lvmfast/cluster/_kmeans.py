@@ -26,7 +26,7 @@ from sklearn.utils.sparsefuncs import mean_variance_axis
 from sklearn.utils.validation import check_array, check_is_fitted
 
 from lvmfast._kernels import _kmeans as kernels
-from lvmfast._parallel import blas_single_thread, effective_n_threads, plan_blocks
+from lvmfast._parallel import blas_single_thread, effective_n_threads, plan_blocks, threads_for_work
 from lvmfast._validation import (
     FLOAT_DTYPES, check_float_array, check_sample_weight, integers, positive_reals, unchanged_on_error,
     unit_mean_weights, validate_float_data,
@@ -256,6 +256,9 @@ def _kmeans_plusplus_indices(X, sample_weight, n_clusters, random_state, n_local
     """Row indices of greedy k-means++ seeds. Draws from random_state exactly
     as scikit-learn does: one choice for the first center, then n_local_trials
     uniforms per further center."""
+    # each center's passes: every row against the candidates and the last center
+    n_trials = 2 + int(np.log(n_clusters)) if n_local_trials is None else n_local_trials
+    n_threads = threads_for_work((X.nnz if sp.issparse(X) else X.size) * (n_trials + 1), n_threads)
     if sp.issparse(X):
         from lvmfast.cluster._sparse_kmeans import csr_kmeans_plusplus_indices
 
@@ -273,6 +276,7 @@ def _kmeans_plusplus_indices(X, sample_weight, n_clusters, random_state, n_local
     kernels.kmeans_plusplus(
         X, sample_weight, int(first), np.ascontiguousarray(uniforms), indices, closest, labels, pots,
         plan.chunk_rows, plan.block_rows, n_threads,
+        threads_for_work(plan.block_rows * X.shape[1] * n_local_trials, n_threads),  # a block rescanned per draw
     )
     return indices
 
@@ -364,7 +368,9 @@ def _mean_variance(X, chunk_rows=65536):
 
 def _rows(X, n_clusters, n_threads, fitting=False, shift=None):
     """The Lloyd kernels' view of X: dense rows centered by the training mean
-    (computed when fitting), or CSR rows."""
+    (computed when fitting), or CSR rows. Their passes (rows x centers
+    distances) get the threads that work pays for."""
+    n_threads = threads_for_work((X.nnz if sp.issparse(X) else X.size) * max(n_clusters, 1), n_threads)
     if sp.issparse(X):
         from lvmfast.cluster._sparse_kmeans import CSRRows
 

@@ -35,7 +35,7 @@ from sklearn.utils import check_random_state
 from sklearn.utils._param_validation import validate_params
 
 from lvmfast._kernels import _oversample as kernels
-from lvmfast._parallel import _threadpool_controller, effective_n_threads, plan_blocks
+from lvmfast._parallel import _threadpool_controller, effective_n_threads, plan_blocks, threads_for_work
 from lvmfast._validation import (
     check_float_array,
     check_sample_weight,
@@ -87,7 +87,7 @@ def update_nearest(X, shift, candidates, sample_weight, closest, labels, label_o
         scores only choose each row's candidate; its distance is computed in
         double. Only for data whose scale float32 holds.
     """
-    n_threads = effective_n_threads() if n_threads is None else n_threads
+    n_threads = threads_for_work((X.nnz if sp.issparse(X) else X.size) * candidates.shape[0], n_threads)
     if sp.issparse(X):
         return _csr_update_nearest(X, candidates, sample_weight, closest, labels, label_offset, n_threads)
     plan = _update_plan(X.shape[0], X.shape[1])
@@ -164,9 +164,6 @@ CSR_DENSE_VALUES = 8 * 2**20
 # float64 data scores candidates in float32 where its scale allows (see
 # update_nearest): twice the speed, and the distances stay float64.
 SINGLE_PRECISION_SCORES = True
-# The draws and the candidate weights read two numbers per row: one thread
-# per this many rows (waking more costs more than they save).
-ROWS_PER_THREAD = 500_000
 # Greedy k-means++ on the candidates runs two short parallel regions per
 # center, and Lloyd on them a few per iteration: threads only past this many
 # values (candidates x features). (On
@@ -305,7 +302,7 @@ class _LocalSeedingRows:
     def __init__(self, X, sample_weight, shift, n_threads):
         self.X, self.sample_weight, self.shift, self.n_threads = X, sample_weight, shift, n_threads
         self.n_samples, self.dtype = X.shape[0], X.dtype
-        self.light_threads = max(1, min(n_threads, self.n_samples // ROWS_PER_THREAD))
+        self.light_threads = threads_for_work(2 * self.n_samples, n_threads)  # draws read two values a row
         self.closest = np.full(self.n_samples, np.inf)
         self.labels = np.zeros(self.n_samples, dtype=np.int32)
 

@@ -31,7 +31,7 @@ from sklearn.utils._param_validation import Interval, StrOptions
 from lvmfast._kernels import _kmeans as _kmeans_kernels
 from lvmfast._kernels import _minibatch as kernels
 from lvmfast._kernels import _sparse
-from lvmfast._parallel import blas_single_thread, effective_n_threads, plan_blocks
+from lvmfast._parallel import blas_single_thread, effective_n_threads, plan_blocks, threads_for_work
 from lvmfast._validation import (
     check_sample_weight,
     integers,
@@ -53,13 +53,6 @@ _STATUS = kernels.STATUS
 _SLOT = kernels.STATE_SLOTS
 # The uniforms drawn up front for one kernel call: at most 8 MiB.
 MAX_UNIFORMS = 2**20
-# A step's threads synchronize once per step. Below this many multiply-adds
-# per thread (batch rows x n_clusters x n_features) a second thread costs
-# more than it saves: measured on a quiet 2-core EPYC, 2 threads are slower
-# than 1 up to ~2M per step and 1.2-1.5x faster from 8M; and on a busy
-# machine a thread that is not scheduled stalls every step (10-40x slower
-# epochs at the default batch were measured). Results do not depend on it.
-STEP_WORK_PER_THREAD = 2**22
 
 
 def _batch_chunk_rows(n_rows, n_features, n_clusters, itemsize):
@@ -72,9 +65,9 @@ def _batch_chunk_rows(n_rows, n_features, n_clusters, itemsize):
 
 
 def _step_threads(n_threads, batch_size, n_clusters, n_features):
-    """Threads for the mini-batch steps: at most one per STEP_WORK_PER_THREAD
-    multiply-adds of a step's assignment."""
-    return int(max(1, min(n_threads, batch_size * n_clusters * n_features // STEP_WORK_PER_THREAD)))
+    """Threads for the mini-batch steps: the shared rule on a step's
+    assignment (batch rows x n_clusters x n_features multiply-adds)."""
+    return threads_for_work(batch_size * n_clusters * n_features, n_threads)
 
 
 def _new_state():

@@ -21,7 +21,7 @@ from lvmfast._gaussian import (
 )
 from lvmfast._kernels._responsibilities import log_normalize
 from lvmfast._iterate import iterate
-from lvmfast._parallel import blas_single_thread, effective_n_threads
+from lvmfast._parallel import blas_single_thread, threads_for_work
 from lvmfast._validation import (
     _NoBoolInterval, _names_any, check_sample_weight, integers, naming_errors, unchanged_on_error, unit_mean_weights,
     validate_float_data,
@@ -335,7 +335,7 @@ class _GaussianGenerativeClassifier(ClassifierMixin, BaseEstimator):
         """log p(class | x)."""
         joint = self._joint(self._fitted_input(X))
         lse = np.empty(joint.shape[0])
-        log_normalize(np.asfortranarray(joint), lse, 4096, effective_n_threads())  # (normalizes a copy)
+        log_normalize(np.asfortranarray(joint), lse, 4096, threads_for_work(joint.size))  # (normalizes a copy)
         return joint - lse[:, None].astype(joint.dtype)
 
     def predict_proba(self, X):
