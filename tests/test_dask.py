@@ -35,6 +35,12 @@ def cluster():
         yield client
 
 
+@pytest.fixture
+def threads():
+    with dask.config.set(scheduler="threads"):
+        yield
+
+
 @pytest.fixture(params=["distributed", "threads"])
 def scheduler(request, cluster):
     """Each test body runs on the cluster, then on the threaded scheduler."""
@@ -163,6 +169,241 @@ def test_streamed_from_files_is_the_persisted_fit(tmp_path, scheduler, monkeypat
     gm_ref = lvmfast.GaussianMixture(3, **kwargs).fit(X)
     assert gm.lower_bound_ == pytest.approx(gm_ref.lower_bound_, rel=1e-10)
     assert close(gm.means_, gm_ref.means_, 1e-10)
+
+
+# ---------------------------------------------------------------------------
+# Workflows: persisted inputs, sources, blocks of 0 rows, blocks not C-ordered
+
+
+def three_classes(X):
+    return np.digitize(X[:, 0], np.quantile(X[:, 0], [1 / 3, 2 / 3]))
+
+
+# a few iterations each: these tests are about the inputs, on a cluster
+KMEANS_KWARGS = dict(n_clusters=3, n_init=1, max_iter=30)
+GMM_KWARGS = dict(n_components=3, init_params="random_from_data", random_state=0, tol=0, max_iter=6)
+BGM_KWARGS = dict(n_components=3, init_params="random_from_data", random_state=0, tol=0, max_iter=6)
+stopped_early = pytest.mark.filterwarnings("ignore::sklearn.exceptions.ConvergenceWarning")
+
+
+def assert_fit_and_predict_match(dX, dy, dw, X, y, w, init):
+    """Every Dask estimator's fit and one prediction, against the in-memory
+    estimator on the same rows (dX, dy, dw: X, y, w as dask arrays)."""
+    km = ld.KMeans(init=init, **KMEANS_KWARGS).fit(dX, sample_weight=dw)
+    ref = lvmfast.KMeans(init=init, **KMEANS_KWARGS).fit(X, sample_weight=w)
+    assert km.n_iter_ == ref.n_iter_ and close(km.cluster_centers_, ref.cluster_centers_, 1e-10)
+    assert km.labels_.chunks == (dX.chunks[0],)
+    np.testing.assert_array_equal(km.labels_.compute(), ref.labels_)
+    np.testing.assert_array_equal(km.predict(dX).compute(), ref.predict(X))
+    gm = ld.GaussianMixture(**GMM_KWARGS).fit(dX, sample_weight=dw)
+    gm_ref = lvmfast.GaussianMixture(**GMM_KWARGS).fit(X, sample_weight=w)
+    assert gm.n_iter_ == gm_ref.n_iter_ and gm.lower_bound_ == pytest.approx(gm_ref.lower_bound_, rel=1e-10)
+    np.testing.assert_allclose(gm.predict_proba(dX).compute(), gm_ref.predict_proba(X), atol=1e-9)
+    bgm = ld.BayesianGaussianMixture(**BGM_KWARGS).fit(dX, sample_weight=dw)
+    bgm_ref = lvmfast.BayesianGaussianMixture(**BGM_KWARGS).fit(X, sample_weight=w)
+    assert bgm.n_iter_ == bgm_ref.n_iter_ and bgm.lower_bound_ == pytest.approx(bgm_ref.lower_bound_, rel=1e-10)
+    np.testing.assert_array_equal(bgm.predict(dX).compute(), bgm_ref.predict(X))
+    nb = ld.GaussianNB().fit(dX, dy, sample_weight=dw)
+    nb_ref = lvmfast.GaussianNB().fit(X, y, sample_weight=w)
+    assert close(nb.theta_, nb_ref.theta_, 1e-10) and close(nb.var_, nb_ref.var_, 1e-10)
+    np.testing.assert_allclose(nb.predict_proba(dX).compute(), nb_ref.predict_proba(X), rtol=1e-8, atol=1e-12)
+    return km, gm, bgm, nb
+
+
+PERSISTED = {"nothing": (), "X": ("X",), "y and weights": ("y", "w"), "all": ("X", "y", "w")}
+
+
+@stopped_early
+@pytest.mark.parametrize("persisted", list(PERSISTED))
+def test_every_estimator_and_method_with_persisted_inputs(cluster, persisted):
+    # X (and y, the weights) persisted on the cluster before the fit, the
+    # most common Dask workflow: every block that reads a persisted key is
+    # a task input, never a graph read inside the task (where the key is
+    # missing)
+    X, w = blobs(n=900, seed=3)
+    y = three_classes(X)
+    init = X[[0, 1, 2]].copy()
+    with dask.config.set(scheduler=cluster.get):
+        given = {"X": chunked(X, 200), "y": da.from_array(y, chunks=200), "w": da.from_array(w, chunks=200)}
+        for name in PERSISTED[persisted]:
+            given[name] = given[name].persist()
+        dX, dy, dw = given["X"], given["y"], given["w"]
+        # KMeans: fit (through fit_predict), predict, transform, score
+        ref = lvmfast.KMeans(init=init, **KMEANS_KWARGS).fit(X, sample_weight=w)
+        km = ld.KMeans(init=init, **KMEANS_KWARGS)
+        np.testing.assert_array_equal(km.fit_predict(dX, sample_weight=dw).compute(), ref.labels_)
+        assert km.n_iter_ == ref.n_iter_ and close(km.cluster_centers_, ref.cluster_centers_, 1e-10)
+        np.testing.assert_array_equal(km.predict(dX).compute(), ref.predict(X))
+        np.testing.assert_allclose(km.transform(dX).compute(), ref.transform(X), rtol=1e-10)
+        assert km.score(dX, sample_weight=dw) == pytest.approx(ref.score(X, sample_weight=w), rel=1e-10)
+        # the k-means|| rounds
+        seeded = ld.KMeans(3, random_state=5, max_iter=1).fit(dX, sample_weight=dw)
+        local = lvmfast.KMeans(3, init="k-means||", random_state=5, max_iter=1).fit(X, sample_weight=w)
+        assert close(seeded.cluster_centers_, local.cluster_centers_, 1e-10)
+        # GaussianMixture: fit (through fit_predict), predict, predict_proba, score_samples, score, bic
+        gm_ref = lvmfast.GaussianMixture(**GMM_KWARGS).fit(X, sample_weight=w)
+        gm = ld.GaussianMixture(**GMM_KWARGS)
+        np.testing.assert_array_equal(gm.fit_predict(dX, sample_weight=dw).compute(), gm_ref.predict(X))
+        assert gm.n_iter_ == gm_ref.n_iter_ and gm.lower_bound_ == pytest.approx(gm_ref.lower_bound_, rel=1e-10)
+        np.testing.assert_array_equal(gm.predict(dX).compute(), gm_ref.predict(X))
+        np.testing.assert_allclose(gm.predict_proba(dX).compute(), gm_ref.predict_proba(X), atol=1e-9)
+        np.testing.assert_allclose(gm.score_samples(dX).compute(), gm_ref.score_samples(X), rtol=1e-9)
+        assert gm.score(dX, sample_weight=dw) == pytest.approx(gm_ref.score(X, sample_weight=w), rel=1e-9)
+        assert gm.bic(dX) == pytest.approx(gm_ref.bic(X), rel=1e-9)
+        # BayesianGaussianMixture: fit, predict, predict_proba, score
+        bgm_ref = lvmfast.BayesianGaussianMixture(**BGM_KWARGS).fit(X, sample_weight=w)
+        bgm = ld.BayesianGaussianMixture(**BGM_KWARGS).fit(dX, sample_weight=dw)
+        assert bgm.n_iter_ == bgm_ref.n_iter_ and bgm.lower_bound_ == pytest.approx(bgm_ref.lower_bound_, rel=1e-10)
+        np.testing.assert_array_equal(bgm.predict(dX).compute(), bgm_ref.predict(X))
+        np.testing.assert_allclose(bgm.predict_proba(dX).compute(), bgm_ref.predict_proba(X), atol=1e-9)
+        assert bgm.score(dX) == pytest.approx(bgm_ref.score(X), rel=1e-9)
+        # GaussianNB: fit, partial_fit (slices of the inputs, one batch at a time), every prediction, score
+        nb_ref = lvmfast.GaussianNB().fit(X, y, sample_weight=w)
+        nb = ld.GaussianNB().fit(dX, dy, sample_weight=dw)
+        assert close(nb.theta_, nb_ref.theta_, 1e-10) and close(nb.var_, nb_ref.var_, 1e-10)
+        batches = ld.GaussianNB().partial_fit(dX[:400], dy[:400], classes=[0, 1, 2], sample_weight=dw[:400])
+        batches.partial_fit(dX[400:], dy[400:], sample_weight=dw[400:])
+        assert close(batches.theta_, nb_ref.theta_, 1e-10) and close(batches.var_, nb_ref.var_, 1e-10)
+        np.testing.assert_array_equal(nb.predict(dX).compute(), nb_ref.predict(X))
+        np.testing.assert_allclose(nb.predict_proba(dX).compute(), nb_ref.predict_proba(X), rtol=1e-8, atol=1e-12)
+        np.testing.assert_allclose(nb.predict_log_proba(dX).compute(), nb_ref.predict_log_proba(X), rtol=1e-9)
+        np.testing.assert_allclose(nb.predict_joint_log_proba(dX).compute(), nb_ref.predict_joint_log_proba(X),
+                                   rtol=1e-9)
+        assert nb.score(dX, dy, sample_weight=dw) == pytest.approx(nb_ref.score(X, y, sample_weight=w))
+
+
+def from_source(source, tmp_path, X, chunks):
+    """X as a dask array read from this kind of source, in row blocks of `chunks`."""
+    if source == "from_array":
+        return chunked(X, chunks)
+    if source == "from_zarr":
+        zarr = pytest.importorskip("zarr")
+        store = zarr.open_array(str(tmp_path / "X.zarr"), mode="w", shape=X.shape, chunks=(chunks, X.shape[1]),
+                                dtype=X.dtype)
+        store[:] = X
+        return da.from_zarr(str(tmp_path / "X.zarr"))
+    if source == "from_npy_stack":
+        da.to_npy_stack(str(tmp_path / "npy"), chunked(X, chunks), axis=0)
+        return da.from_npy_stack(str(tmp_path / "npy"), mmap_mode="r")
+    assert source == "map_blocks"
+    return chunked(X - 1.0, chunks).map_blocks(np.add, 1.0, dtype=X.dtype)
+
+
+@stopped_early
+@pytest.mark.parametrize("source", ["from_array", "from_zarr", "from_npy_stack", "map_blocks"])
+def test_every_estimator_from_each_source_streamed_and_persisted(cluster, tmp_path, source):
+    X, w = blobs(n=600, seed=4)
+    y = three_classes(X)
+    init = X[[0, 1, 2]].copy()
+    dX = from_source(source, tmp_path, X, 150)
+    # each block's graph is its own: the task that uses a block reads it
+    assert all(isinstance(s, _core.BlockSource) for s in _core.block_inputs(dX))
+    with dask.config.set(scheduler=cluster.get):
+        assert_fit_and_predict_match(dX, da.from_array(y, chunks=150), w, X, y, w, init)
+        persisted = dX.persist()
+        nb = ld.GaussianNB().fit(persisted, y)
+        np.testing.assert_array_equal(nb.predict(persisted).compute(), lvmfast.GaussianNB().fit(X, y).predict(X))
+        km = ld.KMeans(init=init, persist=False, **KMEANS_KWARGS).fit(persisted)
+        np.testing.assert_array_equal(km.labels_.compute(), lvmfast.KMeans(init=init, **KMEANS_KWARGS).fit(X).labels_)
+
+
+def test_blocks_that_read_keys_held_elsewhere_are_task_inputs(cluster):
+    X, _ = blobs(n=1200)
+    with dask.config.set(scheduler=cluster.get):
+        persisted = chunked(X, 300).persist()
+        # a few steps of its own on top of a persisted block: the persisted
+        # key is not in the block's graph, so the block is computed by a
+        # task of its own
+        for derived in (persisted.map_blocks(np.ascontiguousarray, dtype=X.dtype), persisted + 1.0,
+                        persisted[:700], persisted.rechunk((200, 4))):
+            inputs = _core.block_inputs(derived)
+            assert not any(isinstance(s, _core.BlockSource) for s in inputs)
+        # blocks made from data scattered to the workers (futures)
+        scattered = da.concatenate([da.from_delayed(dask.delayed(cluster.scatter(X[i:i + 600])), shape=(600, 4),
+                                                    dtype=X.dtype) for i in (0, 600)])
+        y = three_classes(X)
+        assert not any(isinstance(s, _core.BlockSource) for s in _core.block_inputs(scattered + 0.0))
+        assert close(ld.GaussianNB().fit(scattered, y).theta_, lvmfast.GaussianNB().fit(X, y).theta_, 1e-10)
+    # blocks that share work (each rechunked block reads two source blocks'
+    # computed tasks) are read once, as tasks of their own
+    shared = chunked(X, 300).map_blocks(np.sqrt, dtype=X.dtype).rechunk((200, 4))
+    assert not any(isinstance(s, _core.BlockSource) for s in _core.block_inputs(shared))
+    own = chunked(X, 300).map_blocks(np.sqrt, dtype=X.dtype)
+    assert all(isinstance(s, _core.BlockSource) for s in _core.block_inputs(own))
+
+
+def drop_rows(values, mask, chunks):
+    """values (in row blocks of `chunks`)[mask] with its chunk sizes
+    computed: a block whose rows the mask all drops has 0 rows."""
+    blocked = da.from_array(values, chunks=(chunks,) + values.shape[1:])
+    return blocked[da.from_array(mask, chunks=chunks)].compute_chunk_sizes()
+
+
+@stopped_early
+@pytest.mark.usefixtures("threads")
+def test_blocks_of_zero_rows_take_no_part():
+    # X[mask].compute_chunk_sizes() when the mask drops whole blocks (the
+    # first and one in the middle): each fit is the fit of the same rows in
+    # the blocks that hold them, bit for bit
+    X, w = blobs(n=900, seed=6)
+    y = three_classes(X)
+    mask = np.ones(len(X), dtype=bool)
+    mask[:150] = mask[450:600] = False
+    dX = drop_rows(X, mask, 150)
+    assert dX.chunks[0] == (0, 150, 150, 0, 150, 150)
+    dy, dw = drop_rows(y, mask, 150), drop_rows(w, mask, 150)
+    Xm, ym, wm = X[mask], y[mask], w[mask]
+    km, gm, bgm, nb = assert_fit_and_predict_match(dX, dy, dw, Xm, ym, wm, Xm[[0, 1, 2]].copy())
+    same_rows = chunked(Xm, 150)
+    km_same = ld.KMeans(init=Xm[[0, 1, 2]].copy(), **KMEANS_KWARGS).fit(same_rows, sample_weight=wm)
+    assert np.array_equal(km.cluster_centers_, km_same.cluster_centers_) and km.inertia_ == km_same.inertia_
+    gm_same = ld.GaussianMixture(**GMM_KWARGS).fit(same_rows, sample_weight=wm)
+    assert np.array_equal(gm.means_, gm_same.means_) and gm.lower_bound_ == gm_same.lower_bound_
+    bgm_same = ld.BayesianGaussianMixture(**BGM_KWARGS).fit(same_rows, sample_weight=wm)
+    assert np.array_equal(bgm.means_, bgm_same.means_) and bgm.lower_bound_ == bgm_same.lower_bound_
+    nb_same = ld.GaussianNB().fit(same_rows, ym, sample_weight=wm)
+    assert np.array_equal(nb.theta_, nb_same.theta_) and np.array_equal(nb.var_, nb_same.var_)
+    # the seedings and the predictions over blocks of 0 rows
+    seeded = ld.KMeans(3, random_state=5, max_iter=1).fit(dX)
+    assert np.array_equal(seeded.cluster_centers_, ld.KMeans(3, random_state=5, max_iter=1).fit(same_rows)
+                          .cluster_centers_)
+    for init_params in ("kmeans", "k-means++"):
+        fitted = ld.GaussianMixture(3, init_params=init_params, random_state=0, max_iter=5).fit(dX)
+        assert np.isfinite(fitted.lower_bound_) and np.isfinite(fitted.means_).all()
+    assert km.transform(dX).compute().shape == (len(Xm), 3)
+    km_ref = lvmfast.KMeans(init=Xm[[0, 1, 2]].copy(), **KMEANS_KWARGS).fit(Xm, sample_weight=wm)
+    assert km.score(dX, sample_weight=dw) == pytest.approx(km_ref.score(Xm, sample_weight=wm), rel=1e-10)
+    assert gm.score(dX) == pytest.approx(lvmfast.GaussianMixture(**GMM_KWARGS).fit(Xm, sample_weight=wm).score(Xm),
+                                         rel=1e-10)
+    assert nb.score(dX, dy) == pytest.approx(lvmfast.GaussianNB().fit(Xm, ym, sample_weight=wm).score(Xm, ym))
+    batches = ld.GaussianNB().partial_fit(dX, dy, classes=[0, 1, 2], sample_weight=dw)
+    assert np.array_equal(batches.theta_, nb_same.theta_)
+
+
+@stopped_early
+@pytest.mark.usefixtures("threads")
+def test_blocks_not_c_ordered():
+    # a transposed array's blocks and Fortran-ordered blocks (as a dask
+    # DataFrame's to_dask_array gives) are read as C-ordered rows
+    X, w = blobs(n=600, seed=7)
+    y = three_classes(X)
+    transposed = da.from_array(np.ascontiguousarray(X.T), chunks=(4, 150)).T
+    fortran = chunked(X, 150).map_blocks(np.asfortranarray, dtype=X.dtype)
+    for dX in (transposed, fortran):
+        assert not dX.to_delayed()[0, 0].compute(scheduler="sync").flags.c_contiguous
+        assert_fit_and_predict_match(dX, da.from_array(y, chunks=150), w, X, y, w, X[[0, 1, 2]].copy())
+
+
+def test_gaussian_nb_on_a_dask_dataframe():
+    dd = pytest.importorskip("dask.dataframe")
+    pd = pytest.importorskip("pandas")
+    X, _ = blobs(n=400)
+    y = three_classes(X)
+    frame = dd.from_pandas(pd.DataFrame(X, columns=list("abcd")), npartitions=3)
+    with dask.config.set(scheduler="threads"):
+        nb = ld.GaussianNB().fit(frame, dd.from_pandas(pd.Series(y), npartitions=3))
+        np.testing.assert_array_equal(nb.predict(frame).compute(), lvmfast.GaussianNB().fit(X, y).predict(X))
+    assert close(nb.theta_, lvmfast.GaussianNB().fit(X, y).theta_, 1e-10)
 
 
 # ---------------------------------------------------------------------------

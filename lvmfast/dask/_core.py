@@ -26,8 +26,12 @@ import dask.array as da
 import numpy as np
 from dask import delayed
 from dask.base import tokenize
-from dask.optimization import cull
 from sklearn.utils.validation import _check_feature_names, _check_n_features
+
+try:
+    from dask._task_spec import DataNode, GraphNode, convert_legacy_task
+except ImportError:  # dask before 2024.11
+    DataNode = GraphNode = convert_legacy_task = None
 
 from lvmfast._parallel import _threadpool_controller
 from lvmfast._validation import check_scale
@@ -251,28 +255,70 @@ class BlockSource:
 def block_inputs(array):
     """The blocks of a row-chunked dask array, in order, as the tasks that
     use them take them: a BlockSource where the block's graph is a few tasks
-    of its own, else the delayed block (persisted blocks, or ones computed
-    from other blocks, whose work must not be repeated in every task)."""
-    out = []
-    for block in blocks(array):
-        graph = _own_graph(block)
-        out.append(block if graph is None else BlockSource(graph, block.key))
-    return out
+    of its own (_own_graphs), else the delayed block (persisted blocks, or
+    ones computed with other blocks' work, which must not be repeated in
+    every task)."""
+    parts = blocks(array)
+    return [part if graph is None else BlockSource(graph, part.key) for part, graph in zip(parts, _own_graphs(parts))]
 
 
-def _own_graph(block):
-    """The delayed block's graph when it is small and self-contained, else None."""
+def _own_graphs(parts):
+    """For each delayed block, its graph when the task that uses the block
+    can read it alone, else None. A graph qualifies when it holds every key
+    its tasks need (none persisted on a cluster or held elsewhere), it has
+    at most MAX_INLINE_TASKS nodes, none of its tasks is reached from
+    another block's key (shared data nodes, such as a store's handle, are
+    fine; each walk stops after MAX_INLINE_TASKS + 1 nodes, so a larger
+    graph can still repeat a small block's work once), and it pickles to at
+    most MAX_INLINE_BYTES."""
+    if GraphNode is None:  # a dask without task specs lists no dependency it does not hold: read nothing inline
+        return [None] * len(parts)
+    shared_graph = parts[0].dask if parts else None
+    materialized = dict(shared_graph) if parts else {}
+    walks = []
+    for part in parts:
+        graph = materialized if part.dask is shared_graph else dict(part.dask)
+        walks.append(_subgraph(graph, part.key))
+    reached_from = {}
+    for i, (nodes, _) in enumerate(walks):
+        for key, node in nodes.items():
+            if not isinstance(node, DataNode):
+                reached_from.setdefault(key, set()).add(i)
+    return [
+        nodes if own and all(len(reached_from.get(key, ())) <= 1 for key in nodes) and _pickles_small(nodes)
+        else None
+        for nodes, own in walks
+    ]
+
+
+def _subgraph(graph, key):
+    """(The nodes, as task specs, that computing `key` runs; whether that
+    is all of them). Not all: one of them needs a key that `graph` does not
+    hold, or there are more than MAX_INLINE_TASKS."""
+    nodes, work = {}, [key]
+    while work:
+        k = work.pop()
+        if k in nodes:
+            continue
+        if k not in graph or len(nodes) == MAX_INLINE_TASKS:
+            return nodes, False
+        node = graph[k]
+        if not isinstance(node, GraphNode):
+            node = convert_legacy_task(k, node, graph)
+            if not isinstance(node, GraphNode):  # a literal value
+                node = DataNode(k, node)
+        nodes[k] = node
+        if k in node.dependencies:  # a reference to itself: a future, data held on a cluster
+            return nodes, False
+        work.extend(node.dependencies)
+    return nodes, True
+
+
+def _pickles_small(graph):
     try:
-        graph, _ = cull(dict(block.dask), [block.key])
-    except KeyError:  # it depends on data held elsewhere (persisted on a cluster)
-        return None
-    if len(graph) > MAX_INLINE_TASKS:
-        return None
-    try:
-        size = len(cloudpickle.dumps(graph))
+        return len(cloudpickle.dumps(graph)) <= MAX_INLINE_BYTES
     except Exception:  # noqa: BLE001 - whatever cannot be pickled stays a task of its own
-        return None
-    return graph if size <= MAX_INLINE_BYTES else None
+        return False
 
 
 def _read_and_apply(function, *args):
@@ -361,7 +407,11 @@ class DaskData:
         X = X.map_blocks(np.ascontiguousarray, dtype=X.dtype)
         self.X, self.dtype, self.progress = X, X.dtype, progress
         self.n_samples, self.n_features = X.shape
-        self.starts = np.concatenate([[0], np.cumsum(X.chunks[0])[:-1]]).astype(np.int64)
+        # Every pass maps over the blocks that hold rows: a block of 0 rows
+        # (X[mask] where the mask drops a whole block) takes no part.
+        sizes = np.asarray(X.chunks[0], dtype=np.int64)
+        self.nonempty = np.flatnonzero(sizes)
+        self.starts = (np.cumsum(sizes) - sizes)[self.nonempty]
         self.given_weights = sample_weight is not None
         if sample_weight is None:
             weights = da.ones(X.shape[0], chunks=(X.chunks[0],), dtype=X.dtype)
@@ -377,7 +427,7 @@ class DaskData:
             self.X = X
         summaries = [
             block_task(_block_summary, x, w, int(s))
-            for x, w, s in zip(block_inputs(X), block_inputs(weights), self.starts)
+            for x, w, s in zip(self.row_blocks(X), self.row_blocks(weights), self.starts)
         ]
         _, summaries = run(compute=summaries, progress=progress)
         self.mean, self.variance = _combine_summaries(summaries)
@@ -398,7 +448,12 @@ class DaskData:
         if self.persisted:
             unit = unit.persist()
         self.weights = unit
-        self.x_blocks, self.w_blocks = block_inputs(self.X), block_inputs(self.weights)
+        self.x_blocks, self.w_blocks = self.row_blocks(self.X), self.row_blocks(self.weights)
+
+    def row_blocks(self, array):
+        """block_inputs of an array in X's row blocks, for the blocks that hold rows."""
+        inputs = block_inputs(array)
+        return [inputs[i] for i in self.nonempty]
 
     def block_args(self):
         """(block of X, its weights, its first row's index), in block order."""
@@ -439,10 +494,14 @@ class DaskData:
 
 
 def as_block_array(parts, sizes, dtype, index=None, trailing=()):
-    """A dask array from per-block delayed results (or their item `index`)."""
+    """A dask array in row blocks of these sizes from per-block delayed
+    results (or their item `index`): one part per block that holds rows
+    (DaskData.per_block's), in order; a block of 0 rows is empty."""
+    sizes = tuple(int(size) for size in sizes)
     arrays = []
-    for part, size in zip(parts, sizes):
+    for part, size in zip(parts, (size for size in sizes if size)):
         if index is not None:
             part = delayed(operator.getitem, pure=True)(part, index)
-        arrays.append(da.from_delayed(part, shape=(int(size),) + tuple(trailing), dtype=dtype))
-    return da.concatenate(arrays, axis=0)
+        arrays.append(da.from_delayed(part, shape=(size,) + tuple(trailing), dtype=dtype))
+    array = da.concatenate(arrays, axis=0)
+    return array if array.chunks[0] == sizes else array.rechunk({0: sizes})  # concatenate drops empty blocks

@@ -9,7 +9,11 @@ from lvmfast.dask._core import as_dask_rows, check_input_features, on_worker
 
 
 @on_worker
-def _local_method(block, model, method, *args):
+def _local_method(block, model, method, empty, *args):
+    """model.method on one block; `empty` (its result's shape for 0 rows)
+    for a block of 0 rows, which scikit-learn's validation refuses."""
+    if block.shape[0] == 0:
+        return empty
     return getattr(model, method)(np.ascontiguousarray(block), *args)
 
 
@@ -47,7 +51,9 @@ class DaskEstimatorMixin:
         model = self.to_local()
         model.__dict__.pop("feature_names_in_", None)  # the blocks are NumPy arrays
         if n_columns is None:
-            return X_dask.map_blocks(_local_method, model, method, *args, drop_axis=1, dtype=dtype)
+            empty = np.empty(0, dtype=dtype)
+            return X_dask.map_blocks(_local_method, model, method, empty, *args, drop_axis=1, dtype=dtype)
+        empty = np.empty((0, n_columns), dtype=dtype)
         return X_dask.map_blocks(
-            _local_method, model, method, *args, chunks=(X_dask.chunks[0], (n_columns,)), dtype=dtype,
+            _local_method, model, method, empty, *args, chunks=(X_dask.chunks[0], (n_columns,)), dtype=dtype,
         )

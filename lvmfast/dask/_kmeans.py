@@ -400,7 +400,9 @@ class KMeans(DaskEstimatorMixin, local.KMeans):
         weights = None
         if sample_weight is not None:
             weights = as_dask_vector(sample_weight, X_dask, "sample_weight", X_dask.dtype)
-        per_row = self._map_rows(X_dask, "transform", self.n_clusters, X_dask.dtype).min(axis=1)
+        distances = self._map_rows(X_dask, "transform", self.n_clusters, X_dask.dtype)
+        # per block: dask's min reduction fails on a block of 0 rows
+        per_row = distances.map_blocks(np.min, axis=1, drop_axis=1, dtype=X_dask.dtype)
         squared = (per_row.astype(np.float64) ** 2)
         return -float((squared if weights is None else squared * weights).sum().compute())
 

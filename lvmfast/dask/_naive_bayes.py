@@ -8,7 +8,7 @@ from sklearn.utils.validation import check_is_fitted
 
 from lvmfast._validation import unchanged_on_error
 from lvmfast.dask._core import (
-    DaskData, as_dask_rows, as_dask_vector, block_inputs, block_task, check_input_features, on_worker, run,
+    DaskData, as_dask_rows, as_dask_vector, block_task, check_input_features, on_worker, run,
 )
 from lvmfast.dask._estimator import DaskEstimatorMixin
 from lvmfast.naive_bayes import _gaussian as local
@@ -99,9 +99,10 @@ class GaussianNB(DaskEstimatorMixin, local.GaussianNB):
         data = DaskData(X, sample_weight, weight_dtype=X.dtype, persist=False, progress=self.progress)
         # the caller's weights in X's dtype, as the local estimator takes them
         weights = data.weights if sample_weight is None else as_dask_vector(sample_weight, X, "sample_weight", X.dtype)
+        # the blocks that hold rows, C-contiguous as the kernel reads them
         parts = [
             block_task(_nb_block, x, yb, w, int(start), self.classes_)
-            for x, yb, w, start in zip(block_inputs(X), block_inputs(y), block_inputs(weights), data.starts)
+            for x, yb, w, start in zip(data.x_blocks, data.row_blocks(y), data.row_blocks(weights), data.starts)
         ]
         _, batches = run(compute=parts, progress=self.progress)
         for i, batch in enumerate(batches):
