@@ -38,14 +38,10 @@ from lvmfast._validation import (
     unchanged_on_error,
     validate_float_data,
 )
-from lvmfast.cluster._kmeans import (
-    _BaseKMeans,
-    _kmeans_plusplus_indices,
-    _mean_variance,
-    _rows,
-    _sq_norms,
-)
-from lvmfast.cluster._sparse_kmeans import plan_csr_blocks
+from lvmfast.cluster._kmeans import _BaseKMeans
+from lvmfast.cluster._lloyd import _mean_variance
+from lvmfast.cluster._rows import _rows, _sq_norms, plan_csr_blocks
+from lvmfast.cluster._seeding import _kmeans_plusplus_indices
 
 __all__ = ["MiniBatchKMeans"]
 
