@@ -18,7 +18,9 @@ from sklearn.utils.validation import check_array
 from lvmfast._kernels import _kmeans as kernels
 from lvmfast._kernels import _sparse
 from lvmfast._parallel import effective_n_threads, plan_blocks
-from lvmfast._validation import FLOAT_DTYPES, check_float_array, check_sample_weight, integers
+from lvmfast._validation import (
+    FLOAT_DTYPES, check_float_array, check_sample_weight, draw_probabilities, integers, weights_with_finite_sum,
+)
 from lvmfast.cluster._rows import plan_csr_blocks
 
 __all__ = ["csr_kmeans_plusplus_indices", "kmeans_plusplus"]
@@ -33,7 +35,10 @@ def _kmeans_plusplus_indices(X, sample_weight, n_clusters, random_state, n_local
     n_samples = X.shape[0]
     if n_local_trials is None:
         n_local_trials = 2 + int(np.log(n_clusters))
-    first = random_state.choice(n_samples, p=sample_weight / sample_weight.sum(dtype=np.float64))
+    # weights whose float64 sum (and so the potentials, sums of w * closest)
+    # would overflow, rescaled by a power of two: the same draws
+    sample_weight = weights_with_finite_sum(sample_weight)
+    first = random_state.choice(n_samples, p=draw_probabilities(sample_weight))
     uniforms = random_state.uniform(size=(n_clusters - 1, n_local_trials))
     plan = plan_blocks(n_samples, row_bytes=(n_local_trials + 1) * 8, stat_bytes=(n_local_trials + 1) * 8)
     indices = np.empty(n_clusters, dtype=np.intp)
@@ -161,6 +166,8 @@ def csr_kmeans_plusplus_indices(X, sample_weight, n_clusters, random_state, n_lo
     sample_weight = np.ascontiguousarray(sample_weight, dtype=dtype)
     if sample_weight.shape != (n_samples,):
         raise ValueError(f"sample_weight must have shape ({n_samples},), got {sample_weight.shape}")
+    # as in _kmeans_plusplus_indices: the same draws, finite potentials
+    sample_weight = weights_with_finite_sum(sample_weight)
 
     row_sq_norms = np.empty(n_samples, dtype=np.float64)
     _sparse.csr_row_sq_norms(data, indptr, row_sq_norms, n_threads)
@@ -171,8 +178,9 @@ def csr_kmeans_plusplus_indices(X, sample_weight, n_clusters, random_state, n_lo
         return np.ascontiguousarray(X[rows].toarray(), dtype=dtype)
 
     chosen = np.full(n_clusters, -1, dtype=np.intp)
-    # The first center, drawn as scikit-learn draws it.
-    center_id = random_state.choice(n_samples, p=sample_weight / sample_weight.sum())
+    # The first center, drawn as scikit-learn draws it (the weights
+    # normalized in float64, where scikit-learn uses X's dtype).
+    center_id = random_state.choice(n_samples, p=draw_probabilities(sample_weight))
     chosen[0] = center_id
     closest = np.full(n_samples, np.inf, dtype=np.float64)
     _sparse.csr_pp_fold_center(data, indices, indptr, n_features, row_sq_norms,
