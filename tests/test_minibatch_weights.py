@@ -90,7 +90,8 @@ def test_partial_fit_refuses_weights_whose_counts_overflow_float32(first_call):
         km.partial_fit(X[:256], sample_weight=w[:256] * np.float32(1e35))
     before = {k: v.copy() if isinstance(v, np.ndarray) else v for k, v in vars(km).items()}
     with pytest.raises(ValueError, match="sample_weight.*overflow float32"):
-        km.partial_fit(X[256:512], sample_weight=w[256:512] * np.float32(1e36 if first_call else 6e35))  # later: only with the counts
+        # (later: 6e35 overflows only with the counts of the first call)
+        km.partial_fit(X[256:512], sample_weight=w[256:512] * np.float32(1e36 if first_call else 6e35))
     assert vars(km).keys() == before.keys()
     for key, value in before.items():
         np.testing.assert_array_equal(vars(km)[key], value)

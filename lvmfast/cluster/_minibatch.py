@@ -41,7 +41,7 @@ from lvmfast._validation import (
 )
 from lvmfast.cluster._kmeans import _BaseKMeans
 from lvmfast.cluster._lloyd import _mean_variance
-from lvmfast.cluster._rows import _rows, _sq_norms, plan_csr_blocks
+from lvmfast.cluster._rows import CSRRows, _DenseRows, _rows, _sq_norms, plan_csr_blocks
 from lvmfast.cluster._seeding import _kmeans_plusplus_indices
 
 __all__ = ["MiniBatchKMeans"]
@@ -441,7 +441,7 @@ class MiniBatchKMeans(_BaseKMeans):
                 self.inertia_ = float(ewa * np.sum(sample_weight, dtype=np.float64))
         return self
 
-    def _dense_steps(self, rows, sample_weight, centers, counts, state, random_state, n_steps, n_threads):
+    def _dense_steps(self, rows: _DenseRows, sample_weight, centers, counts, state, random_state, n_steps, n_threads):
         """The steps of a dense fit, many per kernel call. Returns the final
         centers (in the rows' frame) and the number of steps run."""
         X, batch_size = rows.X, self._batch_size
@@ -481,7 +481,7 @@ class MiniBatchKMeans(_BaseKMeans):
                 break
         return centers, done
 
-    def _sparse_steps(self, rows, sample_weight, centers, counts, state, random_state, n_steps, n_threads):
+    def _sparse_steps(self, rows: CSRRows, sample_weight, centers, counts, state, random_state, n_steps, n_threads):
         """The steps of a CSR fit, one per Python iteration: the dense
         kernel's logic on CSR batches."""
         X, batch_size = rows.X, self._batch_size
