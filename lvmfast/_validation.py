@@ -172,6 +172,26 @@ def check_sample_weight(sample_weight, X, dtype):
     return np.ascontiguousarray(weights)
 
 
+def weights_with_finite_sum(sample_weight):
+    """The (checked) weights, or, when their sum overflows float64, the same
+    weights times the power of two that brings the largest below 1: exact
+    (only weights below 2^-1074 of the largest are lost), so draws in
+    proportion to the weights, and weighted means, do not change."""
+    with np.errstate(over="ignore"):
+        if np.isfinite(np.sum(sample_weight, dtype=np.float64)):
+            return sample_weight
+    exponent = np.frexp(np.max(sample_weight))[1]  # the largest is below 2^exponent
+    return np.ldexp(sample_weight, -int(exponent)).astype(sample_weight.dtype, copy=False)
+
+
+def draw_probabilities(sample_weight):
+    """The weights normalized to sum to 1, in float64: RandomState.choice's
+    p. (Normalized in float32, float32 weights whose sum overflows float32
+    give NaN.)"""
+    weights = weights_with_finite_sum(np.asarray(sample_weight, dtype=np.float64))
+    return weights / weights.sum()
+
+
 def unit_mean_weights(sample_weight, dtype, with_scale=False):
     """The (checked, float64) weights divided by their mean, in `dtype`
     (with_scale: and that mean, what a weighted sum on them is multiplied by
@@ -182,7 +202,8 @@ def unit_mean_weights(sample_weight, dtype, with_scale=False):
     all weights by a constant changes nothing but rounding. Unit weights
     stay exactly 1 (n / n), which keeps scikit-learn's iterations."""
     largest = 1.0
-    total = sample_weight.sum()
+    with np.errstate(over="ignore"):
+        total = sample_weight.sum()
     if not np.isfinite(total):  # weights near the float64 maximum
         largest = float(sample_weight.max())
         sample_weight = sample_weight / largest

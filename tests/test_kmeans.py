@@ -9,7 +9,7 @@ from sklearn.datasets import load_digits, load_iris, make_blobs
 from threadpoolctl import threadpool_limits
 
 from lvmfast import KMeans, kmeans_plusplus
-from lvmfast.cluster._kmeans import _lloyd_plan
+from lvmfast.cluster._rows import _lloyd_plan
 from lvmfast.datasets import load_faithful
 
 DATASETS = {

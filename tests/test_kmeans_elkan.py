@@ -61,12 +61,13 @@ def test_elkan_with_weights_and_empty_clusters():
 def test_elkan_bounds_prune_on_separated_data():
     """The bounds must do their job: on blobs, after the first steps, most
     rows are not measured (the share is recorded per step)."""
-    from lvmfast.cluster import _kmeans
+    from lvmfast.cluster._lloyd import _BoundedSteps
+    from lvmfast.cluster._rows import _rows
 
     X, _ = make_blobs(20000, n_features=8, centers=30, random_state=0)
-    rows = _kmeans._rows(X, 30, 1, fitting=True)
+    rows = _rows(X, 30, 1, fitting=True)
     centers = rows.to_frame(X[:30])
-    steps = _kmeans._BoundedSteps(rows, centers)
+    steps = _BoundedSteps(rows, centers)
     labels = np.full(len(X), -1, dtype=np.int32)
     weights = np.ones(len(X))
     for _ in range(15):

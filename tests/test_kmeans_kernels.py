@@ -264,7 +264,7 @@ def test_block_plan_covers_rows(n_samples):
 
 def run_lloyd_single(X, shift, weights, centers, labels, chunk_rows, block_rows):
     """lloyd_step on float64 data with its distance gemm in float32."""
-    from lvmfast.cluster._kmeans import _single_precision_args
+    from lvmfast.cluster._rows import _single_precision_args
 
     n_blocks = -(-X.shape[0] // block_rows)
     K, D = centers.shape

@@ -7,7 +7,8 @@ import scipy.sparse as sp
 
 from lvmfast._kernels import _sparse as kernels
 from lvmfast._parallel import plan_blocks
-from lvmfast.cluster._sparse_kmeans import csr_kmeans_plusplus_indices, plan_csr_blocks
+from lvmfast.cluster._rows import plan_csr_blocks
+from lvmfast.cluster._seeding import csr_kmeans_plusplus_indices
 
 DTYPES = [np.float64, np.float32]
 INDEX_DTYPES = [np.int32, np.int64]

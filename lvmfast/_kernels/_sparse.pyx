@@ -619,7 +619,7 @@ def csr_assigned_sq_distances(const floating[::1] data, const csr_index[::1] ind
 # ---------------------------------------------------------------------------
 # k-means++
 #
-# The Python driver (lvmfast.cluster._sparse_kmeans) keeps `closest`, the
+# The Python driver (lvmfast.cluster._rows and _seeding) keeps `closest`, the
 # squared distance of each row to its nearest chosen center, draws the
 # candidates as scikit-learn does, and asks these kernels for the candidates'
 # potentials and to fold the chosen center into closest. Both compute a

@@ -35,7 +35,7 @@ from sklearn.utils import check_random_state
 from sklearn.utils._param_validation import validate_params
 
 from lvmfast._kernels import _oversample as kernels
-from lvmfast._parallel import _threadpool_controller, effective_n_threads, plan_blocks, threads_for_work
+from lvmfast._parallel import effective_n_threads, plan_blocks, threads_for_work
 from lvmfast._validation import (
     check_float_array,
     check_sample_weight,
@@ -43,6 +43,10 @@ from lvmfast._validation import (
     positive_reals,
     unit_mean_weights,
 )
+from lvmfast.cluster._lloyd import _mean_variance, lloyd
+from lvmfast.cluster._protocols import SeedingRows
+from lvmfast.cluster._rows import CSRRows, _rows
+from lvmfast.cluster._seeding import _kmeans_plusplus_indices
 
 __all__ = ["candidate_weights", "draw_rows", "kmeans_parallel", "kmeans_parallel_centers", "update_nearest"]
 
@@ -105,8 +109,6 @@ def _csr_update_nearest(X, candidates, sample_weight, closest, labels, label_off
     The candidates are made dense CSR_DENSE_VALUES values at a time (wide
     sparse data: 2K candidates x 50,000 columns would be 800 MB), one pass
     over X per batch; ties keep the earlier candidate."""
-    from lvmfast.cluster._sparse_kmeans import CSRRows
-
     n_new = candidates.shape[0]
     batch = max(1, min(n_new, CSR_DENSE_VALUES // max(X.shape[1], 1)))
     rows = CSRRows(X, batch, n_threads)
@@ -173,13 +175,15 @@ SINGLE_PRECISION_SCORES = True
 # al. recluster) k-means|| reached the best inertia on 64 separated blobs in
 # 0 of 20 seeds, against 16 of 20 with greedy's 2 + log(K).
 CANDIDATE_VALUES_PER_THREAD = 4 * 2**20
-# Weighted Lloyd iterations on the candidates after their greedy k-means++.
+# Weighted Lloyd iterations on the candidates after their greedy k-means++
+# (KMeans' default tol).
 # Measured (N=50,000, D=32, 5 seeds): the final inertia after Lloyd on X is
 # the same with or without them (within 0.05% of greedy k-means++ on normal
 # data and blobs), but on normal data at K=256 Lloyd on X then needs 113
 # iterations on average (3 or 10 of them) instead of 166 (greedy k-means++
 # seeds: 113). Each costs about one Lloyd iteration on 10 K rows.
 CANDIDATE_LLOYD_ITER = 5
+CANDIDATE_LLOYD_TOL = 1e-4
 
 
 def _candidate_rows(X, rows):
@@ -224,23 +228,17 @@ def _top_up(closest, sample_weight, candidates, n_missing, random_state):
 
 def _recluster(candidates, weights, n_clusters, random_state, n_threads):
     """Weighted greedy k-means++ on the candidates, then a few weighted Lloyd
-    iterations on them."""
-    import warnings
-
-    from lvmfast.cluster._kmeans import KMeans, _kmeans_plusplus_indices
-
+    iterations on them (KMeans' fit from those seeds, with its tol). Duplicate
+    candidates (data with fewer distinct rows than clusters) may leave
+    clusters empty: the seeds stand."""
     threads = n_threads if candidates.size > CANDIDATE_VALUES_PER_THREAD else 1
     picked = _kmeans_plusplus_indices(candidates, weights, n_clusters, random_state, None, threads)
     centers = candidates[picked].toarray() if sp.issparse(candidates) else candidates[picked]
     if CANDIDATE_LLOYD_ITER:
-        # OpenMP's thread count is per calling thread: this holds KMeans'
-        # kernels to `threads` here only.
-        with warnings.catch_warnings(), _threadpool_controller().limit(limits=threads, user_api="openmp"):
-            # Duplicate candidates (data with fewer distinct rows than
-            # clusters) leave clusters empty: KMeans warns, the seeds stand.
-            warnings.simplefilter("ignore")
-            lloyd = KMeans(n_clusters, init=centers, n_init=1, max_iter=CANDIDATE_LLOYD_ITER)
-            centers = lloyd.fit(candidates, sample_weight=weights).cluster_centers_
+        rows = _rows(candidates, n_clusters, threads, fitting=True)
+        lloyd_weight = unit_mean_weights(weights.astype(np.float64), candidates.dtype)
+        tol = CANDIDATE_LLOYD_TOL * _mean_variance(candidates)
+        _, _, centers, _ = lloyd(rows, lloyd_weight, rows.to_frame(centers), max_iter=CANDIDATE_LLOYD_ITER, tol=tol)
     return np.ascontiguousarray(centers, dtype=candidates.dtype)
 
 
@@ -253,7 +251,7 @@ def kmeans_parallel_centers(X, sample_weight, n_clusters, random_state, *, overs
     X : ndarray or CSR matrix of shape (n_samples, n_features)
         Validated data, float32 or float64 (dense: C-contiguous).
     sample_weight : ndarray of shape (n_samples,)
-        Non-negative, not all zero (used in X's dtype).
+        Non-negative, not all zero, in X's dtype.
     n_clusters : int
         Centers to choose, at most n_samples.
     random_state : RandomState
@@ -286,21 +284,26 @@ def kmeans_parallel_centers(X, sample_weight, n_clusters, random_state, *, overs
     elif shift is None:
         shift = X.mean(axis=0, dtype=np.float64)
     shift = np.ascontiguousarray(shift, dtype=X.dtype)
-    # The draws do not depend on the weights' scale; weights of mean 1 keep
-    # phi = sum(w * closest) finite and normal (1e300 or 1e-310 weights).
-    sample_weight = unit_mean_weights(np.asarray(sample_weight, dtype=np.float64), X.dtype)
     rows = _LocalSeedingRows(X, sample_weight, shift, n_threads)
     return seed_centers(rows, n_clusters, random_state, oversampling_factor, n_rounds, n_threads)
 
 
 class _LocalSeedingRows:
-    """The local backend of the k-means|| passes: the per-block functions
-    above over one in-memory X, with each row's nearest candidate (closest,
-    labels) in arrays. lvmfast.dask has the same methods over a dask
-    array's blocks, where these arrays live on the workers."""
+    """The in-memory SeedingRows: the per-block functions above over one X
+    (dense or CSR), with each row's nearest candidate (closest, labels) in
+    arrays. lvmfast.dask has the same methods over a dask array's blocks,
+    where these arrays live on the workers.
+
+    sample_weight: the caller's (checked, in X's dtype); greedy k-means++
+    draws with them as scikit-learn does. The k-means|| passes use them
+    divided by their mean: the draws do not depend on the weights' scale,
+    and weights of mean 1 keep phi = sum(w * closest) finite and normal
+    (1e300 or 1e-310 weights)."""
 
     def __init__(self, X, sample_weight, shift, n_threads):
-        self.X, self.sample_weight, self.shift, self.n_threads = X, sample_weight, shift, n_threads
+        self.X, self.shift, self.n_threads = X, shift, n_threads
+        self.given_weight = sample_weight
+        self.sample_weight = unit_mean_weights(np.asarray(sample_weight, dtype=np.float64), X.dtype)
         self.n_samples, self.dtype = X.shape[0], X.dtype
         self.light_threads = threads_for_work(2 * self.n_samples, n_threads)  # draws read two values a row
         self.closest = np.full(self.n_samples, np.inf)
@@ -309,6 +312,9 @@ class _LocalSeedingRows:
     def probabilities(self):
         """The first candidate's draw probabilities, w / sum(w)."""
         return self.sample_weight / self.sample_weight.sum(dtype=np.float64)
+
+    def greedy_seeds(self, n_clusters, random_state):
+        return _kmeans_plusplus_indices(self.X, self.given_weight, n_clusters, random_state, None, self.n_threads)
 
     def fold(self, indices, label_offset, single=False):
         """update_nearest with the rows `indices` as new candidates; returns the potential."""
@@ -331,7 +337,7 @@ class _LocalSeedingRows:
         return _candidate_rows(self.X, indices)
 
 
-def seed_centers(rows, n_clusters, random_state, oversampling_factor, n_rounds, n_threads):
+def seed_centers(rows: SeedingRows, n_clusters, random_state, oversampling_factor, n_rounds, n_threads):
     """The k-means|| rounds on either backend's rows (see _LocalSeedingRows),
     then the reclustering of the candidates on the client."""
     oversampling = float(oversampling_factor) * n_clusters

@@ -34,18 +34,15 @@ from lvmfast._kernels import _sparse
 from lvmfast._parallel import blas_single_thread, effective_n_threads, plan_blocks, threads_for_work
 from lvmfast._validation import (
     check_sample_weight,
+    draw_probabilities,
     integers,
     unchanged_on_error,
     validate_float_data,
 )
-from lvmfast.cluster._kmeans import (
-    _BaseKMeans,
-    _kmeans_plusplus_indices,
-    _mean_variance,
-    _rows,
-    _sq_norms,
-)
-from lvmfast.cluster._sparse_kmeans import plan_csr_blocks
+from lvmfast.cluster._kmeans import _BaseKMeans
+from lvmfast.cluster._lloyd import _mean_variance
+from lvmfast.cluster._rows import CSRRows, _DenseRows, _rows, _sq_norms, plan_csr_blocks
+from lvmfast.cluster._seeding import _kmeans_plusplus_indices
 
 __all__ = ["MiniBatchKMeans"]
 
@@ -82,12 +79,29 @@ def _optional(value):
 
 
 def _sampling_cdf(sample_weight):
-    """The cumulative distribution RandomState.choice(p=w / w.sum()) builds
-    from scikit-learn's normalized weights (in X's dtype), in float64."""
-    normalized = sample_weight / np.sum(sample_weight)
-    cdf = np.cumsum(normalized.astype(np.float64))
+    """The cumulative distribution RandomState.choice(p=w / w.sum()) builds,
+    from the weights normalized in float64 (scikit-learn normalizes them in
+    X's dtype, which float32 weights whose sum overflows turn into NaN)."""
+    cdf = np.cumsum(draw_probabilities(sample_weight))
     cdf /= cdf[-1]
     return cdf
+
+
+def _check_counts_stay_finite(counts, sample_weight, dtype):
+    """partial_fit keeps each center's running count, the sum of the weights
+    of the rows it took, in X's dtype (as scikit-learn does): refuse weights
+    that could take a count past that dtype's maximum (float32: 3.4e38)."""
+    with np.errstate(over="ignore"):
+        total = np.sum(sample_weight, dtype=np.float64)
+        if counts is not None:
+            total += np.sum(counts, dtype=np.float64)
+    largest = float(np.finfo(dtype).max)
+    if not total <= largest:
+        raise ValueError(
+            f"sample_weight: the running counts of partial_fit (sums of the weights, here up to {total:.3g}) "
+            f"would overflow {np.dtype(dtype).name} (maximum {largest:.3g}); scale the weights down (only "
+            f"their ratios matter, within and across calls)."
+        )
 
 
 def _csr_step(X, row_sq_norms, sample_weight, centers, counts, n_threads):
@@ -190,7 +204,10 @@ class MiniBatchKMeans(_BaseKMeans):
     Differences from scikit-learn: negative sample weights are refused (as
     by :class:`KMeans`); dense rows are centered by the training mean chunk by
     chunk in the distance computations, and sums are taken in float64, so
-    results agree with scikit-learn's to rounding, not bit for bit.
+    results agree with scikit-learn's to rounding, not bit for bit. The
+    batches' sampling weights are normalized in float64: float32 weights
+    whose sum overflows float32 (which scikit-learn turns into NaN) keep
+    their ratios.
     """
 
     # scikit-learn's MiniBatchKMeans constraints (no 'k-means||' init), with
@@ -327,7 +344,7 @@ class MiniBatchKMeans(_BaseKMeans):
             centers = X[_kmeans_plusplus_indices(X, sample_weight, self.n_clusters, random_state, None, n_threads)]
         elif isinstance(init, str) and init == "random":
             seeds = random_state.choice(
-                X.shape[0], size=self.n_clusters, replace=False, p=sample_weight / sample_weight.sum()
+                X.shape[0], size=self.n_clusters, replace=False, p=draw_probabilities(sample_weight)
             )
             centers = X[seeds]
         elif callable(init):
@@ -413,10 +430,11 @@ class MiniBatchKMeans(_BaseKMeans):
             # scikit-learn's smoothed batch inertia; after a single step there
             # is none yet (scikit-learn fails there), so that step's is used.
             ewa = self._ewa_inertia if self._ewa_inertia is not None else state[_SLOT["batch_inertia"]]
-            self.inertia_ = float(ewa * np.sum(sample_weight))
+            with np.errstate(over="ignore"):  # inf only past the float64 maximum
+                self.inertia_ = float(ewa * np.sum(sample_weight, dtype=np.float64))
         return self
 
-    def _dense_steps(self, rows, sample_weight, centers, counts, state, random_state, n_steps, n_threads):
+    def _dense_steps(self, rows: _DenseRows, sample_weight, centers, counts, state, random_state, n_steps, n_threads):
         """The steps of a dense fit, many per kernel call. Returns the final
         centers (in the rows' frame) and the number of steps run."""
         X, batch_size = rows.X, self._batch_size
@@ -456,7 +474,7 @@ class MiniBatchKMeans(_BaseKMeans):
                 break
         return centers, done
 
-    def _sparse_steps(self, rows, sample_weight, centers, counts, state, random_state, n_steps, n_threads):
+    def _sparse_steps(self, rows: CSRRows, sample_weight, centers, counts, state, random_state, n_steps, n_threads):
         """The steps of a CSR fit, one per Python iteration: the dense
         kernel's logic on CSR batches."""
         X, batch_size = rows.X, self._batch_size
@@ -545,7 +563,9 @@ class MiniBatchKMeans(_BaseKMeans):
             The batch. float32 stays float32; sparse input is used as CSR.
         y : Ignored
         sample_weight : array-like of shape (n_samples,), default=None
-            Non-negative weights of the batch's rows.
+            Non-negative weights of the batch's rows. Each center's running
+            count sums the weights of its rows in X's dtype: weights that
+            could take it past that dtype's maximum are refused.
 
         Returns
         -------
@@ -557,6 +577,7 @@ class MiniBatchKMeans(_BaseKMeans):
         if random_state is None:
             random_state = check_random_state(self.random_state)
         sample_weight = check_sample_weight(sample_weight, X, X.dtype)
+        _check_counts_stay_finite(self._counts if has_centers else None, sample_weight, X.dtype)
         n_threads = effective_n_threads()
         if not has_centers:
             self._check_params_vs_input(X)

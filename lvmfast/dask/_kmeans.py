@@ -8,10 +8,11 @@ from sklearn.utils._param_validation import StrOptions
 from lvmfast._parallel import effective_n_threads
 from lvmfast._validation import integers, unchanged_on_error
 from lvmfast.cluster import _kmeans as local
-from lvmfast.cluster._kmeans import _DenseRows, _kmeans_plusplus_indices, _single_precision_rows
 from lvmfast.cluster._kmeans_parallel import (
-    _top_up, candidate_weights, draw_rows, seed_centers, single_precision_scores, update_nearest,
+    _top_up, candidate_weights, draw_rows, single_precision_scores, update_nearest,
 )
+from lvmfast.cluster._rows import _DenseRows
+from lvmfast.cluster._seeding import _kmeans_plusplus_indices
 from lvmfast.dask._core import (
     DaskData, add_statistics, add_tuples, as_block_array, as_dask_rows, as_dask_vector, check_input_features,
     on_worker, run, tree_sum,
@@ -42,14 +43,11 @@ def _lloyd_block(x, w, start, previous, shift, centers, update_centers, with_ine
     keep_row_norms (see ROW_STATE_SHARE); otherwise the block keeps 4 bytes
     a row on the workers, not 12, and recomputes them. Returns (new state,
     (n_changed, sums, weights, inertia))."""
-    rows = _DenseRows(x, shift, centers.shape[0], 1)
     labels, row_sq = (None, None) if previous is None else previous[0]
     labels = np.full(x.shape[0], -1, dtype=np.int32) if labels is None else labels.copy()  # inputs stay as they are
-    if row_sq is None and update_centers:
-        row_sq = _single_precision_rows(x, shift, centers.shape[0], 1)
-    rows._row_sq = row_sq
+    rows = _DenseRows(x, shift, centers.shape[0], 1, single_precision=update_centers, gemm_row_sq_norms=row_sq)
     n_changed, sums, weights, inertia = rows.lloyd_step(w, centers, labels, update_centers, with_inertia)
-    return (labels, row_sq if keep_row_norms else None), (n_changed, sums, weights, inertia)
+    return (labels, rows.gemm_row_sq_norms if keep_row_norms else None), (n_changed, sums, weights, inertia)
 
 
 @on_worker
@@ -112,9 +110,10 @@ class _BlockState:
 
 
 class DaskLloydRows:
-    """The Dask twin of lvmfast.cluster._kmeans._DenseRows: the same methods
-    for KMeans._lloyd and _fit_rows, over the blocks of a dask X. Labels are
-    a _BlockState; sample_weight is ignored in favour of the data's unit-mean
+    """The Dask LloydRows (lvmfast.cluster._protocols), twin of
+    lvmfast.cluster._rows._DenseRows: the Lloyd loop (lvmfast.cluster._lloyd)
+    and KMeans._fit_rows over the blocks of a dask X. Labels are a
+    _BlockState; sample_weight is ignored in favour of the data's unit-mean
     weights (the same ones KMeans passes)."""
 
     def __init__(self, data):
@@ -160,7 +159,7 @@ class DaskLloydRows:
 
     def same_clustering(self, labels1, labels2, n_clusters):
         """Whether each cluster of labels1 is one cluster of labels2 (as
-        lvmfast.cluster._kmeans._is_same_clustering)."""
+        lvmfast.cluster._rows._is_same_clustering)."""
         parts = [
             delayed(_label_pairs, pure=True)(None, None, 0, a, b) for a, b in zip(labels1.parts, labels2.parts)
         ]
@@ -175,14 +174,16 @@ class DaskLloydRows:
 
 
 class DaskSeedingRows:
-    """The Dask twin of lvmfast.cluster._kmeans_parallel._LocalSeedingRows:
-    k-means|| rounds over the blocks (each row's nearest candidate stays on
-    the workers; the draws are keyed by the global row index, so they are
-    the local backend's)."""
+    """The Dask SeedingRows (lvmfast.cluster._protocols), twin of
+    lvmfast.cluster._kmeans_parallel._LocalSeedingRows: k-means|| rounds over
+    the blocks (each row's nearest candidate stays on the workers; the draws
+    are keyed by the global row index, so they are the local backend's);
+    greedy k-means++ on a uniform sample of sample_size rows."""
 
-    def __init__(self, data, shift):
-        self.data, self.shift = data, shift
+    def __init__(self, data, shift, sample_size=DEFAULT_SAMPLE_SIZE):
+        self.data, self.shift, self.sample_size = data, shift, sample_size
         self.n_samples, self.dtype = data.n_samples, data.dtype
+        self.n_threads = effective_n_threads()
         self.state = _BlockState(len(data.x_blocks))
         self._largest = self._mean = 0.0
 
@@ -194,6 +195,9 @@ class DaskSeedingRows:
         else:
             weights = np.ones(self.n_samples, dtype=self.dtype)
         return weights / weights.sum(dtype=np.float64)
+
+    def greedy_seeds(self, n_clusters, random_state):
+        return sample_kmeans_plusplus(self.data, n_clusters, random_state, self.sample_size)
 
     def fold(self, indices, label_offset, single=False):
         outputs = self.data.per_block(
@@ -351,33 +355,9 @@ class KMeans(DaskEstimatorMixin, local.KMeans):
         self.labels_ = rows.labels_array(self.labels_).persist()
         return self
 
-    def _initial_centers(self, X, rows, sample_weight, random_state, init_array):
-        """Initial centers in the rows' frame, from the workers' blocks."""
-        data = rows.data
-        if isinstance(self.init, str) and self.init == "k-means||":
-            seeding = DaskSeedingRows(data, rows.shift)
-            centers, _ = seed_centers(
-                seeding, self.n_clusters, random_state, self.oversampling_factor, self.init_max_iter,
-                effective_n_threads(),
-            )
-        elif isinstance(self.init, str) and self.init == "k-means++":
-            centers = data.rows(sample_kmeans_plusplus(data, self.n_clusters, random_state, self.sample_size))
-        elif isinstance(self.init, str) and self.init == "random":
-            p = data.gather(data.weights).astype(np.float64)
-            p /= p.sum()
-            if np.count_nonzero(p) < self.n_clusters:
-                raise ValueError(
-                    f"init='random' needs n_clusters={self.n_clusters} rows with positive weight; "
-                    f"sample_weight has only {np.count_nonzero(p)}."
-                )
-            centers = data.rows(random_state.choice(data.n_samples, size=self.n_clusters, replace=False, p=p))
-        elif callable(self.init):
-            centers = self._check_centers(
-                self.init(X, self.n_clusters, random_state=random_state), X, "the centers returned by init"
-            )
-        else:
-            centers = init_array
-        return rows.to_frame(np.asarray(centers))
+    def _seeding_rows(self, X, rows: "DaskLloydRows", sample_weight) -> "DaskSeedingRows":
+        """The seeding backend over the workers' blocks (for KMeans._initial_centers)."""
+        return DaskSeedingRows(rows.data, rows.shift, self.sample_size)
 
     def _check_centers(self, centers, X, what):
         if hasattr(centers, "compute"):
