@@ -26,6 +26,7 @@ from sklearn.utils.sparsefuncs import mean_variance_axis
 from sklearn.utils.validation import check_array, check_is_fitted
 
 from lvmfast._kernels import _kmeans as kernels
+from lvmfast.cluster._centering import dense_centering_shift, feature_mean_variance
 from lvmfast._parallel import blas_single_thread, effective_n_threads, plan_blocks
 from lvmfast._validation import (
     FLOAT_DTYPES, check_float_array, check_sample_weight, integers, positive_reals, unchanged_on_error,
@@ -354,12 +355,7 @@ def _mean_variance(X, chunk_rows=65536):
     float64, a chunk at a time: the scale of KMeans' tol."""
     if sp.issparse(X):
         return float(np.mean(mean_variance_axis(X, axis=0)[1]))
-    mean = X.mean(axis=0, dtype=np.float64)
-    total = np.zeros(X.shape[1])
-    for start in range(0, X.shape[0], chunk_rows):
-        diff = X[start:start + chunk_rows] - mean
-        total += np.einsum("ij,ij->j", diff, diff, dtype=np.float64)
-    return float(np.mean(total / X.shape[0]))
+    return float(np.mean(feature_mean_variance(X, chunk_rows)[1]))
 
 
 def _rows(X, n_clusters, n_threads, fitting=False, shift=None):
@@ -370,7 +366,7 @@ def _rows(X, n_clusters, n_threads, fitting=False, shift=None):
 
         return CSRRows(X, n_clusters, n_threads)
     if shift is None:
-        shift = X.mean(axis=0, dtype=np.float64)
+        shift = dense_centering_shift(X)
     return _DenseRows(X, shift.astype(X.dtype), n_clusters, n_threads, single_precision=fitting)
 
 

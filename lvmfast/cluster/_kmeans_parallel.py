@@ -35,6 +35,7 @@ from sklearn.utils import check_random_state
 from sklearn.utils._param_validation import validate_params
 
 from lvmfast._kernels import _oversample as kernels
+from lvmfast.cluster._centering import dense_centering_shift
 from lvmfast._parallel import _threadpool_controller, effective_n_threads, plan_blocks
 from lvmfast._validation import (
     check_float_array,
@@ -287,7 +288,7 @@ def kmeans_parallel_centers(X, sample_weight, n_clusters, random_state, *, overs
     if sp.issparse(X):
         shift = np.zeros(n_features, dtype=X.dtype)
     elif shift is None:
-        shift = X.mean(axis=0, dtype=np.float64)
+        shift = dense_centering_shift(X)
     shift = np.ascontiguousarray(shift, dtype=X.dtype)
     # The draws do not depend on the weights' scale; weights of mean 1 keep
     # phi = sum(w * closest) finite and normal (1e300 or 1e-310 weights).
