@@ -770,9 +770,15 @@ class KMeans(_BaseKMeans):
         every row sits on its center (more clusters than distinct rows) there
         is nothing to gain, and scikit-learn leaves the clusters empty."""
         empty = np.flatnonzero(weights == 0)
+        before = weights.copy()
         for cluster, (point, w, old) in zip(empty, rows.farthest_rows(sample_weight, centers, labels, empty.shape[0])):
             sums[old] -= point * w
             weights[old] -= w
+            if weights[old] <= before[old] * 2.0**-40:
+                # it gave away all its weight: what is left is rounding, and
+                # sums / weights would be a point far from every row
+                sums[old] = 0.0
+                weights[old] = 0.0
             sums[cluster] = point * w
             weights[cluster] = w
 
