@@ -43,6 +43,7 @@ from lvmfast._validation import (
     positive_reals,
     unit_mean_weights,
 )
+from lvmfast.cluster._centering import dense_centering_shift
 from lvmfast.cluster._lloyd import _mean_variance, lloyd
 from lvmfast.cluster._protocols import SeedingRows
 from lvmfast.cluster._rows import CSRRows, _rows
@@ -282,7 +283,7 @@ def kmeans_parallel_centers(X, sample_weight, n_clusters, random_state, *, overs
     if sp.issparse(X):
         shift = np.zeros(n_features, dtype=X.dtype)
     elif shift is None:
-        shift = X.mean(axis=0, dtype=np.float64)
+        shift = dense_centering_shift(X)
     shift = np.ascontiguousarray(shift, dtype=X.dtype)
     rows = _LocalSeedingRows(X, sample_weight, shift, n_threads)
     return seed_centers(rows, n_clusters, random_state, oversampling_factor, n_rounds, n_threads)

@@ -16,6 +16,7 @@ from sklearn.utils.sparsefuncs import mean_variance_axis
 
 from lvmfast._kernels import _kmeans as kernels
 from lvmfast._parallel import blas_single_thread
+from lvmfast.cluster._centering import feature_mean_variance
 from lvmfast.cluster._protocols import LloydRows
 from lvmfast.cluster._rows import _DenseRows, _sq_norms
 
@@ -97,9 +98,15 @@ def _relocate_empty_clusters(rows: LloydRows, sample_weight, centers, labels, su
     every row sits on its center (more clusters than distinct rows) there
     is nothing to gain, and scikit-learn leaves the clusters empty."""
     empty = np.flatnonzero(weights == 0)
+    before = weights.copy()
     for cluster, (point, w, old) in zip(empty, rows.farthest_rows(sample_weight, centers, labels, empty.shape[0])):
         sums[old] -= point * w
         weights[old] -= w
+        if weights[old] <= before[old] * 2.0**-40:
+            # it gave away all its weight: what is left is rounding, and
+            # sums / weights would be a point far from every row
+            sums[old] = 0.0
+            weights[old] = 0.0
         sums[cluster] = point * w
         weights[cluster] = w
 
@@ -117,12 +124,7 @@ def _mean_variance(X, chunk_rows=65536):
     float64, a chunk at a time: the scale of KMeans' tol."""
     if sp.issparse(X):
         return float(np.mean(mean_variance_axis(X, axis=0)[1]))
-    mean = X.mean(axis=0, dtype=np.float64)
-    total = np.zeros(X.shape[1])
-    for start in range(0, X.shape[0], chunk_rows):
-        diff = X[start:start + chunk_rows] - mean
-        total += np.einsum("ij,ij->j", diff, diff, dtype=np.float64)
-    return float(np.mean(total / X.shape[0]))
+    return float(np.mean(feature_mean_variance(X, chunk_rows)[1]))
 
 
 # Groups of centers for the bounded steps: about one per 10 centers

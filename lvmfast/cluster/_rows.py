@@ -14,6 +14,7 @@ import scipy.sparse as sp
 from lvmfast._kernels import _kmeans as kernels
 from lvmfast._kernels import _sparse
 from lvmfast._parallel import blas_single_thread, plan_blocks, threads_for_work
+from lvmfast.cluster._centering import dense_centering_shift
 
 __all__ = ["CSRRows", "plan_csr_blocks"]
 
@@ -250,5 +251,5 @@ def _rows(X, n_clusters, n_threads, fitting=False, shift=None):
     if sp.issparse(X):
         return CSRRows(X, n_clusters, n_threads)
     if shift is None:
-        shift = X.mean(axis=0, dtype=np.float64)
+        shift = dense_centering_shift(X)
     return _DenseRows(X, shift.astype(X.dtype), n_clusters, n_threads, single_precision=fitting)

@@ -8,6 +8,7 @@ from sklearn.utils._param_validation import StrOptions
 from lvmfast._parallel import effective_n_threads
 from lvmfast._validation import integers, unchanged_on_error
 from lvmfast.cluster import _kmeans as local
+from lvmfast.cluster._centering import centering_shift
 from lvmfast.cluster._kmeans_parallel import (
     _top_up, candidate_weights, draw_rows, single_precision_scores, update_nearest,
 )
@@ -118,7 +119,7 @@ class DaskLloydRows:
 
     def __init__(self, data):
         self.data = data
-        self.shift = data.mean.astype(data.dtype)
+        self.shift = centering_shift(data.mean, data.variance, data.dtype)
         self.keep_row_norms = data.persisted or 12 * data.n_samples <= ROW_STATE_SHARE * data.cluster_memory
 
     def to_frame(self, centers):

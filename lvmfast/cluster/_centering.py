@@ -1,0 +1,48 @@
+"""The frame the dense k-means kernels work in: rows minus a per-feature shift.
+
+The shift is the data mean rounded, per feature, to a multiple of a power of
+two q near 2^-10 times the feature's standard deviation. That moves it by at
+most q / 2 (far below the spread, so the distance expansion keeps its
+precision), and makes centering exact for data on a grid of powers of two
+(integers: pixels, counts; binary fixed point): when x and the shift are both
+multiples of min(q, grid) and |x - shift| < 2^p min(q, grid) (p = 53 for
+float64, 24 for float32), x - shift is exact. Distances between such rows and
+such centers (initial centers drawn from the rows, or given on the grid) are
+then computed in the centered frame exactly as in the original one wherever
+the squared differences and their sums are exact (integers below 2^53, or
+2^24 for float32), so an exact tie stays an exact tie and goes to the lowest
+center index, as an exact argmin does. Off the grid (general float data)
+nothing is exact in either frame and ties are decided by the proven scores
+and direct differences of the centered rows.
+"""
+import numpy as np
+
+
+def centering_shift(mean, variance, dtype):
+    """The shift for features of the given mean and variance (float64
+    arrays), in `dtype`: the mean where the variance is 0 or not finite, else
+    the mean rounded to a multiple of 2^(floor(log2(std)) - 10)."""
+    mean = np.asarray(mean, dtype=np.float64)
+    std = np.sqrt(np.asarray(variance, dtype=np.float64))
+    usable = np.isfinite(std) & (std > 0)
+    exponent = np.floor(np.log2(np.where(usable, std, 1.0))) - 10
+    # rounding to a multiple of a power of two is exact in float64 (a scaling)
+    rounded = np.ldexp(np.round(np.ldexp(mean, -exponent.astype(int))), exponent.astype(int))
+    return np.where(usable & np.isfinite(rounded), rounded, mean).astype(dtype)
+
+
+def feature_mean_variance(X, chunk_rows=65536):
+    """Per-feature mean and (unweighted) variance of a dense X in float64, a
+    chunk of rows at a time."""
+    mean = X.mean(axis=0, dtype=np.float64)
+    total = np.zeros(X.shape[1])
+    for start in range(0, X.shape[0], chunk_rows):
+        diff = X[start:start + chunk_rows] - mean
+        total += np.einsum("ij,ij->j", diff, diff, dtype=np.float64)
+    return mean, total / max(X.shape[0], 1)
+
+
+def dense_centering_shift(X):
+    """centering_shift for the features of a dense X."""
+    mean, variance = feature_mean_variance(X)
+    return centering_shift(mean, variance, X.dtype)
