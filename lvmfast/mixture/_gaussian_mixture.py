@@ -73,6 +73,25 @@ def _parameters_from_statistics(nk, s1, s2, around, covariance_type, reg_covar, 
     return nk_eps, means, variances
 
 
+def random_seed_rows(n_samples, n_components, random_state, weights=None):
+    """init_params='random_from_data': n_components distinct row indices.
+    Rows of equal weight (no sample_weight, or constant weights): scikit-
+    learn's uniform draw. Otherwise drawn with probability proportional to
+    the weights, so that a row of weight 0 is never a seed. The in-memory
+    and Dask mixtures both draw here: the same random_state and weights
+    pick the same rows."""
+    p = None if weights is None else np.asarray(weights, dtype=np.float64)
+    if p is None or p.min() == p.max():
+        return random_state.choice(n_samples, size=n_components, replace=False)
+    positive = np.count_nonzero(p)
+    if positive < n_components:
+        raise ValueError(
+            f"init_params='random_from_data' needs n_components={n_components} rows with positive weight; "
+            f"sample_weight has only {positive}."
+        )
+    return random_state.choice(n_samples, size=n_components, replace=False, p=p / p.sum())
+
+
 def second_moments(covariance_type, x, weighted_resp, means, weights):
     """s2 of em_pass for a block of centered rows and their w * r."""
     if covariance_type == "tied":
@@ -114,11 +133,9 @@ class _LocalRows:
     blocks of an in-memory X (lvmfast._gaussian.em_statistics). The Dask
     backend (lvmfast.dask) has the same attributes and em_statistics."""
 
-    def __init__(self, X, sample_weight, n_threads, weight_scale=1.0):
+    def __init__(self, X, sample_weight, n_threads):
+        # sample_weight has mean 1 (lvmfast._validation.unit_mean_weights)
         self.X, self.sample_weight, self.n_threads = X, sample_weight, n_threads
-        # sample_weight has mean 1; the caller's weights were weight_scale
-        # times it (what the variational posterior, unlike EM, depends on)
-        self.weight_scale = weight_scale
         self.dtype = X.dtype
         self.shift = X.mean(axis=0, dtype=np.float64)  # the frame of the pass
         self.total_weight = sample_weight.sum(dtype=np.float64)
@@ -220,9 +237,9 @@ class _BaseGaussianMixture(DensityMixin, BaseEstimator, metaclass=ABCMeta):
             if self.init_params == "k-means++":
                 from lvmfast.cluster import kmeans_plusplus
 
-                indices = kmeans_plusplus(X, k, random_state=random_state)[1]
+                indices = kmeans_plusplus(X, k, sample_weight=sample_weight, random_state=random_state)[1]
             else:
-                indices = random_state.choice(X.shape[0], size=k, replace=False)
+                indices = random_seed_rows(X.shape[0], k, random_state, sample_weight)
             assignment = indices, np.arange(k)
         if memo is not None:
             memo[key] = assignment, random_state.get_state()
@@ -317,8 +334,8 @@ class _BaseGaussianMixture(DensityMixin, BaseEstimator, metaclass=ABCMeta):
                 f"n_samples = {n_samples}"
             )
         self._check_initial_parameters(n_features)
-        sample_weight, scale = unit_mean_weights(check_sample_weight(sample_weight, X, np.float64), X.dtype, with_scale=True)
-        self._em(_LocalRows(X, sample_weight, effective_n_threads(), scale), warm)
+        sample_weight = unit_mean_weights(check_sample_weight(sample_weight, X, np.float64), X.dtype)
+        self._em(_LocalRows(X, sample_weight, effective_n_threads()), warm)
         return X
 
     def _em(self, rows, warm):

@@ -156,7 +156,7 @@ class GaussianMixtureIC(DensityMixin, BaseEstimator):
         n_samples, n_features = X.shape
         counts, types = self._grid(n_samples)
         weights, scale = unit_mean_weights(check_sample_weight(sample_weight, X, np.float64), X.dtype, with_scale=True)
-        rows = _LocalRows(X, weights, effective_n_threads(), scale)
+        rows = _LocalRows(X, weights, effective_n_threads())
         n_rows = rows.total_weight * scale  # the caller's total weight: n_samples when unweighted
         rows.initial_assignments = {}  # each k's initial responsibilities, drawn once for all types
         if isinstance(self.random_state, numbers.Integral):
