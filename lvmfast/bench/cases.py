@@ -90,6 +90,15 @@ class Case(abc.ABC):
     def agreement(self, ours, theirs):
         """{'metric', 'value', 'tolerance', 'agrees', 'text'} from two measurements."""
 
+    def check_size(self):
+        """Raise ValueError, naming the sizes, where the case cannot run at
+        its size: fewer rows than components or classes."""
+        n_samples = self.size["n_samples"]
+        for name in ("n_components", "n_classes"):
+            if name in self.size and n_samples < self.size[name]:
+                raise ValueError(f"{self.key} needs n_samples >= {name}; got n_samples={n_samples}, "
+                                 f"{name}={self.size[name]}")
+
     def floor_seconds(self, rates):
         """The floor of the step, where the case has one, from the machine's
         rates: {'gemm_flops': {dtype: FLOP/s}, 'read_bandwidth': bytes/s}."""
@@ -605,6 +614,12 @@ class MixtureSelectionCase(Case):
     # fit of this data lands in a local optimum that merges two components,
     # and BIC then picks 6 (both libraries).
     n_init = 2
+
+    def check_size(self):
+        super().check_size()
+        if self.size["n_samples"] < max(self.grid):
+            raise ValueError(f"{self.key} needs n_samples >= {max(self.grid)} (its largest n_components); "
+                             f"got n_samples={self.size['n_samples']}")
 
     def _make_data(self):
         return known_mixture(self.size["n_samples"], self.size["n_features"], self.size["n_components"], self.dtype.name)
