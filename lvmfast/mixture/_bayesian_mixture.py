@@ -19,7 +19,7 @@ from scipy.special import betaln, digamma, gammaln
 from sklearn.utils._param_validation import Interval, StrOptions
 
 from lvmfast._gaussian import log_det_cholesky, log_likelihood_from_statistics, precision_cholesky
-from lvmfast.mixture._gaussian_mixture import _BaseGaussianMixture, _parameters_from_statistics, _precisions
+from lvmfast.mixture._base import BaseGaussianMixture, parameters_from_statistics, precisions_from_cholesky
 
 __all__ = ["BayesianGaussianMixture"]
 
@@ -72,7 +72,7 @@ def _entropy_of_responsibilities(statistics, log_weights, means, chol, covarianc
     return log_likelihood - in_components
 
 
-class BayesianGaussianMixture(_BaseGaussianMixture):
+class BayesianGaussianMixture(BaseGaussianMixture):
     """Gaussian mixture fit by variational inference.
 
     A drop-in for ``sklearn.mixture.BayesianGaussianMixture``: the same
@@ -144,7 +144,7 @@ class BayesianGaussianMixture(_BaseGaussianMixture):
     """
 
     _parameter_constraints: dict = {
-        **_BaseGaussianMixture._parameter_constraints,
+        **BaseGaussianMixture._parameter_constraints,
         "weight_concentration_prior_type": [StrOptions(set(PRIOR_TYPES))],
         "weight_concentration_prior": [None, Interval(Real, 0.0, None, closed="neither")],
         "mean_precision_prior": [None, Interval(Real, 0.0, None, closed="neither")],
@@ -275,7 +275,7 @@ class BayesianGaussianMixture(_BaseGaussianMixture):
 
     def _initial_state(self, rows, random_state):
         nk, s1, s2, around = self._initial_statistics(rows, random_state)
-        return self._posterior(*_parameters_from_statistics(
+        return self._posterior(*parameters_from_statistics(
             nk, s1, s2, around, self.covariance_type, self.reg_covar, rows.shift
         ))
 
@@ -331,7 +331,7 @@ class BayesianGaussianMixture(_BaseGaussianMixture):
         entropy = _entropy_of_responsibilities(
             statistics, self._log_weights(state), state["means"], state["chol"], self.covariance_type
         )
-        new = self._posterior(*_parameters_from_statistics(
+        new = self._posterior(*parameters_from_statistics(
             nk, s1, s2, state["means"], self.covariance_type, self.reg_covar, rows.shift
         ))
         return new, entropy + self._prior_terms(new)
@@ -376,7 +376,7 @@ class BayesianGaussianMixture(_BaseGaussianMixture):
         self.means_ = (state["means"] + shift).astype(dtype)
         self.covariances_ = np.asarray(state["covariances"]).astype(dtype)
         self.precisions_cholesky_ = np.asarray(state["chol"]).astype(dtype)
-        self.precisions_ = _precisions(np.asarray(state["chol"]), self.covariance_type).astype(dtype)
+        self.precisions_ = precisions_from_cholesky(np.asarray(state["chol"]), self.covariance_type).astype(dtype)
 
     def _scoring_log_weights(self):
         return self._log_weights(self._fitted_state(self._shift))
