@@ -1,7 +1,7 @@
 """What the Gaussian mixtures share (GaussianMixture, BayesianGaussianMixture,
 their Dask counterparts and GaussianMixtureIC): the M-step on the pass's
-statistics, the local rows backend, the initial responsibilities, the
-iteration loop (fit_rows) and the use of a fitted model.
+statistics, the initial responsibilities, the iteration loop (fit_rows, on
+any lvmfast._iterate.EMRows backend) and the use of a fitted model.
 
 The loop and the initializations follow scikit-learn's mixtures step for
 step, so the same starting point gives the same iterations.
@@ -115,8 +115,8 @@ def precisions_from_cholesky(precisions_cholesky, covariance_type):
 
 class BaseGaussianMixture(DensityMixin, BaseEstimator, metaclass=ABCMeta):
     """What GaussianMixture and BayesianGaussianMixture share: validation,
-    the initial responsibilities, the iteration loop and the use of a fitted
-    model. A subclass says what its parameters are (a dict, its `state`),
+    the initial responsibilities and the use of a fitted model; fit_rows
+    runs the iteration loop on the hooks. A subclass says what its parameters are (a dict, its `state`),
     which log weights the E-step adds to each component's log-density, and
     how the M-step turns the pass's statistics into the next state and the
     lower bound (its hooks are listed at the end of this class)."""
