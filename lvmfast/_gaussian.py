@@ -255,6 +255,39 @@ def em_statistics(X, shift, sample_weight, log_weights, means, precisions_choles
     return nk, s1, s2, float(log_likelihood.sum())
 
 
+class LocalEMRows:
+    """The local backend of the EM pass (an EMRows): the compiled kernels
+    over the fixed blocks of an in-memory X (em_statistics), for the
+    mixtures' loop and the classifiers' semi-supervised EM. The Dask
+    backend is lvmfast.dask._mixture.DaskEMRows.
+
+    share_initial_assignments=True keeps a memo of the initial one-hot
+    assignments (`initial_assignments`), so that fits of several covariance
+    types on these rows draw them once (GaussianMixtureIC's grid)."""
+
+    def __init__(self, X, sample_weight, n_threads, share_initial_assignments=False):
+        # sample_weight: the fit's weights of mean 1 (lvmfast._validation.unit_mean_weights),
+        # zero on the rows the pass leaves out (the semi-supervised labeled rows)
+        self.X, self.sample_weight, self.n_threads = X, sample_weight, n_threads
+        self.dtype = X.dtype
+        self.shift = X.mean(axis=0, dtype=np.float64)  # the frame of the pass
+        self.total_weight = sample_weight.sum(dtype=np.float64)
+        # sum w x x^T, the tied s2 of every pass, summed once per component
+        # count (whose block plan fixes its rounding)
+        self._tied_scatter = {}
+        self.initial_assignments = {} if share_initial_assignments else None
+
+    def em_statistics(self, log_weights, means, precisions_cholesky, covariance_type):
+        n_components = len(means)
+        statistics = em_statistics(
+            self.X, self.shift.astype(self.dtype), self.sample_weight, log_weights, means, precisions_cholesky,
+            covariance_type, self.n_threads, tied_scatter=self._tied_scatter.get(n_components),
+        )
+        if covariance_type == "tied":
+            self._tied_scatter[n_components] = statistics[2]
+        return statistics
+
+
 def moments_around(nk, s1, s2, around, to, covariance_type):
     """em_pass's second moments s2, summed around `around` (K x D), summed
     around `to` instead: with d = to - around and c = s1 - nk around =
@@ -271,6 +304,36 @@ def moments_around(nk, s1, s2, around, to, covariance_type):
         cross = centered_s1[:, :, None] * shift[:, None, :]
         return s2 - cross - cross.transpose(0, 2, 1) + nk[:, None, None] * shift[:, :, None] * shift[:, None, :]
     return s2.reshape(n_components, n_features) - 2 * centered_s1 * shift + nk[:, None] * shift**2
+
+
+def covariances_from_moments(moments, counts, covariance_type, reg_covar):
+    """The (biased, weighted) covariances of the components or classes from
+    their second moments around their own means: `moments` is what
+    moments_around(..., to=means) gives ('full': (K, D, D); 'diag',
+    'spherical': (K, D)), or for 'tied' the pooled scatter
+    sum_k sum w (x - m_k)(x - m_k)^T (D, D). Divided by the counts ('tied':
+    by their sum), reg_covar added to the diagonal; variances are clipped
+    at 0 (rounding), and 'spherical' is their mean per component. The one
+    estimate of the mixtures' M-step and the classifiers' fit."""
+    n_features = moments.shape[-1]
+    if covariance_type == "tied":
+        covariances = moments / counts.sum()
+        covariances.flat[:: n_features + 1] += reg_covar
+        return covariances
+    if covariance_type == "full":
+        covariances = moments / counts[:, None, None]
+        for covariance in covariances:
+            covariance.flat[:: n_features + 1] += reg_covar
+        return covariances
+    variances = np.maximum(moments / counts[:, None], 0.0) + reg_covar
+    return variances.mean(axis=1) if covariance_type == "spherical" else variances
+
+
+def pooled_scatter(s2, counts, means):
+    """The tied moments: sum_k sum w (x - m_k)(x - m_k)^T from the pass's
+    tied s2 (sum w x x^T) and each component's count and mean."""
+    n_features = means.shape[1]
+    return s2.reshape(n_features, n_features) - (counts[:, None] * means).T @ means
 
 
 def log_likelihood_from_statistics(nk, s1, s2, around, log_weights, means, precisions_cholesky, covariance_type):

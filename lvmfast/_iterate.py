@@ -3,7 +3,40 @@ BayesianGaussianMixture (variational EM) and the semi-supervised Gaussian
 classifiers. Each alternates one pass over the rows, which sums statistics
 under the current state, and an M-step on those statistics, until the lower
 bound gains less than tol; they differ only in the pass and the M-step they
-hand to `iterate`."""
+hand to `iterate`.
+
+EMRows is the contract of the rows an EM-like loop passes over: a new
+backend (another storage of X) or a new model family's loop is written
+against it, not against one backend's class."""
+from typing import Protocol, runtime_checkable
+
+import numpy as np
+
+
+@runtime_checkable
+class EMRows(Protocol):
+    """The rows backend of the mixtures' loop (lvmfast.mixture._base.fit_rows):
+    lvmfast._gaussian.LocalEMRows (the compiled kernels over an
+    in-memory X) and lvmfast.dask._mixture.DaskEMRows (the same kernels
+    mapped over a dask X's blocks) provide it.
+
+    The weights a backend passes carry mean 1 (the caller's weights divided
+    by their mean), and every statistic is taken in the frame X - shift."""
+
+    #: X's dtype: the kernels run in it, and the fitted parameters take it.
+    dtype: np.dtype
+    #: (n_features,) float64: the origin of the frame the passes work in (a mean of X).
+    shift: np.ndarray
+    #: sum of the (mean 1) weights, float64.
+    total_weight: float
+
+    def em_statistics(self, log_weights: np.ndarray, means: np.ndarray, precisions_cholesky: np.ndarray,
+                      covariance_type: str) -> tuple[np.ndarray, np.ndarray, np.ndarray, float]:
+        """One pass: with r the responsibilities of log N(x | means,
+        precisions) + log_weights, (nk = sum w r, s1 = sum w r (x - shift),
+        s2 = the second moments around `means` (the tied s2: sum w x x^T),
+        sum w log-likelihood), summed in a fixed order."""
+        ...
 
 
 def iterate(statistics_of, m_step, state, lower_bound, max_iter, tol, on_iteration=None):

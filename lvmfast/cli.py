@@ -1,5 +1,6 @@
 """The `lvmfast` command."""
 import argparse
+import os
 import sys
 
 import numpy as np
@@ -17,6 +18,9 @@ def _demo(args):
     from lvmfast.datasets import load_faithful
 
     X, names = load_faithful()
+    if args.clusters > X.shape[0]:
+        args.parser.error(f"argument --clusters: expected at most {X.shape[0]} (the Old Faithful eruptions), "
+                          f"got {args.clusters}")
     print(f"lvmfast {__version__} (OpenMP {'on' if openmp_enabled() else 'off'}, {effective_n_threads()} threads)")
     print(f"Old Faithful: {X.shape[0]} eruptions, features {names}")
     km = KMeans(n_clusters=args.clusters, random_state=args.seed).fit(X)
@@ -183,18 +187,68 @@ def _thread_counts(text):
     return counts
 
 
-def _positive(text):
-    try:
-        value = int(text)
-    except ValueError:
-        value = 0
-    if value < 1:
-        raise argparse.ArgumentTypeError(f"expected a positive integer, got {text!r}")
-    return value
+def _at_least(smallest, largest=None):
+    """An argparse type: an integer from `smallest` (to `largest`)."""
+
+    def integer(text):
+        try:
+            value = int(text)
+        except ValueError:
+            value = None
+        if value is None or value < smallest or (largest is not None and value > largest):
+            expected = (f"an integer from {smallest} to {largest}" if largest is not None
+                        else "a positive integer" if smallest == 1 else f"an integer >= {smallest}")
+            raise argparse.ArgumentTypeError(f"expected {expected}, got {text!r}")
+        return value
+
+    return integer
+
+
+_positive = _at_least(1)
+# what numpy's RandomState takes as a seed
+_seed = _at_least(0, 2**32 - 1)
 
 
 def _names(text):
-    return [part.strip() for part in text.split(",") if part.strip()]
+    """Comma-separated names, at least one."""
+    names = [part.strip() for part in text.split(",") if part.strip()]
+    if not names:
+        raise argparse.ArgumentTypeError(f"expected comma-separated names, got {text!r}")
+    return names
+
+
+def _dtypes(text):
+    names = _names(text)
+    bad = [name for name in names if name not in ("float64", "float32")]
+    if bad:
+        raise argparse.ArgumentTypeError(f"expected float64 and/or float32, not {', '.join(bad)}")
+    return names
+
+
+def _models(text):
+    from lvmfast.bench.runner import select_cases
+
+    names = _names(text)
+    try:
+        select_cases(names)
+    except ValueError as error:
+        raise argparse.ArgumentTypeError(str(error)) from None
+    return names
+
+
+def _output_path(text):
+    """A file path that can be written now: checked by opening it for
+    appending (the file is removed again if this made it, and an existing
+    one is left as it was), so a run fails before its work, not after."""
+    existed = os.path.lexists(text)
+    try:
+        with open(text, "a"):
+            pass
+    except OSError as error:
+        raise argparse.ArgumentTypeError(f"cannot write {text!r}: {error.strerror}") from None
+    if not existed:
+        os.remove(text)
+    return text
 
 
 def _bench(args):
@@ -204,17 +258,14 @@ def _bench(args):
         print("--plot draws with matplotlib, which is not installed here.\n"
               "Install the plot extra: pip install 'lvmfast[plot]'", file=sys.stderr)
         return 2
-    try:
-        keys = runner.select_cases(args.models)
-    except ValueError as error:
-        print(f"lvmfast bench: {error}", file=sys.stderr)
-        return 2
-    bad_dtypes = [t for t in args.dtypes if t not in ("float64", "float32")]
-    if bad_dtypes:
-        print(f"lvmfast bench: dtypes are float64 and float32, not {', '.join(bad_dtypes)}", file=sys.stderr)
-        return 2
+    keys = runner.select_cases(args.models)
     overrides = {"n_samples": args.n_samples, "n_features": args.n_features,
                  "n_components": args.n_components, "n_classes": args.n_classes}
+    for key in keys:
+        try:
+            runner.build_case(key, "float64", "quick" if args.quick else "full", overrides).check_size()
+        except ValueError as error:
+            args.parser.error(str(error))
     results = runner.run(
         keys, args.dtypes, "quick" if args.quick else "full", overrides, args.threads, args.repeats,
         memory=not args.no_memory, scaling_table=not args.no_scaling,
@@ -237,10 +288,10 @@ def main(argv=None):
     parser = argparse.ArgumentParser(prog="lvmfast", description="Fast latent variable models on the CPU.")
     commands = parser.add_subparsers(dest="command", required=True)
     demo = commands.add_parser("demo", help="fit the models on the shipped Old Faithful data and print them")
-    demo.add_argument("--clusters", type=int, default=2, help="number of k-means clusters (default 2)")
-    demo.add_argument("--seed", type=int, default=0, help="random seed (default 0)")
-    demo.add_argument("--plot", metavar="PATH", help="also draw the Old Faithful mixture to PATH (a PNG; matplotlib)")
-    demo.set_defaults(run=_demo)
+    demo.add_argument("--clusters", type=_positive, default=2, help="number of k-means clusters (default 2)")
+    demo.add_argument("--seed", type=_seed, default=0, help="random seed (default 0)")
+    demo.add_argument("--plot", type=_output_path, metavar="PATH", help="also draw the Old Faithful mixture to PATH (a PNG; matplotlib)")
+    demo.set_defaults(run=_demo, parser=demo)
     bench = commands.add_parser(
         "bench", help="time lvmfast beside scikit-learn on the same problems and print a Markdown table",
         description="Each case runs lvmfast and scikit-learn on the same data from the same starting point, "
@@ -251,23 +302,24 @@ def main(argv=None):
     from lvmfast.bench.cases import GROUPS
 
     groups = ", ".join(f"{group} ({', '.join(cases)})" for group, cases in GROUPS.items())
-    bench.add_argument("--models", type=_names, default=None, metavar="NAMES",
+    bench.add_argument("--models", type=_models, default=None, metavar="NAMES",
                        help=f"comma-separated cases or groups: {groups}; default all")
-    bench.add_argument("--dtypes", type=_names, default=["float64", "float32"], metavar="TYPES",
+    bench.add_argument("--dtypes", type=_dtypes, default=["float64", "float32"], metavar="TYPES",
                        help="float64,float32 (default both)")
     bench.add_argument("--threads", type=_thread_counts, default=None, metavar="COUNTS",
                        help="comma-separated thread counts for the scaling table; the comparison uses the largest "
                             "(default 1, 2, 4, ... up to the core count)")
-    for name, what in [("n-samples", "rows"), ("n-features", "features"),
-                       ("n-components", "clusters and mixture components"), ("n-classes", "classifier classes")]:
-        bench.add_argument(f"--{name}", type=_positive, default=None, metavar="N",
+    for name, what, smallest in [("n-samples", "rows", 1), ("n-features", "features", 1),
+                                 ("n-components", "clusters and mixture components", 1),
+                                 ("n-classes", "classifier classes", 2)]:
+        bench.add_argument(f"--{name}", type=_at_least(smallest), default=None, metavar="N",
                            help=f"{what} in every case that has them (default: each case's own size)")
     bench.add_argument("--repeats", type=_positive, default=3, metavar="R", help="timed repeats per measurement (median)")
-    bench.add_argument("--json", metavar="PATH", help="also write every measured field to PATH as JSON")
-    bench.add_argument("--plot", metavar="PATH", help="also draw the speedups and the scaling to a PNG (matplotlib)")
+    bench.add_argument("--json", type=_output_path, metavar="PATH", help="also write every measured field to PATH as JSON")
+    bench.add_argument("--plot", type=_output_path, metavar="PATH", help="also draw the speedups and the scaling to a PNG (matplotlib)")
     bench.add_argument("--no-memory", action="store_true", help="skip the peak-memory measurements")
     bench.add_argument("--no-scaling", action="store_true", help="skip the thread-scaling table")
-    bench.set_defaults(run=_bench)
+    bench.set_defaults(run=_bench, parser=bench)
     args = parser.parse_args(argv)
     return args.run(args)
 

@@ -7,7 +7,6 @@ import warnings
 import numpy as np
 import pytest
 from scipy.special import betaln, digamma, gammaln
-from sklearn.datasets import make_blobs
 from sklearn.exceptions import ConvergenceWarning
 from sklearn.mixture import BayesianGaussianMixture as SKBayesianGaussianMixture
 from threadpoolctl import threadpool_limits
@@ -157,22 +156,49 @@ def test_float32_stays_float32_and_agrees_with_float64(covariance_type):
     assert m32.lower_bound_ == pytest.approx(m64.lower_bound_, rel=1e-5)
 
 
+SCALED_FIT_ATTRIBUTES = ("weights_", "means_", "covariances_", "precisions_cholesky_", "mean_prior_",
+                         "covariance_prior_", "mean_precision_", "degrees_of_freedom_")
+
+
 @pytest.mark.parametrize("covariance_type", COVARIANCE_TYPES)
-def test_integer_weights_equal_repeated_rows(covariance_type):
-    """Blobs far apart, K = their number: k-means finds the same clusters
-    either way, so the weighted fit and the repeated rows give one model
-    (the default priors included: weighted mean and covariance)."""
-    X, _ = make_blobs(300, 2, centers=[[0, 0], [20, 0], [0, 20]], random_state=0)
-    weights = np.random.default_rng(0).integers(1, 4, len(X))
-    params = dict(n_components=3, covariance_type=covariance_type, random_state=0, tol=1e-8, max_iter=500)
-    weighted = fit_quietly(BayesianGaussianMixture(**params), X, sample_weight=weights)
-    repeated = fit_quietly(BayesianGaussianMixture(**params), np.repeat(X, weights, axis=0))
-    order = np.argsort(weighted.means_[:, 0] + 100 * weighted.means_[:, 1])
-    order_r = np.argsort(repeated.means_[:, 0] + 100 * repeated.means_[:, 1])
-    np.testing.assert_allclose(weighted.mean_prior_, repeated.mean_prior_, rtol=1e-10, atol=1e-12)
-    np.testing.assert_allclose(weighted.covariance_prior_, repeated.covariance_prior_, rtol=1e-10)
-    np.testing.assert_allclose(weighted.means_[order], repeated.means_[order_r], rtol=1e-7, atol=1e-9)
-    np.testing.assert_allclose(weighted.weights_[order], repeated.weights_[order_r], rtol=1e-7)
+def test_weights_that_only_rescale_change_nothing(covariance_type):
+    """sample_weight is relative: the fit is that of the weights normalized
+    to mean 1, so w and c * w give one model, for weights summing to 1
+    (where the covariance prior once divided by sum(w) - 1 = 0) and below."""
+    X = skewed_blobs(3)
+    w = np.random.default_rng(0).uniform(0.2, 3.0, len(X))
+    params = dict(n_components=4, covariance_type=covariance_type, random_state=0, tol=1e-8, max_iter=500)
+    reference = fit_quietly(BayesianGaussianMixture(**params), X, sample_weight=w)
+    for c in (1e-3, 1 / w.sum(), 1.0, 1e3):
+        scaled = fit_quietly(BayesianGaussianMixture(**params), X, sample_weight=c * w)
+        assert scaled.n_iter_ == reference.n_iter_, c
+        assert scaled.lower_bound_ == pytest.approx(reference.lower_bound_, rel=1e-9), c
+        for name in SCALED_FIT_ATTRIBUTES:
+            np.testing.assert_allclose(np.asarray(getattr(scaled, name), dtype=np.float64),
+                                       np.asarray(getattr(reference, name), dtype=np.float64),
+                                       rtol=1e-7, atol=1e-9, err_msg=f"{name}, c={c}")
+
+
+@pytest.mark.parametrize("covariance_type", COVARIANCE_TYPES)
+def test_default_covariance_prior_is_the_weighted_covariance(covariance_type):
+    """covariance_prior_ by default: the covariance of X under its weights
+    normalized to mean 1, sum w (x - m)(x - m)^T / (n_samples - 1), which is
+    scikit-learn's np.cov(X.T) when the weights are all 1."""
+    X = skewed_blobs(4)
+    n, d = X.shape
+    w = np.random.default_rng(1).uniform(0.0, 2.0, n)
+    unit = w / w.mean()
+    mean = unit @ X / n
+    covariance = ((unit[:, None] * (X - mean)).T @ (X - mean)) / (n - 1)
+    expected = {"full": covariance, "tied": covariance, "diag": np.diag(covariance),
+                "spherical": np.diag(covariance).mean()}[covariance_type]
+    params = dict(n_components=2, covariance_type=covariance_type, random_state=0, max_iter=0)
+    weighted = fit_quietly(BayesianGaussianMixture(**params), X, sample_weight=w / w.sum())
+    np.testing.assert_allclose(weighted.covariance_prior_, expected, rtol=1e-10)
+    np.testing.assert_allclose(weighted.mean_prior_, mean, rtol=1e-10, atol=1e-12)
+    unweighted = fit_quietly(BayesianGaussianMixture(**params), X)
+    theirs = fit_quietly(SKBayesianGaussianMixture(**params), X)
+    np.testing.assert_allclose(unweighted.covariance_prior_, theirs.covariance_prior_, rtol=1e-10)
 
 
 def test_bit_identical_with_one_and_two_threads():

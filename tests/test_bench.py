@@ -11,7 +11,7 @@ import scipy.sparse
 import scipy.sparse.linalg
 
 import lvmfast
-from lvmfast.bench import cases, memory, report, runner
+from lvmfast.bench import cases, data, memory, report, runner
 from lvmfast.cli import main
 
 pytest.importorskip("sklearn")
@@ -190,7 +190,9 @@ def test_plot_without_matplotlib_names_the_extra(monkeypatch, capsys, tmp_path):
     (["--dtypes", "float16"], "not float16"),
 ])
 def test_bad_options_are_named(args, message, capsys):
-    assert main(["bench", "--quick", *args]) == 2
+    with pytest.raises(SystemExit) as info:  # a usage error, before any work
+        main(["bench", "--quick", *args])
+    assert info.value.code == 2
     assert message in capsys.readouterr().err
 
 
@@ -292,7 +294,7 @@ def test_sparse_kmeans_agrees_at_the_quick_size(dtype):
 
 @pytest.mark.parametrize("dtype", ["float32", "float64"])
 def test_sparse_documents_are_tf_idf_like(dtype):
-    X, topic = cases.sparse_documents(5000, 2000, 10, 50, dtype)
+    X, topic = data.sparse_documents(5000, 2000, 10, 50, dtype)
     assert isinstance(X, scipy.sparse.csr_matrix) and X.shape == (5000, 2000) and X.dtype == dtype
     assert X.has_canonical_format
     assert X.indices.dtype == X.indptr.dtype == np.int32  # as lvmfast takes them, without a copy
@@ -306,7 +308,7 @@ def test_sparse_documents_are_tf_idf_like(dtype):
     same, other = (topic[:, None] == topic[None, :200])[:200], (topic[:, None] != topic[None, :200])[:200]
     overlap = (X[:200] @ X[:200].T).toarray()
     assert overlap[same & ~np.eye(200, dtype=bool)].mean() > 1.5 * overlap[other].mean()
-    again, _ = cases.sparse_documents(5000, 2000, 10, 50, dtype)
+    again, _ = data.sparse_documents(5000, 2000, 10, 50, dtype)
     assert (X != again).nnz == 0
 
 

@@ -102,3 +102,73 @@ def test_public_names():
     assert {"KMeans", "kmeans_plusplus"} <= set(lvmfast.__all__)
     assert isinstance(lvmfast.__version__, str)
     np.testing.assert_array_equal(lvmfast.kmeans_plusplus(np.eye(3), 3, random_state=0)[0].sum(axis=0), np.ones(3))
+
+
+def usage_error(argv, capsys):
+    """The exit code and stderr of `lvmfast argv`, which must stop before
+    any work (nothing on stdout)."""
+    with pytest.raises(SystemExit) as info:
+        main(argv)
+    captured = capsys.readouterr()
+    assert captured.out == ""
+    return info.value.code, captured.err
+
+
+@pytest.mark.parametrize("argv, message", [
+    (["demo", "--clusters", "0"], "--clusters: expected a positive integer, got '0'"),
+    (["demo", "--clusters", "273"], "--clusters: expected at most 272 (the Old Faithful eruptions), got 273"),
+    (["demo", "--seed", "-1"], "--seed: expected an integer from 0 to 4294967295, got '-1'"),
+    (["demo", "--seed", str(2**32)], "--seed: expected an integer from 0 to 4294967295"),
+    (["bench", "--n-classes", "1"], "--n-classes: expected an integer >= 2, got '1'"),
+    (["bench", "--dtypes", ","], "--dtypes: expected comma-separated names, got ','"),
+    (["bench", "--dtypes", "float16"], "--dtypes: expected float64 and/or float32, not float16"),
+    (["bench", "--models", ","], "--models: expected comma-separated names, got ','"),
+    (["bench", "--models", "lloyd,nothing"], "--models: unknown model 'nothing'"),
+    (["bench", "--quick", "--models", "lloyd", "--n-samples", "5", "--n-components", "10"],
+     "lloyd needs n_samples >= n_components; got n_samples=5, n_components=10"),
+    (["bench", "--quick", "--models", "gaussian-nb", "--n-samples", "5", "--n-classes", "10"],
+     "gaussian-nb needs n_samples >= n_classes; got n_samples=5, n_classes=10"),
+    (["bench", "--quick", "--models", "gmm-select", "--n-samples", "6"],
+     "gmm-select needs n_samples >= 8"),
+])
+def test_bad_arguments_are_usage_errors_before_any_work(argv, message, capsys):
+    code, err = usage_error(argv, capsys)
+    assert code == 2
+    assert message in err
+
+
+@pytest.mark.parametrize("command", [["demo"], ["bench", "--quick", "--models", "lloyd"]])
+@pytest.mark.parametrize("option", ["--plot", "--json"])
+def test_unwritable_output_paths_are_usage_errors_before_any_work(command, option, tmp_path, capsys):
+    if command == ["demo"] and option == "--json":
+        pytest.skip("demo has no --json")
+    a_file = tmp_path / "a_file"
+    a_file.write_text("")
+    for path in (tmp_path / "missing" / "out.png", a_file / "out.png", tmp_path):
+        code, err = usage_error([*command, option, str(path)], capsys)
+        assert code == 2
+        assert f"{option}: cannot write {str(path)!r}" in err
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["a_file"]  # nothing created
+
+
+@pytest.mark.skipif(os.name != "posix" or os.geteuid() == 0, reason="permissions: needs a non-root POSIX user")
+def test_read_only_folder_is_a_usage_error(tmp_path, capsys):
+    folder = tmp_path / "read_only"
+    folder.mkdir()
+    folder.chmod(0o500)
+    try:
+        code, err = usage_error(["bench", "--json", str(folder / "out.json")], capsys)
+    finally:
+        folder.chmod(0o700)
+    assert code == 2 and "--json: cannot write" in err
+
+
+def test_writable_output_path_is_left_alone(tmp_path):
+    from lvmfast.cli import _output_path
+
+    path = tmp_path / "out.json"
+    assert _output_path(str(path)) == str(path)
+    assert not path.exists()
+    path.write_text("kept")
+    assert _output_path(str(path)) == str(path)
+    assert path.read_text() == "kept"

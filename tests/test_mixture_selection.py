@@ -8,7 +8,7 @@ import pytest
 from sklearn.exceptions import ConvergenceWarning
 
 from lvmfast import GaussianMixture, GaussianMixtureIC
-from lvmfast.bench.cases import known_mixture
+from lvmfast.bench.data import known_mixture
 
 COVARIANCE_TYPES = ["full", "tied", "diag", "spherical"]
 

@@ -9,7 +9,9 @@ import time
 import numpy as np
 from threadpoolctl import threadpool_limits
 
-from lvmfast.bench.cases import CASES, GROUPS, LIBRARIES, SCALING_CASES, exp_rate, gemm_rate, read_bandwidth
+from lvmfast.bench.cases import CASES, GROUPS, SCALING_CASES
+from lvmfast.bench.implementations import LIBRARIES
+from lvmfast.bench.probes import exp_rate, gemm_rate, read_bandwidth
 from lvmfast._parallel import usable_cpus
 from lvmfast.bench.memory import MemoryProbe
 

@@ -1,5 +1,5 @@
 """GaussianMixture and BayesianGaussianMixture on dask arrays: the
-in-memory mixtures' loop (_em) with the Dask pass of this module."""
+in-memory mixtures' loop (fit_rows) with the Dask pass of this module."""
 import numpy as np
 from dask import delayed
 from sklearn.base import _fit_context
@@ -14,7 +14,7 @@ from lvmfast.dask._estimator import DaskEstimatorMixin
 from lvmfast.dask._kmeans import DEFAULT_SAMPLE_SIZE, sample_kmeans_plusplus
 from lvmfast.mixture import _bayesian_mixture as local_bayesian
 from lvmfast.mixture import _gaussian_mixture as local
-from lvmfast.mixture._gaussian_mixture import NK_EPSILON, second_moments
+from lvmfast.mixture._base import NK_EPSILON, fit_rows, random_seed_rows, second_moments
 
 __all__ = ["BayesianGaussianMixture", "GaussianMixture"]
 
@@ -58,13 +58,12 @@ def _tied_scatter_block(x, w, start, shift, covered):
 
 class DaskEMRows:
     """The Dask backend of the EM pass: the attributes and em_statistics of
-    lvmfast.mixture._gaussian_mixture._LocalRows, over a dask X's blocks."""
+    lvmfast._gaussian.LocalEMRows, over a dask X's blocks."""
 
     def __init__(self, data):
         self.data, self.dtype = data, data.dtype
         self.shift = data.mean
         self.total_weight = data.total_weight
-        self.weight_scale = data.weight_mean  # the weights have mean 1, as in memory
 
     def em_statistics(self, log_weights, means, precisions_cholesky, covariance_type):
         params = delayed((log_weights, means, precisions_cholesky))
@@ -109,7 +108,7 @@ class _DaskMixture(DaskEstimatorMixin):
             )
         self._check_initial_parameters(n_features)
         data = DaskData(X_dask, sample_weight, weight_dtype=np.float64, persist=self.persist, progress=self.progress)
-        self._em(DaskEMRows(data), warm)
+        fit_rows(self, DaskEMRows(data), warm)
         self._persisted = data.persisted
         return self
 
@@ -129,7 +128,8 @@ class _DaskMixture(DaskEstimatorMixin):
         if self.init_params == "k-means++":
             indices = sample_kmeans_plusplus(data, k, random_state, self.sample_size)
         else:  # random_from_data: the local estimator's draw
-            indices = random_state.choice(data.n_samples, size=k, replace=False)
+            weights = data.gather(data.weights) if data.given_weights else None
+            indices = random_seed_rows(data.n_samples, k, random_state, weights)
         x, w = data.rows(indices), data.weights_of(indices)
         if self.covariance_type != "tied":
             return self._one_hot_statistics(x, shift, w, np.arange(k), np.arange(k))

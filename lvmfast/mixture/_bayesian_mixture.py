@@ -19,7 +19,7 @@ from scipy.special import betaln, digamma, gammaln
 from sklearn.utils._param_validation import Interval, StrOptions
 
 from lvmfast._gaussian import log_det_cholesky, log_likelihood_from_statistics, precision_cholesky
-from lvmfast.mixture._gaussian_mixture import _BaseGaussianMixture, _parameters_from_statistics, _precisions
+from lvmfast.mixture._base import BaseGaussianMixture, parameters_from_statistics, precisions_from_cholesky
 
 __all__ = ["BayesianGaussianMixture"]
 
@@ -58,13 +58,6 @@ def _log_wishart_norm(degrees_of_freedom, log_det_precision_cholesky, n_features
     )
 
 
-def _in_caller_units(statistics, rows):
-    """Sums over rows of the pass, times the weights' scale: the passes run
-    on weights of mean 1, and the posterior counts rows (integer weights
-    act as repeated rows)."""
-    return tuple(s * rows.weight_scale for s in statistics)
-
-
 def _entropy_of_responsibilities(statistics, log_weights, means, chol, covariance_type):
     """-sum_i w_i sum_k r_ik log r_ik, from the pass's statistics.
 
@@ -79,15 +72,19 @@ def _entropy_of_responsibilities(statistics, log_weights, means, chol, covarianc
     return log_likelihood - in_components
 
 
-class BayesianGaussianMixture(_BaseGaussianMixture):
+class BayesianGaussianMixture(BaseGaussianMixture):
     """Gaussian mixture fit by variational inference.
 
     A drop-in for ``sklearn.mixture.BayesianGaussianMixture``: the same
     parameters, attributes and iterations from the same starting point, with
     each iteration one fused pass over the rows (GaussianMixture's, with the
     variational per-component terms) and no n_samples x n_components array.
-    ``fit`` also takes ``sample_weight`` (integer weights act as repeated
-    rows; the default priors then use the weighted mean and covariance).
+    ``fit`` also takes ``sample_weight``: relative weights of the rows. The
+    posterior is that of the n_samples rows with the weights normalized to
+    mean 1, so multiplying every weight by a constant changes nothing (and
+    integer weights are not repeated rows here, unlike GaussianMixture's:
+    repeating rows adds data, which moves the posterior away from the
+    prior). The default priors are the weighted mean and covariance.
 
     Parameters
     ----------
@@ -119,7 +116,10 @@ class BayesianGaussianMixture(_BaseGaussianMixture):
     covariance_prior : float or array-like, default=None
         The Wishart's covariance prior: (n_features, n_features) for 'full'
         and 'tied', (n_features,) for 'diag', a float for 'spherical'. None:
-        the (weighted) covariance of X (its diagonal; their mean).
+        the covariance of X under its weights normalized to mean 1,
+        sum_i w_i (x_i - m)(x_i - m)^T / (n_samples - 1) with m the weighted
+        mean (scikit-learn's np.cov(X.T) when unweighted); its diagonal for
+        'diag', their mean for 'spherical'.
     random_state : int, RandomState instance or None, default=None
     warm_start : bool, default=False
     verbose : int, default=0
@@ -144,7 +144,7 @@ class BayesianGaussianMixture(_BaseGaussianMixture):
     """
 
     _parameter_constraints: dict = {
-        **_BaseGaussianMixture._parameter_constraints,
+        **BaseGaussianMixture._parameter_constraints,
         "weight_concentration_prior_type": [StrOptions(set(PRIOR_TYPES))],
         "weight_concentration_prior": [None, Interval(Real, 0.0, None, closed="neither")],
         "mean_precision_prior": [None, Interval(Real, 0.0, None, closed="neither")],
@@ -259,13 +259,13 @@ class BayesianGaussianMixture(_BaseGaussianMixture):
         self._priors = dict(mean=mean_prior - rows.shift, covariance=np.asarray(covariance_prior, dtype=np.float64))
 
     def _data_moments(self, rows):
-        """The (weighted) mean and covariance (ddof=1) of X in one pass: the
-        pass's statistics under a single component ('tied', so that s2 is
-        sum w x x^T around the shift)."""
+        """The weighted mean and covariance of X in one pass (the pass's
+        statistics under a single component, 'tied', so that s2 is
+        sum w x x^T around the shift). The pass's weights have mean 1, so
+        their total is n_samples (up to rounding) and the covariance is
+        scatter / (n_samples - 1) whatever the scale of the caller's weights."""
         n_features = rows.shift.shape[0]
-        nk, s1, s2, _ = _in_caller_units(
-            rows.em_statistics(np.zeros(1), rows.shift[None, :], np.eye(n_features), "tied"), rows
-        )
+        nk, s1, s2, _ = rows.em_statistics(np.zeros(1), rows.shift[None, :], np.eye(n_features), "tied")
         total = nk[0]
         offset = s1[0] / total
         scatter = s2.reshape(n_features, n_features) - total * np.outer(offset, offset)
@@ -275,8 +275,7 @@ class BayesianGaussianMixture(_BaseGaussianMixture):
 
     def _initial_state(self, rows, random_state):
         nk, s1, s2, around = self._initial_statistics(rows, random_state)
-        nk, s1, s2 = _in_caller_units((nk, s1, s2), rows)
-        return self._posterior(*_parameters_from_statistics(
+        return self._posterior(*parameters_from_statistics(
             nk, s1, s2, around, self.covariance_type, self.reg_covar, rows.shift
         ))
 
@@ -328,12 +327,11 @@ class BayesianGaussianMixture(_BaseGaussianMixture):
         return terms + _expected_log_weights(state["concentration"], self.weight_concentration_prior_type)
 
     def _m_step(self, statistics, state, rows):
-        statistics = _in_caller_units(statistics, rows)
         nk, s1, s2, _ = statistics
         entropy = _entropy_of_responsibilities(
             statistics, self._log_weights(state), state["means"], state["chol"], self.covariance_type
         )
-        new = self._posterior(*_parameters_from_statistics(
+        new = self._posterior(*parameters_from_statistics(
             nk, s1, s2, state["means"], self.covariance_type, self.reg_covar, rows.shift
         ))
         return new, entropy + self._prior_terms(new)
@@ -378,7 +376,7 @@ class BayesianGaussianMixture(_BaseGaussianMixture):
         self.means_ = (state["means"] + shift).astype(dtype)
         self.covariances_ = np.asarray(state["covariances"]).astype(dtype)
         self.precisions_cholesky_ = np.asarray(state["chol"]).astype(dtype)
-        self.precisions_ = _precisions(np.asarray(state["chol"]), self.covariance_type).astype(dtype)
+        self.precisions_ = precisions_from_cholesky(np.asarray(state["chol"]), self.covariance_type).astype(dtype)
 
     def _scoring_log_weights(self):
         return self._log_weights(self._fitted_state(self._shift))

@@ -25,7 +25,9 @@ from sklearn.utils.validation import check_is_fitted
 from lvmfast._gaussian import COVARIANCE_TYPES
 from lvmfast._parallel import effective_n_threads
 from lvmfast._validation import check_sample_weight, integers, unchanged_on_error, unit_mean_weights, validate_float_data
-from lvmfast.mixture._gaussian_mixture import INIT_PARAMS, GaussianMixture, _LocalRows
+from lvmfast._gaussian import LocalEMRows
+from lvmfast.mixture._base import INIT_PARAMS, fit_rows
+from lvmfast.mixture._gaussian_mixture import GaussianMixture
 
 __all__ = ["GaussianMixtureIC"]
 
@@ -156,9 +158,9 @@ class GaussianMixtureIC(DensityMixin, BaseEstimator):
         n_samples, n_features = X.shape
         counts, types = self._grid(n_samples)
         weights, scale = unit_mean_weights(check_sample_weight(sample_weight, X, np.float64), X.dtype, with_scale=True)
-        rows = _LocalRows(X, weights, effective_n_threads(), scale)
+        # each k's initial responsibilities are drawn once for all covariance types
+        rows = LocalEMRows(X, weights, effective_n_threads(), share_initial_assignments=True)
         n_rows = rows.total_weight * scale  # the caller's total weight: n_samples when unweighted
-        rows.initial_assignments = {}  # each k's initial responsibilities, drawn once for all types
         if isinstance(self.random_state, numbers.Integral):
             seeds = [self.random_state] * len(counts)
         else:
@@ -177,7 +179,7 @@ class GaussianMixtureIC(DensityMixin, BaseEstimator):
                 )
                 with warnings.catch_warnings():
                     warnings.simplefilter("ignore", ConvergenceWarning)  # one summary below
-                    model._em(rows, warm=False)
+                    fit_rows(model, rows)
                 model.n_features_in_ = n_features
                 if hasattr(self, "feature_names_in_"):
                     model.feature_names_in_ = self.feature_names_in_

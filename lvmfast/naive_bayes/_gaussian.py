@@ -16,12 +16,13 @@ from sklearn.utils.multiclass import check_classification_targets
 from sklearn.utils.validation import check_is_fitted
 
 from lvmfast._gaussian import (
-    COVARIANCE_TYPES, check_precisions_fit_dtype, class_statistics, em_statistics, explain_zero_variance,
-    largest_precision, log_likelihood_from_statistics, log_prob, moments_around, precision_cholesky,
+    COVARIANCE_TYPES, LocalEMRows, check_precisions_fit_dtype, class_statistics, covariances_from_moments,
+    explain_zero_variance, largest_precision, log_likelihood_from_statistics, log_prob, moments_around, pooled_scatter,
+    precision_cholesky,
 )
 from lvmfast._kernels._responsibilities import log_normalize
-from lvmfast._iterate import iterate
-from lvmfast._parallel import blas_single_thread, threads_for_work
+from lvmfast._iterate import EMRows, iterate
+from lvmfast._parallel import blas_single_thread, effective_n_threads, threads_for_work
 from lvmfast._validation import (
     _NoBoolInterval, _names_any, check_sample_weight, integers, naming_errors, unchanged_on_error, unit_mean_weights,
     validate_float_data,
@@ -106,8 +107,8 @@ def _batch_statistics(X, labels, weights, n_classes, n_threads=None, unit_weight
     )
     filled = unit_counts > 0
     batch_var = np.zeros_like(means)
-    batch_var[filled] = s2.reshape(means.shape)[filled] / unit_counts[filled, None] - (means - around)[filled] ** 2
-    batch_var = np.maximum(batch_var, 0.0)
+    batch_var[filled] = _class_covariances(unit_counts[filled], means[filled], s2.reshape(means.shape)[filled],
+                                           around[filled], "diag", 0.0)
     largest = float(weights.max()) if weights.size else 0.0
     batch_mean = means + shift
     if unit_weights:
@@ -177,18 +178,11 @@ def _class_covariances(counts, means, s2, around, covariance_type, reg_covar):
     """Each class's (biased, weighted) covariance, shaped as covariance_type
     says, from em_pass's statistics: counts, means and s2 around `around`
     (the tied s2 is sum w x x^T), all in one frame."""
-    k, d = means.shape
-    delta = means - around
-    if covariance_type == "full":
-        cov = s2.reshape(k, d, d) / counts[:, None, None] - delta[:, :, None] * delta[:, None, :]
-        cov += reg_covar * np.eye(d)
-    elif covariance_type == "tied":
-        cov = (s2.reshape(d, d) - (counts[:, None] * means).T @ means) / counts.sum() + reg_covar * np.eye(d)
+    if covariance_type == "tied":
+        moments = pooled_scatter(s2, counts, means)
     else:
-        cov = np.maximum(s2.reshape(k, d) / counts[:, None] - delta**2, 0.0) + reg_covar
-        if covariance_type == "spherical":
-            cov = cov.mean(axis=1)
-    return cov
+        moments = moments_around(counts, counts[:, None] * means, s2, around, means, covariance_type)
+    return covariances_from_moments(moments, counts, covariance_type, reg_covar)
 
 
 class _GaussianGenerativeClassifier(ClassifierMixin, BaseEstimator):
@@ -259,13 +253,13 @@ class _GaussianGenerativeClassifier(ClassifierMixin, BaseEstimator):
         labeled = (counts, counts[:, None] * means, s2, around)
         total_weight = float(weights.sum(dtype=np.float64))
 
+        unlabeled_rows: EMRows = LocalEMRows(X, unlabeled_weights, effective_n_threads())
+
         def e_step(log_prior, means, chol):
             """All rows' statistics (the labeled ones' moved to `around`, the
             means em_statistics sums s2 around, rounded to X's dtype) and
             their weighted log-likelihood."""
-            nk, s1, s2, log_likelihood = em_statistics(
-                X, shift, unlabeled_weights, log_prior, means + shift64, chol, covariance_type
-            )
+            nk, s1, s2, log_likelihood = unlabeled_rows.em_statistics(log_prior, means + shift64, chol, covariance_type)
             log_likelihood += log_likelihood_from_statistics(*labeled, log_prior, means, chol, covariance_type)
             around = ((means + shift64) - shift64).astype(X.dtype).astype(np.float64)
             s2 = s2 + moments_around(*labeled, around, covariance_type).ravel()

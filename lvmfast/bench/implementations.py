@@ -1,0 +1,40 @@
+"""Which callable each library provides for a benchmarked model."""
+
+# Which callable each library provides for a model: (module, name).
+IMPLEMENTATIONS = {
+    "KMeans": {"lvmfast": ("lvmfast", "KMeans"), "sklearn": ("sklearn.cluster", "KMeans")},
+    "kmeans_plusplus": {"lvmfast": ("lvmfast", "kmeans_plusplus"), "sklearn": ("sklearn.cluster", "kmeans_plusplus")},
+    "MiniBatchKMeans": {
+        "lvmfast": ("lvmfast", "MiniBatchKMeans"), "sklearn": ("sklearn.cluster", "MiniBatchKMeans"),
+    },
+    # Seeding for large K: lvmfast's k-means|| against scikit-learn's greedy k-means++.
+    "kmeans_seeding": {
+        "lvmfast": ("lvmfast.cluster._kmeans_parallel", "kmeans_parallel"), "sklearn": ("sklearn.cluster", "kmeans_plusplus"),
+    },
+    "GaussianMixture": {
+        "lvmfast": ("lvmfast", "GaussianMixture"), "sklearn": ("sklearn.mixture", "GaussianMixture"),
+    },
+    "BayesianGaussianMixture": {
+        "lvmfast": ("lvmfast", "BayesianGaussianMixture"), "sklearn": ("sklearn.mixture", "BayesianGaussianMixture"),
+    },
+    # Choosing K by BIC: scikit-learn has no grid call; its side fits one after another.
+    "GaussianMixtureIC": {"lvmfast": ("lvmfast", "GaussianMixtureIC")},
+    "GaussianNB": {"lvmfast": ("lvmfast", "GaussianNB"), "sklearn": ("sklearn.naive_bayes", "GaussianNB")},
+    "GaussianClassifier": {
+        "lvmfast": ("lvmfast", "GaussianClassifier"),
+        "sklearn": ("sklearn.discriminant_analysis", "QuadraticDiscriminantAnalysis"),
+    },
+}
+LIBRARIES = ("lvmfast", "sklearn")
+
+
+def implementation(model, library):
+    """The class or function `library` provides for `model`."""
+    import importlib
+
+    module, name = IMPLEMENTATIONS[model][library]
+    return getattr(importlib.import_module(module), name)
+
+
+def qualified_name(obj):
+    return f"{obj.__module__}.{obj.__qualname__}"
