@@ -342,44 +342,8 @@ class KMeans(_BaseKMeans):
         # weights of 1e300 (or 1e-310) would overflow (or underflow). The
         # inertia is scaled back to the caller's weights.
         lloyd_weight, weight_scale = unit_mean_weights(sample_weight.astype(np.float64), X.dtype, with_scale=True)
-        self._fit_rows(X, rows, sample_weight, lloyd_weight, weight_scale, tol, init_array)
+        fit_lloyd_runs(self, X, rows, sample_weight, lloyd_weight, weight_scale, tol, init_array)
         return self
-
-    def _fit_rows(self, X, rows: LloydRows, sample_weight, lloyd_weight, weight_scale, tol, init_array):
-        """The runs of Lloyd from each initialization, on either backend's
-        rows (local, or lvmfast.dask's), and the fitted attributes."""
-        random_state = check_random_state(self.random_state)
-        # scikit-learn records the resolved count as _n_init; its tests read it.
-        self._n_init = n_init = self._resolved_n_init()
-
-        best = None
-        for _ in range(n_init):
-            centers = self._initial_centers(X, rows, sample_weight, random_state, init_array)
-            if self.verbose:
-                print("Initialization complete")
-            run = lloyd(
-                rows, lloyd_weight, centers, max_iter=self.max_iter, tol=tol, bounded=self._bounded(rows),
-                verbose=self.verbose, weight_scale=weight_scale, verbose_seconds=self._verbose_seconds,
-            )
-            labels, inertia = run[0], run[1]
-            if best is None or (inertia < best[1] and not rows.same_clustering(labels, best[0], self.n_clusters)):
-                best = run
-
-        labels, inertia, centers, n_iter = best
-        distinct = rows.n_distinct(labels)
-        if distinct < self.n_clusters:
-            warnings.warn(
-                f"Number of distinct clusters ({distinct}) found smaller than n_clusters "
-                f"({self.n_clusters}). Possibly due to duplicate points in X.",
-                ConvergenceWarning,
-                stacklevel=3,
-            )
-        self.cluster_centers_ = centers
-        self._x_mean = rows.shift
-        self.labels_ = labels
-        with np.errstate(over="ignore"):
-            self.inertia_ = inertia * weight_scale
-        self.n_iter_ = n_iter
 
     # The Dask estimators add each iteration's time to the verbose lines.
     _verbose_seconds = False
@@ -445,3 +409,42 @@ def k_means(
     if return_n_iter:
         return est.cluster_centers_, est.labels_, est.inertia_, est.n_iter_
     return est.cluster_centers_, est.labels_, est.inertia_
+
+
+def fit_lloyd_runs(kmeans, X, rows: LloydRows, sample_weight, lloyd_weight, weight_scale, tol, init_array):
+    """The runs of Lloyd from each initialization, on either backend's
+    rows (local, or lvmfast.dask's), and kmeans' fitted attributes: what
+    KMeans.fit, lvmfast.dask.KMeans.fit and the Dask mixtures' k-means
+    initialization share."""
+    random_state = check_random_state(kmeans.random_state)
+    # scikit-learn records the resolved count as _n_init; its tests read it.
+    kmeans._n_init = n_init = kmeans._resolved_n_init()
+
+    best = None
+    for _ in range(n_init):
+        centers = kmeans._initial_centers(X, rows, sample_weight, random_state, init_array)
+        if kmeans.verbose:
+            print("Initialization complete")
+        run = lloyd(
+            rows, lloyd_weight, centers, max_iter=kmeans.max_iter, tol=tol, bounded=kmeans._bounded(rows),
+            verbose=kmeans.verbose, weight_scale=weight_scale, verbose_seconds=kmeans._verbose_seconds,
+        )
+        labels, inertia = run[0], run[1]
+        if best is None or (inertia < best[1] and not rows.same_clustering(labels, best[0], kmeans.n_clusters)):
+            best = run
+
+    labels, inertia, centers, n_iter = best
+    distinct = rows.n_distinct(labels)
+    if distinct < kmeans.n_clusters:
+        warnings.warn(
+            f"Number of distinct clusters ({distinct}) found smaller than n_clusters "
+            f"({kmeans.n_clusters}). Possibly due to duplicate points in X.",
+            ConvergenceWarning,
+            stacklevel=3,
+        )
+    kmeans.cluster_centers_ = centers
+    kmeans._x_mean = rows.shift
+    kmeans.labels_ = labels
+    with np.errstate(over="ignore"):
+        kmeans.inertia_ = inertia * weight_scale
+    kmeans.n_iter_ = n_iter

@@ -169,9 +169,8 @@ CSR_DENSE_VALUES = 8 * 2**20
 SINGLE_PRECISION_SCORES = True
 # Greedy k-means++ on the candidates runs two short parallel regions per
 # center, and Lloyd on them a few per iteration: threads only past this many
-# values (candidates x features). (On
-# this project's busy 2-core machine, 10 K candidates x 32 features at
-# K = 1024 took 0.87 s on one thread and 15 to 20 s on two.) Its local
+# values (candidates x features): below it, the regions' synchronization
+# costs more than a second thread saves, most of all on a busy machine. Its local
 # trials matter: with one trial per center (plain k-means++, as Bahmani et
 # al. recluster) k-means|| reached the best inertia on 64 separated blobs in
 # 0 of 20 seeds, against 16 of 20 with greedy's 2 + log(K).

@@ -33,7 +33,7 @@ __all__ = ["InMemoryRows", "LloydRows", "SeedingRows"]
 @runtime_checkable
 class LloydRows(Protocol):
     """The rows as the Lloyd loop (lvmfast.cluster._lloyd.lloyd) and
-    KMeans._fit_rows see them."""
+    fit_lloyd_runs see them."""
 
     shift: np.ndarray
     """The frame's origin, shape (n_features,), in X's dtype."""

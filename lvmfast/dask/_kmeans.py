@@ -113,7 +113,7 @@ class _BlockState:
 class DaskLloydRows:
     """The Dask LloydRows (lvmfast.cluster._protocols), twin of
     lvmfast.cluster._rows._DenseRows: the Lloyd loop (lvmfast.cluster._lloyd)
-    and KMeans._fit_rows over the blocks of a dask X. Labels are a
+    and fit_lloyd_runs over the blocks of a dask X. Labels are a
     _BlockState; sample_weight is ignored in favour of the data's unit-mean
     weights (the same ones KMeans passes)."""
 
@@ -352,7 +352,7 @@ class KMeans(DaskEstimatorMixin, local.KMeans):
         self._persisted = data.persisted
         rows = DaskLloydRows(data)
         tol = self.tol * float(np.mean(data.variance)) if self.tol else 0.0
-        self._fit_rows(X_dask, rows, data.weights, data.weights, data.weight_mean, tol, init_array)
+        local.fit_lloyd_runs(self, X_dask, rows, data.weights, data.weights, data.weight_mean, tol, init_array)
         self.labels_ = rows.labels_array(self.labels_).persist()
         return self
 

@@ -11,7 +11,8 @@ from lvmfast.dask._core import (
     DaskData, add_tuples, as_dask_rows, as_dask_vector, check_input_features, on_worker, run, tree_sum,
 )
 from lvmfast.dask._estimator import DaskEstimatorMixin
-from lvmfast.dask._kmeans import DEFAULT_SAMPLE_SIZE, sample_kmeans_plusplus
+from lvmfast.cluster._kmeans import fit_lloyd_runs
+from lvmfast.dask._kmeans import DEFAULT_SAMPLE_SIZE, DaskLloydRows, KMeans, sample_kmeans_plusplus
 from lvmfast.mixture import _bayesian_mixture as local_bayesian
 from lvmfast.mixture import _gaussian_mixture as local
 from lvmfast.mixture._base import NK_EPSILON, fit_rows, random_seed_rows, second_moments
@@ -117,12 +118,10 @@ class _DaskMixture(DaskEstimatorMixin):
         responsibilities, summed on the workers."""
         data, shift, k = rows.data, rows.shift, self.n_components
         if self.init_params == "kmeans":
-            from lvmfast.dask._kmeans import DaskLloydRows, KMeans
-
             kmeans = KMeans(k, n_init=1, random_state=random_state, persist=False, progress=self.progress)
             kmeans_rows = DaskLloydRows(data)
             tol = kmeans.tol * float(np.mean(data.variance))
-            kmeans._fit_rows(data.X, kmeans_rows, data.weights, data.weights, 1.0, tol, None)
+            fit_lloyd_runs(kmeans, data.X, kmeans_rows, data.weights, data.weights, 1.0, tol, None)
             labels = [p[0][0] for p in kmeans.labels_.parts]
             return self._labelled_statistics(data, shift, labels)
         if self.init_params == "k-means++":
