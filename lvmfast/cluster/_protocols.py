@@ -15,7 +15,7 @@ methods. The implementations:
   array's blocks (lvmfast.dask._kmeans.DaskSeedingRows).
 
 A new backend (or a new model family on these loops) implements the protocol
-its loop takes; tests/test_kmeans_backends.py
+its loop takes; tests/cluster/test_kmeans_backends.py
 checks that each implementation has every method with the protocol's
 parameters.
 

@@ -552,7 +552,7 @@ def test_parameters_are_kept_and_documented():
 
 
 def test_check_estimator_with_k_means_parallel_init():
-    # As for greedy k-means++ (tests/test_sklearn_compat.py): seeding samples
+    # As for greedy k-means++ (tests/sklearn_compat/test_sklearn_compat.py): seeding samples
     # rows at random, so weighting a row and repeating it draw different seeds.
     expected_failures = {
         f"check_sample_weight_equivalence_on_{kind}_data": "seeding draws differ between weighted and repeated rows"

@@ -21,7 +21,7 @@ pytest's assertion rewriting is applied as for any test file.
 How it is collected: each SklearnTestFile below is turned into a
 pytest.Module child of this module by the pytest_pycollect_makeitem hook in
 tests/conftest.py; its node ids read
-    tests/test_sklearn_suite.py::test_k_means::test_kmeans_results[42-float64-lloyd]
+    tests/sklearn_compat/test_sklearn_suite.py::test_k_means::test_kmeans_results[42-float64-lloyd]
 The fixtures scikit-learn's conftest gives these files (global_random_seed,
 global_dtype) are defined here with scikit-learn's defaults: seed 42 unless
 SKLEARN_TESTS_GLOBAL_RANDOM_SEED says otherwise; float32 runs too unless
