@@ -32,7 +32,7 @@ from lvmfast._kernels._checks cimport (
 )
 from lvmfast._kernels._rows cimport center_rows, copy_centered
 
-cdef extern from "_simd.h" nogil:
+cdef extern from "_gaussian.h" nogil:
     void lvm_log_normalize_d(double *scores, Py_ssize_t n, Py_ssize_t ld, Py_ssize_t n_cols,
                              const double *cols, double *lse)
     void lvm_log_normalize_s(float *scores, Py_ssize_t n, Py_ssize_t ld, Py_ssize_t n_cols,

@@ -25,7 +25,7 @@ from lvmfast._kernels._rows cimport (
     argmin_columns, copy_centered, lvm_sq_distances_d, lvm_sq_distances_s,
 )
 
-cdef extern from "_simd.h" nogil:
+cdef extern from "_kmeans.h" nogil:
     void lvm_pp_potentials_d(const double *dist, Py_ssize_t n, Py_ssize_t n_cols,
                              const double *weight, const double *closest, double *pots)
     void lvm_pp_potentials_s(const double *dist, Py_ssize_t n, Py_ssize_t n_cols,

@@ -20,7 +20,7 @@
  * fused multiply-adds. */
 #ifndef LVMFAST_NEAREST_H
 #define LVMFAST_NEAREST_H
-#include "_simd.h"
+#include "_core.h"
 
 /* Rows per tile for the widest vectors (2 x 16 floats): ld must be a multiple. */
 #define LVM_NEAREST_ROWS 32

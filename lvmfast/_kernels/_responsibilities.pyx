@@ -11,7 +11,7 @@ from cython.parallel cimport prange
 
 from lvmfast._kernels._checks cimport check_length, check_positive
 
-cdef extern from "_simd.h" nogil:
+cdef extern from "_gaussian.h" nogil:
     void lvm_log_normalize_d(double *scores, Py_ssize_t n, Py_ssize_t ld, Py_ssize_t n_cols,
                              const double *cols, double *lse)
     void lvm_log_normalize_s(float *scores, Py_ssize_t n, Py_ssize_t ld, Py_ssize_t n_cols,

@@ -2,7 +2,7 @@
 from cython cimport floating
 
 
-cdef extern from "_simd.h" nogil:
+cdef extern from "_rows.h" nogil:
     void lvm_center_rows_d(const double *x, Py_ssize_t n, Py_ssize_t d, Py_ssize_t ldx,
                            const double *shift, int square, double *out)
     void lvm_center_rows_s(const float *x, Py_ssize_t n, Py_ssize_t d, Py_ssize_t ldx,
@@ -28,7 +28,7 @@ cdef inline void copy_centered(const floating[:, ::1] X, Py_ssize_t start, Py_ss
     center_rows(X, start, n_rows, shift, False, out)
 
 
-cdef extern from "_simd.h" nogil:
+cdef extern from "_rows.h" nogil:
     # squared distances by direct differences (see _simd.h)
     void lvm_sq_distances_d(const double *x, const Py_ssize_t *rows, Py_ssize_t n,
                             Py_ssize_t n_features, const double *cols, Py_ssize_t n_cols,
