@@ -13,12 +13,6 @@
 #error "lvmfast's kernels need GCC or Clang (vector extensions)"
 #endif
 
-#if defined(__x86_64__) && !defined(__clang__) && defined(__linux__)
-#define LVM_CLONES __attribute__((target_clones("avx512f", "avx2", "default")))
-#else
-#define LVM_CLONES
-#endif
-
 /* ---- vector types and helpers --------------------------------------------- */
 
 #define LVM_VEC(T, BYTES, NAME) typedef T NAME __attribute__((vector_size(BYTES)))
@@ -31,6 +25,10 @@ LVM_VEC(double, 64, lvm_d8); LVM_VECU(double, 64, lvm_d8u); LVM_VEC(long long, 6
 LVM_VEC(float, 16, lvm_f4); LVM_VECU(float, 16, lvm_f4u); LVM_VEC(int, 16, lvm_i4);
 LVM_VEC(float, 32, lvm_f8); LVM_VECU(float, 32, lvm_f8u); LVM_VEC(int, 32, lvm_i8);
 LVM_VEC(float, 64, lvm_f16); LVM_VECU(float, 64, lvm_f16u); LVM_VEC(int, 64, lvm_i16);
+
+/* 64-byte vectors read from 32-byte aligned rows (the CSR dots' padded centers) */
+typedef double lvm_d8a32 __attribute__((vector_size(64), aligned(32)));
+typedef float lvm_f16a32 __attribute__((vector_size(64), aligned(32)));
 
 #define LVM_LOAD_D2(p) (*(const lvm_d2u *) (p))
 #define LVM_LOAD_D4(p) (*(const lvm_d4u *) (p))
@@ -114,11 +112,23 @@ LVM_TARGET("avx512f") static inline void lvm_hsum_f16_x4(lvm_f16 a0, lvm_f16 a1,
     out[0] = f[0]; out[1] = f[4]; out[2] = f[8]; out[3] = f[12];
 }
 
-/* ---- one body, three widths ----------------------------------------------
- * A kernel is a BODY(T, VT, VTU, VI, W, LOAD, HSUM) macro (element type,
- * vector type, its unaligned form, the mask type, lanes, load, lane sum) and
- * a SIG(T, NAME) signature macro. LVM_INSTANTIATE_D / _F stamp NAME out for
- * double / float data, ARGS being the call's parenthesized arguments. */
+/* ---- the dispatch scheme ---------------------------------------------------
+ * Every kernel exists as NAME_base (baseline x86-64), NAME_avx2 and
+ * NAME_avx512 (built under target attributes), and NAME, which calls the one
+ * lvm_cpu_level() picks; elsewhere NAME is the baseline build alone. Two
+ * front ends write the three builds from one body:
+ * - explicit lanes: a BODY(T, VT, VTU, VI, W, LOAD, HSUM) macro (element type,
+ *   vector type, its unaligned form, the mask type, lanes, load, lane sum)
+ *   and a SIG(T, NAME) signature macro; LVM_INSTANTIATE_D / _F stamp them
+ *   for double / float with 16-, 32- and 64-byte vectors under the targets
+ *   "avx2" and "avx512f", ARGS being the call's parenthesized arguments.
+ *   LVM_INSTANTIATE_D_ISA / _F_ISA name the two targets instead (a kernel
+ *   whose rounding is fused multiply-adds names "avx2,fma").
+ * - loops the compiler vectorizes: the body is an LVM_BODY function
+ *   NAME_body, and LVM_CLONED(RET, NAME, PARAMS, ARGS) (LVM_CLONED_VOID for
+ *   void) stamps three wrappers under "avx2" / "avx512f" that inline it.
+ * The choice depends on the CPU only, never on the thread count. */
+#define LVM_BODY static inline __attribute__((always_inline))
 #if defined(__x86_64__)
 /* 2: AVX-512F, 1: AVX2, 0: baseline. Read once; the answer never changes. */
 static int lvm_cpu_level(void)
@@ -130,32 +140,49 @@ static int lvm_cpu_level(void)
     }
     return level;
 }
-#define LVM_DISPATCH(NAME, ARGS)                                                \
+/* RETURN is `return` for a function with a result, empty for void. */
+#define LVM_PICK(RETURN, NAME, ARGS)                                            \
     switch (lvm_cpu_level()) {                                                  \
-    case 2: NAME##_avx512 ARGS; break;                                          \
-    case 1: NAME##_avx2 ARGS; break;                                            \
-    default: NAME##_base ARGS;                                                  \
+    case 2: RETURN NAME##_avx512 ARGS; break;                                   \
+    case 1: RETURN NAME##_avx2 ARGS; break;                                     \
+    default: RETURN NAME##_base ARGS;                                           \
     }
-#define LVM_INSTANTIATE_D(SIG, BODY, NAME, ARGS)                                \
-    SIG(double, NAME##_base) { BODY(double, lvm_d2, lvm_d2u, lvm_l2, 2, LVM_LOAD_D2, lvm_hsum_d2) } \
+#define LVM_STAMP(T, SIG, NAME, ARGS, ISA_AVX2, ISA_AVX512, BASE, AVX2, AVX512) \
+    SIG(T, NAME##_base) { BASE }                                                \
+    LVM_TARGET(ISA_AVX2)                                                        \
+    SIG(T, NAME##_avx2) { AVX2 }                                                \
+    LVM_TARGET(ISA_AVX512)                                                      \
+    SIG(T, NAME##_avx512) { AVX512 }                                            \
+    SIG(T, NAME) { LVM_PICK(, NAME, ARGS) }
+#define LVM_STAMP_BODY(RET, NAME, PARAMS, ARGS, RETURN)                        \
+    static RET NAME##_base PARAMS { RETURN NAME##_body ARGS; }                  \
     LVM_TARGET("avx2")                                                          \
-    SIG(double, NAME##_avx2) { BODY(double, lvm_d4, lvm_d4u, lvm_l4, 4, LVM_LOAD_D4, lvm_hsum_d4) } \
+    static RET NAME##_avx2 PARAMS { RETURN NAME##_body ARGS; }                  \
     LVM_TARGET("avx512f")                                                       \
-    SIG(double, NAME##_avx512) { BODY(double, lvm_d8, lvm_d8u, lvm_l8, 8, LVM_LOAD_D8, lvm_hsum_d8) } \
-    SIG(double, NAME) { LVM_DISPATCH(NAME, ARGS) }
-#define LVM_INSTANTIATE_F(SIG, BODY, NAME, ARGS)                                \
-    SIG(float, NAME##_base) { BODY(float, lvm_f4, lvm_f4u, lvm_i4, 4, LVM_LOAD_F4, lvm_hsum_f4) } \
-    LVM_TARGET("avx2")                                                          \
-    SIG(float, NAME##_avx2) { BODY(float, lvm_f8, lvm_f8u, lvm_i8, 8, LVM_LOAD_F8, lvm_hsum_f8) } \
-    LVM_TARGET("avx512f")                                                       \
-    SIG(float, NAME##_avx512) { BODY(float, lvm_f16, lvm_f16u, lvm_i16, 16, LVM_LOAD_F16, lvm_hsum_f16) } \
-    SIG(float, NAME) { LVM_DISPATCH(NAME, ARGS) }
+    static RET NAME##_avx512 PARAMS { RETURN NAME##_body ARGS; }                \
+    static RET NAME PARAMS { LVM_PICK(RETURN, NAME, ARGS) }
 #else
-#define LVM_INSTANTIATE_D(SIG, BODY, NAME, ARGS)                                \
-    SIG(double, NAME) { BODY(double, lvm_d2, lvm_d2u, lvm_l2, 2, LVM_LOAD_D2, lvm_hsum_d2) }
-#define LVM_INSTANTIATE_F(SIG, BODY, NAME, ARGS)                                \
-    SIG(float, NAME) { BODY(float, lvm_f4, lvm_f4u, lvm_i4, 4, LVM_LOAD_F4, lvm_hsum_f4) }
+#define LVM_STAMP(T, SIG, NAME, ARGS, ISA_AVX2, ISA_AVX512, BASE, AVX2, AVX512) \
+    SIG(T, NAME) { BASE }
+#define LVM_STAMP_BODY(RET, NAME, PARAMS, ARGS, RETURN)                        \
+    static RET NAME PARAMS { RETURN NAME##_body ARGS; }
 #endif
+#define LVM_INSTANTIATE_D_ISA(SIG, BODY, NAME, ARGS, ISA_AVX2, ISA_AVX512)     \
+    LVM_STAMP(double, SIG, NAME, ARGS, ISA_AVX2, ISA_AVX512,                    \
+              BODY(double, lvm_d2, lvm_d2u, lvm_l2, 2, LVM_LOAD_D2, lvm_hsum_d2), \
+              BODY(double, lvm_d4, lvm_d4u, lvm_l4, 4, LVM_LOAD_D4, lvm_hsum_d4), \
+              BODY(double, lvm_d8, lvm_d8u, lvm_l8, 8, LVM_LOAD_D8, lvm_hsum_d8))
+#define LVM_INSTANTIATE_F_ISA(SIG, BODY, NAME, ARGS, ISA_AVX2, ISA_AVX512)     \
+    LVM_STAMP(float, SIG, NAME, ARGS, ISA_AVX2, ISA_AVX512,                     \
+              BODY(float, lvm_f4, lvm_f4u, lvm_i4, 4, LVM_LOAD_F4, lvm_hsum_f4), \
+              BODY(float, lvm_f8, lvm_f8u, lvm_i8, 8, LVM_LOAD_F8, lvm_hsum_f8), \
+              BODY(float, lvm_f16, lvm_f16u, lvm_i16, 16, LVM_LOAD_F16, lvm_hsum_f16))
+#define LVM_INSTANTIATE_D(SIG, BODY, NAME, ARGS)                                \
+    LVM_INSTANTIATE_D_ISA(SIG, BODY, NAME, ARGS, "avx2", "avx512f")
+#define LVM_INSTANTIATE_F(SIG, BODY, NAME, ARGS)                                \
+    LVM_INSTANTIATE_F_ISA(SIG, BODY, NAME, ARGS, "avx2", "avx512f")
+#define LVM_CLONED(RET, NAME, PARAMS, ARGS) LVM_STAMP_BODY(RET, NAME, PARAMS, ARGS, return)
+#define LVM_CLONED_VOID(NAME, PARAMS, ARGS) LVM_STAMP_BODY(void, NAME, PARAMS, ARGS, )
 
 /* A hint to load the cache line at p ahead of its use (GCC and Clang). */
 static inline void lvm_prefetch(const void *p) { __builtin_prefetch(p, 0, 3); }

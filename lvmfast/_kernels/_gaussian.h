@@ -166,7 +166,7 @@ LVM_INSTANTIATE_F(LVM_LOG_NORMALIZE_SIGNATURE, LVM_LOG_NORMALIZE_BODY, lvm_log_n
 #define LVM_DEFINE_GAUSSIAN(T, SUFFIX)                                          \
 /* r[i] *= w[i]; returns the sum of the products in double, four running    \
  * sums (one chain of n additions would wait on each one's latency) */         \
-LVM_CLONES static double lvm_weigh_sum_##SUFFIX(T *restrict r, const T *restrict w, ptrdiff_t n) \
+LVM_BODY double lvm_weigh_sum_##SUFFIX##_body(T *restrict r, const T *restrict w, ptrdiff_t n) \
 {                                                                               \
     double s0 = 0.0, s1 = 0.0, s2 = 0.0, s3 = 0.0;                              \
     ptrdiff_t i = 0;                                                            \
@@ -177,8 +177,9 @@ LVM_CLONES static double lvm_weigh_sum_##SUFFIX(T *restrict r, const T *restrict
     for (; i < n; i++) { r[i] *= w[i]; s0 += r[i]; }                            \
     return (s0 + s1) + (s2 + s3);                                               \
 }                                                                               \
+LVM_CLONED(double, lvm_weigh_sum_##SUFFIX, (T *restrict r, const T *restrict w, ptrdiff_t n), (r, w, n)) \
 /* out[i d + j] = sqrt(r[i]) (x[i d + j] - m[j]) */                             \
-LVM_CLONES static void lvm_scaled_dev_##SUFFIX(                                \
+LVM_BODY void lvm_scaled_dev_##SUFFIX##_body(                                \
         const T *restrict x, ptrdiff_t n, ptrdiff_t d, const T *restrict r,    \
         const T *restrict m, T *restrict out)                                  \
 {                                                                               \
@@ -188,9 +189,10 @@ LVM_CLONES static void lvm_scaled_dev_##SUFFIX(                                \
             out[i * d + j] = root * (x[i * d + j] - m[j]);                      \
     }                                                                           \
 }                                                                               \
+LVM_CLONED_VOID(lvm_scaled_dev_##SUFFIX, (const T *restrict x, ptrdiff_t n, ptrdiff_t d, const T *restrict r, const T *restrict m, T *restrict out), (x, n, d, r, m, out)) \
 /* out[k ld + i] = -||y[i, k d : (k + 1) d] - pm[k]||^2 / 2, y being column-  \
  * major n x K d: rows in the lanes, no horizontal sums */                      \
-LVM_CLONES static void lvm_full_log_prob_##SUFFIX(                             \
+LVM_BODY void lvm_full_log_prob_##SUFFIX##_body(                             \
         const T *restrict y, ptrdiff_t n, ptrdiff_t d, ptrdiff_t n_components, \
         const T *restrict pm, T *restrict out, ptrdiff_t ld)                    \
 {                                                                               \
@@ -221,7 +223,8 @@ LVM_CLONES static void lvm_full_log_prob_##SUFFIX(                             \
         }                                                                       \
         for (ptrdiff_t i = 0; i < n; i++) q[i] *= (T) -0.5;                     \
     }                                                                           \
-}
+}                                                                               \
+LVM_CLONED_VOID(lvm_full_log_prob_##SUFFIX, (const T *restrict y, ptrdiff_t n, ptrdiff_t d, ptrdiff_t n_components, const T *restrict pm, T *restrict out, ptrdiff_t ld), (y, n, d, n_components, pm, out, ld))
 
 LVM_DEFINE_GAUSSIAN(double, d)
 LVM_DEFINE_GAUSSIAN(float, s)
@@ -231,7 +234,7 @@ LVM_DEFINE_GAUSSIAN(float, s)
  * on each one's latency). float: a sum of positive terms cannot cancel, so
  * each block of features sums the chunk's rows in float lanes, twice as
  * wide, and adds that to out once. */
-LVM_CLONES static void lvm_weighted_sq_dev_d(
+LVM_BODY void lvm_weighted_sq_dev_d_body(
         const double *restrict x, ptrdiff_t n, ptrdiff_t d, ptrdiff_t ldx,
         const double *restrict r, const double *restrict m, double *restrict out)
 {
@@ -255,8 +258,9 @@ LVM_CLONES static void lvm_weighted_sq_dev_d(
         }
     }
 }
+LVM_CLONED_VOID(lvm_weighted_sq_dev_d, (const double *restrict x, ptrdiff_t n, ptrdiff_t d, ptrdiff_t ldx, const double *restrict r, const double *restrict m, double *restrict out), (x, n, d, ldx, r, m, out))
 #define LVM_SQ_DEV_BLOCK 256
-LVM_CLONES static void lvm_weighted_sq_dev_s(
+LVM_BODY void lvm_weighted_sq_dev_s_body(
         const float *restrict x, ptrdiff_t n, ptrdiff_t d, ptrdiff_t ldx,
         const float *restrict r, const float *restrict m, double *restrict out)
 {
@@ -289,6 +293,7 @@ LVM_CLONES static void lvm_weighted_sq_dev_s(
         for (ptrdiff_t j = 0; j < width; j++) out[j0 + j] += (double) acc[j];
     }
 }
+LVM_CLONED_VOID(lvm_weighted_sq_dev_s, (const float *restrict x, ptrdiff_t n, ptrdiff_t d, ptrdiff_t ldx, const float *restrict r, const float *restrict m, double *restrict out), (x, n, d, ldx, r, m, out))
 
 /* out[k ld + i] = -sum_j p[k d + j] (x[i d + j] - m[k d + j])^2 / 2,
  * by direct differences (the accurate diagonal form, where tiny variances
@@ -298,7 +303,7 @@ LVM_CLONES static void lvm_weighted_sq_dev_s(
  * horizontal sum per row and component. A sum of positive terms cannot
  * cancel, so float data accumulates in float lanes, twice as wide. */
 #define LVM_DEFINE_DIAG_DIRECT(T, SUFFIX)                                       \
-LVM_CLONES static void lvm_diag_log_prob_##SUFFIX(                             \
+LVM_BODY void lvm_diag_log_prob_##SUFFIX##_body(                             \
         const T *restrict x, ptrdiff_t n, ptrdiff_t d, ptrdiff_t n_components, \
         const T *restrict m, const T *restrict p, T *restrict out, ptrdiff_t ld, \
         T *restrict xt)                                                         \
@@ -335,7 +340,8 @@ LVM_CLONES static void lvm_diag_log_prob_##SUFFIX(                             \
         }                                                                       \
         for (ptrdiff_t i = 0; i < n; i++) q[i] *= (T) -0.5;                     \
     }                                                                           \
-}
+}                                                                               \
+LVM_CLONED_VOID(lvm_diag_log_prob_##SUFFIX, (const T *restrict x, ptrdiff_t n, ptrdiff_t d, ptrdiff_t n_components, const T *restrict m, const T *restrict p, T *restrict out, ptrdiff_t ld, T *restrict xt), (x, n, d, n_components, m, p, out, ld, xt))
 LVM_DEFINE_DIAG_DIRECT(double, d)
 LVM_DEFINE_DIAG_DIRECT(float, s)
 
@@ -343,7 +349,7 @@ LVM_DEFINE_DIAG_DIRECT(float, s)
  * s2[c] += w (x - m[c])^2 elementwise, c being each row's label: the one-hot
  * statistics in O(n d), where the mixture's form costs O(n d K). */
 #define LVM_DEFINE_CLASS_MOMENTS(T, SUFFIX)                                     \
-LVM_CLONES static void lvm_class_moments_##SUFFIX(                             \
+LVM_BODY void lvm_class_moments_##SUFFIX##_body(                             \
         const T *restrict x, ptrdiff_t n, ptrdiff_t d,                          \
         const ptrdiff_t *restrict labels, const T *restrict weight,             \
         const T *restrict m, double *restrict nk, double *restrict s1,          \
@@ -365,7 +371,8 @@ LVM_CLONES static void lvm_class_moments_##SUFFIX(                             \
             }                                                                   \
         }                                                                       \
     }                                                                           \
-}
+}                                                                               \
+LVM_CLONED_VOID(lvm_class_moments_##SUFFIX, (const T *restrict x, ptrdiff_t n, ptrdiff_t d, const ptrdiff_t *restrict labels, const T *restrict weight, const T *restrict m, double *restrict nk, double *restrict s1, double *restrict s2), (x, n, d, labels, weight, m, nk, s1, s2))
 LVM_DEFINE_CLASS_MOMENTS(double, d)
 LVM_DEFINE_CLASS_MOMENTS(float, s)
 

@@ -75,7 +75,7 @@ LVM_INSTANTIATE_F(LVM_ARGMIN2_SIGNATURE, LVM_ARGMIN2_BODY, lvm_argmin2_columns_s
  * whole tiles (room for n rounded up to 2 * W lanes). */
 #define LVM_NEAREST_CENTERS 8
 #define LVM_NEAREST_ROW_VECTORS(T, W) ((W) * sizeof(T) >= 64 ? 2 : 1)
-#define LVM_NEAREST_BODY(T, VT, VTU, VI, W, LOAD, HSUM)                         \
+#define LVM_NEAREST2_BODY(T, VT, VTU, VI, W, LOAD, HSUM)                         \
     enum { RV = LVM_NEAREST_ROW_VECTORS(T, W), CT = LVM_NEAREST_CENTERS };      \
     const VT inf = (VT) {0} + (T) __builtin_inf();                              \
     const ptrdiff_t n_tiles = (n + RV * (W) - 1) / (RV * (W));                  \
@@ -121,14 +121,14 @@ LVM_INSTANTIATE_F(LVM_ARGMIN2_SIGNATURE, LVM_ARGMIN2_BODY, lvm_argmin2_columns_s
         }                                                                       \
     }
 
-#define LVM_NEAREST_SIGNATURE(T, NAME)                                          \
+#define LVM_NEAREST2_SIGNATURE(T, NAME)                                          \
     static void NAME(const T *restrict rows_t, ptrdiff_t n, ptrdiff_t ldn,      \
                      ptrdiff_t n_features, const T *restrict centers,           \
                      const T *restrict offset, ptrdiff_t n_cols,                \
                      T *restrict best, T *restrict second, T *restrict lab,     \
                      const char *ahead, ptrdiff_t ahead_bytes)
 
-LVM_INSTANTIATE_F(LVM_NEAREST_SIGNATURE, LVM_NEAREST_BODY, lvm_nearest2_s,
+LVM_INSTANTIATE_F(LVM_NEAREST2_SIGNATURE, LVM_NEAREST2_BODY, lvm_nearest2_s,
                   (rows_t, n, ldn, n_features, centers, offset, n_cols, best, second, lab,
                    ahead, ahead_bytes))
 
@@ -230,20 +230,13 @@ LVM_TARGET("avx512f") static inline void lvm_transpose_block_16(const float *res
     for (ptrdiff_t d = 0; d < n_features; d++)                                  \
         for (ptrdiff_t i = n; i < ldn; i++) rows_t[d * ldn + i] = 0.0f;
 
-#define LVM_TRANSPOSE_ROWS_SIGNATURE(NAME)                                      \
+#define LVM_TRANSPOSE_ROWS_SIGNATURE(T, NAME)                                     \
     static void NAME(const float *restrict x, ptrdiff_t n, ptrdiff_t n_features, \
                      ptrdiff_t ldn, float *restrict rows_t, double *restrict row_sq)
-LVM_TRANSPOSE_ROWS_SIGNATURE(lvm_transpose_rows_s_base) { LVM_TRANSPOSE_ROWS_BODY(lvm_f4, lvm_f4u, 4) }
-#if defined(__x86_64__)
-LVM_TARGET("avx2")
-LVM_TRANSPOSE_ROWS_SIGNATURE(lvm_transpose_rows_s_avx2) { LVM_TRANSPOSE_ROWS_BODY(lvm_f8, lvm_f8u, 8) }
-LVM_TARGET("avx512f")
-LVM_TRANSPOSE_ROWS_SIGNATURE(lvm_transpose_rows_s_avx512) { LVM_TRANSPOSE_ROWS_BODY(lvm_f16, lvm_f16u, 16) }
-LVM_TRANSPOSE_ROWS_SIGNATURE(lvm_transpose_rows_s)
-{ LVM_DISPATCH(lvm_transpose_rows_s, (x, n, n_features, ldn, rows_t, row_sq)) }
-#else
-LVM_TRANSPOSE_ROWS_SIGNATURE(lvm_transpose_rows_s) { lvm_transpose_rows_s_base(x, n, n_features, ldn, rows_t, row_sq); }
-#endif
+LVM_STAMP(float, LVM_TRANSPOSE_ROWS_SIGNATURE, lvm_transpose_rows_s,
+          (x, n, n_features, ldn, rows_t, row_sq), "avx2", "avx512f",
+          LVM_TRANSPOSE_ROWS_BODY(lvm_f4, lvm_f4u, 4), LVM_TRANSPOSE_ROWS_BODY(lvm_f8, lvm_f8u, 8),
+          LVM_TRANSPOSE_ROWS_BODY(lvm_f16, lvm_f16u, 16))
 
 /* ---- per-group two smallest scores ---------------------------------------
  * For column-major scores (n rows x n_cols) plus offset[k], and group[k] of
@@ -332,7 +325,7 @@ LVM_INSTANTIATE_F(LVM_LLOYD_ROWS_SIGNATURE, LVM_LLOYD_ROWS_BODY, lvm_lloyd_rows_
  * vectorizes them itself (the reduction through omp simd), per ISA clone. */
 #define LVM_DEFINE_PP(T, SUFFIX)                                                \
 /* pots[t] += sum_i w_i min(closest_i, dist[t * n + i]) */                      \
-LVM_CLONES static void lvm_pp_potentials_##SUFFIX(                             \
+LVM_BODY void lvm_pp_potentials_##SUFFIX##_body(                             \
         const double *restrict dist, ptrdiff_t n, ptrdiff_t n_cols,             \
         const T *restrict weight, const double *restrict closest,               \
         double *restrict pots)                                                  \
@@ -346,6 +339,7 @@ LVM_CLONES static void lvm_pp_potentials_##SUFFIX(                             \
         pots[t] += s;                                                           \
     }                                                                           \
 }                                                                               \
+LVM_CLONED_VOID(lvm_pp_potentials_##SUFFIX, (const double *restrict dist, ptrdiff_t n, ptrdiff_t n_cols, const T *restrict weight, const double *restrict closest, double *restrict pots), (dist, n, n_cols, weight, closest, pots)) \
 /* Walk the rows in order adding w_i min(closest_i, dist_i) to *partial; return \
  * the first row where *partial reaches target, or -1 (then *last_positive is  \
  * the last row with a positive term, if any). */                               \
@@ -370,7 +364,7 @@ LVM_DEFINE_PP(float, s)
 
 /* closest = min(closest, dist) elementwise; label = new_label where dist is
  * strictly nearer (ties keep the earlier center, as the argmin would) */
-LVM_CLONES static void lvm_pp_absorb(const double *restrict dist, ptrdiff_t n,
+LVM_BODY void lvm_pp_absorb_body(const double *restrict dist, ptrdiff_t n,
                                      double *restrict closest, int *restrict label,
                                      int new_label)
 {
@@ -381,10 +375,11 @@ LVM_CLONES static void lvm_pp_absorb(const double *restrict dist, ptrdiff_t n,
         label[i] = nearer ? new_label : label[i];
     }
 }
+LVM_CLONED_VOID(lvm_pp_absorb, (const double *restrict dist, ptrdiff_t n, double *restrict closest, int *restrict label, int new_label), (dist, n, closest, label, new_label))
 
 /* The rows i (in order) with closest[i] > reach[label[i]], written to rows;
  * returns how many. The others cannot move this pass (see _kmeans.pyx). */
-LVM_CLONES static ptrdiff_t lvm_pp_select(const double *restrict closest,
+LVM_BODY ptrdiff_t lvm_pp_select_body(const double *restrict closest,
                                           const int *restrict label,
                                           const double *restrict reach, ptrdiff_t n,
                                           ptrdiff_t *restrict rows)
@@ -396,6 +391,7 @@ LVM_CLONES static ptrdiff_t lvm_pp_select(const double *restrict closest,
     }
     return m;
 }
+LVM_CLONED(ptrdiff_t, lvm_pp_select, (const double *restrict closest, const int *restrict label, const double *restrict reach, ptrdiff_t n, ptrdiff_t *restrict rows), (closest, label, reach, n, rows))
 
 
 
@@ -405,7 +401,7 @@ LVM_CLONES static ptrdiff_t lvm_pp_select(const double *restrict closest,
  * subtraction errs by at most 2^-24 of its result, so the factor keeps the
  * result below the exact difference, and subnormal results (whose error is
  * not relative) become 0: still a lower bound. */
-LVM_CLONES static float lvm_drop_bounds(float *restrict lower, const float *restrict drop, ptrdiff_t n)
+LVM_BODY float lvm_drop_bounds_body(float *restrict lower, const float *restrict drop, ptrdiff_t n)
 {
     float least = __builtin_inff();
 #pragma omp simd reduction(min : least)
@@ -417,11 +413,13 @@ LVM_CLONES static float lvm_drop_bounds(float *restrict lower, const float *rest
     }
     return least;
 }
+LVM_CLONED(float, lvm_drop_bounds, (float *restrict lower, const float *restrict drop, ptrdiff_t n), (lower, drop, n))
 
 /* out = (float) x, elementwise */
-LVM_CLONES static void lvm_narrow(const double *restrict x, ptrdiff_t n, float *restrict out)
+LVM_BODY void lvm_narrow_body(const double *restrict x, ptrdiff_t n, float *restrict out)
 {
     for (ptrdiff_t i = 0; i < n; i++) out[i] = (float) x[i];
 }
+LVM_CLONED_VOID(lvm_narrow, (const double *restrict x, ptrdiff_t n, float *restrict out), (x, n, out))
 
 #endif

@@ -136,7 +136,7 @@ LVM_INSTANTIATE_F(LVM_SQDIST_SIGNATURE, LVM_SQDIST_BODY, lvm_sq_distances_s,
  * wide, the rows of 'diag' by expansion). packed_outer: out[i P + t] =
  * x[i d + a] x[i d + b] over a <= b in row order (P = d (d + 1) / 2). */
 #define LVM_DEFINE_ROWS(T, SUFFIX)                                              \
-LVM_CLONES static void lvm_center_rows_##SUFFIX(                               \
+LVM_BODY void lvm_center_rows_##SUFFIX##_body(                               \
         const T *restrict x, ptrdiff_t n, ptrdiff_t d, ptrdiff_t ldx,           \
         const T *restrict shift, int square, T *restrict out)                  \
 {                                                                               \
@@ -156,7 +156,8 @@ LVM_CLONES static void lvm_center_rows_##SUFFIX(                               \
         }                                                                       \
     }                                                                           \
 }                                                                               \
-LVM_CLONES static void lvm_packed_outer_##SUFFIX(                              \
+LVM_CLONED_VOID(lvm_center_rows_##SUFFIX, (const T *restrict x, ptrdiff_t n, ptrdiff_t d, ptrdiff_t ldx, const T *restrict shift, int square, T *restrict out), (x, n, d, ldx, shift, square, out)) \
+LVM_BODY void lvm_packed_outer_##SUFFIX##_body(                              \
         const T *restrict x, ptrdiff_t n, ptrdiff_t d, T *restrict out)        \
 {                                                                               \
     const ptrdiff_t packed = d * (d + 1) / 2;                                   \
@@ -170,7 +171,8 @@ LVM_CLONES static void lvm_packed_outer_##SUFFIX(                              \
             o += d - a;                                                         \
         }                                                                       \
     }                                                                           \
-}
+}                                                                               \
+LVM_CLONED_VOID(lvm_packed_outer_##SUFFIX, (const T *restrict x, ptrdiff_t n, ptrdiff_t d, T *restrict out), (x, n, d, out))
 LVM_DEFINE_ROWS(double, d)
 LVM_DEFINE_ROWS(float, s)
 

@@ -9,18 +9,10 @@
 #include <sys/mman.h>
 #endif
 
-#if defined(__x86_64__) && !defined(__clang__) && defined(__linux__)
-#define LVS_CLONES __attribute__((target_clones("avx512f", "avx2", "default")))
-#else
-#define LVS_CLONES
-#endif
+#include "_core.h"
 
-/* 64-byte vectors (8 double or 16 float lanes) loaded from 32-byte
- * aligned rows, and 32-byte half vectors for a tail */
-typedef double lvs_vd __attribute__((vector_size(64), aligned(32)));
-typedef float lvs_vf __attribute__((vector_size(64), aligned(32)));
-typedef double lvs_hd __attribute__((vector_size(32)));
-typedef float lvs_hf __attribute__((vector_size(32)));
+/* The tiles load 64-byte vectors (8 double or 16 float lanes) from 32-byte
+ * aligned rows, and 32-byte half vectors for a tail. */
 
 /* out[k] = sum over the row's nonzeros p of (TA) data[p] * ct[idx[p] * kp + k],
  * for k < kp. kp is a multiple of half the lanes VL (32 bytes); ct and out
@@ -62,7 +54,7 @@ typedef float lvs_hf __attribute__((vector_size(32)));
     }
 
 #define LVS_DEFINE_DOTS(TD, TA, VT, HT, VL, I, NAME)                          \
-LVS_CLONES static void NAME(const TD *restrict data, const I *restrict idx,   \
+LVM_BODY void NAME##_body(const TD *restrict data, const I *restrict idx,   \
                             ptrdiff_t nnz, const TA *restrict ct,             \
                             ptrdiff_t kp, TA *restrict out)                   \
 {                                                                             \
@@ -76,16 +68,17 @@ LVS_CLONES static void NAME(const TD *restrict data, const I *restrict idx,   \
         case 1: LVS_TILE(VT, HT, TA, VL, 0, 1) break;                         \
         default: break;                                                       \
     }                                                                         \
-}
+}                                                                               \
+LVM_CLONED_VOID(NAME, (const TD *restrict data, const I *restrict idx, ptrdiff_t nnz, const TA *restrict ct, ptrdiff_t kp, TA *restrict out), (data, idx, nnz, ct, kp, out))
 
 /* scores in the data's dtype (the Lloyd assignment, as scikit-learn) */
-LVS_DEFINE_DOTS(double, double, lvs_vd, lvs_hd, 8, int32_t, lvs_dots_d_d_i32)
-LVS_DEFINE_DOTS(double, double, lvs_vd, lvs_hd, 8, int64_t, lvs_dots_d_d_i64)
-LVS_DEFINE_DOTS(float, float, lvs_vf, lvs_hf, 16, int32_t, lvs_dots_f_f_i32)
-LVS_DEFINE_DOTS(float, float, lvs_vf, lvs_hf, 16, int64_t, lvs_dots_f_f_i64)
+LVS_DEFINE_DOTS(double, double, lvm_d8a32, lvm_d4, 8, int32_t, lvs_dots_d_d_i32)
+LVS_DEFINE_DOTS(double, double, lvm_d8a32, lvm_d4, 8, int64_t, lvs_dots_d_d_i64)
+LVS_DEFINE_DOTS(float, float, lvm_f16a32, lvm_f8, 16, int32_t, lvs_dots_f_f_i32)
+LVS_DEFINE_DOTS(float, float, lvm_f16a32, lvm_f8, 16, int64_t, lvs_dots_f_f_i64)
 /* float32 rows against float64 centers, summed in double (distances) */
-LVS_DEFINE_DOTS(float, double, lvs_vd, lvs_hd, 8, int32_t, lvs_dots_f_d_i32)
-LVS_DEFINE_DOTS(float, double, lvs_vd, lvs_hd, 8, int64_t, lvs_dots_f_d_i64)
+LVS_DEFINE_DOTS(float, double, lvm_d8a32, lvm_d4, 8, int32_t, lvs_dots_f_d_i32)
+LVS_DEFINE_DOTS(float, double, lvm_d8a32, lvm_d4, 8, int64_t, lvs_dots_f_d_i64)
 
 /* For the rows listed in rows (in row order): sums[k, j] += w * x_j and
  * weights[k] += w, k being the row's label, in double. The rows of a group
