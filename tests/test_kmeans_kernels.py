@@ -163,25 +163,24 @@ def test_assigned_sq_distances_matches_numpy(dtype):
 @pytest.mark.parametrize("dtype", DTYPES)
 @pytest.mark.parametrize("n_features", [1, 7, 16, 37])
 def test_direct_sq_distances_match_numpy_and_not_their_company(dtype, n_features):
-    # The k-means++ kernel takes columns in tiles of 4 (a short last tile
-    # repeats a column) and a lone column alone; a distance must not depend
-    # on which columns share the call, or the sampling rescan of a block (one
-    # column) would disagree with the pass that summed its potential (a tile).
+    # lvm_sq_distances, the k-means++ passes' kernel (here through
+    # direct_pairwise_sq_distances, which runs it on every center at once),
+    # takes columns in tiles of 4 (a short last tile repeats a column) and a
+    # lone column alone; a distance must not depend on which columns share
+    # the call, or the sampling rescan of a block (one column) would disagree
+    # with the pass that summed its potential (a tile).
     rng = np.random.default_rng(n_features)
     X = rng.standard_normal((50, n_features)).astype(dtype) * 3
     cols = rng.standard_normal((9, n_features)).astype(dtype)
-    rows = np.sort(rng.permutation(50)[:31]).astype(np.intp)
-    ref = ((X[rows][None, :, :].astype(np.float64) - cols[:, None, :]) ** 2).sum(axis=2)
+    ref = ((X[:, None, :].astype(np.float64) - cols[None, :, :]) ** 2).sum(axis=2)
     for n_cols in range(1, 10):
-        out = np.full((n_cols, 50), -1.0)
-        _kmeanspp.direct_sq_distances(X, rows, cols[:n_cols], out)
-        np.testing.assert_allclose(out[:, rows], ref[:n_cols], rtol=RTOL[dtype])
-        untouched = np.setdiff1d(np.arange(50), rows)
-        assert np.all(out[:, untouched] == -1.0)
+        out = np.full((50, n_cols), -1.0, dtype=dtype)
+        _distances.direct_pairwise_sq_distances(X, cols[:n_cols], out, 16, 2)
+        np.testing.assert_allclose(out, ref[:, :n_cols], rtol=RTOL[dtype])
         for t in range(n_cols):
-            alone = np.empty((1, 50))
-            _kmeanspp.direct_sq_distances(X, rows, cols[t:t + 1], alone)
-            np.testing.assert_array_equal(out[t, rows], alone[0, rows])
+            alone = np.empty((50, 1), dtype=dtype)
+            _distances.direct_pairwise_sq_distances(X, cols[t:t + 1], alone, 16, 2)
+            np.testing.assert_array_equal(out[:, t], alone[:, 0])
 
 
 def run_kmeans_plusplus(X, weights, first, uniforms, chunk_rows, block_rows, n_threads=2, return_computed=False):

@@ -66,9 +66,6 @@ def _valid_calls():
     calls["direct_pairwise_sq_distances"] = (_distances.direct_pairwise_sq_distances, dict(
         X=X, centers=centers, out=_f(N, K), chunk_rows=CHUNK, n_threads=1,
     ))
-    calls["direct_sq_distances"] = (_kmeanspp.direct_sq_distances, dict(
-        X=X, rows=np.arange(N, dtype=np.intp), cols=centers, out=_f(K, N),
-    ))
     calls["kmeans_plusplus"] = (_kmeanspp.kmeans_plusplus, dict(
         X=X, sample_weight=np.ones(N), first_index=0, uniforms=rng.random((K - 1, 3)),
         indices=np.zeros(K, np.intp), closest=_f(N), labels=np.zeros(N, np.intc), pots=_f(N_BLOCKS, 4),
@@ -130,10 +127,6 @@ MISMATCHES = {
     ],
     "direct_pairwise_sq_distances": [
         ("centers", _f(K, D + 1)), ("out", _f(N, K - 1)), ("out", _f(N + 1, K)), ("chunk_rows", 0),
-    ],
-    "direct_sq_distances": [
-        ("cols", _f(K, D + 1)), ("out", _f(K + 1, N)), ("out", _f(K, N - 1)),
-        ("rows", np.array([0, N], np.intp)), ("rows", np.array([-1], np.intp)),
     ],
     "kmeans_plusplus": [
         ("sample_weight", np.ones(N - 1)), ("first_index", N), ("first_index", -1),

@@ -38,20 +38,6 @@ from lvmfast._kernels._assign cimport (
 
 
 
-def direct_sq_distances(const floating[:, ::1] X not None, const Py_ssize_t[::1] rows not None,
-                        const floating[:, ::1] cols not None, double[:, ::1] out not None):
-    """out[t, rows[i]] = ||X[rows[i]] - cols[t]||^2 by direct differences: the
-    kernel of the k-means++ passes, exposed for the tests."""
-    name = "direct_sq_distances"
-    check_shape(name, "cols", cols.shape[0], cols.shape[1], cols.shape[0], X.shape[1])
-    check_shape(name, "out", out.shape[0], out.shape[1], cols.shape[0], X.shape[0])
-    check_labels(name, "rows", rows, X.shape[0])
-    if rows.shape[0] == 0 or cols.shape[0] == 0:
-        return
-    sq_distances(X, 0, &rows[0], rows.shape[0], &cols[0, 0], cols.shape[0], &out[0, 0],
-                 out.shape[1])
-
-
 cdef Py_ssize_t pp_pass(const floating[:, ::1] X, const floating[::1] sample_weight,
                         const floating *cols, Py_ssize_t n_cols, double[::1] closest,
                         int[::1] labels, const double *reach, int new_label,

@@ -285,29 +285,6 @@ cdef Py_ssize_t lloyd_block(const floating[::1] data, const csr_index[::1] indic
     return changed
 
 
-# sums[k] = sum of w * x and weights[k] = sum of w over the rows labelled k,
-# in double, each cluster summed by one thread in row order (as in
-# csr_lloyd_step). Reads data, indices, indptr, sample_weight, labels (N, in
-# [0, K)); writes sums (K x D) and weights (K).
-def csr_cluster_sums(const floating[::1] data, const csr_index[::1] indices,
-                     const csr_index[::1] indptr, Py_ssize_t n_features,
-                     const floating[::1] sample_weight, const int[::1] labels,
-                     double[:, ::1] sums, double[::1] weights, int n_threads):
-    """Per-cluster weighted sums of the rows and total weights."""
-    name = "csr_cluster_sums"
-    cdef Py_ssize_t n_samples = check_csr(name, data.shape[0], indices.shape[0], indptr, n_features)
-    check_length(name, "sample_weight", sample_weight.shape[0], n_samples)
-    check_length(name, "labels", labels.shape[0], n_samples)
-    if sums.shape[0] < 1:
-        raise ValueError(f"{name}: need at least one cluster, got 0")
-    check_shape(name, "sums", sums.shape[0], sums.shape[1], sums.shape[0], n_features)
-    check_length(name, "weights", weights.shape[0], sums.shape[0])
-    if n_threads < 1:
-        raise ValueError(f"{name}: n_threads must be >= 1, got {n_threads}")
-    check_labels(name, "labels", labels, sums.shape[0])
-    cluster_sums(data, indices, indptr, sample_weight, labels, sums, weights, n_threads)
-
-
 cdef void cluster_sums(const floating[::1] data, const csr_index[::1] indices,
                        const csr_index[::1] indptr, const floating[::1] sample_weight,
                        const int[::1] labels, double[:, ::1] sums, double[::1] weights,
