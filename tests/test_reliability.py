@@ -73,7 +73,7 @@ def _valid_calls():
     ))
     # full covariances: factors D x K*D, flattened
     terms = dict(
-        cov_type=0, factors=np.tile(np.eye(D), (1, K)).ravel(), projected_means=centers.copy(),
+        cov_type=_gaussian.CovarianceKind.FULL, factors=np.tile(np.eye(D), (1, K)).ravel(), projected_means=centers.copy(),
         offsets=_f(K), constants=_f(K),
     )
     calls["log_prob"] = (_gaussian.log_prob, dict(
@@ -85,7 +85,7 @@ def _valid_calls():
         block_log_likelihood=_f(N_BLOCKS), chunk_rows=CHUNK, block_rows=BLOCK, n_threads=1, **terms,
     ))
     calls["class_pass"] = (_gaussian.class_pass, dict(
-        X=X, shift=_f(D), sample_weight=np.ones(N), labels=np.arange(N, dtype=np.intp) % K, cov_type=2,
+        X=X, shift=_f(D), sample_weight=np.ones(N), labels=np.arange(N, dtype=np.intp) % K, cov_type=_gaussian.CovarianceKind.DIAG,
         means=centers.copy(), second_moments=True, block_nk=_f(N_BLOCKS, K), block_s1=_f(N_BLOCKS, K, D),
         block_s2=_f(N_BLOCKS, K * D), chunk_rows=CHUNK, block_rows=BLOCK, n_threads=1,
     ))

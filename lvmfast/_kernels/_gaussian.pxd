@@ -7,6 +7,17 @@ from lvmfast._kernels._blas cimport gemm
 from lvmfast._kernels._rows cimport center_rows
 
 
+
+# The covariance kind each kernel takes as cov_type; Python reads it as
+# lvmfast._kernels._gaussian.CovarianceKind ('spherical' runs as DIAG with
+# equal precisions; DIAG_DIRECT is 'diag' by direct differences).
+cpdef enum CovarianceKind:
+    FULL = 0
+    TIED = 1
+    DIAG = 2
+    SPHERICAL = 3
+    DIAG_DIRECT = 4
+
 cdef extern from "_gaussian.h" nogil:
     void lvm_log_normalize_d(double *scores, Py_ssize_t n, Py_ssize_t ld, Py_ssize_t n_cols,
                              const double *cols, double *lse)
@@ -68,7 +79,7 @@ cdef inline void log_normalize(floating *scores, Py_ssize_t n, Py_ssize_t n_cols
 cdef inline Py_ssize_t row_width(int cov_type, Py_ssize_t n_features) noexcept nogil:
     """Width of a chunk's rows as the kernels hold them: [x, x*x] for 'diag'
     by expansion, x otherwise."""
-    return 2 * n_features if cov_type == 2 else n_features
+    return 2 * n_features if cov_type == DIAG else n_features
 
 
 cdef inline Py_ssize_t packed_length(Py_ssize_t n_features) noexcept nogil:
@@ -79,11 +90,11 @@ cdef inline Py_ssize_t packed_length(Py_ssize_t n_features) noexcept nogil:
 cdef inline Py_ssize_t work_size(int cov_type, Py_ssize_t chunk_rows, Py_ssize_t n_features,
                           Py_ssize_t n_components) noexcept nogil:
     """Scratch a chunk needs beyond its rows, in elements."""
-    if cov_type == 0:  # x [P_1 ... P_K]; then the rows' outer products, packed
+    if cov_type == FULL:  # x [P_1 ... P_K]; then the rows' outer products, packed
         return chunk_rows * max(n_components * n_features, packed_length(n_features))
-    if cov_type == 1:  # [Y, ||Y||^2]
+    if cov_type == TIED:  # [Y, ||Y||^2]
         return chunk_rows * (n_features + 1)
-    if cov_type == 4:  # the transposed chunk
+    if cov_type == DIAG_DIRECT:  # the transposed chunk
         return chunk_rows * n_features
     return 0
 
@@ -93,7 +104,7 @@ cdef inline void copy_rows(int cov_type, const floating[:, ::1] X, Py_ssize_t st
                            floating *out) noexcept nogil:
     """The chunk's centered rows, x = X[start + i] - shift, as the kernels
     hold them (row_width): [x, x*x] for 'diag' by expansion, x otherwise."""
-    center_rows(X, start, n_rows, shift, cov_type == 2, out)
+    center_rows(X, start, n_rows, shift, cov_type == DIAG, out)
 
 
 cdef inline floating *expanded_terms(int cov_type, Py_ssize_t n_components, Py_ssize_t n_features,
@@ -107,16 +118,16 @@ cdef inline floating *expanded_terms(int cov_type, Py_ssize_t n_components, Py_s
       diag  [mu_k * p_k, -p_k / 2]  (width 2 D)"""
     cdef Py_ssize_t k, j, d = n_features, width
     cdef floating *terms
-    if cov_type != 1 and cov_type != 2:
+    if cov_type != TIED and cov_type != DIAG:
         return NULL
-    width = d + 1 if cov_type == 1 else 2 * d
+    width = d + 1 if cov_type == TIED else 2 * d
     terms = <floating *> lvm_alloc(n_components * width * sizeof(floating))
     if terms == NULL:
         return NULL
     for k in range(n_components):
         for j in range(d):
             terms[j * n_components + k] = projected_means[k * d + j]
-        if cov_type == 1:
+        if cov_type == TIED:
             terms[d * n_components + k] = -0.5
         else:
             for j in range(d):
@@ -134,7 +145,7 @@ cdef inline double *column_constants(int cov_type, Py_ssize_t n_components, cons
     if cols == NULL:
         raise MemoryError("could not allocate the log-densities' constants")
     for k in range(n_components):
-        cols[k] = constants[k] - (0.5 * offsets[k] if cov_type == 1 or cov_type == 2 else 0.0)
+        cols[k] = constants[k] - (0.5 * offsets[k] if cov_type == TIED or cov_type == DIAG else 0.0)
     return cols
 
 
@@ -146,7 +157,7 @@ cdef inline int density_terms(str kernel, int cov_type, Py_ssize_t n_components,
     failure neither is left allocated)."""
     cols[0] = column_constants(cov_type, n_components, offsets, constants)
     expanded[0] = expanded_terms(cov_type, n_components, n_features, factors, projected_means)
-    if expanded[0] == NULL and (cov_type == 1 or cov_type == 2):
+    if expanded[0] == NULL and (cov_type == TIED or cov_type == DIAG):
         lvm_free(cols[0])
         cols[0] = NULL
         raise MemoryError(f"{kernel}: could not allocate the expansion's terms")
@@ -176,7 +187,7 @@ cdef inline void log_prob_chunk(int cov_type, const floating *x, Py_ssize_t n, P
     """
     cdef Py_ssize_t i, j, d = n_features, kd = n_components * n_features
     cdef double row_sq
-    if cov_type == 0:
+    if cov_type == FULL:
         # work (column-major n x K*D: rows in the lanes) = x @ [P_1 ... P_K]
         gemm(c'T', c'T', <int> n, <int> kd, <int> d, 1.0, x, <int> d, factors, <int> kd,
              0.0, work, <int> n)
@@ -184,7 +195,7 @@ cdef inline void log_prob_chunk(int cov_type, const floating *x, Py_ssize_t n, P
             lvm_full_log_prob_d(work, n, d, n_components, projected_means, out, ld)
         else:
             lvm_full_log_prob_s(work, n, d, n_components, projected_means, out, ld)
-    elif cov_type == 1:
+    elif cov_type == TIED:
         # work (row-major n x (D + 1)) = [x @ P, ||x @ P||^2]
         gemm(c'N', c'N', <int> d, <int> n, <int> d, 1.0, factors, <int> d, x, <int> d,
              0.0, work, <int> (d + 1))
@@ -195,7 +206,7 @@ cdef inline void log_prob_chunk(int cov_type, const floating *x, Py_ssize_t n, P
             work[i * (d + 1) + d] = <floating> row_sq
         gemm(c'T', c'T', <int> n, <int> n_components, <int> (d + 1), 1.0, work, <int> (d + 1),
              expanded, <int> n_components, 0.0, out, <int> ld)
-    elif cov_type == 2:
+    elif cov_type == DIAG:
         gemm(c'T', c'T', <int> n, <int> n_components, <int> (2 * d), 1.0, x, <int> (2 * d),
              expanded, <int> n_components, 0.0, out, <int> ld)
     else:

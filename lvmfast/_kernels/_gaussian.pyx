@@ -13,7 +13,7 @@ Every covariance type is shaped as gemm on the chunk, centered by `shift`:
 and log N(x | k) + c_k = c_k - q_k / 2, with c_k given by the caller
 (log det P_k - D log(2 pi) / 2, plus log pi_k where wanted). 'spherical' is
 'diag' with equal precisions (lvmfast._gaussian.kernel_terms), and 'diag'
-by direct differences (code 4) sums p_kd (x_d - mu_kd)^2 itself, for rows
+by direct differences (DIAG_DIRECT) sums p_kd (x_d - mu_kd)^2 itself, for rows
 where the expansion would lose digits.
 
 The chunk routine writes a column-major (n x K) block with any leading
@@ -36,35 +36,35 @@ COVARIANCE_CODES = ("full", "tied", "diag", "spherical", "diag by direct differe
 
 
 cdef int check_cov_type(str kernel, int cov_type) except -1:
-    if cov_type < 0 or cov_type > 4:
-        raise ValueError(f"{kernel}: cov_type must be 0 to 4 (full, tied, diag, spherical, "
-                         f"diag by direct differences), got {cov_type}")
+    if cov_type < FULL or cov_type > DIAG_DIRECT:
+        raise ValueError(f"{kernel}: cov_type must be a CovarianceKind, 0 to 4 (FULL, TIED, DIAG, "
+                         f"SPHERICAL, DIAG_DIRECT), got {cov_type}")
     return 0
 
 
 cdef int check_density_type(str kernel, int cov_type) except -1:
     """The log-density kernels take spherical components as diagonal ones."""
     check_cov_type(kernel, cov_type)
-    if cov_type == 3:
-        raise ValueError(f"{kernel}: cov_type 3 (spherical) is evaluated as 2 (diag) with equal "
+    if cov_type == SPHERICAL:
+        raise ValueError(f"{kernel}: cov_type SPHERICAL (3) is evaluated as DIAG (2) with equal "
                          "precisions; pass those")
     return 0
 
 
 cdef Py_ssize_t factors_length(int cov_type, Py_ssize_t n_components, Py_ssize_t n_features) noexcept nogil:
     """Length of the flattened precision factors of log_prob_chunk."""
-    if cov_type == 0:
+    if cov_type == FULL:
         return n_features * n_components * n_features
-    if cov_type == 1:
+    if cov_type == TIED:
         return n_features * n_features
     return n_components * n_features  # diag, by expansion or by direct differences
 
 
 cdef Py_ssize_t s2_length(int cov_type, Py_ssize_t n_components, Py_ssize_t n_features) noexcept nogil:
     """Length of a block's flattened second-moment statistic."""
-    if cov_type == 0:
+    if cov_type == FULL:
         return n_components * n_features * n_features
-    if cov_type == 1:
+    if cov_type == TIED:
         return n_features * n_features
     return n_components * n_features
 
@@ -196,7 +196,7 @@ cdef void accumulate_stats(int cov_type, const floating *x, Py_ssize_t n, Py_ssi
             nk[k] += lvm_weigh_sum_s(&resp[k * n], weight, n)
     # stat (row-major K x cols, i.e. column-major cols x K) = rows^T (w r):
     # s1, and for diag around the shift s2 = sum w r x^2 beside it
-    cdef Py_ssize_t cols = width if cov_type == 2 and around_shift else d
+    cdef Py_ssize_t cols = width if cov_type == DIAG and around_shift else d
     gemm(c'N', c'N', <int> cols, <int> n_components, <int> n, 1.0, x, <int> width, resp, <int> n,
          0.0, stat, <int> cols)
     for k in range(n_components):
@@ -204,7 +204,7 @@ cdef void accumulate_stats(int cov_type, const floating *x, Py_ssize_t n, Py_ssi
             s1[k * d + l] += stat[k * cols + l]
     if not second_moments:
         return
-    if cov_type == 0 and around_shift:
+    if cov_type == FULL and around_shift:
         # work (row-major n x packed) = each row's x_a x_b, a <= b; stat
         # (column-major packed x K) = work^T (w r): half the flops of K
         # separate D x D products, in one gemm
@@ -220,7 +220,7 @@ cdef void accumulate_stats(int cov_type, const floating *x, Py_ssize_t n, Py_ssi
                 for l in range(a, d):
                     s2[k * d * d + a * d + l] += stat[k * packed + t]
                     t = t + 1
-    elif cov_type == 0:
+    elif cov_type == FULL:
         for k in range(n_components):
             # work = sqrt(w r_k) (x - m_k); s2[k] += work^T work (BLAS's syrk,
             # half the flops, is slower at these sizes)
@@ -229,7 +229,7 @@ cdef void accumulate_stats(int cov_type, const floating *x, Py_ssize_t n, Py_ssi
                  0.0, stat, <int> d)
             for l in range(d * d):
                 s2[k * d * d + l] += stat[l]
-    elif cov_type == 1:
+    elif cov_type == TIED:
         # work = sqrt(w) x (stat, zeroed, stands for a zero mean); s2 += work^T work
         memset(stat, 0, d * sizeof(floating))
         scaled_dev(x, n, d, weight, stat, work)
@@ -237,7 +237,7 @@ cdef void accumulate_stats(int cov_type, const floating *x, Py_ssize_t n, Py_ssi
              0.0, stat, <int> d)
         for l in range(d * d):
             s2[l] += stat[l]
-    elif cov_type == 2 and around_shift:
+    elif cov_type == DIAG and around_shift:
         for k in range(n_components):
             for l in range(d):
                 s2[k * d + l] += stat[k * cols + d + l]
@@ -312,8 +312,8 @@ def em_pass(const floating[:, ::1] X not None, const floating[::1] shift not Non
         extra = chunk_rows * n_features
     cdef Py_ssize_t stat_size = max(n_features * n_features, n_components * width)
     if around_shift:
-        if cov_type != 0 and cov_type != 2:
-            raise ValueError(f"{name}: around_shift is for cov_type 0 (full) and 2 (diag by expansion), "
+        if cov_type != FULL and cov_type != DIAG:
+            raise ValueError(f"{name}: around_shift is for cov_type FULL (0) and DIAG (2, by expansion), "
                              f"got cov_type {cov_type}")
         stat_size = max(stat_size, n_components * packed_length(n_features))
     cdef double *cols = NULL
@@ -437,7 +437,7 @@ def class_pass(const floating[:, ::1] X not None, const floating[::1] shift not 
     cdef Py_ssize_t *offsets
     # with no shift, the moments kernel reads X's rows where they are (it
     # does not write them): no per-chunk copy
-    cdef bint in_place = cov_type >= 2 or not second_moments
+    cdef bint in_place = cov_type >= DIAG or not second_moments
     for l in range(n_features):
         if shift[l] != 0:
             in_place = False
@@ -466,11 +466,11 @@ def class_pass(const floating[:, ::1] X not None, const floating[::1] shift not 
                 else:
                     copy_centered(X, start, n, shift, buf)
                     rows = buf
-                if second_moments and cov_type == 0:
+                if second_moments and cov_type == FULL:
                     class_scatter(buf, n, n_features, n_classes, &labels[start], &sample_weight[start],
                                   &means[0, 0], &block_nk[b, 0], &block_s1[b, 0, 0], &block_s2[b, 0],
                                   order, offsets, work, stat)
-                elif second_moments and cov_type == 1:
+                elif second_moments and cov_type == TIED:
                     # tied: the mixture's statistics, one-hot responsibilities
                     memset(resp, 0, n * n_classes * sizeof(floating))
                     for i in range(n):
