@@ -378,7 +378,7 @@ LVM_BODY void lvm_pp_absorb_body(const double *restrict dist, ptrdiff_t n,
 LVM_CLONED_VOID(lvm_pp_absorb, (const double *restrict dist, ptrdiff_t n, double *restrict closest, int *restrict label, int new_label), (dist, n, closest, label, new_label))
 
 /* The rows i (in order) with closest[i] > reach[label[i]], written to rows;
- * returns how many. The others cannot move this pass (see _kmeans.pyx). */
+ * returns how many. The others cannot move this pass (see _kmeanspp.pyx). */
 LVM_BODY ptrdiff_t lvm_pp_select_body(const double *restrict closest,
                                           const int *restrict label,
                                           const double *restrict reach, ptrdiff_t n,

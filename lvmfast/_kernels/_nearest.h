@@ -1,7 +1,7 @@
 /* The nearest of a batch of candidates for a chunk of rows: a register-blocked
  * product fused with the argmin, so no rows x candidates score matrix is
  * written (with D = 32 a gemm spends much of its time storing and rereading
- * scores). Built like _kmeans.h's loops: for 16-, 32- and 64-byte vectors
+ * scores). Built by _core.h's dispatch scheme: for 16-, 32- and 64-byte vectors
  * (baseline, AVX2+FMA, AVX-512), the widest the CPU has picked at run time;
  * the choice depends on the CPU only, never on the thread count.
  *

@@ -228,7 +228,7 @@ cdef int update_pass(const floating[:, ::1] X, const floating[::1] shift,
 # product and argmin of _nearest.h on rows and candidates centered by shift,
 # scoring ||c||^2 - 2 x.c in X's dtype, or in float32 when `single` (float64
 # data whose scale float32 holds: the scores only pick the candidate); then
-# that candidate's squared distance by direct differences (_simd.h: X's
+# that candidate's squared distance by direct differences (_rows.h: X's
 # dtype's lanes, summed to double). Where it is below closest[i], closest[i]
 # takes it and labels[i] = label_offset + the candidate's index (ties keep
 # the earlier candidate). block_potential[b] = sum over block b of w * closest

@@ -1,7 +1,7 @@
 """Responsibility normalization: a row-wise, stable log-sum-exp over the
 components that turns log-scores into responsibilities in place.
 
-The chunk-level C routine (lvm_log_normalize_* in _simd.h) is what the fused
+The chunk-level C routine (lvm_log_normalize_* in _gaussian.h) is what the fused
 mixture and classifier passes call; `log_normalize` runs it over a whole
 column-major array for methods whose result is n_samples x n_components
 anyway (predict_proba) and for the tests.
