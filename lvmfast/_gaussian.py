@@ -6,6 +6,7 @@ import numpy as np
 from scipy import linalg
 
 from lvmfast._kernels import _gaussian as kernels
+from lvmfast._kernels._gaussian import CovarianceKind
 from lvmfast._parallel import blas_single_thread, plan_blocks, threads_for_work
 
 COVARIANCE_TYPES = ("full", "tied", "diag", "spherical")
@@ -94,9 +95,9 @@ def moments_lose_digits(means, precisions_cholesky, shift, covariance_type="diag
 
 
 def kernel_terms(means, precisions_cholesky, covariance_type, shift, dtype, log_weights=None, direct=None):
-    """The kernel's type code and its terms (see log_prob_terms). 'spherical'
+    """The kernel's CovarianceKind and its terms (see log_prob_terms). 'spherical'
     goes as 'diag' with equal precisions. direct=True evaluates 'diag' by
-    direct differences (code 4) instead of one gemm: slower, but exact where
+    direct differences (DIAG_DIRECT) instead of one gemm: slower, but exact where
     the expansion ||x||^2 - 2 x.m + ||m||^2 loses digits; None decides by
     expansion_loses_digits."""
     if covariance_type == "spherical":
@@ -108,8 +109,8 @@ def kernel_terms(means, precisions_cholesky, covariance_type, shift, dtype, log_
         direct = expansion_loses_digits(means, precisions_cholesky, shift, dtype)
     if direct and covariance_type == "diag":
         centered = np.ascontiguousarray(np.asarray(means, dtype=np.float64) - shift, dtype=dtype)
-        return 4, (terms[0], centered, terms[2], terms[3])
-    return COVARIANCE_TYPES.index(covariance_type), terms
+        return CovarianceKind.DIAG_DIRECT, (terms[0], centered, terms[2], terms[3])
+    return CovarianceKind[covariance_type.upper()], terms
 
 
 def log_prob(X, shift, means, precisions_cholesky, covariance_type, log_weights=None, chunk_rows=None,
@@ -220,10 +221,11 @@ def em_statistics(X, shift, sample_weight, log_weights, means, precisions_choles
     # where few digits are lost; float32 sums them around the means (its
     # sums of squares around the shift kept 4 digits)
     around_shift = (
-        X.dtype == np.float64 and code in (0, 2)
-        and not moments_lose_digits(means, precisions_cholesky, shift, "full" if code == 0 else "diag")
+        X.dtype == np.float64 and code in (CovarianceKind.FULL, CovarianceKind.DIAG)
+        and not moments_lose_digits(means, precisions_cholesky, shift, "full" if code == CovarianceKind.FULL else "diag")
     )
-    work = {0: n_components * n_features, 1: n_features + 1, 2: n_features}.get(code, n_features)
+    work = {CovarianceKind.FULL: n_components * n_features, CovarianceKind.TIED: n_features + 1,
+            CovarianceKind.DIAG: n_features}.get(code, n_features)
     plan = plan_blocks(
         n_samples,
         row_bytes=(2 * n_features + n_components + work) * X.itemsize + 8,
@@ -244,7 +246,7 @@ def em_statistics(X, shift, sample_weight, log_weights, means, precisions_choles
     around = centered_means.astype(np.float64)
     if reuse_scatter:
         s2 = np.asarray(tied_scatter, dtype=np.float64).ravel()
-    elif around_shift and code == 2:  # sum w r x^2, moved to the means
+    elif around_shift and code == CovarianceKind.DIAG:  # sum w r x^2, moved to the means
         s2 = (s2.reshape(n_components, n_features) - 2 * around * s1 + nk[:, None] * around**2).ravel()
     elif around_shift:  # 'full': sum w r x x^T (upper triangles), mirrored and moved to the means
         upper = s2.reshape(n_components, n_features, n_features)
@@ -438,7 +440,7 @@ def class_statistics(X, shift, sample_weight, labels, n_classes, covariance_type
         row_bytes=(2 * n_features + n_classes) * X.itemsize,
         stat_bytes=(n_classes * (n_features + 1) + s2_size) * 8,
     )
-    code = COVARIANCE_TYPES.index(covariance_type)
+    code = CovarianceKind[covariance_type.upper()]
     labels = np.ascontiguousarray(labels, dtype=np.intp)
     shift = np.ascontiguousarray(shift, dtype=X.dtype)
     nk = np.empty((plan.n_blocks, n_classes))

@@ -14,7 +14,7 @@ from sklearn.mixture import GaussianMixture as SKGaussianMixture
 from sklearn.utils._param_validation import InvalidParameterError
 
 from lvmfast import GaussianClassifier, GaussianMixture, GaussianNB, KMeans
-from lvmfast._kernels import _gaussian, _kmeans, _responsibilities, _sparse
+from lvmfast._kernels import _distances, _gaussian, _kmeanspp, _lloyd, _responsibilities, _sparse
 from lvmfast._parallel import blas_single_thread
 from lvmfast.cluster import kmeans_plusplus
 
@@ -48,7 +48,7 @@ def _valid_calls():
     X = rng.random((N, D))
     centers = rng.random((K, D))
     calls = {}
-    calls["lloyd_step"] = (_kmeans.lloyd_step, dict(
+    calls["lloyd_step"] = (_lloyd.lloyd_step, dict(
         X=X, shift=_f(D), sample_weight=np.ones(N), centers=centers,
         center_sq_norms=(centers**2).sum(1), labels=np.zeros(N, np.intc),
         block_sums=_f(N_BLOCKS, K, D), block_weights=_f(N_BLOCKS, K), block_inertia=_f(N_BLOCKS),
@@ -56,27 +56,24 @@ def _valid_calls():
         centers_single=centers.astype(np.float32), center_sq_single=(centers**2).sum(1).astype(np.float32),
         row_sq_norms=(X**2).sum(1), bound_scale=1e-6,
     ))
-    calls["row_sq_norms"] = (_kmeans.row_sq_norms, dict(X=X, shift=_f(D), out=_f(N), chunk_rows=CHUNK, n_threads=1))
-    calls["assigned_sq_distances"] = (_kmeans.assigned_sq_distances, dict(
+    calls["row_sq_norms"] = (_lloyd.row_sq_norms, dict(X=X, shift=_f(D), out=_f(N), chunk_rows=CHUNK, n_threads=1))
+    calls["assigned_sq_distances"] = (_distances.assigned_sq_distances, dict(
         X=X, shift=_f(D), centers=centers, labels=np.arange(N, dtype=np.intc) % K, out=_f(N), n_threads=1,
     ))
-    calls["pairwise_sq_distances"] = (_kmeans.pairwise_sq_distances, dict(
+    calls["pairwise_sq_distances"] = (_distances.pairwise_sq_distances, dict(
         X=X, shift=_f(D), centers=centers, out=_f(N, K), chunk_rows=CHUNK, n_threads=1,
     ))
-    calls["direct_pairwise_sq_distances"] = (_kmeans.direct_pairwise_sq_distances, dict(
+    calls["direct_pairwise_sq_distances"] = (_distances.direct_pairwise_sq_distances, dict(
         X=X, centers=centers, out=_f(N, K), chunk_rows=CHUNK, n_threads=1,
     ))
-    calls["direct_sq_distances"] = (_kmeans.direct_sq_distances, dict(
-        X=X, rows=np.arange(N, dtype=np.intp), cols=centers, out=_f(K, N),
-    ))
-    calls["kmeans_plusplus"] = (_kmeans.kmeans_plusplus, dict(
+    calls["kmeans_plusplus"] = (_kmeanspp.kmeans_plusplus, dict(
         X=X, sample_weight=np.ones(N), first_index=0, uniforms=rng.random((K - 1, 3)),
         indices=np.zeros(K, np.intp), closest=_f(N), labels=np.zeros(N, np.intc), pots=_f(N_BLOCKS, 4),
         chunk_rows=CHUNK, block_rows=BLOCK, n_threads=1,
     ))
     # full covariances: factors D x K*D, flattened
     terms = dict(
-        cov_type=0, factors=np.tile(np.eye(D), (1, K)).ravel(), projected_means=centers.copy(),
+        cov_type=_gaussian.CovarianceKind.FULL, factors=np.tile(np.eye(D), (1, K)).ravel(), projected_means=centers.copy(),
         offsets=_f(K), constants=_f(K),
     )
     calls["log_prob"] = (_gaussian.log_prob, dict(
@@ -88,7 +85,7 @@ def _valid_calls():
         block_log_likelihood=_f(N_BLOCKS), chunk_rows=CHUNK, block_rows=BLOCK, n_threads=1, **terms,
     ))
     calls["class_pass"] = (_gaussian.class_pass, dict(
-        X=X, shift=_f(D), sample_weight=np.ones(N), labels=np.arange(N, dtype=np.intp) % K, cov_type=2,
+        X=X, shift=_f(D), sample_weight=np.ones(N), labels=np.arange(N, dtype=np.intp) % K, cov_type=_gaussian.CovarianceKind.DIAG,
         means=centers.copy(), second_moments=True, block_nk=_f(N_BLOCKS, K), block_s1=_f(N_BLOCKS, K, D),
         block_s2=_f(N_BLOCKS, K * D), chunk_rows=CHUNK, block_rows=BLOCK, n_threads=1,
     ))
@@ -130,10 +127,6 @@ MISMATCHES = {
     ],
     "direct_pairwise_sq_distances": [
         ("centers", _f(K, D + 1)), ("out", _f(N, K - 1)), ("out", _f(N + 1, K)), ("chunk_rows", 0),
-    ],
-    "direct_sq_distances": [
-        ("cols", _f(K, D + 1)), ("out", _f(K + 1, N)), ("out", _f(K, N - 1)),
-        ("rows", np.array([0, N], np.intp)), ("rows", np.array([-1], np.intp)),
     ],
     "kmeans_plusplus": [
         ("sample_weight", np.ones(N - 1)), ("first_index", N), ("first_index", -1),

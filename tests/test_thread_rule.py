@@ -64,7 +64,7 @@ def test_small_fits_run_on_one_thread(chosen):
     assert set(chosen) == {1}
 
 
-KERNEL_MODULES = ["_kmeans", "_gaussian", "_minibatch", "_sparse", "_oversample", "_responsibilities", "_data"]
+KERNEL_MODULES = ["_lloyd", "_distances", "_kmeanspp", "_elkan", "_gaussian", "_minibatch", "_sparse", "_oversample", "_responsibilities", "_data"]
 
 
 def test_every_kernel_call_of_a_small_fit_gets_one_thread(monkeypatch):

@@ -13,7 +13,7 @@ Every covariance type is shaped as gemm on the chunk, centered by `shift`:
 and log N(x | k) + c_k = c_k - q_k / 2, with c_k given by the caller
 (log det P_k - D log(2 pi) / 2, plus log pi_k where wanted). 'spherical' is
 'diag' with equal precisions (lvmfast._gaussian.kernel_terms), and 'diag'
-by direct differences (code 4) sums p_kd (x_d - mu_kd)^2 itself, for rows
+by direct differences (DIAG_DIRECT) sums p_kd (x_d - mu_kd)^2 itself, for rows
 where the expansion would lose digits.
 
 The chunk routine writes a column-major (n x K) block with any leading
@@ -32,97 +32,39 @@ from lvmfast._kernels._checks cimport (
 )
 from lvmfast._kernels._rows cimport center_rows, copy_centered
 
-cdef extern from "_simd.h" nogil:
-    void lvm_log_normalize_d(double *scores, Py_ssize_t n, Py_ssize_t ld, Py_ssize_t n_cols,
-                             const double *cols, double *lse)
-    void lvm_log_normalize_s(float *scores, Py_ssize_t n, Py_ssize_t ld, Py_ssize_t n_cols,
-                             const double *cols, double *lse)
-    double lvm_weigh_sum_d(double *r, const double *w, Py_ssize_t n)
-    double lvm_weigh_sum_s(float *r, const float *w, Py_ssize_t n)
-    void lvm_weighted_sq_dev_d(const double *x, Py_ssize_t n, Py_ssize_t d, Py_ssize_t ldx,
-                               const double *r, const double *m, double *out)
-    void lvm_weighted_sq_dev_s(const float *x, Py_ssize_t n, Py_ssize_t d, Py_ssize_t ldx,
-                               const float *r, const float *m, double *out)
-    void lvm_scaled_dev_d(const double *x, Py_ssize_t n, Py_ssize_t d, const double *r,
-                          const double *m, double *out)
-    void lvm_scaled_dev_s(const float *x, Py_ssize_t n, Py_ssize_t d, const float *r,
-                          const float *m, float *out)
-    void lvm_full_log_prob_d(const double *y, Py_ssize_t n, Py_ssize_t d, Py_ssize_t n_components,
-                             const double *pm, double *out, Py_ssize_t ld)
-    void lvm_full_log_prob_s(const float *y, Py_ssize_t n, Py_ssize_t d, Py_ssize_t n_components,
-                             const float *pm, float *out, Py_ssize_t ld)
-    void lvm_packed_outer_d(const double *x, Py_ssize_t n, Py_ssize_t d, double *out)
-    void lvm_packed_outer_s(const float *x, Py_ssize_t n, Py_ssize_t d, float *out)
-    void lvm_class_moments_d(const double *x, Py_ssize_t n, Py_ssize_t d, const Py_ssize_t *labels,
-                             const double *weight, const double *m, double *nk, double *s1,
-                             double *s2)
-    void lvm_class_moments_s(const float *x, Py_ssize_t n, Py_ssize_t d, const Py_ssize_t *labels,
-                             const float *weight, const float *m, double *nk, double *s1,
-                             double *s2)
-    void lvm_diag_log_prob_d(const double *x, Py_ssize_t n, Py_ssize_t d, Py_ssize_t n_components,
-                             const double *m, const double *p, double *out, Py_ssize_t ld,
-                             double *xt)
-    void lvm_diag_log_prob_s(const float *x, Py_ssize_t n, Py_ssize_t d, Py_ssize_t n_components,
-                             const float *m, const float *p, float *out, Py_ssize_t ld, float *xt)
-
-
-cdef inline void weighted_sq_dev(const floating *x, Py_ssize_t n, Py_ssize_t d, Py_ssize_t ldx,
-                                 const floating *r, const floating *m, double *out) noexcept nogil:
-    if floating is double:
-        lvm_weighted_sq_dev_d(x, n, d, ldx, r, m, out)
-    else:
-        lvm_weighted_sq_dev_s(x, n, d, ldx, r, m, out)
-
-
-cdef inline void scaled_dev(const floating *x, Py_ssize_t n, Py_ssize_t d, const floating *r,
-                            const floating *m, floating *out) noexcept nogil:
-    if floating is double:
-        lvm_scaled_dev_d(x, n, d, r, m, out)
-    else:
-        lvm_scaled_dev_s(x, n, d, r, m, out)
-
-
-cdef inline void log_normalize(floating *scores, Py_ssize_t n, Py_ssize_t n_cols,
-                               const double *cols, double *lse) noexcept nogil:
-    if floating is double:
-        lvm_log_normalize_d(scores, n, n, n_cols, cols, lse)
-    else:
-        lvm_log_normalize_s(scores, n, n, n_cols, cols, lse)
-
-
 COVARIANCE_CODES = ("full", "tied", "diag", "spherical", "diag by direct differences")
 
 
 cdef int check_cov_type(str kernel, int cov_type) except -1:
-    if cov_type < 0 or cov_type > 4:
-        raise ValueError(f"{kernel}: cov_type must be 0 to 4 (full, tied, diag, spherical, "
-                         f"diag by direct differences), got {cov_type}")
+    if cov_type < FULL or cov_type > DIAG_DIRECT:
+        raise ValueError(f"{kernel}: cov_type must be a CovarianceKind, 0 to 4 (FULL, TIED, DIAG, "
+                         f"SPHERICAL, DIAG_DIRECT), got {cov_type}")
     return 0
 
 
 cdef int check_density_type(str kernel, int cov_type) except -1:
     """The log-density kernels take spherical components as diagonal ones."""
     check_cov_type(kernel, cov_type)
-    if cov_type == 3:
-        raise ValueError(f"{kernel}: cov_type 3 (spherical) is evaluated as 2 (diag) with equal "
+    if cov_type == SPHERICAL:
+        raise ValueError(f"{kernel}: cov_type SPHERICAL (3) is evaluated as DIAG (2) with equal "
                          "precisions; pass those")
     return 0
 
 
 cdef Py_ssize_t factors_length(int cov_type, Py_ssize_t n_components, Py_ssize_t n_features) noexcept nogil:
     """Length of the flattened precision factors of log_prob_chunk."""
-    if cov_type == 0:
+    if cov_type == FULL:
         return n_features * n_components * n_features
-    if cov_type == 1:
+    if cov_type == TIED:
         return n_features * n_features
     return n_components * n_features  # diag, by expansion or by direct differences
 
 
 cdef Py_ssize_t s2_length(int cov_type, Py_ssize_t n_components, Py_ssize_t n_features) noexcept nogil:
     """Length of a block's flattened second-moment statistic."""
-    if cov_type == 0:
+    if cov_type == FULL:
         return n_components * n_features * n_features
-    if cov_type == 1:
+    if cov_type == TIED:
         return n_features * n_features
     return n_components * n_features
 
@@ -140,147 +82,6 @@ cdef int check_terms(str kernel, int cov_type, Py_ssize_t n_components, Py_ssize
     check_length(kernel, "offsets", offsets.shape[0], n_components)
     check_length(kernel, "constants", constants.shape[0], n_components)
     return 0
-
-
-cdef Py_ssize_t row_width(int cov_type, Py_ssize_t n_features) noexcept nogil:
-    """Width of a chunk's rows as the kernels hold them: [x, x*x] for 'diag'
-    by expansion, x otherwise."""
-    return 2 * n_features if cov_type == 2 else n_features
-
-
-cdef inline Py_ssize_t packed_length(Py_ssize_t n_features) noexcept nogil:
-    """Entries of a symmetric D x D matrix's upper triangle."""
-    return n_features * (n_features + 1) // 2
-
-
-cdef Py_ssize_t work_size(int cov_type, Py_ssize_t chunk_rows, Py_ssize_t n_features,
-                          Py_ssize_t n_components) noexcept nogil:
-    """Scratch a chunk needs beyond its rows, in elements."""
-    if cov_type == 0:  # x [P_1 ... P_K]; then the rows' outer products, packed
-        return chunk_rows * max(n_components * n_features, packed_length(n_features))
-    if cov_type == 1:  # [Y, ||Y||^2]
-        return chunk_rows * (n_features + 1)
-    if cov_type == 4:  # the transposed chunk
-        return chunk_rows * n_features
-    return 0
-
-
-cdef inline void copy_rows(int cov_type, const floating[:, ::1] X, Py_ssize_t start,
-                           Py_ssize_t n_rows, const floating[::1] shift,
-                           floating *out) noexcept nogil:
-    """The chunk's centered rows, x = X[start + i] - shift, as the kernels
-    hold them (row_width): [x, x*x] for 'diag' by expansion, x otherwise."""
-    center_rows(X, start, n_rows, shift, cov_type == 2, out)
-
-
-cdef floating *expanded_terms(int cov_type, Py_ssize_t n_components, Py_ssize_t n_features,
-                              const floating *factors, const floating *projected_means) noexcept nogil:
-    """The right-hand side of the expansion's one gemm (see the module
-    docstring), transposed: row-major width x K (so the gemm is TT, which
-    OpenBLAS runs without packing at these sizes), or NULL for the other
-    types (and when out of memory: the caller checks). Row k of the
-    untransposed K x width:
-      tied  [mu_k P, -1/2]          (width D + 1)
-      diag  [mu_k * p_k, -p_k / 2]  (width 2 D)"""
-    cdef Py_ssize_t k, j, d = n_features, width
-    cdef floating *terms
-    if cov_type != 1 and cov_type != 2:
-        return NULL
-    width = d + 1 if cov_type == 1 else 2 * d
-    terms = <floating *> lvm_alloc(n_components * width * sizeof(floating))
-    if terms == NULL:
-        return NULL
-    for k in range(n_components):
-        for j in range(d):
-            terms[j * n_components + k] = projected_means[k * d + j]
-        if cov_type == 1:
-            terms[d * n_components + k] = -0.5
-        else:
-            for j in range(d):
-                terms[(d + j) * n_components + k] = -0.5 * factors[k * d + j]
-    return terms
-
-
-cdef double *column_constants(int cov_type, Py_ssize_t n_components, const double[::1] offsets,
-                              const double[::1] constants) except NULL:
-    """What each component's column adds to log_prob_chunk's -q_k / 2:
-    constants[k], less offsets[k] / 2 where the expansion leaves that out
-    (tied, diag). Freed by the caller."""
-    cdef double *cols = <double *> lvm_alloc(n_components * sizeof(double))
-    cdef Py_ssize_t k
-    if cols == NULL:
-        raise MemoryError("could not allocate the log-densities' constants")
-    for k in range(n_components):
-        cols[k] = constants[k] - (0.5 * offsets[k] if cov_type == 1 or cov_type == 2 else 0.0)
-    return cols
-
-
-cdef int density_terms(str kernel, int cov_type, Py_ssize_t n_components, Py_ssize_t n_features,
-                       const floating *factors, const floating *projected_means,
-                       const double[::1] offsets, const double[::1] constants, double **cols,
-                       floating **expanded) except -1:
-    """column_constants and expanded_terms, for the caller to free (on
-    failure neither is left allocated)."""
-    cols[0] = column_constants(cov_type, n_components, offsets, constants)
-    expanded[0] = expanded_terms(cov_type, n_components, n_features, factors, projected_means)
-    if expanded[0] == NULL and (cov_type == 1 or cov_type == 2):
-        lvm_free(cols[0])
-        cols[0] = NULL
-        raise MemoryError(f"{kernel}: could not allocate the expansion's terms")
-    return 0
-
-
-cdef void log_prob_chunk(int cov_type, const floating *x, Py_ssize_t n, Py_ssize_t n_features,
-                         Py_ssize_t n_components, const floating *factors,
-                         const floating *projected_means, const floating *expanded,
-                         floating *work, floating *out, Py_ssize_t ld) noexcept nogil:
-    """out[k * ld + i] = -q_k(x_i) / 2 for the n centered rows x (as
-    copy_rows holds them), short of each column's constant
-    (column_constants), which the normalization or the write of the
-    result adds.
-
-    factors / projected_means / offsets by type (D features, K components):
-      full       factors (D x K*D) = [P_1 ... P_K]; projected_means (K x D) = mu_k P_k
-      tied       factors (D x D) = P;              projected_means (K x D) = mu_k P;
-                 offsets[k] = ||mu_k P||^2
-      diag       factors (K x D) = p_k = 1/sigma_k^2; projected_means (K x D) = mu_k * p_k;
-                 offsets[k] = mu_k^2 . p_k
-      4 (diag by direct differences) factors (K x D) = p_k; projected_means = mu_k
-    expanded: expanded_terms of these (tied and diag). By expansion, -q_k / 2
-    is not clipped at 0: it exceeds it by rounding only, which the caller
-    bounds (lvmfast._gaussian.expansion_loses_digits), and it lacks
-    -offsets[k] / 2.
-    """
-    cdef Py_ssize_t i, j, d = n_features, kd = n_components * n_features
-    cdef double row_sq
-    if cov_type == 0:
-        # work (column-major n x K*D: rows in the lanes) = x @ [P_1 ... P_K]
-        gemm(c'T', c'T', <int> n, <int> kd, <int> d, 1.0, x, <int> d, factors, <int> kd,
-             0.0, work, <int> n)
-        if floating is double:
-            lvm_full_log_prob_d(work, n, d, n_components, projected_means, out, ld)
-        else:
-            lvm_full_log_prob_s(work, n, d, n_components, projected_means, out, ld)
-    elif cov_type == 1:
-        # work (row-major n x (D + 1)) = [x @ P, ||x @ P||^2]
-        gemm(c'N', c'N', <int> d, <int> n, <int> d, 1.0, factors, <int> d, x, <int> d,
-             0.0, work, <int> (d + 1))
-        for i in range(n):
-            row_sq = 0.0
-            for j in range(d):
-                row_sq = row_sq + <double> work[i * (d + 1) + j] * work[i * (d + 1) + j]
-            work[i * (d + 1) + d] = <floating> row_sq
-        gemm(c'T', c'T', <int> n, <int> n_components, <int> (d + 1), 1.0, work, <int> (d + 1),
-             expanded, <int> n_components, 0.0, out, <int> ld)
-    elif cov_type == 2:
-        gemm(c'T', c'T', <int> n, <int> n_components, <int> (2 * d), 1.0, x, <int> (2 * d),
-             expanded, <int> n_components, 0.0, out, <int> ld)
-    else:
-        # diag by direct differences: projected_means holds the means themselves
-        if floating is double:
-            lvm_diag_log_prob_d(x, n, d, n_components, projected_means, factors, out, ld, work)
-        else:
-            lvm_diag_log_prob_s(x, n, d, n_components, projected_means, factors, out, ld, work)
 
 
 def log_prob(const floating[:, ::1] X not None, const floating[::1] shift not None, int cov_type,
@@ -395,7 +196,7 @@ cdef void accumulate_stats(int cov_type, const floating *x, Py_ssize_t n, Py_ssi
             nk[k] += lvm_weigh_sum_s(&resp[k * n], weight, n)
     # stat (row-major K x cols, i.e. column-major cols x K) = rows^T (w r):
     # s1, and for diag around the shift s2 = sum w r x^2 beside it
-    cdef Py_ssize_t cols = width if cov_type == 2 and around_shift else d
+    cdef Py_ssize_t cols = width if cov_type == DIAG and around_shift else d
     gemm(c'N', c'N', <int> cols, <int> n_components, <int> n, 1.0, x, <int> width, resp, <int> n,
          0.0, stat, <int> cols)
     for k in range(n_components):
@@ -403,7 +204,7 @@ cdef void accumulate_stats(int cov_type, const floating *x, Py_ssize_t n, Py_ssi
             s1[k * d + l] += stat[k * cols + l]
     if not second_moments:
         return
-    if cov_type == 0 and around_shift:
+    if cov_type == FULL and around_shift:
         # work (row-major n x packed) = each row's x_a x_b, a <= b; stat
         # (column-major packed x K) = work^T (w r): half the flops of K
         # separate D x D products, in one gemm
@@ -419,7 +220,7 @@ cdef void accumulate_stats(int cov_type, const floating *x, Py_ssize_t n, Py_ssi
                 for l in range(a, d):
                     s2[k * d * d + a * d + l] += stat[k * packed + t]
                     t = t + 1
-    elif cov_type == 0:
+    elif cov_type == FULL:
         for k in range(n_components):
             # work = sqrt(w r_k) (x - m_k); s2[k] += work^T work (BLAS's syrk,
             # half the flops, is slower at these sizes)
@@ -428,7 +229,7 @@ cdef void accumulate_stats(int cov_type, const floating *x, Py_ssize_t n, Py_ssi
                  0.0, stat, <int> d)
             for l in range(d * d):
                 s2[k * d * d + l] += stat[l]
-    elif cov_type == 1:
+    elif cov_type == TIED:
         # work = sqrt(w) x (stat, zeroed, stands for a zero mean); s2 += work^T work
         memset(stat, 0, d * sizeof(floating))
         scaled_dev(x, n, d, weight, stat, work)
@@ -436,7 +237,7 @@ cdef void accumulate_stats(int cov_type, const floating *x, Py_ssize_t n, Py_ssi
              0.0, stat, <int> d)
         for l in range(d * d):
             s2[l] += stat[l]
-    elif cov_type == 2 and around_shift:
+    elif cov_type == DIAG and around_shift:
         for k in range(n_components):
             for l in range(d):
                 s2[k * d + l] += stat[k * cols + d + l]
@@ -511,8 +312,8 @@ def em_pass(const floating[:, ::1] X not None, const floating[::1] shift not Non
         extra = chunk_rows * n_features
     cdef Py_ssize_t stat_size = max(n_features * n_features, n_components * width)
     if around_shift:
-        if cov_type != 0 and cov_type != 2:
-            raise ValueError(f"{name}: around_shift is for cov_type 0 (full) and 2 (diag by expansion), "
+        if cov_type != FULL and cov_type != DIAG:
+            raise ValueError(f"{name}: around_shift is for cov_type FULL (0) and DIAG (2, by expansion), "
                              f"got cov_type {cov_type}")
         stat_size = max(stat_size, n_components * packed_length(n_features))
     cdef double *cols = NULL
@@ -636,7 +437,7 @@ def class_pass(const floating[:, ::1] X not None, const floating[::1] shift not 
     cdef Py_ssize_t *offsets
     # with no shift, the moments kernel reads X's rows where they are (it
     # does not write them): no per-chunk copy
-    cdef bint in_place = cov_type >= 2 or not second_moments
+    cdef bint in_place = cov_type >= DIAG or not second_moments
     for l in range(n_features):
         if shift[l] != 0:
             in_place = False
@@ -665,11 +466,11 @@ def class_pass(const floating[:, ::1] X not None, const floating[::1] shift not 
                 else:
                     copy_centered(X, start, n, shift, buf)
                     rows = buf
-                if second_moments and cov_type == 0:
+                if second_moments and cov_type == FULL:
                     class_scatter(buf, n, n_features, n_classes, &labels[start], &sample_weight[start],
                                   &means[0, 0], &block_nk[b, 0], &block_s1[b, 0, 0], &block_s2[b, 0],
                                   order, offsets, work, stat)
-                elif second_moments and cov_type == 1:
+                elif second_moments and cov_type == TIED:
                     # tied: the mixture's statistics, one-hot responsibilities
                     memset(resp, 0, n * n_classes * sizeof(floating))
                     for i in range(n):

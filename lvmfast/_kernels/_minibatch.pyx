@@ -31,11 +31,7 @@ from lvmfast._kernels._blas cimport gemm
 from lvmfast._kernels._checks cimport check_labels, check_length, check_positive, check_shape
 from lvmfast._kernels._rows cimport argmin_columns
 
-cdef extern from *:
-    """
-    /* A hint to load the cache line at p ahead of its use (GCC and Clang). */
-    static inline void lvm_prefetch(const void *p) { __builtin_prefetch(p, 0, 3); }
-    """
+cdef extern from "_core.h":
     void lvm_prefetch(const void *p) noexcept nogil
 
 # Status codes of minibatch_steps (and codes of minibatch_convergence).

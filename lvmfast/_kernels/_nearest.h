@@ -1,7 +1,7 @@
 /* The nearest of a batch of candidates for a chunk of rows: a register-blocked
  * product fused with the argmin, so no rows x candidates score matrix is
  * written (with D = 32 a gemm spends much of its time storing and rereading
- * scores). Built like _simd.h's loops: for 16-, 32- and 64-byte vectors
+ * scores). Built by _core.h's dispatch scheme: for 16-, 32- and 64-byte vectors
  * (baseline, AVX2+FMA, AVX-512), the widest the CPU has picked at run time;
  * the choice depends on the CPU only, never on the thread count.
  *
@@ -20,12 +20,12 @@
  * fused multiply-adds. */
 #ifndef LVMFAST_NEAREST_H
 #define LVMFAST_NEAREST_H
-#include "_simd.h"
+#include "_core.h"
 
 /* Rows per tile for the widest vectors (2 x 16 floats): ld must be a multiple. */
 #define LVM_NEAREST_ROWS 32
 
-#define LVM_NEAREST_BODY(T, VT, VTU, VI, W, LOAD)                               \
+#define LVM_NEAREST_BODY(T, VT, VTU, VI, W, LOAD, HSUM)                             \
     const VT inf = LVM_NEAREST_SPLAT(VT, (T) __builtin_inf());                  \
     for (ptrdiff_t i0 = 0; i0 < ld; i0 += 2 * (W)) {                            \
         VT b0 = inf, b1 = inf, l0 = (VT) {0}, l1 = (VT) {0};                    \
@@ -78,29 +78,12 @@
                      const T *restrict groups, const T *restrict offset,        \
                      ptrdiff_t n_groups, T *restrict best, T *restrict lab)
 
-/* best and lab are written as whole vectors: they must hold ld entries. */
-#if defined(__x86_64__)
-#define LVM_NEAREST_INSTANTIATE(T, NAME, V16, V32, V64, U16, U32, U64, I16, I32, I64, W16, W32, W64, L16, L32, L64) \
-    LVM_NEAREST_SIGNATURE(T, NAME##_base) { LVM_NEAREST_BODY(T, V16, U16, I16, W16, L16) } \
-    __attribute__((target("avx2,fma")))                                         \
-    LVM_NEAREST_SIGNATURE(T, NAME##_avx2) { LVM_NEAREST_BODY(T, V32, U32, I32, W32, L32) } \
-    __attribute__((target("avx512f,fma")))                                      \
-    LVM_NEAREST_SIGNATURE(T, NAME##_avx512) { LVM_NEAREST_BODY(T, V64, U64, I64, W64, L64) } \
-    LVM_NEAREST_SIGNATURE(T, NAME) {                                            \
-        switch (lvm_cpu_level()) {                                              \
-        case 2: NAME##_avx512(xt, ld, n_features, groups, offset, n_groups, best, lab); break; \
-        case 1: NAME##_avx2(xt, ld, n_features, groups, offset, n_groups, best, lab); break; \
-        default: NAME##_base(xt, ld, n_features, groups, offset, n_groups, best, lab); \
-        }                                                                       \
-    }
-#else
-#define LVM_NEAREST_INSTANTIATE(T, NAME, V16, V32, V64, U16, U32, U64, I16, I32, I64, W16, W32, W64, L16, L32, L64) \
-    LVM_NEAREST_SIGNATURE(T, NAME) { LVM_NEAREST_BODY(T, V16, U16, I16, W16, L16) }
-#endif
-
-LVM_NEAREST_INSTANTIATE(double, lvm_nearest_d, lvm_d2, lvm_d4, lvm_d8, lvm_d2u, lvm_d4u, lvm_d8u,
-                        lvm_l2, lvm_l4, lvm_l8, 2, 4, 8, LVM_LOAD_D2, LVM_LOAD_D4, LVM_LOAD_D8)
-LVM_NEAREST_INSTANTIATE(float, lvm_nearest_s, lvm_f4, lvm_f8, lvm_f16, lvm_f4u, lvm_f8u, lvm_f16u,
-                        lvm_i4, lvm_i8, lvm_i16, 4, 8, 16, LVM_LOAD_F4, LVM_LOAD_F8, LVM_LOAD_F16)
+/* best and lab are written as whole vectors: they must hold ld entries. The
+ * wide builds fuse multiply-adds ("avx2,fma", "avx512f,fma"). */
+#define LVM_NEAREST_ARGS (xt, ld, n_features, groups, offset, n_groups, best, lab)
+LVM_INSTANTIATE_D_ISA(LVM_NEAREST_SIGNATURE, LVM_NEAREST_BODY, lvm_nearest_d, LVM_NEAREST_ARGS,
+                      "avx2,fma", "avx512f,fma")
+LVM_INSTANTIATE_F_ISA(LVM_NEAREST_SIGNATURE, LVM_NEAREST_BODY, lvm_nearest_s, LVM_NEAREST_ARGS,
+                      "avx2,fma", "avx512f,fma")
 
 #endif

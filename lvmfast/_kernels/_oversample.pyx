@@ -57,17 +57,6 @@ def round_key(uint64_t seed, uint64_t round_index):
     return mix64(seed + (round_index + 1) * GOLDEN)
 
 
-def counter_uniforms(uint64_t key, Py_ssize_t row_offset, double[::1] out not None):
-    """out[i] = u(key, row_offset + i) in [0, 1): the uniforms `oversample`
-    draws for rows row_offset, row_offset + 1, ... (exposed for the tests)."""
-    cdef Py_ssize_t i
-    if row_offset < 0:
-        raise ValueError(f"counter_uniforms: row_offset must be >= 0, got {row_offset}")
-    with nogil:
-        for i in range(out.shape[0]):
-            out[i] = counter_uniform(key, <uint64_t> (row_offset + i))
-
-
 # ---------------------------------------------------------------------------
 # Sampling
 
@@ -239,7 +228,7 @@ cdef int update_pass(const floating[:, ::1] X, const floating[::1] shift,
 # product and argmin of _nearest.h on rows and candidates centered by shift,
 # scoring ||c||^2 - 2 x.c in X's dtype, or in float32 when `single` (float64
 # data whose scale float32 holds: the scores only pick the candidate); then
-# that candidate's squared distance by direct differences (_simd.h: X's
+# that candidate's squared distance by direct differences (_rows.h: X's
 # dtype's lanes, summed to double). Where it is below closest[i], closest[i]
 # takes it and labels[i] = label_offset + the candidate's index (ties keep
 # the earlier candidate). block_potential[b] = sum over block b of w * closest

@@ -1,7 +1,7 @@
 """Responsibility normalization: a row-wise, stable log-sum-exp over the
 components that turns log-scores into responsibilities in place.
 
-The chunk-level C routine (lvm_log_normalize_* in _simd.h) is what the fused
+The chunk-level C routine (lvm_log_normalize_* in _gaussian.h) is what the fused
 mixture and classifier passes call; `log_normalize` runs it over a whole
 column-major array for methods whose result is n_samples x n_components
 anyway (predict_proba) and for the tests.
@@ -11,7 +11,7 @@ from cython.parallel cimport prange
 
 from lvmfast._kernels._checks cimport check_length, check_positive
 
-cdef extern from "_simd.h" nogil:
+cdef extern from "_gaussian.h" nogil:
     void lvm_log_normalize_d(double *scores, Py_ssize_t n, Py_ssize_t ld, Py_ssize_t n_cols,
                              const double *cols, double *lse)
     void lvm_log_normalize_s(float *scores, Py_ssize_t n, Py_ssize_t ld, Py_ssize_t n_cols,

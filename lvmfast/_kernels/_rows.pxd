@@ -2,7 +2,7 @@
 from cython cimport floating
 
 
-cdef extern from "_simd.h" nogil:
+cdef extern from "_rows.h" nogil:
     void lvm_center_rows_d(const double *x, Py_ssize_t n, Py_ssize_t d, Py_ssize_t ldx,
                            const double *shift, int square, double *out)
     void lvm_center_rows_s(const float *x, Py_ssize_t n, Py_ssize_t d, Py_ssize_t ldx,
@@ -28,8 +28,8 @@ cdef inline void copy_centered(const floating[:, ::1] X, Py_ssize_t start, Py_ss
     center_rows(X, start, n_rows, shift, False, out)
 
 
-cdef extern from "_simd.h" nogil:
-    # squared distances by direct differences (see _simd.h)
+cdef extern from "_rows.h" nogil:
+    # squared distances by direct differences (see _rows.h)
     void lvm_sq_distances_d(const double *x, const Py_ssize_t *rows, Py_ssize_t n,
                             Py_ssize_t n_features, const double *cols, Py_ssize_t n_cols,
                             double *dist, Py_ssize_t ld)
@@ -45,7 +45,7 @@ cdef extern from "_simd.h" nogil:
 cdef inline void argmin_columns(const floating *scores, const floating *offset, Py_ssize_t n,
                                 Py_ssize_t n_cols, floating *best, floating *lab) noexcept nogil:
     """best[i], lab[i]: the smallest scores[k * n + i] + offset[k] and its
-    first k (see _simd.h), for float64 or float32 scores."""
+    first k (see _rows.h), for float64 or float32 scores."""
     if floating is double:
         lvm_argmin_columns_d(scores, offset, n, n_cols, best, lab)
     else:

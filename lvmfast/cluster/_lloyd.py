@@ -14,7 +14,7 @@ import numpy as np
 import scipy.sparse as sp
 from sklearn.utils.sparsefuncs import mean_variance_axis
 
-from lvmfast._kernels import _kmeans as kernels
+from lvmfast._kernels import _elkan as kernels
 from lvmfast._parallel import blas_single_thread
 from lvmfast.cluster._centering import feature_mean_variance
 from lvmfast.cluster._protocols import LloydRows
@@ -150,7 +150,7 @@ def _center_groups(centers, n_groups):
 class _BoundedSteps:
     """lloyd_step for one run of algorithm='elkan': the same labels and
     statistics, measuring only the rows whose distance bounds do not prove
-    their label (lvmfast._kernels._kmeans.bounded_step; dense rows only)."""
+    their label (lvmfast._kernels._elkan.bounded_step; dense rows only)."""
 
     def __init__(self, rows: _DenseRows, centers):
         n_samples, n_clusters = rows.X.shape[0], centers.shape[0]

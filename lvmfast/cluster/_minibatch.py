@@ -28,7 +28,7 @@ from sklearn.base import _fit_context
 from sklearn.utils import check_random_state
 from sklearn.utils._param_validation import Interval, StrOptions
 
-from lvmfast._kernels import _kmeans as _kmeans_kernels
+from lvmfast._kernels import _distances
 from lvmfast._kernels import _minibatch as kernels
 from lvmfast._kernels import _sparse
 from lvmfast._parallel import blas_single_thread, effective_n_threads, plan_blocks, threads_for_work
@@ -273,7 +273,7 @@ class MiniBatchKMeans(_BaseKMeans):
         else:
             out = np.empty((rows.X.shape[0], self.n_clusters), dtype=rows.X.dtype)
             plan = plan_blocks(rows.X.shape[0], row_bytes=self.n_clusters * 8)
-            _kmeans_kernels.direct_pairwise_sq_distances(
+            _distances.direct_pairwise_sq_distances(
                 rows.X, np.ascontiguousarray(self.cluster_centers_, dtype=rows.X.dtype), out, plan.chunk_rows,
                 rows.n_threads,
             )

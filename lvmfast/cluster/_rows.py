@@ -3,7 +3,7 @@
 _DenseRows (a dense X, centered chunk by chunk) and CSRRows (a CSR X) are
 the in-memory implementations of lvmfast.cluster._protocols.InMemoryRows;
 the Lloyd loop, the seedings and the estimators take them. Python plans the
-blocks; the compiled kernels (lvmfast._kernels._kmeans, ._sparse) make the
+blocks; the compiled kernels (lvmfast._kernels._lloyd, ._distances, ._sparse) make the
 passes. X is never copied whole: dense kernels subtract the data mean chunk
 by chunk, which keeps the distance expansion accurate (scikit-learn centers a
 copy of X instead).
@@ -11,7 +11,7 @@ copy of X instead).
 import numpy as np
 import scipy.sparse as sp
 
-from lvmfast._kernels import _kmeans as kernels
+from lvmfast._kernels import _distances, _lloyd
 from lvmfast._kernels import _sparse
 from lvmfast._parallel import blas_single_thread, plan_blocks, threads_for_work
 from lvmfast.cluster._centering import dense_centering_shift
@@ -42,7 +42,7 @@ def _single_precision_rows(X, shift, n_clusters, n_threads):
         return None
     row_sq = np.empty(X.shape[0])
     plan = plan_blocks(X.shape[0], row_bytes=X.shape[1] * X.itemsize)
-    kernels.row_sq_norms(X, shift, row_sq, plan.chunk_rows, n_threads)
+    _lloyd.row_sq_norms(X, shift, row_sq, plan.chunk_rows, n_threads)
     if not (1e-20 < row_sq.mean() and row_sq.max() < 1e30):
         return None
     return row_sq
@@ -127,7 +127,7 @@ class _DenseRows(_LocalRows):
         center_sq = _sq_norms(centers)
         extra = self.single_precision_args(centers, center_sq) if update_centers else {}
         with blas_single_thread():
-            n_changed = kernels.lloyd_step(
+            n_changed = _lloyd.lloyd_step(
                 self.X, self.shift, sample_weight, centers, center_sq, labels,
                 block_sums, block_weights, block_inertia, plan.chunk_rows, plan.block_rows,
                 self.n_threads, update_centers, with_inertia, **extra,
@@ -155,7 +155,7 @@ class _DenseRows(_LocalRows):
 
     def assigned_sq_distances(self, centers, labels):
         distances = np.empty(self.X.shape[0])
-        kernels.assigned_sq_distances(self.X, self.shift, centers, labels, distances, self.n_threads)
+        _distances.assigned_sq_distances(self.X, self.shift, centers, labels, distances, self.n_threads)
         return distances
 
     def row(self, index):
@@ -170,13 +170,13 @@ class _DenseRows(_LocalRows):
             # The float32 expansion loses digits near zero distance (the
             # distance of a center to itself); direct differences do not.
             plan = plan_blocks(X.shape[0], row_bytes=centers.shape[0] * 8)
-            kernels.direct_pairwise_sq_distances(
+            _distances.direct_pairwise_sq_distances(
                 X, np.ascontiguousarray(cluster_centers, dtype=X.dtype), out, plan.chunk_rows, self.n_threads
             )
         else:
             plan = plan_blocks(X.shape[0], row_bytes=(X.shape[1] + centers.shape[0]) * X.itemsize)
             with blas_single_thread():
-                kernels.pairwise_sq_distances(X, self.shift, centers, out, plan.chunk_rows, self.n_threads)
+                _distances.pairwise_sq_distances(X, self.shift, centers, out, plan.chunk_rows, self.n_threads)
         return out
 
 

@@ -5,7 +5,7 @@ first center with probability proportional to the weights, then per further
 center n_local_trials candidates with probability proportional to
 w * (squared distance to the nearest center so far), keeping the one that
 leaves the least potential. The passes are compiled (dense:
-lvmfast._kernels._kmeans.kmeans_plusplus; CSR: lvmfast._kernels._sparse).
+lvmfast._kernels._kmeanspp.kmeans_plusplus; CSR: lvmfast._kernels._sparse).
 The k-means|| seeding (lvmfast.cluster._kmeans_parallel) runs this one on
 its candidates.
 """
@@ -15,7 +15,7 @@ from sklearn.utils import check_random_state
 from sklearn.utils._param_validation import validate_params
 from sklearn.utils.validation import check_array
 
-from lvmfast._kernels import _kmeans as kernels
+from lvmfast._kernels import _kmeanspp as kernels
 from lvmfast._kernels import _sparse
 from lvmfast._parallel import effective_n_threads, plan_blocks, threads_for_work
 from lvmfast._validation import (

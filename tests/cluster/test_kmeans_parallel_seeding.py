@@ -106,19 +106,30 @@ EDGES = [
 # -- counter-based uniforms and the draws -------------------------------------
 
 
+def drawn_uniforms(key, row_offset, n):
+    """The uniforms oversample draws for rows row_offset, ..., read back
+    exactly: row i is drawn when u_i < factor * w_i * closest_i, so with the
+    reference u as closest (factor 1, weight 1) no row is drawn, and with
+    the next double above it every row is. Returns the reference."""
+    u = ref_uniforms(key, np.arange(row_offset, row_offset + n))
+    selected = np.empty(n, dtype=np.uint8)
+    assert kernels.oversample(u, np.ones(n), 1.0, key, row_offset, selected, 2) == 0
+    assert not selected.any()
+    above = np.nextafter(u, 2.0)
+    assert kernels.oversample(above, np.ones(n), 1.0, key, row_offset, selected, 2) == n
+    assert selected.all()
+    return u
+
+
 def test_counter_uniforms_match_numpy():
     for key in (0, 1, 2**63 + 12345, 2**64 - 1):
-        got = np.empty(1000)
-        kernels.counter_uniforms(key, 5, got)
-        np.testing.assert_array_equal(got, ref_uniforms(key, np.arange(5, 1005)))
+        drawn_uniforms(key, 5, 1000)
     assert kernels.round_key(7, 3) == ref_round_key(7, 3)
 
 
 def test_counter_uniforms_look_uniform_and_independent_across_rounds():
-    u = np.empty(200_000)
-    kernels.counter_uniforms(kernels.round_key(42, 0), 0, u)
-    v = np.empty(200_000)
-    kernels.counter_uniforms(kernels.round_key(42, 1), 0, v)
+    u = drawn_uniforms(kernels.round_key(42, 0), 0, 200_000)
+    v = drawn_uniforms(kernels.round_key(42, 1), 0, 200_000)
     assert u.min() >= 0 and u.max() < 1
     # Mean, variance and decile counts of U(0, 1), within 5 standard errors.
     assert abs(u.mean() - 0.5) < 5 * np.sqrt(1 / 12 / u.size)

@@ -294,3 +294,24 @@ def test_class_statistics_take_one_pass_with_near_pivots(monkeypatch):
     X = rng.standard_normal((5000, 4)) + labels[:, None] * 4.0
     _gaussian.class_statistics(X, X.mean(axis=0), np.ones(5000), labels, 3, "diag")
     assert len(calls) == 1
+
+
+def test_covariance_kinds_are_one_enum_shared_with_the_kernels():
+    # lvmfast._gaussian hands the kernels a CovarianceKind (a cpdef enum of
+    # _gaussian.pxd), looked up by the covariance type's name.
+    from lvmfast._gaussian import COVARIANCE_TYPES, kernel_terms
+    from lvmfast._kernels._gaussian import CovarianceKind
+
+    assert [CovarianceKind[t.upper()] for t in COVARIANCE_TYPES] == [0, 1, 2, 3]
+    assert CovarianceKind.DIAG_DIRECT == 4
+    means, shift = np.zeros((2, 3)), np.zeros(3)
+    for covariance_type, chol, kind in [
+        ("full", np.tile(np.eye(3), (2, 1, 1)), CovarianceKind.FULL),
+        ("tied", np.eye(3), CovarianceKind.TIED),
+        ("diag", np.ones((2, 3)), CovarianceKind.DIAG),
+        ("spherical", np.ones(2), CovarianceKind.DIAG),
+    ]:
+        code, _ = kernel_terms(means, chol, covariance_type, shift, np.float64, direct=False)
+        assert code is kind
+    code, _ = kernel_terms(means, np.ones((2, 3)), "diag", shift, np.float64, direct=True)
+    assert code is CovarianceKind.DIAG_DIRECT

@@ -2,7 +2,7 @@
 import numpy as np
 import pytest
 
-from lvmfast._kernels import _kmeans as kernels
+from lvmfast._kernels import _distances, _kmeanspp, _lloyd
 from lvmfast._parallel import blas_single_thread, plan_blocks
 
 DTYPES = [np.float64, np.float32]
@@ -57,7 +57,7 @@ def run_lloyd(X, shift, weights, centers, labels, chunk_rows, block_rows, n_thre
     inertia = np.full(n_blocks, np.nan)
     center_sq = np.einsum("ij,ij->i", centers, centers)
     with blas_single_thread():
-        changed = kernels.lloyd_step(
+        changed = _lloyd.lloyd_step(
             X, shift, weights, centers, center_sq, labels, sums, cluster_weights, inertia,
             chunk_rows, block_rows, n_threads, update, True,
         )
@@ -142,7 +142,7 @@ def test_pairwise_sq_distances_matches_numpy(dtype, n_samples, chunk_rows):
     centers = rng.standard_normal((4, 6)).astype(dtype)
     out = np.empty((n_samples, 4), dtype)
     with blas_single_thread():
-        kernels.pairwise_sq_distances(X, shift, centers, out, chunk_rows, 2)
+        _distances.pairwise_sq_distances(X, shift, centers, out, chunk_rows, 2)
     ref = ref_sq_distances(X.astype(np.float64) - shift, centers)
     np.testing.assert_allclose(out, ref, rtol=RTOL[dtype], atol=1e-4 if dtype is np.float32 else 1e-10)
 
@@ -155,7 +155,7 @@ def test_assigned_sq_distances_matches_numpy(dtype):
     centers = rng.standard_normal((5, 3)).astype(dtype)
     labels = rng.integers(0, 5, 333).astype(np.int32)
     out = np.empty(333)
-    kernels.assigned_sq_distances(X, shift, centers, labels, out, 2)
+    _distances.assigned_sq_distances(X, shift, centers, labels, out, 2)
     ref = ((X.astype(np.float64) - shift - centers[labels]) ** 2).sum(axis=1)
     np.testing.assert_allclose(out, ref, rtol=RTOL[dtype])
 
@@ -163,25 +163,24 @@ def test_assigned_sq_distances_matches_numpy(dtype):
 @pytest.mark.parametrize("dtype", DTYPES)
 @pytest.mark.parametrize("n_features", [1, 7, 16, 37])
 def test_direct_sq_distances_match_numpy_and_not_their_company(dtype, n_features):
-    # The k-means++ kernel takes columns in tiles of 4 (a short last tile
-    # repeats a column) and a lone column alone; a distance must not depend
-    # on which columns share the call, or the sampling rescan of a block (one
-    # column) would disagree with the pass that summed its potential (a tile).
+    # lvm_sq_distances, the k-means++ passes' kernel (here through
+    # direct_pairwise_sq_distances, which runs it on every center at once),
+    # takes columns in tiles of 4 (a short last tile repeats a column) and a
+    # lone column alone; a distance must not depend on which columns share
+    # the call, or the sampling rescan of a block (one column) would disagree
+    # with the pass that summed its potential (a tile).
     rng = np.random.default_rng(n_features)
     X = rng.standard_normal((50, n_features)).astype(dtype) * 3
     cols = rng.standard_normal((9, n_features)).astype(dtype)
-    rows = np.sort(rng.permutation(50)[:31]).astype(np.intp)
-    ref = ((X[rows][None, :, :].astype(np.float64) - cols[:, None, :]) ** 2).sum(axis=2)
+    ref = ((X[:, None, :].astype(np.float64) - cols[None, :, :]) ** 2).sum(axis=2)
     for n_cols in range(1, 10):
-        out = np.full((n_cols, 50), -1.0)
-        kernels.direct_sq_distances(X, rows, cols[:n_cols], out)
-        np.testing.assert_allclose(out[:, rows], ref[:n_cols], rtol=RTOL[dtype])
-        untouched = np.setdiff1d(np.arange(50), rows)
-        assert np.all(out[:, untouched] == -1.0)
+        out = np.full((50, n_cols), -1.0, dtype=dtype)
+        _distances.direct_pairwise_sq_distances(X, cols[:n_cols], out, 16, 2)
+        np.testing.assert_allclose(out, ref[:, :n_cols], rtol=RTOL[dtype])
         for t in range(n_cols):
-            alone = np.empty((1, 50))
-            kernels.direct_sq_distances(X, rows, cols[t:t + 1], alone)
-            np.testing.assert_array_equal(out[t, rows], alone[0, rows])
+            alone = np.empty((50, 1), dtype=dtype)
+            _distances.direct_pairwise_sq_distances(X, cols[t:t + 1], alone, 16, 2)
+            np.testing.assert_array_equal(out[:, t], alone[:, 0])
 
 
 def run_kmeans_plusplus(X, weights, first, uniforms, chunk_rows, block_rows, n_threads=2, return_computed=False):
@@ -190,7 +189,7 @@ def run_kmeans_plusplus(X, weights, first, uniforms, chunk_rows, block_rows, n_t
     closest = np.empty(X.shape[0])
     labels = np.empty(X.shape[0], dtype=np.intc)
     pots = np.empty((n_blocks, uniforms.shape[1] + 1))
-    computed = kernels.kmeans_plusplus(X, weights, first, uniforms, indices, closest, labels, pots, chunk_rows, block_rows, n_threads)
+    computed = _kmeanspp.kmeans_plusplus(X, weights, first, uniforms, indices, closest, labels, pots, chunk_rows, block_rows, n_threads)
     return (indices, computed) if return_computed else indices
 
 
@@ -272,7 +271,7 @@ def run_lloyd_single(X, shift, weights, centers, labels, chunk_rows, block_rows)
     row_sq = ((X - shift) ** 2).sum(axis=1)
     center_sq = np.einsum("ij,ij->i", centers, centers)
     with blas_single_thread():
-        changed = kernels.lloyd_step(
+        changed = _lloyd.lloyd_step(
             X, shift, weights, centers, center_sq, labels, sums, cluster_weights, inertia,
             chunk_rows, block_rows, 2, True, True, **_single_precision_args(centers, center_sq, row_sq),
         )
