@@ -21,12 +21,19 @@ zero, NaN, inf, wrong types).
 
 Profiles (registered in tests/conftest.py):
 
-* ``ci`` (default): 50 examples per property, derandomized, no deadline,
+* ``ci`` (default): 50 examples per property, derandomized (each test's
+  examples come from its own source, whatever ran before it), no deadline,
   no shrinking (failures are reported as found); the whole file runs in
   about two minutes on two cores.
-* ``thorough``: many examples, random; select it with
+* ``thorough``: 1000 examples per property, from one seed for the session
+  (``--hypothesis-seed=N``, or a random one printed in the header), no
+  example database: a run is reproduced by its seed alone. Select it with
   ``python -m pytest tests/test_properties.py --hypothesis-profile=thorough``
   or ``LVMFAST_HYPOTHESIS_PROFILE=thorough python -m pytest ...``.
+
+Every example builds its arrays from what it draws; the module-level tables
+hold only values to draw, which no call changes (the estimators copy what
+they keep).
 """
 import pickle
 import re
