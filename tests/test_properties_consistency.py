@@ -34,7 +34,7 @@ ld = pytest.importorskip("lvmfast.dask")
 COVARIANCE_TYPES = ("full", "tied", "diag", "spherical")
 # settings() is the profile conftest.py loaded (ci: 50 examples, thorough: 1000).
 FIFTH = settings(max_examples=max(5, settings().max_examples // 5))
-# (per init: 3 in ci, 40 in thorough)
+# (the Dask properties, per init: 3 in ci, 40 in thorough)
 FEW_PER_INIT = settings(max_examples=max(3, settings().max_examples // 25))
 
 
