@@ -60,8 +60,17 @@ else:
         if _profile(config) == "thorough" and config.getoption("hypothesis_seed", None) is None:
             config.option.hypothesis_seed = str(random.SystemRandom().randrange(2**32))
 
-    def pytest_report_header(config):
+    def _seed_line(config):
         seed = config.getoption("hypothesis_seed", None)
         if _profile(config) == "thorough" and seed is not None:
             return f"lvmfast thorough property profile, --hypothesis-seed={seed}"
         return None
+
+    def pytest_report_header(config):
+        return _seed_line(config)
+
+    def pytest_terminal_summary(terminalreporter, exitstatus, config):
+        """The seed again at the end (-q hides the header)."""
+        line = _seed_line(config)
+        if line:
+            terminalreporter.write_line(line)
