@@ -13,8 +13,8 @@ rows, and scales near the bottom of the dtype's normal range.
 Each example builds its own data from a seed hypothesis draws: no array,
 estimator or random generator is shared between examples or tests.
 Profiles are tests/conftest.py's; these properties fit several models per
-example and run a fifth of the profile's examples (the Dask ones a
-twenty-fifth) per parameter.
+example and run a fifth to a twenty-fifth of the profile's examples per
+parameter.
 """
 import warnings
 
@@ -36,6 +36,9 @@ COVARIANCE_TYPES = ("full", "tied", "diag", "spherical")
 FIFTH = settings(max_examples=max(5, settings().max_examples // 5))
 # (the Dask properties, per init: 3 in ci, 40 in thorough)
 FEW_PER_INIT = settings(max_examples=max(3, settings().max_examples // 25))
+# (determinism, per init: 4 in ci, 83 in thorough; a call on two threads
+# costs most of it on a busy machine)
+A_TWELFTH = settings(max_examples=max(4, settings().max_examples // 12))
 
 
 def eps_of(dtype):
@@ -146,7 +149,7 @@ def chunk_sizes(draw, n):
 
 
 @pytest.mark.parametrize("init", ["k-means||", "k-means++"])
-@FIFTH
+@A_TWELFTH
 @given(data=st.data())
 def test_kmeans_zero_weights_bit_identical_over_calls_and_threads(init, data):
     """KMeans with zero weights and more clusters than distinct rows of
@@ -161,7 +164,7 @@ def test_kmeans_zero_weights_bit_identical_over_calls_and_threads(init, data):
     X = X.astype(data.draw(st.sampled_from([np.float64, np.float32])))
     n_positive = int(np.count_nonzero(w))
     n_distinct = distinct_positive_rows(X, w)
-    top = min(n_positive, 150)  # the issue's K; more only costs time
+    top = min(n_positive, 150)  # the issue's K (K <= 80 showed the k-means|| case less often)
     k = data.draw(st.integers(min(max(n_distinct + 1, n_positive // 2), top), top))
     params = dict(n_clusters=k, init=init, n_init=1,
                   algorithm=data.draw(st.sampled_from(["lloyd", "elkan"])), random_state=data.draw(st.integers(0, 2**31 - 1)))
