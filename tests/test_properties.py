@@ -21,12 +21,19 @@ zero, NaN, inf, wrong types).
 
 Profiles (registered in tests/conftest.py):
 
-* ``ci`` (default): 50 examples per property, derandomized, no deadline,
+* ``ci`` (default): 50 examples per property, derandomized (each test's
+  examples come from its own source, whatever ran before it), no deadline,
   no shrinking (failures are reported as found); the whole file runs in
   about two minutes on two cores.
-* ``thorough``: many examples, random; select it with
+* ``thorough``: 1000 examples per property, from one seed for the session
+  (``--hypothesis-seed=N``, or a random one printed in the header), no
+  example database: a run is reproduced by its seed alone. Select it with
   ``python -m pytest tests/test_properties.py --hypothesis-profile=thorough``
   or ``LVMFAST_HYPOTHESIS_PROFILE=thorough python -m pytest ...``.
+
+Every example builds its arrays from what it draws; the module-level tables
+hold only values to draw, which no call changes (the estimators copy what
+they keep).
 """
 import pickle
 import re
@@ -769,8 +776,15 @@ def check_gmm_against_sklearn(X, labels, k, info, params):
         start_reliable = sk_error <= 1e-4 * smallest_start
     else:
         start_reliable = True
-    if start_reliable:
-        assert_close(est.lower_bound_, sk_est.lower_bound_, rtol, (1e-3 if f32 else 1e-6) * d, "lower_bound_")
+    if not start_reliable:
+        # Nor is anything after it: its first E-step weighs each row by
+        # those covariances, so its responsibilities (and the weights, means
+        # and covariances they give) are decided by that rounding. Seeds at
+        # 1e12, reg_covar=1e-6: its starting variances 5.8e6 .. 8.6e9, not
+        # 1e-6, send a row 3.7e10 from its nearest mean to another one.
+        note("scikit-learn's starting covariances are its rounding error: no reference")
+        return
+    assert_close(est.lower_bound_, sk_est.lower_bound_, rtol, (1e-3 if f32 else 1e-6) * d, "lower_bound_")
     assert_close(est.weights_, sk_est.weights_, rtol, 1e-5 if f32 else 1e-8, "weights_")
     data_scale = np.abs(X.astype(np.float64)).max(axis=0)
     # scikit-learn sums r x in X's dtype: each product is rounded to a
