@@ -17,7 +17,7 @@ def pytest_pycollect_makeitem(collector, name, obj):
     return None
 
 
-# Hypothesis profiles for the property tests (tests/test_properties*.py).
+# Hypothesis profiles for the property tests (tests/properties/).
 # "ci" (the default) is small and derandomized: each test draws its examples
 # from a seed made from its own source, so the suite is quick and gives the
 # same examples in any order. "thorough" searches far longer, from one seed

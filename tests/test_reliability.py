@@ -663,7 +663,7 @@ def test_pandas_missing_value_says_nan(make, dtype):
 
 
 # ---------------------------------------------------------------------------
-# Found by the property suite's thorough profile (tests/test_properties.py)
+# Found by the property suite's thorough profile (tests/properties/)
 
 
 @pytest.mark.parametrize("make", [lambda v: KMeans(n_clusters=v), lambda v: KMeans(max_iter=v),

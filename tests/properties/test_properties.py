@@ -28,7 +28,7 @@ Profiles (registered in tests/conftest.py):
 * ``thorough``: 1000 examples per property, from one seed for the session
   (``--hypothesis-seed=N``, or a random one printed in the header), no
   example database: a run is reproduced by its seed alone. Select it with
-  ``python -m pytest tests/test_properties.py --hypothesis-profile=thorough``
+  ``python -m pytest tests/properties --hypothesis-profile=thorough``
   or ``LVMFAST_HYPOTHESIS_PROFILE=thorough python -m pytest ...``.
 
 Every example builds its arrays from what it draws; the module-level tables
