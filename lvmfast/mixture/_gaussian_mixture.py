@@ -15,6 +15,7 @@ from numbers import Real
 
 import numpy as np
 from scipy import linalg
+from sklearn import config_context
 from sklearn.base import BaseEstimator, DensityMixin, _fit_context
 from sklearn.exceptions import ConvergenceWarning
 from sklearn.utils import check_random_state
@@ -214,13 +215,17 @@ class _BaseGaussianMixture(DensityMixin, BaseEstimator, metaclass=ABCMeta):
         if self.init_params == "kmeans":
             from lvmfast.cluster import KMeans
 
-            labels = KMeans(k, n_init=1, random_state=random_state).fit(X, sample_weight=sample_weight).labels_
+            # X is validated; assume_finite also lets KMeans take X whose
+            # squared spread underflows (which it refuses from a user)
+            with config_context(assume_finite=True):
+                labels = KMeans(k, n_init=1, random_state=random_state).fit(X, sample_weight=sample_weight).labels_
             assignment = np.arange(X.shape[0]), labels
         else:
             if self.init_params == "k-means++":
                 from lvmfast.cluster import kmeans_plusplus
 
-                indices = kmeans_plusplus(X, k, random_state=random_state)[1]
+                with config_context(assume_finite=True):
+                    indices = kmeans_plusplus(X, k, random_state=random_state)[1]
             else:
                 indices = random_state.choice(X.shape[0], size=k, replace=False)
             assignment = indices, np.arange(k)
