@@ -29,7 +29,8 @@ from lvmfast._validation import (
     check_sample_weight, integers, positive_reals, unchanged_on_error, unit_mean_weights, validate_float_data,
 )
 from lvmfast.cluster._kmeans_parallel import _LocalSeedingRows, seed_centers
-from lvmfast.cluster._lloyd import _mean_variance, lloyd
+from lvmfast.cluster._centering import check_squared_spread, feature_variances, is_constant
+from lvmfast.cluster._lloyd import lloyd
 from lvmfast.cluster._protocols import LloydRows, SeedingRows
 from lvmfast.cluster._rows import _DenseRows, _rows
 from lvmfast.cluster._seeding import kmeans_plusplus
@@ -336,7 +337,9 @@ class KMeans(_BaseKMeans):
                 stacklevel=2,
             )
         rows = _rows(X, self.n_clusters, effective_n_threads(), fitting=True)
-        tol = self.tol * _mean_variance(X) if self.tol else 0.0
+        variance = feature_variances(X)
+        check_squared_spread(variance, X.dtype, lambda: is_constant(X))
+        tol = self.tol * float(np.mean(variance)) if self.tol else 0.0
         # Lloyd runs on unit-mean weights: the centers are weighted means,
         # which the weights' scale does not change, but sums of w x with
         # weights of 1e300 (or 1e-310) would overflow (or underflow). The

@@ -11,12 +11,10 @@ the same loop with _BoundedSteps in place of the rows' lloyd_step.
 import time
 
 import numpy as np
-import scipy.sparse as sp
-from sklearn.utils.sparsefuncs import mean_variance_axis
 
 from lvmfast._kernels import _elkan as kernels
 from lvmfast._parallel import blas_single_thread
-from lvmfast.cluster._centering import feature_mean_variance
+from lvmfast.cluster._centering import feature_variances
 from lvmfast.cluster._protocols import LloydRows
 from lvmfast.cluster._rows import _DenseRows, _sq_norms
 
@@ -119,12 +117,10 @@ def _empty_clusters_to_largest(centers, weights):
         centers[empty] = centers[np.argmax(weights)]
 
 
-def _mean_variance(X, chunk_rows=65536):
+def _mean_variance(X):
     """Mean over features of the per-feature (unweighted) variance of X, in
     float64, a chunk at a time: the scale of KMeans' tol."""
-    if sp.issparse(X):
-        return float(np.mean(mean_variance_axis(X, axis=0)[1]))
-    return float(np.mean(feature_mean_variance(X, chunk_rows)[1]))
+    return float(np.mean(feature_variances(X)))
 
 
 # Groups of centers for the bounded steps: about one per 10 centers

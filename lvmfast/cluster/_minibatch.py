@@ -39,8 +39,8 @@ from lvmfast._validation import (
     unchanged_on_error,
     validate_float_data,
 )
+from lvmfast.cluster._centering import check_squared_spread, feature_variances, is_constant
 from lvmfast.cluster._kmeans import _BaseKMeans
-from lvmfast.cluster._lloyd import _mean_variance
 from lvmfast.cluster._rows import CSRRows, _DenseRows, _rows, _sq_norms, plan_csr_blocks
 from lvmfast.cluster._seeding import _kmeans_plusplus_indices
 
@@ -292,7 +292,9 @@ class MiniBatchKMeans(_BaseKMeans):
         n_samples = X.shape[0]
         if n_samples < self.n_clusters:
             raise ValueError(f"n_samples={n_samples} should be >= n_clusters={self.n_clusters}.")
-        self._tol = self.tol * _mean_variance(X) if self.tol else 0.0
+        variance = feature_variances(X)
+        check_squared_spread(variance, X.dtype, lambda: is_constant(X))
+        self._tol = self.tol * float(np.mean(variance)) if self.tol else 0.0
         if self.n_init == "auto":
             self._n_init = 1 if (self._init_is_array() or self.init == "k-means++") else 3
         else:

@@ -61,6 +61,38 @@ def _single_precision_args(centers, center_sq, row_sq):
     }
 
 
+# Distances this close, relative to the largest, are one tie when choosing
+# the rows farthest from their centers: about what separates the dense and
+# the CSR distances of one row (the centered frame's rounding of the
+# centers, the norm expansion's cancellation).
+FARTHEST_TIE = {np.dtype(np.float64): 2.0**-36, np.dtype(np.float32): 2.0**-16}
+
+
+def _farthest(distances, n_rows, dtype):
+    """Indices of the n_rows rows farthest from their centers, farthest
+    first, distances within FARTHEST_TIE of each other (exact ties in exact
+    arithmetic: copies of a row, two rows on either side of their mean) by
+    row index, so that dense and CSR rows take the same rows."""
+    tolerance = FARTHEST_TIE[np.dtype(dtype)] * float(distances.max())
+    threshold = np.partition(distances, -n_rows)[-n_rows] - tolerance
+    candidates = np.flatnonzero(distances >= threshold)
+    candidates = candidates[np.argsort(-distances[candidates], kind="stable")]
+    near = distances[candidates]
+    tie_group = np.cumsum(np.concatenate([[0], (near[:-1] - near[1:]) > tolerance]))
+    return candidates[np.lexsort((candidates, tie_group))][:n_rows]
+
+
+def _repeated_centers(centers):
+    """Mask of the centers equal to a center of lower index."""
+    # each center as one opaque value of its bytes (+ 0.0 makes -0.0 +0.0):
+    # np.unique(axis=0) would build a dtype with a field per feature
+    values = np.ascontiguousarray(centers + 0.0)
+    as_bytes = values.view(np.dtype((np.void, values.dtype.itemsize * values.shape[1]))).ravel()
+    repeated = np.ones(centers.shape[0], dtype=bool)
+    repeated[np.unique(as_bytes, return_index=True)[1]] = False
+    return repeated
+
+
 def _is_same_clustering(labels1, labels2, n_clusters):
     """True when each cluster of labels1 is a single cluster of labels2 (as
     scikit-learn checks before preferring a run for a lower inertia)."""
@@ -83,7 +115,7 @@ class _LocalRows:
         distances = self.assigned_sq_distances(centers, labels)
         if distances.max() == 0:
             return []
-        farthest = np.argpartition(distances, -n_rows)[: -n_rows - 1 : -1]
+        farthest = _farthest(distances, n_rows, self.X.dtype)
         return [(self.row(row), float(sample_weight[row]), labels[row]) for row in farthest]
 
     def n_distinct(self, labels):
@@ -216,6 +248,10 @@ class CSRRows(_LocalRows):
         weights = np.empty(n_clusters) if update_centers else None
         block_inertia = np.empty(max(self.plan.n_blocks, 1)) if with_inertia else None
         center_sq = np.einsum("ij,ij->i", centers, centers)
+        # A center equal to a lower-index one never wins, so an exact tie
+        # goes to the lowest index as on dense rows: the kernel's x . c is
+        # rounded differently in different lanes of its center tiles.
+        center_sq[_repeated_centers(centers)] = np.inf
         n_changed = _sparse.csr_lloyd_step(
             *self._csr, sample_weight, centers, center_sq, labels, self.row_sq_norms,
             sums, weights, block_inertia, self.plan.chunk_rows, self.plan.block_rows,

@@ -8,7 +8,7 @@ from sklearn.utils._param_validation import StrOptions
 from lvmfast._parallel import effective_n_threads
 from lvmfast._validation import integers, unchanged_on_error
 from lvmfast.cluster import _kmeans as local
-from lvmfast.cluster._centering import centering_shift
+from lvmfast.cluster._centering import centering_shift, check_squared_spread
 from lvmfast.cluster._kmeans_parallel import (
     _top_up, candidate_weights, draw_rows, single_precision_scores, update_nearest,
 )
@@ -34,6 +34,16 @@ ROW_STATE_SHARE = 0.25
 
 # ---------------------------------------------------------------------------
 # Per-block functions (run on the workers)
+
+
+def _block_equals_row(x, w, start, row):
+    return bool((x == row).all())
+
+
+def _is_constant(data):
+    """Whether every row of the dask data is its first row (one pass)."""
+    _, equal = run(compute=data.per_block(_block_equals_row, data.rows([0])[0]), progress=data.progress)
+    return all(equal)
 
 
 @on_worker
@@ -351,6 +361,7 @@ class KMeans(DaskEstimatorMixin, local.KMeans):
                         progress=self.progress)
         self._persisted = data.persisted
         rows = DaskLloydRows(data)
+        check_squared_spread(data.variance, data.dtype, lambda: _is_constant(data))
         tol = self.tol * float(np.mean(data.variance)) if self.tol else 0.0
         local.fit_lloyd_runs(self, X_dask, rows, data.weights, data.weights, data.weight_mean, tol, init_array)
         self.labels_ = rows.labels_array(self.labels_).persist()

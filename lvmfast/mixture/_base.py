@@ -14,6 +14,7 @@ from numbers import Real
 
 import numpy as np
 from scipy import linalg
+from sklearn import config_context
 from sklearn.base import BaseEstimator, DensityMixin, _fit_context
 from sklearn.exceptions import ConvergenceWarning
 from sklearn.utils import check_random_state
@@ -27,6 +28,7 @@ from lvmfast._gaussian import (
 )
 from lvmfast._parallel import blas_single_thread, effective_n_threads
 from lvmfast._validation import check_sample_weight, integers, unchanged_on_error, unit_mean_weights, validate_float_data
+from lvmfast.cluster import KMeans, kmeans_plusplus
 
 
 INIT_PARAMS = ("kmeans", "k-means++", "random", "random_from_data")
@@ -187,15 +189,15 @@ class BaseGaussianMixture(DensityMixin, BaseEstimator, metaclass=ABCMeta):
         X, sample_weight = rows.X, rows.sample_weight
         k = self.n_components
         if self.init_params == "kmeans":
-            from lvmfast.cluster import KMeans
-
-            labels = KMeans(k, n_init=1, random_state=random_state).fit(X, sample_weight=sample_weight).labels_
+            # X is validated; assume_finite also lets KMeans take X whose
+            # squared spread underflows (which it refuses from a user)
+            with config_context(assume_finite=True):
+                labels = KMeans(k, n_init=1, random_state=random_state).fit(X, sample_weight=sample_weight).labels_
             assignment = np.arange(X.shape[0]), labels
         else:
             if self.init_params == "k-means++":
-                from lvmfast.cluster import kmeans_plusplus
-
-                indices = kmeans_plusplus(X, k, sample_weight=sample_weight, random_state=random_state)[1]
+                with config_context(assume_finite=True):
+                    indices = kmeans_plusplus(X, k, sample_weight=sample_weight, random_state=random_state)[1]
             else:
                 indices = random_seed_rows(X.shape[0], k, random_state, sample_weight)
             assignment = indices, np.arange(k)

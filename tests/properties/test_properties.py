@@ -569,6 +569,9 @@ def test_kmeans_shapes(data):
     k = data.draw(st.integers(1, n))
     est = KMeans(k, n_init=1, random_state=0)
     out = call(est, "fit", X, names=["X"])
+    if scale_refusal(out):  # values near float32's smallest normals: squared distances underflow
+        assert float(np.var(X.astype(np.float64), axis=0).sum()) < float(np.finfo(dtype).tiny)
+        return
     assert not failed(out)
     assert_finite(est.cluster_centers_, "cluster_centers_")
     assert_finite(est.inertia_, "inertia_")
