@@ -38,8 +38,10 @@ def centering_shift(mean, variance, dtype):
 
 
 def feature_mean_variance(X, chunk_rows=65536):
-    """Per-feature mean and (unweighted) variance of a dense X in float64, a
-    chunk of rows at a time."""
+    """Per-feature mean and (unweighted) variance of X: in float64 a chunk of
+    rows at a time for dense X, scikit-learn's mean_variance_axis for CSR."""
+    if sp.issparse(X):
+        return mean_variance_axis(X, axis=0)
     mean = X.mean(axis=0, dtype=np.float64)
     total = np.zeros(X.shape[1])
     for start in range(0, X.shape[0], chunk_rows):
@@ -55,10 +57,7 @@ def dense_centering_shift(X):
 
 
 def feature_variances(X):
-    """Per-feature (unweighted) variance of a dense or CSR X, in float64
-    for dense X (scikit-learn's mean_variance_axis for CSR)."""
-    if sp.issparse(X):
-        return mean_variance_axis(X, axis=0)[1]
+    """Per-feature (unweighted) variance of a dense or CSR X."""
     return feature_mean_variance(X)[1]
 
 

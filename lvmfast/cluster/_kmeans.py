@@ -29,7 +29,7 @@ from lvmfast._validation import (
     check_sample_weight, integers, positive_reals, unchanged_on_error, unit_mean_weights, validate_float_data,
 )
 from lvmfast.cluster._kmeans_parallel import _LocalSeedingRows, seed_centers
-from lvmfast.cluster._centering import check_squared_spread, feature_variances, is_constant
+from lvmfast.cluster._centering import check_squared_spread, centering_shift, feature_mean_variance, is_constant
 from lvmfast.cluster._lloyd import lloyd
 from lvmfast.cluster._protocols import LloydRows, SeedingRows
 from lvmfast.cluster._rows import _DenseRows, _rows
@@ -336,9 +336,11 @@ class KMeans(_BaseKMeans):
                 RuntimeWarning,
                 stacklevel=2,
             )
-        rows = _rows(X, self.n_clusters, effective_n_threads(), fitting=True)
-        variance = feature_variances(X)
+        # one pass gives the spread check, tol's scale and the dense rows' shift
+        mean, variance = feature_mean_variance(X)
         check_squared_spread(variance, X.dtype, lambda: is_constant(X))
+        shift = None if sp.issparse(X) else centering_shift(mean, variance, X.dtype)
+        rows = _rows(X, self.n_clusters, effective_n_threads(), fitting=True, shift=shift)
         tol = self.tol * float(np.mean(variance)) if self.tol else 0.0
         # Lloyd runs on unit-mean weights: the centers are weighted means,
         # which the weights' scale does not change, but sums of w x with
