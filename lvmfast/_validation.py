@@ -16,6 +16,7 @@ import numpy as np
 import scipy.sparse as sp
 from sklearn import get_config
 from sklearn.utils._param_validation import Interval
+from sklearn.utils.sparsefuncs import mean_variance_axis
 from sklearn.utils.validation import _assert_all_finite, _check_sample_weight, check_array, validate_data
 
 from lvmfast._kernels._data import sum_of_squares
@@ -255,3 +256,16 @@ def unchanged_on_error(fit):
             raise
 
     return wrapper
+
+
+def feature_mean_variance(X, chunk_rows=65536):
+    """Per-feature mean and (unweighted) variance of X: in float64 a chunk of
+    rows at a time for dense X, scikit-learn's mean_variance_axis for CSR."""
+    if sp.issparse(X):
+        return mean_variance_axis(X, axis=0)
+    mean = X.mean(axis=0, dtype=np.float64)
+    total = np.zeros(X.shape[1])
+    for start in range(0, X.shape[0], chunk_rows):
+        diff = X[start:start + chunk_rows] - mean
+        total += np.einsum("ij,ij->j", diff, diff, dtype=np.float64)
+    return mean, total / max(X.shape[0], 1)

@@ -21,7 +21,9 @@ Below the frame's reach: data whose squared spread underflows its dtype
 import numpy as np
 import scipy.sparse as sp
 from sklearn import get_config
-from sklearn.utils.sparsefuncs import mean_variance_axis, min_max_axis
+from sklearn.utils.sparsefuncs import min_max_axis
+
+from lvmfast._validation import feature_mean_variance
 
 
 def centering_shift(mean, variance, dtype):
@@ -37,28 +39,10 @@ def centering_shift(mean, variance, dtype):
     return np.where(usable & np.isfinite(rounded), rounded, mean).astype(dtype)
 
 
-def feature_mean_variance(X, chunk_rows=65536):
-    """Per-feature mean and (unweighted) variance of X: in float64 a chunk of
-    rows at a time for dense X, scikit-learn's mean_variance_axis for CSR."""
-    if sp.issparse(X):
-        return mean_variance_axis(X, axis=0)
-    mean = X.mean(axis=0, dtype=np.float64)
-    total = np.zeros(X.shape[1])
-    for start in range(0, X.shape[0], chunk_rows):
-        diff = X[start:start + chunk_rows] - mean
-        total += np.einsum("ij,ij->j", diff, diff, dtype=np.float64)
-    return mean, total / max(X.shape[0], 1)
-
-
 def dense_centering_shift(X):
     """centering_shift for the features of a dense X."""
     mean, variance = feature_mean_variance(X)
     return centering_shift(mean, variance, X.dtype)
-
-
-def feature_variances(X):
-    """Per-feature (unweighted) variance of a dense or CSR X."""
-    return feature_mean_variance(X)[1]
 
 
 def squared_spread_underflows(variance, dtype, is_constant):

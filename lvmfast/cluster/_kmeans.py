@@ -26,10 +26,10 @@ from sklearn.utils.validation import check_array, check_is_fitted
 
 from lvmfast._parallel import effective_n_threads
 from lvmfast._validation import (
-    check_sample_weight, integers, positive_reals, unchanged_on_error, unit_mean_weights, validate_float_data,
+    check_sample_weight, integers, positive_reals, unchanged_on_error, unit_mean_weights, validate_float_data, feature_mean_variance,
 )
 from lvmfast.cluster._kmeans_parallel import _LocalSeedingRows, seed_centers
-from lvmfast.cluster._centering import check_squared_spread, centering_shift, feature_mean_variance, is_constant
+from lvmfast.cluster._centering import check_squared_spread, centering_shift, is_constant
 from lvmfast.cluster._lloyd import lloyd
 from lvmfast.cluster._protocols import LloydRows, SeedingRows
 from lvmfast.cluster._rows import _DenseRows, _rows

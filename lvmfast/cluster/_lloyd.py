@@ -14,7 +14,7 @@ import numpy as np
 
 from lvmfast._kernels import _elkan as kernels
 from lvmfast._parallel import blas_single_thread
-from lvmfast.cluster._centering import feature_variances
+from lvmfast._validation import feature_mean_variance
 from lvmfast.cluster._protocols import LloydRows
 from lvmfast.cluster._rows import _DenseRows, _sq_norms
 
@@ -120,7 +120,7 @@ def _empty_clusters_to_largest(centers, weights):
 def _mean_variance(X):
     """Mean over features of the per-feature (unweighted) variance of X, in
     float64, a chunk at a time: the scale of KMeans' tol."""
-    return float(np.mean(feature_variances(X)))
+    return float(np.mean(feature_mean_variance(X)[1]))
 
 
 # Groups of centers for the bounded steps: about one per 10 centers

@@ -39,7 +39,8 @@ from lvmfast._validation import (
     unchanged_on_error,
     validate_float_data,
 )
-from lvmfast.cluster._centering import check_squared_spread, feature_variances, is_constant
+from lvmfast._validation import feature_mean_variance
+from lvmfast.cluster._centering import centering_shift, check_squared_spread, is_constant
 from lvmfast.cluster._kmeans import _BaseKMeans
 from lvmfast.cluster._rows import CSRRows, _DenseRows, _rows, _sq_norms, plan_csr_blocks
 from lvmfast.cluster._seeding import _kmeans_plusplus_indices
@@ -288,11 +289,12 @@ class MiniBatchKMeans(_BaseKMeans):
     def _check_params_vs_input(self, X):
         """scikit-learn's checks of the parameters against X, in its order;
         records _tol, _n_init, _batch_size and _init_size (its tests read
-        them)."""
+        them). Returns the dense rows' shift (None for CSR): one mean and
+        variance pass serves the spread check, tol's scale and the shift."""
         n_samples = X.shape[0]
         if n_samples < self.n_clusters:
             raise ValueError(f"n_samples={n_samples} should be >= n_clusters={self.n_clusters}.")
-        variance = feature_variances(X)
+        mean, variance = feature_mean_variance(X)
         check_squared_spread(variance, X.dtype, lambda: is_constant(X))
         self._tol = self.tol * float(np.mean(variance)) if self.tol else 0.0
         if self.n_init == "auto":
@@ -322,6 +324,7 @@ class MiniBatchKMeans(_BaseKMeans):
             )
             init_size = 3 * self.n_clusters
         self._init_size = min(init_size, n_samples)
+        return None if sp.issparse(X) else centering_shift(mean, variance, X.dtype)
 
     # -- fitting ------------------------------------------------------------
 
@@ -380,13 +383,13 @@ class MiniBatchKMeans(_BaseKMeans):
         self
         """
         X = validate_float_data(self, X, reset=True, accept_sparse="csr")
-        self._check_params_vs_input(X)
+        shift = self._check_params_vs_input(X)
         random_state = check_random_state(self.random_state)
         sample_weight = check_sample_weight(sample_weight, X, X.dtype)
         init_array = self._check_centers(self.init, X, "init") if self._init_is_array() else None
         n_samples = X.shape[0]
         n_threads = effective_n_threads()
-        rows = _rows(X, self.n_clusters, n_threads)
+        rows = _rows(X, self.n_clusters, n_threads, shift=shift)
 
         # The validation set that picks the best init.
         validation = random_state.randint(0, n_samples, self._init_size)
@@ -582,9 +585,9 @@ class MiniBatchKMeans(_BaseKMeans):
         _check_counts_stay_finite(self._counts if has_centers else None, sample_weight, X.dtype)
         n_threads = effective_n_threads()
         if not has_centers:
-            self._check_params_vs_input(X)
+            shift = self._check_params_vs_input(X)
             init_array = self._check_centers(self.init, X, "init") if self._init_is_array() else None
-            rows = _rows(X, self.n_clusters, n_threads)
+            rows = _rows(X, self.n_clusters, n_threads, shift=shift)
             cluster_centers = self._initial_centers(X, sample_weight, random_state, init_array, n_threads)
             counts = np.zeros(self.n_clusters, dtype=X.dtype)
             since = 0

@@ -21,7 +21,8 @@ from lvmfast._parallel import effective_n_threads, plan_blocks, threads_for_work
 from lvmfast._validation import (
     FLOAT_DTYPES, check_float_array, check_sample_weight, draw_probabilities, integers, weights_with_finite_sum,
 )
-from lvmfast.cluster._centering import check_squared_spread, feature_variances, is_constant
+from lvmfast._validation import feature_mean_variance
+from lvmfast.cluster._centering import check_squared_spread, is_constant
 from lvmfast.cluster._rows import plan_csr_blocks
 
 __all__ = ["csr_kmeans_plusplus_indices", "kmeans_plusplus"]
@@ -106,7 +107,7 @@ def kmeans_plusplus(X, n_clusters, *, sample_weight=None, x_squared_norms=None, 
     sample_weight = check_sample_weight(sample_weight, X, X.dtype)
     if X.shape[0] < n_clusters:
         raise ValueError(f"n_samples={X.shape[0]} should be >= n_clusters={n_clusters}.")
-    check_squared_spread(feature_variances(X), X.dtype, lambda: is_constant(X))
+    check_squared_spread(feature_mean_variance(X)[1], X.dtype, lambda: is_constant(X))
     if x_squared_norms is not None:
         x_squared_norms = check_array(x_squared_norms, dtype=FLOAT_DTYPES, ensure_2d=False, input_name="x_squared_norms")
         if x_squared_norms.ndim != 1 or x_squared_norms.shape[0] != X.shape[0]:

@@ -25,7 +25,7 @@ from lvmfast._iterate import EMRows, iterate
 from lvmfast._parallel import blas_single_thread, effective_n_threads, threads_for_work
 from lvmfast._validation import (
     _NoBoolInterval, _names_any, check_sample_weight, integers, naming_errors, unchanged_on_error, unit_mean_weights,
-    validate_float_data,
+    validate_float_data, feature_mean_variance,
 )
 
 __all__ = ["GaussianClassifier", "GaussianNB"]
@@ -66,18 +66,6 @@ def _refuse_zero_variance(variances, classes, var_smoothing):
         )
 
 
-def _unweighted_mean_variance(X, chunk_rows=65536):
-    """Row count, per-feature mean and (biased) variance of X in float64, a
-    chunk of rows at a time (no float64 copy of a whole float32 X)."""
-    n = X.shape[0]
-    mean = X.mean(axis=0, dtype=np.float64)
-    total = np.zeros(X.shape[1])
-    for start in range(0, n, chunk_rows):
-        diff = X[start:start + chunk_rows] - mean
-        total += np.einsum("ij,ij->j", diff, diff, dtype=np.float64)
-    return float(n), mean, total / n
-
-
 def labels_of(classes, y):
     """Class indices of y in the sorted `classes`, with unseen labels refused."""
     index = np.searchsorted(classes, y)
@@ -116,7 +104,7 @@ def _batch_statistics(X, labels, weights, n_classes, n_threads=None, unit_weight
         mean_all = unit_counts @ batch_mean / n_rows
         total = (n_rows, mean_all, unit_counts @ (batch_var + (batch_mean - mean_all) ** 2) / n_rows)
     else:
-        total = _unweighted_mean_variance(X)
+        total = (float(X.shape[0]), *feature_mean_variance(X))
     return counts, largest, filled, batch_mean, batch_var, total
 
 
@@ -482,7 +470,7 @@ class GaussianNB(_GaussianGenerativeClassifier):
         priors = None if self.priors is None else _check_priors(self.priors, len(classes))
         _refuse_zero_priors(priors, classes)
         weights, scale = unit_mean_weights(check_sample_weight(sample_weight, X, np.float64), X.dtype, with_scale=True)
-        total = _unweighted_mean_variance(X)  # epsilon_ is scikit-learn's: from every row's variance, unweighted
+        total = (float(X.shape[0]), *feature_mean_variance(X))  # epsilon_ is scikit-learn's: from every row's variance, unweighted
         epsilon = float(self.var_smoothing * total[2].max())
 
         def m_step(nk, means, s2, around):
