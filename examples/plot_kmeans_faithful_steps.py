@@ -30,23 +30,26 @@ X = (X - X.mean(axis=0)) / X.std(axis=0)
 # is what ``predict`` gives for a model whose centers are those.
 
 centers = np.array([[-1.5, 1.5], [1.5, -1.5]])
-steps = []  # (centers, labels of the rows to those centers, title)
+# A model fit to the two centers themselves keeps them: its predict gives
+# the rows' nearest initial center.
 labels = KMeans(n_clusters=2, init=centers, n_init=1, max_iter=1).fit(centers).predict(X)
-steps.append((centers, None, "(a) initial centers"))
-for it in range(4):
-    steps.append((centers, labels, f"({'bcdefgh'[2 * it]}) assign to nearest center"))
+
+steps = [(centers, None, "(a) initial centers")]  # (centers, labels, title)
+letters = iter("bcdefghi")
+for _ in range(4):
+    steps.append((centers, labels, f"({next(letters)}) E step: nearest center"))
     km = KMeans(n_clusters=2, init=centers, n_init=1, max_iter=1).fit(X)
-    new_centers = km.cluster_centers_
-    steps.append((new_centers, labels, f"({'bcdefghi'[2 * it + 1]}) move centers to the means"))
-    centers, labels = new_centers, km.predict(X)
+    centers = km.cluster_centers_
+    steps.append((centers, labels, f"({next(letters)}) M step: centers to the means"))
+    labels = km.predict(X)
 
 colors = np.array(["tab:red", "tab:blue"])
 fig, axes = plt.subplots(3, 3, figsize=(9, 9), sharex=True, sharey=True)
 for ax, (c, lab, title) in zip(axes.ravel(), steps):
     ax.scatter(X[:, 0], X[:, 1], s=8, c="tab:green" if lab is None else colors[lab], alpha=0.7)
     ax.scatter(c[:, 0], c[:, 1], s=160, c=colors, marker="X", edgecolor="k")
-    if lab is not None:
-        # the boundary between the two centers: the perpendicular bisector
+    if "E step" in title:
+        # the boundary between the two centers: their perpendicular bisector
         mid, d = c.mean(axis=0), c[1] - c[0]
         t = np.linspace(-3, 3, 2)
         ax.plot(mid[0] - d[1] * t, mid[1] + d[0] * t, "m-", lw=1.5)
