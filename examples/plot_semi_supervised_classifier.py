@@ -20,7 +20,7 @@ from lvmfast import GaussianClassifier
 rng = np.random.default_rng(0)
 n = 2000
 X0 = rng.multivariate_normal([0, 0], [[2.0, 0.9], [0.9, 1.0]], size=n)
-X1 = rng.multivariate_normal([2.5, -1.0], [[0.5, -0.3], [0.3 * -1, 1.5]], size=n)
+X1 = rng.multivariate_normal([2.5, -1.0], [[0.5, -0.3], [-0.3, 1.5]], size=n)
 X = np.concatenate([X0, X1])
 y = np.repeat([0, 1], n)
 
