@@ -7,7 +7,23 @@ cdef extern from "_openmp_shim.h":
 
 
 def openmp_enabled():
-    """True when the kernels were compiled with OpenMP."""
+    """Whether the kernels were compiled with OpenMP.
+
+    Without OpenMP (a compiler that lacks it) the build runs every kernel on
+    one thread; ``LVMFAST_REQUIRE_OPENMP=1`` at build time makes that an
+    error instead.
+
+    Returns
+    -------
+    enabled : bool
+        True when the kernels run on OpenMP threads.
+
+    Examples
+    --------
+    >>> import lvmfast
+    >>> isinstance(lvmfast.openmp_enabled(), bool)
+    True
+    """
     return bool(LVMFAST_OPENMP)
 
 

@@ -104,9 +104,15 @@ class _BaseKMeans(ClassNamePrefixFeaturesOutMixin, TransformerMixin, ClusterMixi
     def predict(self, X):
         """The index of the nearest cluster center for each row of X.
 
+        Parameters
+        ----------
+        X : {array-like, sparse matrix} of shape (n_samples, n_features)
+            The rows, dense or CSR, float32 or float64.
+
         Returns
         -------
         labels : ndarray of shape (n_samples,), dtype int32
+            The cluster of each row.
         """
         rows, centers = self._fitted_rows(X)
         labels = np.full(rows.X.shape[0], -1, dtype=np.int32)
@@ -114,15 +120,61 @@ class _BaseKMeans(ClassNamePrefixFeaturesOutMixin, TransformerMixin, ClusterMixi
         return labels
 
     def fit_predict(self, X, y=None, sample_weight=None):
-        """Fit, then return labels_."""
+        """Fit, then return ``labels_``.
+
+        Parameters
+        ----------
+        X : {array-like, sparse matrix} of shape (n_samples, n_features)
+            The rows, dense or CSR, float32 or float64.
+        y : Ignored
+            Not used, present for scikit-learn's API.
+        sample_weight : array-like of shape (n_samples,), default=None
+            Non-negative weights of the rows.
+
+        Returns
+        -------
+        labels : ndarray of shape (n_samples,), dtype int32
+            The cluster of each training row.
+        """
         return self.fit(X, sample_weight=sample_weight).labels_
 
     def fit_transform(self, X, y=None, sample_weight=None):
-        """Fit, then return the distances of X to the centers."""
+        """Fit, then return the distances of X to the centers.
+
+        Parameters
+        ----------
+        X : {array-like, sparse matrix} of shape (n_samples, n_features)
+            The rows, dense or CSR, float32 or float64.
+        y : Ignored
+            Not used, present for scikit-learn's API.
+        sample_weight : array-like of shape (n_samples,), default=None
+            Non-negative weights of the rows.
+
+        Returns
+        -------
+        distances : ndarray of shape (n_samples, n_clusters)
+            Euclidean distance of each row to each center, in X's dtype.
+        """
         return self.fit(X, sample_weight=sample_weight).transform(X)
 
     def score(self, X, y=None, sample_weight=None):
-        """Opposite of the weighted inertia of X under the fitted centers."""
+        """Opposite of the weighted inertia of X under the fitted centers.
+
+        Parameters
+        ----------
+        X : {array-like, sparse matrix} of shape (n_samples, n_features)
+            The rows, dense or CSR, float32 or float64.
+        y : Ignored
+            Not used, present for scikit-learn's API.
+        sample_weight : array-like of shape (n_samples,), default=None
+            Weights of the rows; None weighs each row 1.
+
+        Returns
+        -------
+        score : float
+            Minus the sum of the rows' weighted squared distances to their
+            nearest center.
+        """
         rows, centers = self._fitted_rows(X)
         sample_weight = check_sample_weight(sample_weight, rows.X, rows.X.dtype)
         labels = np.full(rows.X.shape[0], -1, dtype=np.int32)
@@ -141,8 +193,7 @@ class KMeans(_BaseKMeans):
     ----------
     n_clusters : int, default=8
         Number of clusters.
-    init : {'k-means++', 'k-means||', 'random'}, callable or array-like of shape \\
-            (n_clusters, n_features), default='k-means++'
+    init : {'k-means++', 'k-means||', 'random'}, callable or array-like of shape (n_clusters, n_features), default='k-means++'
         'k-means++': greedy k-means++ seeding. 'k-means||': scalable
         k-means++ (Bahmani et al., 2012): `init_max_iter` rounds each draw
         about ``oversampling_factor * n_clusters`` candidate rows in one
@@ -179,7 +230,7 @@ class KMeans(_BaseKMeans):
         (Yinyang-style: one upper bound per row and one lower bound per
         group of about 10 centers, at most 32 groups), which measures only
         the rows whose bounds do not prove their cluster; it gives
-        'lloyd''s labels, centers, inertia and n_iter_ (bit for bit in
+        'lloyd''s labels, centers, inertia and ``n_iter_`` (bit for bit in
         float64) and pays off when rows settle, at larger n_clusters. Sparse
         input runs 'lloyd'.
     oversampling_factor : float, default=2
@@ -201,13 +252,34 @@ class KMeans(_BaseKMeans):
         Iterations of the kept run.
     n_features_in_ : int
         Number of features seen in fit.
-    feature_names_in_ : ndarray of shape (n_features_in_,)
+    feature_names_in_ : ndarray of shape (`n_features_in_`,)
         Column names seen in fit, when X had string column names.
+
+    See Also
+    --------
+    lvmfast.MiniBatchKMeans : Mini-batch k-means.
+    lvmfast.GaussianMixture : Soft clusters of different shapes.
+    lvmfast.dask.KMeans : The same on a Dask array.
 
     Notes
     -----
     The thread count follows OMP_NUM_THREADS and threadpoolctl limits and
     defaults to all usable cores.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from lvmfast import KMeans
+    >>> X = np.array([[1.0, 2.0], [1.0, 4.0], [1.0, 0.0],
+    ...               [10.0, 2.0], [10.0, 4.0], [10.0, 0.0]])
+    >>> km = KMeans(n_clusters=2, random_state=0).fit(X)
+    >>> km.cluster_centers_[np.argsort(km.cluster_centers_[:, 0])]
+    array([[ 1.,  2.],
+           [10.,  2.]])
+    >>> km.predict([[0.0, 0.0], [12.0, 3.0]]).tolist() == km.predict([[1.0, 2.0], [10.0, 2.0]]).tolist()
+    True
+    >>> float(km.inertia_)
+    16.0
     """
 
     _parameter_constraints: dict = {
@@ -316,13 +388,15 @@ class KMeans(_BaseKMeans):
             Training rows. float32 stays float32; other numbers become
             float64. Sparse input is used as CSR, never densified.
         y : Ignored
+            Not used, present for scikit-learn's API.
         sample_weight : array-like of shape (n_samples,), default=None
             Non-negative weights of the rows (not all zero). Not used by a
             callable or array init.
 
         Returns
         -------
-        self
+        self : KMeans
+            The fitted estimator.
         """
         X = validate_float_data(self, X, reset=True, accept_sparse="csr")
         n_samples = X.shape[0]
@@ -362,9 +436,15 @@ class KMeans(_BaseKMeans):
     def transform(self, X):
         """Euclidean distances of each row of X to every cluster center.
 
+        Parameters
+        ----------
+        X : {array-like, sparse matrix} of shape (n_samples, n_features)
+            The rows, dense or CSR, float32 or float64.
+
         Returns
         -------
-        distances : ndarray of shape (n_samples, n_clusters), X's dtype
+        distances : ndarray of shape (n_samples, n_clusters)
+            In X's dtype.
         """
         dtype = np.float32 if getattr(X, "dtype", None) == np.float32 else None
         rows, centers = self._fitted_rows(X)
@@ -393,18 +473,65 @@ def k_means(
     oversampling_factor=2,
     init_max_iter=5,
 ):
-    """Perform k-means clustering: the function form of :class:`KMeans`.
+    """Perform k-means clustering: the function form of :class:`lvmfast.KMeans`.
 
-    Parameters are those of :class:`KMeans`, plus ``X``, ``sample_weight``
-    and ``return_n_iter``.
+    Parameters
+    ----------
+    X : {array-like, sparse matrix} of shape (n_samples, n_features)
+        The rows to cluster, dense or CSR; float32 stays float32.
+    n_clusters : int
+        Number of clusters.
+    sample_weight : array-like of shape (n_samples,), default=None
+        Non-negative weights of the rows.
+    init : {'k-means++', 'k-means||', 'random'}, callable or array-like, default='k-means++'
+        As for :class:`lvmfast.KMeans`.
+    n_init : 'auto' or int, default='auto'
+        Number of runs from different seeds; the best is kept.
+    max_iter : int, default=300
+        Maximum Lloyd iterations per run.
+    verbose : bool, default=False
+        Print one line per iteration.
+    tol : float, default=1e-4
+        Convergence threshold on the squared shift of the centers, relative
+        to the mean per-feature variance of X.
+    random_state : int, RandomState instance or None, default=None
+        Seed of the initialization.
+    copy_x : bool, default=True
+        Accepted for scikit-learn compatibility; X is never modified.
+    algorithm : {'lloyd', 'elkan'}, default='lloyd'
+        As for :class:`lvmfast.KMeans`.
+    return_n_iter : bool, default=False
+        Whether to return the number of iterations too.
+    oversampling_factor : float, default=2
+        init='k-means||' only: candidates per round, per cluster.
+    init_max_iter : int, default=5
+        init='k-means||' only: the number of oversampling rounds.
 
     Returns
     -------
     centroid : ndarray of shape (n_clusters, n_features)
+        The cluster centers.
     label : ndarray of shape (n_samples,)
+        The cluster of each row.
     inertia : float
+        Sum of weighted squared distances of the rows to their center.
     best_n_iter : int
-        Only when return_n_iter is True.
+        Iterations of the kept run; only when return_n_iter is True.
+
+    See Also
+    --------
+    lvmfast.KMeans : The estimator form.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from lvmfast.cluster import k_means
+    >>> X = np.array([[0.0, 0.0], [0.0, 1.0], [5.0, 5.0], [5.0, 6.0]])
+    >>> centers, labels, inertia = k_means(X, n_clusters=2, random_state=0)
+    >>> bool(labels[0] == labels[1] and labels[2] == labels[3] and labels[0] != labels[2])
+    True
+    >>> float(inertia)
+    1.0
     """
     est = KMeans(
         n_clusters=n_clusters, init=init, n_init=n_init, max_iter=max_iter, verbose=verbose, tol=tol,

@@ -145,9 +145,8 @@ class MiniBatchKMeans(_BaseKMeans):
     ----------
     n_clusters : int, default=8
         Number of clusters.
-    init : {'k-means++', 'random'}, callable or array-like of shape \\
-            (n_clusters, n_features), default='k-means++'
-        As in :class:`KMeans`; 'k-means++' and 'random' (and a callable)
+    init : {'k-means++', 'random'}, callable or array-like of shape (n_clusters, n_features), default='k-means++'
+        As in :class:`lvmfast.KMeans`; 'k-means++' and 'random' (and a callable)
         work on a random subset of ``init_size`` rows.
     max_iter : int, default=100
         Maximum number of passes over the data (epochs): the fit runs at
@@ -197,18 +196,35 @@ class MiniBatchKMeans(_BaseKMeans):
         Mini-batch steps run.
     n_features_in_ : int
         Number of features seen in fit.
-    feature_names_in_ : ndarray of shape (n_features_in_,)
+    feature_names_in_ : ndarray of shape (`n_features_in_`,)
         Column names seen in fit, when X had string column names.
+
+    See Also
+    --------
+    lvmfast.KMeans : Full-batch k-means.
 
     Notes
     -----
     Differences from scikit-learn: negative sample weights are refused (as
-    by :class:`KMeans`); dense rows are centered by the training mean chunk by
+    by :class:`lvmfast.KMeans`); dense rows are centered by the training mean chunk by
     chunk in the distance computations, and sums are taken in float64, so
     results agree with scikit-learn's to rounding, not bit for bit. The
     batches' sampling weights are normalized in float64: float32 weights
     whose sum overflows float32 (which scikit-learn turns into NaN) keep
     their ratios.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from lvmfast import MiniBatchKMeans
+    >>> rng = np.random.default_rng(0)
+    >>> X = np.concatenate([rng.normal(0, 0.5, (500, 2)), rng.normal(8, 0.5, (500, 2))])
+    >>> mbk = MiniBatchKMeans(n_clusters=2, batch_size=100, random_state=0).fit(X)
+    >>> np.sort(mbk.cluster_centers_[:, 0]).round(0) + 0.0
+    array([0., 8.])
+    >>> mbk = mbk.partial_fit(X[:100])   # one more step on a batch
+    >>> mbk.predict([[0.0, 0.0]]) != mbk.predict([[8.0, 8.0]])
+    array([ True])
     """
 
     # scikit-learn's MiniBatchKMeans constraints (no 'k-means||' init), with
@@ -263,9 +279,15 @@ class MiniBatchKMeans(_BaseKMeans):
         Dense rows use direct differences, so a row equal to a center is at
         distance exactly 0.
 
+        Parameters
+        ----------
+        X : {array-like, sparse matrix} of shape (n_samples, n_features)
+            The rows, dense or CSR, float32 or float64.
+
         Returns
         -------
-        distances : ndarray of shape (n_samples, n_clusters), X's dtype
+        distances : ndarray of shape (n_samples, n_clusters)
+            In X's dtype.
         """
         dtype = np.float32 if getattr(X, "dtype", None) == np.float32 else None
         rows, centers = self._fitted_rows(X)
@@ -373,6 +395,7 @@ class MiniBatchKMeans(_BaseKMeans):
             Training rows. float32 stays float32; other numbers become
             float64. Sparse input is used as CSR.
         y : Ignored
+            Not used, present for scikit-learn's API.
         sample_weight : array-like of shape (n_samples,), default=None
             Non-negative weights of the rows (not all zero): batches are drawn
             with probability proportional to them. Also used by the
@@ -380,7 +403,8 @@ class MiniBatchKMeans(_BaseKMeans):
 
         Returns
         -------
-        self
+        self : MiniBatchKMeans
+            The fitted estimator.
         """
         X = validate_float_data(self, X, reset=True, accept_sparse="csr")
         shift = self._check_params_vs_input(X)
@@ -567,6 +591,7 @@ class MiniBatchKMeans(_BaseKMeans):
         X : {array-like, sparse matrix} of shape (n_samples, n_features)
             The batch. float32 stays float32; sparse input is used as CSR.
         y : Ignored
+            Not used, present for scikit-learn's API.
         sample_weight : array-like of shape (n_samples,), default=None
             Non-negative weights of the batch's rows. Each center's running
             count sums the weights of its rows in X's dtype: weights that
@@ -574,7 +599,8 @@ class MiniBatchKMeans(_BaseKMeans):
 
         Returns
         -------
-        self
+        self : MiniBatchKMeans
+            The fitted estimator.
         """
         has_centers = hasattr(self, "cluster_centers_")
         X = validate_float_data(self, X, reset=not has_centers, accept_sparse="csr")

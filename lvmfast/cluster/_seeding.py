@@ -102,6 +102,22 @@ def kmeans_plusplus(X, n_clusters, *, sample_weight=None, x_squared_norms=None, 
         The chosen rows of X, in X's dtype (float32 or float64).
     indices : ndarray of shape (n_clusters,)
         Their row indices in X.
+
+    See Also
+    --------
+    lvmfast.KMeans : Uses these seeds with ``init='k-means++'``.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from lvmfast import kmeans_plusplus
+    >>> X = np.array([[1.0, 2.0], [1.0, 4.0], [1.0, 0.0],
+    ...               [10.0, 2.0], [10.0, 4.0], [10.0, 0.0]])
+    >>> centers, indices = kmeans_plusplus(X, n_clusters=2, random_state=0)
+    >>> centers.shape, indices.shape
+    ((2, 2), (2,))
+    >>> bool((centers == X[indices]).all())
+    True
     """
     X = check_float_array(X, accept_sparse="csr")
     sample_weight = check_sample_weight(sample_weight, X, X.dtype)

@@ -26,12 +26,14 @@ class DaskEstimatorMixin:
     def to_local(self):
         """The fitted in-memory lvmfast estimator: the same parameters (those
         the in-memory class has) and fitted attributes, for fast local
-        predictions. Attributes that are dask arrays (KMeans' labels_) are
+        predictions. Attributes that are dask arrays (KMeans' ``labels_``) are
         left out.
 
         Returns
         -------
-        estimator : an instance of the in-memory class
+        estimator : object
+            An instance of the in-memory class (``lvmfast.KMeans`` for
+            ``lvmfast.dask.KMeans``, and so on), fitted.
         """
         check_is_fitted(self)
         names = self._local_class._get_param_names()

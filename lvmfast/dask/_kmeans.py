@@ -264,15 +264,15 @@ class KMeans(DaskEstimatorMixin, local.KMeans):
     compiled Lloyd step over X's blocks on the workers (one kernel thread
     per dask thread), sums the per-block statistics in a fixed tree and
     moves the centers on the client. From the same initial centers it gives
-    lvmfast.KMeans's labels, n_iter_ and (to rounding) centers and inertia,
+    lvmfast.KMeans's labels, ``n_iter_`` and (to rounding) centers and inertia,
     whatever the chunks; the same chunks give bit-identical results.
 
     Parameters
     ----------
-    n_clusters, max_iter, tol, verbose, random_state, copy_x, n_init,
-    oversampling_factor, init_max_iter :
-        As for lvmfast.KMeans. verbose prints one line per iteration with
-        its time.
+    n_clusters, max_iter, tol, random_state, copy_x, n_init, oversampling_factor, init_max_iter
+        As for :class:`lvmfast.KMeans`.
+    verbose : int, default=0
+        Print one line per iteration, with its time.
     init : {'k-means||', 'k-means++', 'random'}, callable or array-like, default='k-means||'
         'k-means||': lvmfast's scalable k-means++, its rounds on the
         workers (the local seeding's draws, keyed by row). 'k-means++':
@@ -294,9 +294,30 @@ class KMeans(DaskEstimatorMixin, local.KMeans):
 
     Attributes
     ----------
-    cluster_centers_, inertia_, n_iter_, n_features_in_, feature_names_in_ :
-        As for lvmfast.KMeans.
-    labels_ : dask array of shape (n_samples,), int32, in X's row blocks
+    cluster_centers_, inertia_, n_iter_, n_features_in_, feature_names_in_
+        As for :class:`lvmfast.KMeans` (NumPy arrays).
+    labels_ : dask array of shape (n_samples,)
+        The cluster of each training row (int32), in X's row blocks.
+
+    See Also
+    --------
+    lvmfast.KMeans : The in-memory estimator (``to_local()``).
+
+    Examples
+    --------
+    >>> import dask.array as da
+    >>> import numpy as np
+    >>> import lvmfast.dask
+    >>> rng = np.random.default_rng(0)
+    >>> X = da.from_array(np.concatenate([rng.normal(0, 1, (500, 2)), rng.normal(8, 1, (500, 2))]),
+    ...                   chunks=(250, 2))
+    >>> km = lvmfast.dask.KMeans(n_clusters=2, random_state=0).fit(X)
+    >>> np.sort(km.cluster_centers_[:, 0]).round(0) + 0.0
+    array([0., 8.])
+    >>> km.labels_.compute().shape
+    (1000,)
+    >>> type(km.to_local()).__name__
+    'KMeans'
     """
 
     _parameter_constraints: dict = {
@@ -345,12 +366,14 @@ class KMeans(DaskEstimatorMixin, local.KMeans):
         X : dask array or dask DataFrame of shape (n_samples, n_features)
             float32 stays float32; other numbers become float64.
         y : Ignored
+            Not used, present for scikit-learn's API.
         sample_weight : dask or NumPy array of shape (n_samples,), default=None
             Rechunked to X's row blocks when its blocks differ.
 
         Returns
         -------
-        self
+        self : KMeans
+            The fitted estimator.
         """
         X_dask = as_dask_rows(X)
         check_input_features(self, X, X_dask, reset=True)
@@ -379,15 +402,56 @@ class KMeans(DaskEstimatorMixin, local.KMeans):
     # -- using a fitted model: dask arrays in, dask arrays out -------------
 
     def predict(self, X):
-        """The nearest center of each row, as a dask array (int32)."""
+        """The nearest center of each row, as a dask array (int32).
+
+        Parameters
+        ----------
+        X : dask array of shape (n_samples, n_features)
+            The rows (a NumPy array or dask DataFrame of numbers is taken as
+            a dask array).
+
+        Returns
+        -------
+        labels : dask array of shape (n_samples,)
+            The cluster of each row.
+        """
         return self._map_rows(X, "predict", dtype=np.int32)
 
     def transform(self, X):
-        """Distances of each row to every center, as a dask array."""
+        """Distances of each row to every center, as a dask array.
+
+        Parameters
+        ----------
+        X : dask array of shape (n_samples, n_features)
+            The rows (a NumPy array or dask DataFrame of numbers is taken as
+            a dask array).
+
+        Returns
+        -------
+        distances : dask array of shape (n_samples, n_clusters)
+            Euclidean distances, in X's dtype.
+        """
         return self._map_rows(X, "transform", self.n_clusters, as_dask_rows(X).dtype)
 
     def score(self, X, y=None, sample_weight=None):
-        """Opposite of the weighted inertia of X (computed: a float)."""
+        """Opposite of the weighted inertia of X (computed: a float).
+
+        Parameters
+        ----------
+        X : dask array of shape (n_samples, n_features)
+            The rows (a NumPy array or dask DataFrame of numbers is taken as
+            a dask array).
+        y : Ignored
+            Not used, present for scikit-learn's API.
+        sample_weight : dask or NumPy array of shape (n_samples,), default=None
+            Weights of the rows; None weighs each row 1.
+
+        Returns
+        -------
+        score : float
+            Minus the sum of the rows' weighted squared distances to their
+            nearest center.
+        """
         X_dask = as_dask_rows(X)
         weights = None
         if sample_weight is not None:
@@ -399,11 +463,45 @@ class KMeans(DaskEstimatorMixin, local.KMeans):
         return -float((squared if weights is None else squared * weights).sum().compute())
 
     def fit_predict(self, X, y=None, sample_weight=None):
-        """Fit, then return labels_ (a dask array)."""
+        """Fit, then return ``labels_`` (a dask array).
+
+        Parameters
+        ----------
+        X : dask array of shape (n_samples, n_features)
+            The rows (a NumPy array or dask DataFrame of numbers is taken as
+            a dask array).
+        y : Ignored
+            Not used, present for scikit-learn's API.
+        sample_weight : dask or NumPy array of shape (n_samples,), default=None
+            Non-negative weights of the rows, rechunked to X's row blocks
+            when its blocks differ.
+
+        Returns
+        -------
+        labels : dask array of shape (n_samples,)
+            The cluster of each training row.
+        """
         return self.fit(X, sample_weight=sample_weight).labels_
 
     def fit_transform(self, X, y=None, sample_weight=None):
-        """Fit, then return the distances of X to the centers (a dask array)."""
+        """Fit, then return the distances of X to the centers (a dask array).
+
+        Parameters
+        ----------
+        X : dask array of shape (n_samples, n_features)
+            The rows (a NumPy array or dask DataFrame of numbers is taken as
+            a dask array).
+        y : Ignored
+            Not used, present for scikit-learn's API.
+        sample_weight : dask or NumPy array of shape (n_samples,), default=None
+            Non-negative weights of the rows, rechunked to X's row blocks
+            when its blocks differ.
+
+        Returns
+        -------
+        distances : dask array of shape (n_samples, n_clusters)
+            Euclidean distances, in X's dtype.
+        """
         return self.fit(X, sample_weight=sample_weight).transform(X)
 
 

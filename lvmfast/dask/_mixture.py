@@ -85,16 +85,48 @@ class _DaskMixture(DaskEstimatorMixin):
     @_fit_context(prefer_skip_nested_validation=True)
     @unchanged_on_error
     def fit(self, X, y=None, sample_weight=None):
-        """Estimate the model parameters on a dask X (dask array or dask
-        DataFrame of numeric columns); sample_weight (dask or NumPy) is
-        rechunked to X's row blocks when its blocks differ."""
+        """Estimate the model parameters on a dask X.
+
+        Parameters
+        ----------
+        X : dask array or dask DataFrame of shape (n_samples, n_features)
+            Numeric columns; float32 stays float32, other numbers become
+            float64.
+        y : Ignored
+            Not used, present for scikit-learn's API.
+        sample_weight : dask or NumPy array of shape (n_samples,), default=None
+            Non-negative weights of the rows, rechunked to X's row blocks
+            when its blocks differ.
+
+        Returns
+        -------
+        self : object
+            The fitted estimator.
+        """
         self._fit(X, sample_weight)
         return self
 
     @_fit_context(prefer_skip_nested_validation=True)
     @unchanged_on_error
     def fit_predict(self, X, y=None, sample_weight=None):
-        """Fit, then return the most likely component of each row (a dask array)."""
+        """Fit, then return the most likely component of each row.
+
+        Parameters
+        ----------
+        X : dask array of shape (n_samples, n_features)
+            The rows (a NumPy array or dask DataFrame of numbers is taken as
+            a dask array).
+        y : Ignored
+            Not used, present for scikit-learn's API.
+        sample_weight : dask or NumPy array of shape (n_samples,), default=None
+            Non-negative weights of the rows, rechunked to X's row blocks
+            when its blocks differ.
+
+        Returns
+        -------
+        labels : dask array of shape (n_samples,)
+            The component of each row.
+        """
         return self._fit(X, sample_weight).predict(X)
 
     def _fit(self, X, sample_weight):
@@ -152,19 +184,71 @@ class _DaskMixture(DaskEstimatorMixin):
     # -- using a fitted model: dask arrays in, dask arrays out -------------
 
     def predict(self, X):
-        """The most likely component of each row, as a dask array."""
+        """The most likely component of each row, as a dask array.
+
+        Parameters
+        ----------
+        X : dask array of shape (n_samples, n_features)
+            The rows (a NumPy array or dask DataFrame of numbers is taken as
+            a dask array).
+
+        Returns
+        -------
+        labels : dask array of shape (n_samples,)
+            The component of each row, in X's row blocks.
+        """
         return self._map_rows(X, "predict", dtype=np.intp)
 
     def predict_proba(self, X):
-        """Responsibilities, as a dask array."""
+        """Responsibilities, as a dask array.
+
+        Parameters
+        ----------
+        X : dask array of shape (n_samples, n_features)
+            The rows (a NumPy array or dask DataFrame of numbers is taken as
+            a dask array).
+
+        Returns
+        -------
+        resp : dask array of shape (n_samples, n_components)
+            The posterior probability of each component.
+        """
         return self._map_rows(X, "predict_proba", self.n_components, as_dask_rows(X).dtype)
 
     def score_samples(self, X):
-        """Log-likelihood of each row, as a dask array."""
+        """Log-likelihood of each row, as a dask array.
+
+        Parameters
+        ----------
+        X : dask array of shape (n_samples, n_features)
+            The rows (a NumPy array or dask DataFrame of numbers is taken as
+            a dask array).
+
+        Returns
+        -------
+        log_likelihood : dask array of shape (n_samples,)
+            The log-likelihood of each row.
+        """
         return self._map_rows(X, "score_samples", dtype=as_dask_rows(X).dtype)
 
     def score(self, X, y=None, sample_weight=None):
-        """Mean (weighted) log-likelihood of X (computed: a float)."""
+        """Mean (weighted) log-likelihood of X (computed: a float).
+
+        Parameters
+        ----------
+        X : dask array of shape (n_samples, n_features)
+            The rows (a NumPy array or dask DataFrame of numbers is taken as
+            a dask array).
+        y : Ignored
+            Not used, present for scikit-learn's API.
+        sample_weight : array-like of shape (n_samples,), default=None
+            Weights of the rows; None weighs each row 1.
+
+        Returns
+        -------
+        log_likelihood : float
+            The (weighted) mean log-likelihood per row.
+        """
         scores = self.score_samples(X).astype(np.float64)
         if sample_weight is None:
             return float(scores.mean().compute())
@@ -179,13 +263,15 @@ class GaussianMixture(_DaskMixture, local.GaussianMixture):
     maps the fused E + M-statistics kernel over X's blocks on the workers,
     sums the statistics in a fixed tree and does the M-step on the client.
     From the same initial parameters it gives lvmfast.GaussianMixture's
-    n_iter_ and (to rounding) its parameters and lower bound, whatever the
+    ``n_iter_`` and (to rounding) its parameters and lower bound, whatever the
     chunks; the same chunks give bit-identical results.
 
     Parameters
     ----------
-    As lvmfast.GaussianMixture, except:
-
+    n_components, covariance_type, tol, reg_covar, max_iter, n_init, weights_init, means_init, precisions_init, random_state, warm_start, verbose_interval
+        As for :class:`lvmfast.GaussianMixture`.
+    verbose : int, default=0
+        Print one line per iteration, with its time.
     init_params : {'kmeans', 'k-means++', 'random_from_data'}, default='kmeans'
         'kmeans': labels of lvmfast.dask.KMeans (k-means|| seeding), one
         statistics pass. 'k-means++': greedy k-means++ seeds from a sample
@@ -194,13 +280,35 @@ class GaussianMixture(_DaskMixture, local.GaussianMixture):
         estimator's draw. ('random', N x K uniforms from one sequential
         stream, is not offered.)
     sample_size : int, default=100000
+        init_params='k-means++': rows in the sample it seeds from.
     persist : 'auto' or bool, default='auto'
         Keep X in the workers' memory between passes ('auto': when it takes
         at most half of it), or read it from its source every pass.
     progress : bool, default=False
         Show dask's progress bar on each pass.
 
-    verbose prints one line per iteration with its time.
+    Attributes
+    ----------
+    weights_, means_, covariances_, precisions_, precisions_cholesky_, converged_, n_iter_, lower_bound_, lower_bounds_, n_features_in_
+        As for :class:`lvmfast.GaussianMixture` (NumPy arrays).
+
+    See Also
+    --------
+    lvmfast.GaussianMixture : The in-memory estimator (``to_local()``).
+
+    Examples
+    --------
+    >>> import dask.array as da
+    >>> import numpy as np
+    >>> import lvmfast.dask
+    >>> rng = np.random.default_rng(0)
+    >>> X = da.from_array(np.concatenate([rng.normal(0, 1, (500, 2)), rng.normal(8, 1, (500, 2))]),
+    ...                   chunks=(250, 2))
+    >>> gm = lvmfast.dask.GaussianMixture(n_components=2, random_state=0).fit(X)
+    >>> np.sort(gm.means_[:, 0]).round(0) + 0.0
+    array([0., 8.])
+    >>> gm.predict(X)   # a dask array, block by block  # doctest: +ELLIPSIS
+    dask.array<..., shape=(1000,), dtype=int64, chunksize=(250,), chunktype=numpy.ndarray>
     """
 
     _parameter_constraints: dict = {
@@ -243,12 +351,36 @@ class GaussianMixture(_DaskMixture, local.GaussianMixture):
         self.progress = progress
 
     def bic(self, X):
-        """Bayesian information criterion of the model on X."""
+        """Bayesian information criterion of the model on X.
+
+        Parameters
+        ----------
+        X : dask array of shape (n_samples, n_features)
+            The rows (a NumPy array or dask DataFrame of numbers is taken as
+            a dask array).
+
+        Returns
+        -------
+        bic : float
+            Lower is better.
+        """
         n = as_dask_rows(X).shape[0]
         return -2 * self.score(X) * n + self._n_parameters() * np.log(n)
 
     def aic(self, X):
-        """Akaike information criterion of the model on X."""
+        """Akaike information criterion of the model on X.
+
+        Parameters
+        ----------
+        X : dask array of shape (n_samples, n_features)
+            The rows (a NumPy array or dask DataFrame of numbers is taken as
+            a dask array).
+
+        Returns
+        -------
+        aic : float
+            Lower is better.
+        """
         return -2 * self.score(X) * as_dask_rows(X).shape[0] + 2 * self._n_parameters()
 
 
@@ -260,12 +392,38 @@ class BayesianGaussianMixture(_DaskMixture, local_bayesian.BayesianGaussianMixtu
     GaussianMixture here is GaussianMixture's: each iteration is one pass
     over X's blocks on the workers; the default priors take one more pass.
     From the same initial responsibilities it gives the in-memory
-    estimator's n_iter_ and (to rounding) its parameters and lower bound.
+    estimator's ``n_iter_`` and (to rounding) its parameters and lower bound.
 
     Parameters
     ----------
-    As lvmfast.BayesianGaussianMixture, with init_params, sample_size,
-    persist and progress as for lvmfast.dask.GaussianMixture.
+    n_components, covariance_type, tol, reg_covar, max_iter, n_init, weight_concentration_prior_type, weight_concentration_prior, mean_precision_prior, mean_prior, degrees_of_freedom_prior, covariance_prior, random_state, warm_start, verbose_interval
+        As for :class:`lvmfast.BayesianGaussianMixture`.
+    verbose : int, default=0
+        Print one line per iteration, with its time.
+    init_params, sample_size, persist, progress
+        As for :class:`lvmfast.dask.GaussianMixture`.
+
+    Attributes
+    ----------
+    weights_, means_, covariances_, precisions_, precisions_cholesky_, weight_concentration_, mean_precision_, degrees_of_freedom_, converged_, n_iter_, lower_bound_, lower_bounds_, n_features_in_
+        As for :class:`lvmfast.BayesianGaussianMixture` (NumPy arrays).
+
+    See Also
+    --------
+    lvmfast.BayesianGaussianMixture : The in-memory estimator (``to_local()``).
+
+    Examples
+    --------
+    >>> import dask.array as da
+    >>> import numpy as np
+    >>> import lvmfast.dask
+    >>> rng = np.random.default_rng(0)
+    >>> X = da.from_array(np.concatenate([rng.normal(0, 1, (500, 2)), rng.normal(8, 1, (500, 2))]),
+    ...                   chunks=(250, 2))
+    >>> bgm = lvmfast.dask.BayesianGaussianMixture(n_components=5, weight_concentration_prior=0.01,
+    ...                                            random_state=0).fit(X)
+    >>> int((bgm.weights_ > 0.05).sum())
+    2
     """
 
     _parameter_constraints: dict = {

@@ -39,9 +39,37 @@ class GaussianNB(DaskEstimatorMixin, local.GaussianNB):
 
     Parameters
     ----------
-    priors, var_smoothing : as lvmfast.GaussianNB
+    priors, var_smoothing
+        As for :class:`lvmfast.GaussianNB`.
     persist : 'auto' or bool, default='auto'
+        Accepted for the Dask estimators' common interface: a fit is one
+        pass, so X is never kept in the workers' memory.
     progress : bool, default=False
+        Show dask's progress bar on each pass.
+
+    Attributes
+    ----------
+    classes_, class_count_, class_prior_, theta_, var_, epsilon_, n_features_in_
+        As for :class:`lvmfast.GaussianNB` (NumPy arrays).
+
+    See Also
+    --------
+    lvmfast.GaussianNB : The in-memory estimator (``to_local()``).
+
+    Examples
+    --------
+    >>> import dask.array as da
+    >>> import numpy as np
+    >>> import lvmfast.dask
+    >>> rng = np.random.default_rng(0)
+    >>> X = da.from_array(np.concatenate([rng.normal(0, 1, (500, 2)), rng.normal(4, 1, (500, 2))]),
+    ...                   chunks=(250, 2))
+    >>> y = da.from_array(np.repeat([0, 1], 500), chunks=250)
+    >>> nb = lvmfast.dask.GaussianNB().fit(X, y)
+    >>> nb.predict(da.from_array(np.array([[0.0, 0.0], [4.0, 4.0]]))).compute()
+    array([0, 1])
+    >>> bool(nb.score(X, y) > 0.95)
+    True
     """
 
     _parameter_constraints: dict = {**local.GaussianNB._parameter_constraints, **DaskEstimatorMixin._dask_constraints}
@@ -55,7 +83,24 @@ class GaussianNB(DaskEstimatorMixin, local.GaussianNB):
     @_fit_context(prefer_skip_nested_validation=True)
     @unchanged_on_error
     def fit(self, X, y, sample_weight=None):
-        """Fit on a dask X and y (y's blocks are rechunked to X's)."""
+        """Fit on a dask X and y.
+
+        Parameters
+        ----------
+        X : dask array of shape (n_samples, n_features)
+            The rows (a NumPy array or dask DataFrame of numbers is taken as
+            a dask array).
+        y : dask array of shape (n_samples,)
+            The class of each row; rechunked to X's row blocks.
+        sample_weight : dask or NumPy array of shape (n_samples,), default=None
+            Non-negative weights of the rows, rechunked to X's row blocks
+            when its blocks differ.
+
+        Returns
+        -------
+        self : GaussianNB
+            The fitted classifier.
+        """
         self._forget()
         X_dask, y_dask = self._validate_dask(X, y, reset=True)
         classes = self._classes(y_dask)
@@ -65,8 +110,26 @@ class GaussianNB(DaskEstimatorMixin, local.GaussianNB):
     @_fit_context(prefer_skip_nested_validation=True)
     @unchanged_on_error
     def partial_fit(self, X, y, classes=None, sample_weight=None):
-        """Update the model with the blocks of one more dask batch. The first
-        call needs every class in `classes`."""
+        """Update the model with the blocks of one more dask batch.
+
+        Parameters
+        ----------
+        X : dask array of shape (n_samples, n_features)
+            The rows (a NumPy array or dask DataFrame of numbers is taken as
+            a dask array).
+        y : dask array of shape (n_samples,)
+            The class of each row.
+        classes : array-like of shape (n_classes,), default=None
+            Every class; required on the first call.
+        sample_weight : dask or NumPy array of shape (n_samples,), default=None
+            Non-negative weights of the rows, rechunked to X's row blocks
+            when its blocks differ.
+
+        Returns
+        -------
+        self : GaussianNB
+            The updated classifier.
+        """
         first = not hasattr(self, "classes_")
         if first and classes is None:
             raise ValueError("classes must be passed on the first call to partial_fit.")
@@ -112,24 +175,88 @@ class GaussianNB(DaskEstimatorMixin, local.GaussianNB):
     # -- using a fitted model: dask arrays in, dask arrays out -------------
 
     def predict(self, X):
-        """The most probable class of each row, as a dask array."""
+        """The most probable class of each row, as a dask array.
+
+        Parameters
+        ----------
+        X : dask array of shape (n_samples, n_features)
+            The rows (a NumPy array or dask DataFrame of numbers is taken as
+            a dask array).
+
+        Returns
+        -------
+        labels : dask array of shape (n_samples,)
+            The class of each row.
+        """
         check_is_fitted(self)
         return self._map_rows(X, "predict", dtype=self.classes_.dtype)
 
     def predict_proba(self, X):
-        """p(class | x), as a dask array."""
+        """p(class | x), as a dask array.
+
+        Parameters
+        ----------
+        X : dask array of shape (n_samples, n_features)
+            The rows (a NumPy array or dask DataFrame of numbers is taken as
+            a dask array).
+
+        Returns
+        -------
+        proba : dask array of shape (n_samples, n_classes)
+            Columns in the order of ``classes_``.
+        """
         return self._map_rows(X, "predict_proba", len(self.classes_), as_dask_rows(X).dtype)
 
     def predict_log_proba(self, X):
-        """log p(class | x), as a dask array."""
+        """log p(class | x), as a dask array.
+
+        Parameters
+        ----------
+        X : dask array of shape (n_samples, n_features)
+            The rows (a NumPy array or dask DataFrame of numbers is taken as
+            a dask array).
+
+        Returns
+        -------
+        log_proba : dask array of shape (n_samples, n_classes)
+            Columns in the order of ``classes_``.
+        """
         return self._map_rows(X, "predict_log_proba", len(self.classes_), as_dask_rows(X).dtype)
 
     def predict_joint_log_proba(self, X):
-        """log p(x, class), as a dask array."""
+        """log p(x, class), as a dask array.
+
+        Parameters
+        ----------
+        X : dask array of shape (n_samples, n_features)
+            The rows (a NumPy array or dask DataFrame of numbers is taken as
+            a dask array).
+
+        Returns
+        -------
+        joint_log_proba : dask array of shape (n_samples, n_classes)
+            Columns in the order of ``classes_``.
+        """
         return self._map_rows(X, "predict_joint_log_proba", len(self.classes_), as_dask_rows(X).dtype)
 
     def score(self, X, y, sample_weight=None):
-        """(Weighted) accuracy of predict(X) against y (computed: a float)."""
+        """(Weighted) accuracy of ``predict(X)`` against y (computed: a float).
+
+        Parameters
+        ----------
+        X : dask array of shape (n_samples, n_features)
+            The rows (a NumPy array or dask DataFrame of numbers is taken as
+            a dask array).
+        y : dask array of shape (n_samples,)
+            The true classes.
+        sample_weight : dask or NumPy array of shape (n_samples,), default=None
+            Weights of the rows; None weighs each row 1.
+
+        Returns
+        -------
+        score : float
+            The share of rows predicted right (weighted).
+        """
         X_dask = as_dask_rows(X)
         y_dask = as_dask_vector(y, X_dask, "y", None)
         correct = (self.predict(X_dask) == y_dask).astype(np.float64)

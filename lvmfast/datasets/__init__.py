@@ -12,8 +12,19 @@ def load_faithful():
 
     Returns
     -------
-    X : ndarray of shape (272, 2), float64
+    X : ndarray of shape (272, 2)
+        float64: each eruption's duration and the wait before the next.
     feature_names : list of str
+        The two columns' names.
+
+    Examples
+    --------
+    >>> from lvmfast.datasets import load_faithful
+    >>> X, feature_names = load_faithful()
+    >>> X.shape
+    (272, 2)
+    >>> feature_names
+    ['eruptions', 'waiting']
     """
     with resources.files(__package__).joinpath("data/faithful.csv").open() as f:
         header = f.readline().strip().split(",")

@@ -264,7 +264,10 @@ class BaseGaussianMixture(DensityMixin, BaseEstimator, metaclass=ABCMeta):
         Parameters
         ----------
         X : array-like of shape (n_samples, n_features)
+            Training rows; float32 stays float32, other numbers become
+            float64.
         y : Ignored
+            Not used, present for scikit-learn's API.
         sample_weight : array-like of shape (n_samples,), default=None
             Non-negative weights of the rows (scikit-learn has none here).
             GaussianMixture: integer weights act as repeated rows.
@@ -273,7 +276,8 @@ class BaseGaussianMixture(DensityMixin, BaseEstimator, metaclass=ABCMeta):
 
         Returns
         -------
-        self
+        self : object
+            The fitted estimator.
         """
         self._fit(X, sample_weight)
         return self
@@ -281,8 +285,24 @@ class BaseGaussianMixture(DensityMixin, BaseEstimator, metaclass=ABCMeta):
     @_fit_context(prefer_skip_nested_validation=True)
     @unchanged_on_error
     def fit_predict(self, X, y=None, sample_weight=None):
-        """Fit, then return the most likely component of each row (as
-        fit(X).predict(X))."""
+        """Fit, then return the most likely component of each row.
+
+        The same as ``fit(X).predict(X)``, with one pass less.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features)
+            The rows; float32 stays float32, other numbers become float64.
+        y : Ignored
+            Not used, present for scikit-learn's API.
+        sample_weight : array-like of shape (n_samples,), default=None
+            Non-negative weights of the rows, as for ``fit``.
+
+        Returns
+        -------
+        labels : ndarray of shape (n_samples,)
+            The component of each row.
+        """
         return self._labels(self._fit(X, sample_weight))
 
     def _fit(self, X, sample_weight):
@@ -368,13 +388,41 @@ class BaseGaussianMixture(DensityMixin, BaseEstimator, metaclass=ABCMeta):
         return out
 
     def score_samples(self, X):
-        """Log-likelihood of each row under the model, in X's dtype."""
+        """Log-likelihood of each row under the model.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features)
+            The rows; float32 stays float32, other numbers become float64.
+
+        Returns
+        -------
+        log_likelihood : ndarray of shape (n_samples,)
+            :math:`\\log p(x_n)` of each row, in X's dtype.
+        """
         X = self._fitted_input(X)
         return self._log_likelihoods(X).astype(X.dtype, copy=False)
 
     def score(self, X, y=None, sample_weight=None):
-        """Mean (weighted) log-likelihood of X: the mean of score_samples(X),
-        in X's dtype as scikit-learn computes it."""
+        """Mean (weighted) log-likelihood of X.
+
+        The mean of ``score_samples(X)``, in X's dtype as scikit-learn
+        computes it.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features)
+            The rows; float32 stays float32, other numbers become float64.
+        y : Ignored
+            Not used, present for scikit-learn's API.
+        sample_weight : array-like of shape (n_samples,), default=None
+            Weights of the rows; None weighs each row 1.
+
+        Returns
+        -------
+        log_likelihood : float
+            The (weighted) mean log-likelihood per row.
+        """
         X = self._fitted_input(X)
         log_likelihoods = self._log_likelihoods(X).astype(X.dtype, copy=False)
         if sample_weight is None:
@@ -383,21 +431,50 @@ class BaseGaussianMixture(DensityMixin, BaseEstimator, metaclass=ABCMeta):
         return float(weights @ log_likelihoods / weights.sum())
 
     def predict_proba(self, X):
-        """Responsibilities: the posterior probability of each component."""
+        """Responsibilities: the posterior probability of each component.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features)
+            The rows; float32 stays float32, other numbers become float64.
+
+        Returns
+        -------
+        resp : ndarray of shape (n_samples, n_components)
+            :math:`p(z_n = k \\mid x_n)`; each row sums to 1.
+        """
         return next(self._evaluate(self._fitted_input(X)))[1]
 
     def predict(self, X):
-        """The most likely component of each row."""
+        """The most likely component of each row.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features)
+            The rows; float32 stays float32, other numbers become float64.
+
+        Returns
+        -------
+        labels : ndarray of shape (n_samples,)
+            The component with the largest responsibility.
+        """
         return self._labels(self._fitted_input(X))
 
 
     def sample(self, n_samples=1):
         """Draw n_samples rows from the fitted model.
 
+        Parameters
+        ----------
+        n_samples : int, default=1
+            Number of rows to draw.
+
         Returns
         -------
         X : ndarray of shape (n_samples, n_features)
-        y : ndarray of shape (n_samples,), the component of each row
+            The rows, grouped by component.
+        y : ndarray of shape (n_samples,)
+            The component of each row.
         """
         check_is_fitted(self)
         if isinstance(n_samples, bool) or not isinstance(n_samples, numbers.Integral):

@@ -121,26 +121,74 @@ class BayesianGaussianMixture(BaseGaussianMixture):
         mean (scikit-learn's np.cov(X.T) when unweighted); its diagonal for
         'diag', their mean for 'spherical'.
     random_state : int, RandomState instance or None, default=None
+        Seed of the initialization; the same seed gives scikit-learn's
+        starting point, and bit-identical results whatever the thread count.
     warm_start : bool, default=False
+        Start fit from the last fit's posterior (with n_init=1).
     verbose : int, default=0
+        Progress lines, as for :class:`lvmfast.GaussianMixture`.
     verbose_interval : int, default=10
+        Iterations between verbose lines.
 
     Attributes
     ----------
-    weights_, means_, covariances_, precisions_, precisions_cholesky_
-        The expected parameters, in X's dtype (covariances_ is the Wishart
-        scale divided by its degrees of freedom, as scikit-learn's).
-    weight_concentration_prior_, mean_precision_prior_, mean_prior_,
-    degrees_of_freedom_prior_, covariance_prior_
-        The priors used.
-    weight_concentration_ : array of shape (n_components,), or a tuple of
-        two for 'dirichlet_process'
-    mean_precision_, degrees_of_freedom_ : the posterior's parameters
-    converged_, n_iter_ : bool, int
+    weights_ : ndarray of shape (n_components,)
+        The expected mixing weights, in X's dtype.
+    means_ : ndarray of shape (n_components, n_features)
+        The posterior means of the components' means.
+    covariances_ : ndarray
+        The Wishart scale divided by its degrees of freedom, as
+        scikit-learn's; shaped by covariance_type as for
+        :class:`lvmfast.GaussianMixture`.
+    precisions_ : ndarray
+        The expected precisions, shaped as ``covariances_``.
+    precisions_cholesky_ : ndarray
+        Their Cholesky factors, shaped as ``covariances_``.
+    weight_concentration_prior_ : float
+        The weights' concentration prior used.
+    weight_concentration_ : ndarray of shape (n_components,) or tuple of two
+        The posterior's concentration: an array for
+        'dirichlet_distribution', the two Beta parameters' arrays for
+        'dirichlet_process'.
+    mean_precision_prior_ : float
+        The means' precision prior used.
+    mean_precision_ : ndarray of shape (n_components,)
+        The posterior's precision of each mean.
+    mean_prior_ : ndarray of shape (n_features,)
+        The means' prior mean used.
+    degrees_of_freedom_prior_ : float
+        The Wishart's degrees of freedom prior used.
+    degrees_of_freedom_ : ndarray of shape (n_components,)
+        The posterior's degrees of freedom of each component.
+    covariance_prior_ : float or ndarray
+        The Wishart's covariance prior used.
+    converged_ : bool
+        Whether the best run met tol before max_iter.
+    n_iter_ : int
+        Iterations of the best run.
     lower_bound_ : float
         The evidence lower bound (up to constants, as scikit-learn's) at the
-        best run's last iteration; lower_bounds_: after every iteration.
+        best run's last iteration.
+    lower_bounds_ : list of float
+        The lower bound after every iteration of the best run.
     n_features_in_ : int
+        Number of features seen in fit.
+
+    See Also
+    --------
+    lvmfast.GaussianMixture : The mixture fit by EM.
+    lvmfast.dask.BayesianGaussianMixture : The same on a Dask array.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from lvmfast import BayesianGaussianMixture
+    >>> rng = np.random.default_rng(0)
+    >>> X = np.concatenate([rng.normal(0, 1, (300, 2)), rng.normal(8, 1, (300, 2))])
+    >>> bgm = BayesianGaussianMixture(n_components=6, weight_concentration_prior=0.01,
+    ...                               random_state=0).fit(X)
+    >>> int((bgm.weights_ > 0.05).sum())   # the data need two of the six
+    2
     """
 
     _parameter_constraints: dict = {

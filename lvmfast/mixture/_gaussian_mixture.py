@@ -44,27 +44,75 @@ class GaussianMixture(BaseGaussianMixture):
     init_params : {'kmeans', 'k-means++', 'random', 'random_from_data'}, default='kmeans'
         How responsibilities are first set: lvmfast's KMeans labels, k-means++
         seeds, random responsibilities, or random rows as seeds.
-    weights_init, means_init, precisions_init : array-like, default=None
-        Initial weights (K,), means (K, D) and precisions (shape by
-        covariance_type); they replace what init_params gives.
+    weights_init : array-like of shape (n_components,), default=None
+        Initial weights; they replace what init_params gives.
+    means_init : array-like of shape (n_components, n_features), default=None
+        Initial means; they replace what init_params gives.
+    precisions_init : array-like, default=None
+        Initial precisions (inverse covariances), shaped as
+        ``precisions_`` for the covariance_type; they replace what
+        init_params gives.
     random_state : int, RandomState instance or None, default=None
+        Seed of the initialization (and of ``sample``); the same seed gives
+        scikit-learn's starting point, and bit-identical results whatever
+        the thread count.
     warm_start : bool, default=False
         Start fit from the last fit's parameters (with n_init=1).
     verbose : int, default=0
+        1 prints each initialization and every verbose_interval-th
+        iteration, 2 also its time and lower bound change, as scikit-learn
+        does.
     verbose_interval : int, default=10
         Iterations between verbose lines.
 
     Attributes
     ----------
-    weights_, means_, covariances_, precisions_, precisions_cholesky_
-        The fitted parameters (in X's dtype).
+    weights_ : ndarray of shape (n_components,)
+        The mixing weights, in X's dtype.
+    means_ : ndarray of shape (n_components, n_features)
+        The components' means.
+    covariances_ : ndarray
+        The covariances: (n_components, n_features, n_features) for 'full',
+        (n_features, n_features) for 'tied', (n_components, n_features) for
+        'diag', (n_components,) for 'spherical'.
+    precisions_ : ndarray
+        Their inverses, shaped as ``covariances_``.
+    precisions_cholesky_ : ndarray
+        Cholesky factors of the precisions, shaped as ``covariances_``.
     converged_ : bool
+        Whether the best run met tol before max_iter.
     n_iter_ : int
+        EM iterations of the best run.
     lower_bound_ : float
         Mean (weighted) log-likelihood of the best run at its last iteration.
     lower_bounds_ : list of float
         The lower bound after every iteration of the best run.
     n_features_in_ : int
+        Number of features seen in fit.
+    feature_names_in_ : ndarray of shape (`n_features_in_`,)
+        Column names seen in fit, when X had string column names.
+
+    See Also
+    --------
+    lvmfast.BayesianGaussianMixture : The variational mixture.
+    lvmfast.GaussianMixtureIC : Choose n_components by BIC or AIC.
+    lvmfast.KMeans : Hard clusters, the mixture's zero-variance limit.
+    lvmfast.dask.GaussianMixture : The same on a Dask array.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from lvmfast import GaussianMixture
+    >>> X = np.array([[1.0, 2.0], [1.0, 4.0], [1.0, 0.0],
+    ...               [10.0, 2.0], [10.0, 4.0], [10.0, 0.0]])
+    >>> gm = GaussianMixture(n_components=2, random_state=0).fit(X)
+    >>> gm.means_[np.argsort(gm.means_[:, 0])]
+    array([[ 1.,  2.],
+           [10.,  2.]])
+    >>> gm.predict([[0.0, 0.0], [12.0, 3.0]]).tolist() == gm.predict([[1.0, 2.0], [10.0, 2.0]]).tolist()
+    True
+    >>> gm.predict_proba([[1.0, 2.0]]).round(3).max()
+    np.float64(1.0)
     """
 
     _parameter_constraints: dict = {
@@ -215,11 +263,39 @@ class GaussianMixture(BaseGaussianMixture):
         return int(cov + k * d + k - 1)
 
     def bic(self, X):
-        """Bayesian information criterion of the model on X (lower is better)."""
+        """Bayesian information criterion of the model on X (lower is better).
+
+        :math:`-2 \\log L + p \\log N`, with :math:`L` the likelihood of X and
+        :math:`p` the number of free parameters.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features)
+            The rows to score.
+
+        Returns
+        -------
+        bic : float
+            The criterion; lower is better.
+        """
         X = self._fitted_input(X)
         return -2 * self.score(X) * X.shape[0] + self._n_parameters() * np.log(X.shape[0])
 
     def aic(self, X):
-        """Akaike information criterion of the model on X (lower is better)."""
+        """Akaike information criterion of the model on X (lower is better).
+
+        :math:`-2 \\log L + 2 p`, with :math:`L` the likelihood of X and
+        :math:`p` the number of free parameters.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features)
+            The rows to score.
+
+        Returns
+        -------
+        aic : float
+            The criterion; lower is better.
+        """
         X = self._fitted_input(X)
         return -2 * self.score(X) * X.shape[0] + 2 * self._n_parameters()

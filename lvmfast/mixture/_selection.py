@@ -64,20 +64,40 @@ class GaussianMixtureIC(DensityMixin, BaseEstimator):
 
     Attributes
     ----------
-    results_ : dict of ndarrays, one entry per fit (pandas.DataFrame(results_) shows the table)
+    results_ : dict of ndarrays
+        One entry per fit (``pandas.DataFrame(results_)`` shows the table):
         'n_components', 'covariance_type', 'bic', 'aic', 'log_likelihood'
         (mean per row, as score(X)), 'n_parameters', 'n_iter', 'converged',
         'fit_seconds'.
     best_index_ : int
-        The row of results_ with the lowest criterion.
+        The row of ``results_`` with the lowest criterion.
     best_params_ : dict
         Its n_components and covariance_type.
     best_estimator_ : GaussianMixture
         Its fitted model; predict, predict_proba, score_samples, score and
         sample use it.
     estimators_ : list of GaussianMixture
-        Every fitted model, in the order of results_.
+        Every fitted model, in the order of ``results_``.
     n_features_in_ : int
+        Number of features seen in fit.
+
+    See Also
+    --------
+    lvmfast.GaussianMixture : The model each fit makes.
+    lvmfast.BayesianGaussianMixture : Another way to choose the size.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from lvmfast import GaussianMixtureIC
+    >>> rng = np.random.default_rng(0)
+    >>> X = np.concatenate([rng.normal(0, 1, (200, 2)), rng.normal(10, 1, (200, 2))])
+    >>> search = GaussianMixtureIC(n_components=range(1, 5), covariance_type=["full", "diag"],
+    ...                            random_state=0).fit(X)
+    >>> search.best_params_["n_components"]
+    2
+    >>> len(search.results_["bic"])   # 4 sizes x 2 covariance types
+    8
     """
 
     _parameter_constraints: dict = {
@@ -152,7 +172,8 @@ class GaussianMixtureIC(DensityMixin, BaseEstimator):
 
         Returns
         -------
-        self
+        self : GaussianMixtureIC
+            The fitted search.
         """
         X = validate_float_data(self, X, reset=True, ensure_min_samples=2)
         n_samples, n_features = X.shape
@@ -227,29 +248,112 @@ class GaussianMixtureIC(DensityMixin, BaseEstimator):
         return self.best_estimator_
 
     def predict(self, X):
-        """The best model's most likely component of each row."""
+        """The best model's most likely component of each row.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features)
+            The rows.
+
+        Returns
+        -------
+        labels : ndarray of shape (n_samples,)
+            The component of each row.
+        """
         return self._best().predict(X)
 
     def predict_proba(self, X):
-        """The best model's responsibilities."""
+        """The best model's responsibilities.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features)
+            The rows.
+
+        Returns
+        -------
+        resp : ndarray of shape (n_samples, n_components)
+            The posterior probability of each component.
+        """
         return self._best().predict_proba(X)
 
     def score_samples(self, X):
-        """The best model's log-likelihood of each row."""
+        """The best model's log-likelihood of each row.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features)
+            The rows.
+
+        Returns
+        -------
+        log_likelihood : ndarray of shape (n_samples,)
+            The log-likelihood of each row.
+        """
         return self._best().score_samples(X)
 
     def score(self, X, y=None, sample_weight=None):
-        """The best model's mean (weighted) log-likelihood of X."""
+        """The best model's mean (weighted) log-likelihood of X.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features)
+            The rows.
+        y : Ignored
+            Not used, present for scikit-learn's API.
+        sample_weight : array-like of shape (n_samples,), default=None
+            Weights of the rows; None weighs each row 1.
+
+        Returns
+        -------
+        log_likelihood : float
+            The (weighted) mean log-likelihood per row.
+        """
         return self._best().score(X, sample_weight=sample_weight)
 
     def bic(self, X):
-        """The best model's BIC on X."""
+        """The best model's BIC on X.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features)
+            The rows.
+
+        Returns
+        -------
+        bic : float
+            Lower is better.
+        """
         return self._best().bic(X)
 
     def aic(self, X):
-        """The best model's AIC on X."""
+        """The best model's AIC on X.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features)
+            The rows.
+
+        Returns
+        -------
+        aic : float
+            Lower is better.
+        """
         return self._best().aic(X)
 
     def sample(self, n_samples=1):
-        """Rows drawn from the best model (see GaussianMixture.sample)."""
+        """Rows drawn from the best model (see ``GaussianMixture.sample``).
+
+        Parameters
+        ----------
+        n_samples : int, default=1
+            Number of rows to draw.
+
+        Returns
+        -------
+        X : ndarray of shape (n_samples, n_features)
+            The rows.
+        y : ndarray of shape (n_samples,)
+            The component of each row.
+        """
         return self._best().sample(n_samples)

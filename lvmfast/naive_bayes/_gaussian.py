@@ -310,29 +310,89 @@ class _GaussianGenerativeClassifier(ClassifierMixin, BaseEstimator):
         )
 
     def predict_joint_log_proba(self, X):
-        """log p(x, class) for every row and class."""
+        """log p(x, class) for every row and class.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features)
+            The rows; float32 stays float32.
+
+        Returns
+        -------
+        joint_log_proba : ndarray of shape (n_samples, n_classes)
+            :math:`\\log p(x, c)`, columns in the order of ``classes_``.
+        """
         return self._joint(self._fitted_input(X))
 
     def predict_log_proba(self, X):
-        """log p(class | x)."""
+        """log p(class | x).
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features)
+            The rows; float32 stays float32.
+
+        Returns
+        -------
+        log_proba : ndarray of shape (n_samples, n_classes)
+            :math:`\\log p(c \\mid x)`, columns in the order of ``classes_``.
+        """
         joint = self._joint(self._fitted_input(X))
         lse = np.empty(joint.shape[0])
         log_normalize(np.asfortranarray(joint), lse, 4096, threads_for_work(joint.size))  # (normalizes a copy)
         return joint - lse[:, None].astype(joint.dtype)
 
     def predict_proba(self, X):
-        """p(class | x)."""
+        """p(class | x).
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features)
+            The rows; float32 stays float32.
+
+        Returns
+        -------
+        proba : ndarray of shape (n_samples, n_classes)
+            :math:`p(c \\mid x)`, columns in the order of ``classes_``.
+        """
         return self._joint(self._fitted_input(X), normalize=True)[0]
 
     def predict(self, X):
-        """The most probable class of each row."""
+        """The most probable class of each row.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features)
+            The rows; float32 stays float32.
+
+        Returns
+        -------
+        labels : ndarray of shape (n_samples,)
+            The class with the largest posterior probability.
+        """
         X = self._fitted_input(X)
         return self.classes_[self._joint(X).argmax(axis=1)]
 
     def score(self, X, y, sample_weight=None):
-        """(Weighted) accuracy of predict(X) against y, as ClassifierMixin's;
+        """(Weighted) accuracy of ``predict(X)`` against y, as ClassifierMixin's.
+
         scikit-learn's metric errors about the labels ('Mix of label input
-        types', ...) are said to be about y."""
+        types', ...) are said to be about y.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features)
+            The rows; float32 stays float32.
+        y : array-like of shape (n_samples,)
+            The true classes.
+        sample_weight : array-like of shape (n_samples,), default=None
+            Non-negative weights of the rows; None weighs each row 1.
+
+        Returns
+        -------
+        score : float
+            The share of rows predicted right (weighted).
+        """
         X = self._fitted_input(X)
         try:
             return super().score(X, y, sample_weight=sample_weight)
@@ -365,7 +425,7 @@ class GaussianNB(_GaussianGenerativeClassifier):
         a string (such as ``"unlabeled"``) with string labels; the marker
         must be of y's kind (an int marker with string labels, '-1' among
         them, is an error, not a silent class). The marker never becomes a
-        class: classes_ are the labeled rows' labels. None (the default):
+        class: ``classes_`` are the labeled rows' labels. None (the default):
         every label is a class, so labels such as -1/+1 work as always.
         y with every row unlabeled is an error (fit GaussianMixture).
     max_iter : int, default=100
@@ -377,25 +437,38 @@ class GaussianNB(_GaussianGenerativeClassifier):
     Attributes
     ----------
     classes_ : ndarray of shape (n_classes,)
-    class_count_ : ndarray of shape (n_classes,), the (weighted) count per class
-        (with unlabeled rows, their expected counts included)
+        The class labels, sorted.
+    class_count_ : ndarray of shape (n_classes,)
+        The (weighted) count per class (with unlabeled rows, their expected
+        counts included).
     class_prior_ : ndarray of shape (n_classes,)
-    theta_ : ndarray of shape (n_classes, n_features), per-class means
-    var_ : ndarray of shape (n_classes, n_features), per-class variances
-    epsilon_ : float, the absolute amount added to the variances
+        The prior probability of each class.
+    theta_ : ndarray of shape (n_classes, n_features)
+        The per-class means.
+    var_ : ndarray of shape (n_classes, n_features)
+        The per-class variances, ``epsilon_`` included.
+    epsilon_ : float
+        The absolute amount added to the variances.
     n_features_in_ : int
+        Number of features seen in fit.
     n_iter_ : int
         EM iterations run (0 with max_iter=0). With no row unlabeled, 1: the
         fit is the supervised one, exactly, the maximum-likelihood estimate
         reached in one step.
     converged_ : bool
+        Whether EM met tol before max_iter.
     lower_bound_ : float
         Mean (weighted) log-likelihood of all rows, as GaussianMixture's: at
         the start of the last EM iteration; with no row unlabeled, or
         max_iter=0, that of the fitted model.
     lower_bounds_ : list of float
-        lower_bound_ after every EM iteration; it never decreases (up to
+        ``lower_bound_`` after every EM iteration; it never decreases (up to
         rounding, and the smoothing the M-step adds to the variances).
+
+    See Also
+    --------
+    lvmfast.GaussianClassifier : Full, tied and spherical covariances.
+    lvmfast.dask.GaussianNB : The same on a Dask array.
 
     Examples
     --------
@@ -433,8 +506,25 @@ class GaussianNB(_GaussianGenerativeClassifier):
     @_fit_context(prefer_skip_nested_validation=True)
     @unchanged_on_error
     def fit(self, X, y, sample_weight=None):
-        """Fit on X and y (any hashable labels); sample_weight weighs the
-        rows. Rows of y marked `unlabeled` are fit by EM (see unlabeled)."""
+        """Fit the per-class Gaussians on X and y.
+
+        Rows of y marked ``unlabeled`` are fit by EM (see ``unlabeled``).
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features)
+            The rows; float32 stays float32.
+        y : array-like of shape (n_samples,)
+            The class of each row (any sortable labels: ints, strings); rows
+            marked with the ``unlabeled`` marker have latent classes.
+        sample_weight : array-like of shape (n_samples,), default=None
+            Non-negative weights of the rows; None weighs each row 1.
+
+        Returns
+        -------
+        self : GaussianNB
+            The fitted classifier.
+        """
         self._forget()
         X, y, (classes, labels), unlabeled = self._validate_xy(X, y, reset=True)
         if unlabeled is not None:
@@ -498,8 +588,27 @@ class GaussianNB(_GaussianGenerativeClassifier):
     @_fit_context(prefer_skip_nested_validation=True)
     @unchanged_on_error
     def partial_fit(self, X, y, classes=None, sample_weight=None):
-        """Update the model with one more batch. The first call needs every
-        class in `classes`; fitting in batches gives the model of one fit."""
+        """Update the model with one more batch of labeled rows.
+
+        Fitting in batches gives the model of one fit.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features)
+            The rows; float32 stays float32.
+        y : array-like of shape (n_samples,)
+            The class of each row; no row may be marked unlabeled.
+        classes : array-like of shape (n_classes,), default=None
+            Every class; required on the first call, and then the same or
+            None.
+        sample_weight : array-like of shape (n_samples,), default=None
+            Non-negative weights of the rows; None weighs each row 1.
+
+        Returns
+        -------
+        self : GaussianNB
+            The updated classifier.
+        """
         first = not hasattr(self, "classes_")
         if first and classes is None:
             raise ValueError("classes must be passed on the first call to partial_fit.")
@@ -643,7 +752,7 @@ class GaussianClassifier(_GaussianGenerativeClassifier):
         a string (such as ``"unlabeled"``) with string labels; the marker
         must be of y's kind (an int marker with string labels, '-1' among
         them, is an error, not a silent class). The marker never becomes a
-        class: classes_ are the labeled rows' labels. None (the default):
+        class: ``classes_`` are the labeled rows' labels. None (the default):
         every label is a class, so labels such as -1/+1 work as always.
         y with every row unlabeled is an error (fit GaussianMixture).
     max_iter : int, default=100
@@ -654,23 +763,53 @@ class GaussianClassifier(_GaussianGenerativeClassifier):
 
     Attributes
     ----------
-    classes_, class_prior_
+    classes_ : ndarray of shape (n_classes,)
+        The class labels, sorted.
+    class_prior_ : ndarray of shape (n_classes,)
+        The prior probability of each class.
     means_ : ndarray of shape (n_classes, n_features)
-    covariances_ : per covariance_type, the biased (1/N_k) estimates
-    precisions_cholesky_ : as scikit-learn's GaussianMixture
+        The per-class means.
+    covariances_ : ndarray
+        The biased (1/N_k) covariance estimates, shaped by covariance_type
+        as :class:`lvmfast.GaussianMixture`'s.
+    precisions_cholesky_ : ndarray
+        Cholesky factors of the precisions, as
+        :class:`lvmfast.GaussianMixture`'s.
     n_features_in_ : int
+        Number of features seen in fit.
     n_iter_ : int
         EM iterations run (0 with max_iter=0). With no row unlabeled, 1: the
         fit is the supervised one, exactly, the maximum-likelihood estimate
         reached in one step.
     converged_ : bool
+        Whether EM met tol before max_iter.
     lower_bound_ : float
         Mean (weighted) log-likelihood of all rows, as GaussianMixture's: at
         the start of the last EM iteration; with no row unlabeled, or
         max_iter=0, that of the fitted model.
     lower_bounds_ : list of float
-        lower_bound_ after every EM iteration; it never decreases (up to
+        ``lower_bound_`` after every EM iteration; it never decreases (up to
         rounding, and the smoothing the M-step adds to the variances).
+
+    See Also
+    --------
+    lvmfast.GaussianNB : scikit-learn's naive Bayes, with variance smoothing.
+    lvmfast.GaussianMixture : The same model with every class latent.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from lvmfast import GaussianClassifier
+    >>> rng = np.random.default_rng(0)
+    >>> X = np.concatenate([rng.normal(0, 1, (200, 2)), rng.normal(4, 0.5, (200, 2))])
+    >>> y = np.repeat([0, 1], 200)
+    >>> clf = GaussianClassifier("full").fit(X, y)
+    >>> clf.predict([[0.0, 0.0], [4.0, 4.0]])
+    array([0, 1])
+    >>> partial = np.where(rng.random(400) < 0.05, y, -1)   # 5% of the labels
+    >>> semi = GaussianClassifier("full", unlabeled=-1).fit(X, partial)
+    >>> bool(semi.score(X, y) > 0.95)
+    True
     """
 
     _parameter_constraints: dict = {
@@ -695,8 +834,25 @@ class GaussianClassifier(_GaussianGenerativeClassifier):
     @_fit_context(prefer_skip_nested_validation=True)
     @unchanged_on_error
     def fit(self, X, y, sample_weight=None):
-        """Fit one Gaussian per class of y (any hashable labels). Rows of y
-        marked `unlabeled` are fit by EM (see unlabeled)."""
+        """Fit one Gaussian per class of y.
+
+        Rows of y marked ``unlabeled`` are fit by EM (see ``unlabeled``).
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features)
+            The rows; float32 stays float32.
+        y : array-like of shape (n_samples,)
+            The class of each row (any sortable labels: ints, strings); rows
+            marked with the ``unlabeled`` marker have latent classes.
+        sample_weight : array-like of shape (n_samples,), default=None
+            Non-negative weights of the rows; None weighs each row 1.
+
+        Returns
+        -------
+        self : GaussianClassifier
+            The fitted classifier.
+        """
         X, y, (classes, labels), unlabeled = self._validate_xy(X, y, reset=True)
         if len(classes) < 2:
             among = "" if unlabeled is None else f" among its labeled rows (the rest marked unlabeled={self.unlabeled!r})"
