@@ -409,13 +409,13 @@ class BaseGaussianMixture(DensityMixin, BaseEstimator, metaclass=ABCMeta):
             if not fitted:
                 self._check_initial_parameters(n_features)
                 self._prepare(rows)
-                frame, n_batches, running, history = rows.shift, 0, None, []
+                frame, n_batches, running, previous = rows.shift, 0, None, None
                 state = self._initial_state(rows, check_random_state(self.random_state))
             elif stream is not None and stream["means_"] is self.means_:  # our own last batch
                 frame, n_batches, running, state = stream["frame"], stream["n_batches"], stream["running"], stream["state"]
-                history = list(self.lower_bounds_)
+                previous = self.lower_bound_
             else:  # a fit's model (or warm state): its statistics, as the first batch
-                frame, n_batches, history = self._shift, 1, [self.lower_bound_]
+                frame, n_batches, previous = self._shift, 1, self.lower_bound_
                 state = self._fitted_state(frame)
                 running = self._statistics_of_state(state)
             check_precisions_fit_dtype(largest_precision(state["chol"]), X.dtype)
@@ -431,13 +431,12 @@ class BaseGaussianMixture(DensityMixin, BaseEstimator, metaclass=ABCMeta):
         running = (nk, s1, np.ravel(moments_around(nk, s1, s2, around, state["means"], self.covariance_type)),
                    state["means"])
         # lower_bound_: the batches' mean log-likelihood, averaged with the same steps
-        previous = history[-1] if history else None
         lower_bound = log_likelihood if previous is None else (1 - rho) * previous + rho * log_likelihood
         self._set_fitted(state, n_batches + 1, frame, X.dtype)
         self._shift = frame
         self.n_batch_iter_ = self.n_iter_ = n_batches + 1
         self.lower_bound_ = float(lower_bound)
-        self.lower_bounds_ = history + [self.lower_bound_]
+        self.lower_bounds_ = [self.lower_bound_]  # this call's (one batch); no history, which a stream would grow without end
         self.converged_ = previous is not None and abs(lower_bound - previous) < self.tol
         self._stream = dict(frame=frame, n_batches=n_batches + 1, running=running, state=state, means_=self.means_)
         return self
