@@ -331,6 +331,39 @@ def covariances_from_moments(moments, counts, covariance_type, reg_covar):
     return variances.mean(axis=1) if covariance_type == "spherical" else variances
 
 
+def merge_moments(counts_a, means_a, covariances_a, counts_b, means_b, covariances_b, covariance_type):
+    """Two sets of rows' statistics per class combined exactly (Chan, Golub
+    and LeVeque's pairwise update): counts (K,), means (K, D) and biased
+    covariances ('full': (K, D, D); 'diag': (K, D); 'spherical': (K,), the
+    mean of the features' variances; 'tied': (D, D), the classes' pooled
+    scatter over their total count). Each class's covariance becomes
+    p C_a + q C_b + p q d d^T, with p, q the two shares of its total weight
+    and d = mean_a - mean_b (taken as fractions, so that huge weights do not
+    overflow in n_a n_b). A class with no weight in b keeps a's statistics
+    exactly. Returns (counts, means, covariances)."""
+    counts = counts_a + counts_b
+    safe = np.where(counts > 0, counts, 1)
+    past, new = counts_a / safe, counts_b / safe
+    filled = counts_b > 0
+    delta = means_a - means_b
+    means = np.where(filled[:, None], past[:, None] * means_a + new[:, None] * means_b, means_a)
+    cross = past * new
+    if covariance_type == "tied":  # pooled: sum_k n_k (p_k q_k d_k d_k^T) over the total count
+        total_a, total = counts_a.sum(), counts.sum()
+        share_a = total_a / total if total > 0 else 0.0
+        spread = ((counts / (total if total > 0 else 1) * cross)[:, None] * delta).T @ delta
+        return counts, means, share_a * covariances_a + (1 - share_a) * covariances_b + spread
+    if covariance_type == "full":
+        merged = (past[:, None, None] * covariances_a + new[:, None, None] * covariances_b
+                  + cross[:, None, None] * delta[:, :, None] * delta[:, None, :])
+        return counts, means, np.where(filled[:, None, None], merged, covariances_a)
+    if covariance_type == "spherical":
+        merged = past * covariances_a + new * covariances_b + cross * np.mean(delta**2, axis=1)
+        return counts, means, np.where(filled, merged, covariances_a)
+    merged = past[:, None] * covariances_a + new[:, None] * covariances_b + cross[:, None] * delta**2
+    return counts, means, np.where(filled[:, None], merged, covariances_a)
+
+
 def pooled_scatter(s2, counts, means):
     """The tied moments: sum_k sum w (x - m_k)(x - m_k)^T from the pass's
     tied s2 (sum w x x^T) and each component's count and mean."""

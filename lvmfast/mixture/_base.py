@@ -112,6 +112,69 @@ def precisions_from_cholesky(precisions_cholesky, covariance_type):
 
 
 # ---------------------------------------------------------------------------
+# Streams: stepwise EM and stochastic variational inference (partial_fit)
+
+
+def stream_batch_statistics(rows, log_weights, means, precisions_cholesky, covariance_type, frame):
+    """One batch's E-step statistics per unit of weight, in the stream's
+    frame X - frame: (nk, s1, s2, around, mean log-likelihood), nk summing
+    to 1, s2 taken around `around` (K x D, frame coordinates; the tied s2 is
+    sum w x x^T / W). The pass is the rows backend's own (em_statistics, in
+    the batch's frame X - rows.shift); the sums are moved to `frame`
+    exactly: s1 + nk d, and for 'tied' S + g d^T + d g^T + W d d^T, with d
+    the batch's shift minus `frame` and g, W the batch's sums of w x and w."""
+    frame = np.asarray(frame, dtype=np.float64)
+    batch_shift = np.asarray(rows.shift).astype(rows.dtype).astype(np.float64)  # as the pass centers the rows
+    absolute = np.asarray(means, dtype=np.float64) + frame
+    nk, s1, s2, log_likelihood = rows.em_statistics(log_weights, absolute, precisions_cholesky, covariance_type)
+    total = rows.total_weight
+    d = batch_shift - frame
+    if covariance_type == "tied":
+        g = s1.sum(axis=0)
+        weight = nk.sum()
+        s2 = (s2.reshape(len(d), len(d)) + np.outer(g, d) + np.outer(d, g) + weight * np.outer(d, d)).ravel()
+    # em_statistics sums s2 around the means centered by the batch's shift, rounded to X's dtype
+    around = (absolute - batch_shift).astype(rows.dtype).astype(np.float64) + d
+    s1 = s1 + nk[:, None] * d
+    return nk / total, s1 / total, s2 / total, around, log_likelihood / total
+
+
+def blend_statistics(running, batch, rho, covariance_type):
+    """(1 - rho) running + rho batch, for (nk, s1, s2, around) statistics:
+    the batch's second moments are first moved to the running ones' points
+    (moments_around, exact). running None: the batch's own."""
+    if running is None:
+        return batch
+    nk, s1, s2, around = running
+    b_nk, b_s1, b_s2, b_around = batch
+    b_s2 = np.ravel(moments_around(b_nk, b_s1, b_s2, b_around, around, covariance_type))
+    return ((1 - rho) * nk + rho * b_nk, (1 - rho) * s1 + rho * b_s1, (1 - rho) * s2 + rho * b_s2, around)
+
+
+def step_size(n_batches, learning_offset, learning_decay):
+    """rho_t = (learning_offset + t) ** -learning_decay, t the batches
+    already taken (the first batch, t = 0, sets the statistics: rho 1)."""
+    return 1.0 if n_batches == 0 else float((learning_offset + n_batches) ** -learning_decay)
+
+
+def moments_of_covariances(counts, covariances, means, covariance_type, reg_covar):
+    """The statistics (s2, around the means; the tied s2 as sum w x x^T)
+    whose M-step (covariances_from_moments) gives `covariances` back:
+    counts (K,) times the covariances less reg_covar."""
+    n_components, n_features = means.shape
+    covariances = np.asarray(covariances, dtype=np.float64)
+    eye = np.eye(n_features)
+    if covariance_type == "full":
+        return (counts[:, None, None] * (covariances - reg_covar * eye)).ravel()
+    if covariance_type == "tied":
+        pooled = counts.sum() * (covariances - reg_covar * eye)
+        return (pooled + (counts[:, None] * means).T @ means).ravel()
+    if covariance_type == "diag":
+        return (counts[:, None] * (covariances - reg_covar)).ravel()
+    return np.repeat((counts * (covariances - reg_covar))[:, None], n_features, axis=1).ravel()
+
+
+# ---------------------------------------------------------------------------
 # The estimator
 
 
@@ -320,7 +383,94 @@ class BaseGaussianMixture(DensityMixin, BaseEstimator, metaclass=ABCMeta):
         fit_rows(self, LocalEMRows(X, sample_weight, effective_n_threads()), warm)
         return X
 
+    # -- streams --------------------------------------------------------------
+
+    @_fit_context(prefer_skip_nested_validation=True)
+    @unchanged_on_error
+    def partial_fit(self, X, y=None, sample_weight=None):
+        """Update the model with one batch of rows (a stream).
+
+        GaussianMixture: stepwise (online) EM; BayesianGaussianMixture:
+        stochastic variational inference. The batch's E-step statistics per
+        unit of weight move the running ones by
+        rho_t = (learning_offset + t) ** -learning_decay (t: the batches
+        taken before this one), and the M-step (or the conjugate update)
+        follows. The first call initializes from its batch as fit does
+        (init_params, means_init and friends; the Bayesian priors' defaults
+        from the batch) and sets the statistics (rho = 1). After fit, the
+        fitted model's statistics count as the first batch.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features)
+            One batch; the first needs max(2, n_components) rows, later
+            ones may hold a single row. Every batch has the first's width.
+        y : Ignored
+        sample_weight : array-like of shape (n_samples,), default=None
+            Non-negative weights of the batch's rows; only their ratios
+            within the batch matter (each batch weighs rho_t).
+
+        Returns
+        -------
+        self
+        """
+        fitted = hasattr(self, "converged_")
+        X = validate_float_data(self, X, reset=not fitted)
+        n_samples, n_features = X.shape
+        if not fitted and n_samples < max(2, self.n_components):
+            raise ValueError(
+                f"The first batch of partial_fit initializes the model from its rows: expected n_samples >= "
+                f"max(2, n_components) = {max(2, self.n_components)}, got n_samples = {n_samples}."
+            )
+        weights = check_sample_weight(sample_weight, X, np.float64)
+        rows = LocalEMRows(X, unit_mean_weights(weights, X.dtype), effective_n_threads())
+        stream = getattr(self, "_stream", None)
+        with blas_single_thread():
+            if not fitted:
+                self._check_initial_parameters(n_features)
+                self._prepare(rows)
+                frame, n_batches, running, previous = rows.shift, 0, None, None
+                state = self._initial_state(rows, check_random_state(self.random_state))
+            elif stream is not None and stream["means_"] is self.means_:  # our own last batch
+                frame, n_batches, running, state = stream["frame"], stream["n_batches"], stream["running"], stream["state"]
+                previous = self.lower_bound_
+            else:  # a fit's model (or warm state): its statistics, as the first batch
+                frame, n_batches, previous = self._shift, 1, self.lower_bound_
+                state = self._fitted_state(frame)
+                running = self._statistics_of_state(state)
+            check_precisions_fit_dtype(largest_precision(state["chol"]), X.dtype)
+            *batch, log_likelihood = stream_batch_statistics(
+                rows, self._log_weights(state), state["means"], state["chol"], self.covariance_type, frame
+            )
+            rho = step_size(n_batches, self.learning_offset, self.learning_decay)
+            running = blend_statistics(running, batch, rho, self.covariance_type)
+            state = self._stream_m_step(running, frame)
+            check_precisions_fit_dtype(largest_precision(state["chol"]), X.dtype)
+        # the running statistics, moved to the new means (their points for the next batch)
+        nk, s1, s2, around = running
+        running = (nk, s1, np.ravel(moments_around(nk, s1, s2, around, state["means"], self.covariance_type)),
+                   state["means"])
+        # lower_bound_: the batches' mean log-likelihood, averaged with the same steps
+        lower_bound = log_likelihood if previous is None else (1 - rho) * previous + rho * log_likelihood
+        self._set_fitted(state, n_batches + 1, frame, X.dtype)
+        self._shift = frame
+        self.n_batch_iter_ = self.n_iter_ = n_batches + 1
+        self.lower_bound_ = float(lower_bound)
+        self.lower_bounds_ = [self.lower_bound_]  # this call's (one batch); no history, which a stream would grow without end
+        self.converged_ = previous is not None and abs(lower_bound - previous) < self.tol
+        self._stream = dict(frame=frame, n_batches=n_batches + 1, running=running, state=state, means_=self.means_)
+        return self
+
     # -- the subclass's hooks -------------------------------------------------
+
+    @abstractmethod
+    def _statistics_of_state(self, state):
+        """Statistics per unit of weight (nk, s1, s2, around) whose
+        _stream_m_step gives `state` back (partial_fit after fit)."""
+
+    @abstractmethod
+    def _stream_m_step(self, statistics, frame):
+        """The state from running statistics per unit of weight (partial_fit)."""
 
     def _check_initial_parameters(self, n_features):
         """Check the user's initial or prior parameters against X's width

@@ -19,7 +19,9 @@ from scipy.special import betaln, digamma, gammaln
 from sklearn.utils._param_validation import Interval, StrOptions
 
 from lvmfast._gaussian import log_det_cholesky, log_likelihood_from_statistics, precision_cholesky
-from lvmfast.mixture._base import BaseGaussianMixture, parameters_from_statistics, precisions_from_cholesky
+from lvmfast.mixture._base import (
+    BaseGaussianMixture, moments_of_covariances, parameters_from_statistics, precisions_from_cholesky,
+)
 
 __all__ = ["BayesianGaussianMixture"]
 
@@ -129,6 +131,17 @@ class BayesianGaussianMixture(BaseGaussianMixture):
         Progress lines, as for :class:`lvmfast.GaussianMixture`.
     verbose_interval : int, default=10
         Iterations between verbose lines.
+    learning_decay : float in [0, 1], default=0.7
+        partial_fit (stochastic variational inference): the natural
+        parameters move toward each batch's by
+        rho_t = (learning_offset + t) ** -learning_decay, t the batches taken
+        before; (0.5, 1] guarantees convergence. As scikit-learn's online
+        LatentDirichletAllocation.
+    learning_offset : float >= 1, default=10.0
+        partial_fit: the offset tau_0 of rho_t.
+    total_samples : float > 0, default=1e6
+        partial_fit: the number of rows the stream stands for; each batch's
+        statistics are scaled by total_samples / its total weight.
 
     Attributes
     ----------
@@ -173,6 +186,11 @@ class BayesianGaussianMixture(BaseGaussianMixture):
         The lower bound after every iteration of the best run.
     n_features_in_ : int
         Number of features seen in fit.
+    n_batch_iter_ : int
+        After partial_fit: the batches taken (a fit before counts as one);
+        n_iter_ is the same. lower_bound_ is then the batches' mean
+        log-normalizer of the variational E-step (the data term of the bound
+        per row), averaged with the steps rho_t.
 
     See Also
     --------
@@ -189,6 +207,11 @@ class BayesianGaussianMixture(BaseGaussianMixture):
     ...                               random_state=0).fit(X)
     >>> int((bgm.weights_ > 0.05).sum())   # the data need two of the six
     2
+    >>> bgm = BayesianGaussianMixture(n_components=2, random_state=0, total_samples=20000)
+    >>> for _ in range(20):  # stochastic variational inference over a stream of batches
+    ...     bgm = bgm.partial_fit(np.concatenate([rng.normal(-3, 1, (500, 2)), rng.normal(3, 1, (500, 2))]))
+    >>> np.sort(bgm.means_[:, 0]).round(0).tolist(), bgm.weights_.round(1).tolist()
+    ([-3.0, 3.0], [0.5, 0.5])
     """
 
     _parameter_constraints: dict = {
@@ -199,6 +222,9 @@ class BayesianGaussianMixture(BaseGaussianMixture):
         "mean_prior": [None, "array-like"],
         "degrees_of_freedom_prior": [None, Interval(Real, 0.0, None, closed="neither")],
         "covariance_prior": [None, "array-like", Interval(Real, 0.0, None, closed="neither")],
+        "learning_decay": [Interval(Real, 0, 1, closed="both")],
+        "learning_offset": [Interval(Real, 1.0, None, closed="left")],
+        "total_samples": [Interval(Real, 0.0, None, closed="neither")],
     }
 
     def __init__(
@@ -221,6 +247,9 @@ class BayesianGaussianMixture(BaseGaussianMixture):
         warm_start=False,
         verbose=0,
         verbose_interval=10,
+        learning_decay=0.7,
+        learning_offset=10.0,
+        total_samples=1e6,
     ):
         self.n_components = n_components
         self.covariance_type = covariance_type
@@ -239,6 +268,9 @@ class BayesianGaussianMixture(BaseGaussianMixture):
         self.warm_start = warm_start
         self.verbose = verbose
         self.verbose_interval = verbose_interval
+        self.learning_decay = learning_decay
+        self.learning_offset = learning_offset
+        self.total_samples = total_samples
 
     # -- priors -----------------------------------------------------------------
 
@@ -398,6 +430,45 @@ class BayesianGaussianMixture(BaseGaussianMixture):
             concentration = state["concentration"]
             log_norm_weight = gammaln(concentration.sum()) - gammaln(concentration).sum()
         return float(-log_wishart - log_norm_weight - 0.5 * n_features * np.sum(np.log(state["mean_precision"])))
+
+    def _stream_m_step(self, statistics, frame):
+        """Stochastic variational inference: the conjugate update from the
+        running statistics per unit of weight scaled to total_samples rows.
+        The posterior's natural parameters are the prior's plus these
+        statistics (linear in them), so moving the statistics by rho_t moves
+        the natural parameters by rho_t toward the batch's
+        (prior + total_samples / batch weight * the batch's statistics)."""
+        nk, s1, s2, around = (self.total_samples * np.asarray(a) if i < 3 else a for i, a in enumerate(statistics))
+        return self._posterior(*parameters_from_statistics(
+            nk, s1, s2, around, self.covariance_type, self.reg_covar, frame
+        ))
+
+    def _statistics_of_state(self, state):
+        """The statistics per unit of weight whose conjugate update gives
+        `state`: _posterior solved for the counts (mean_precision - beta0),
+        the means xk and the covariances sk (less reg_covar)."""
+        prior = self._priors
+        beta0, nu0, m0, w0 = self.mean_precision_prior_, self.degrees_of_freedom_prior_, prior["mean"], prior["covariance"]
+        n_components = state["means"].shape[0]
+        nk = np.maximum(state["mean_precision"] - beta0, np.finfo(np.float64).tiny)
+        xk = (state["mean_precision"][:, None] * state["means"] - beta0 * m0) / nk[:, None]
+        diff = xk - m0
+        shrink = nk * beta0 / state["mean_precision"]
+        scaled = np.asarray(state["covariances"], dtype=np.float64) * (
+            state["dof"] if self.covariance_type == "tied" else np.reshape(state["dof"], (-1,) + (1,) * (np.ndim(state["covariances"]) - 1))
+        )
+        if self.covariance_type == "full":
+            sk = (scaled - w0 - shrink[:, None, None] * diff[:, :, None] * diff[:, None, :]) / nk[:, None, None]
+        elif self.covariance_type == "tied":
+            sk = (n_components * (scaled - w0) - (shrink * diff.T) @ diff) / nk.sum()
+        elif self.covariance_type == "diag":
+            sk = (scaled - w0 - shrink[:, None] * diff**2) / nk[:, None]
+        else:
+            sk = (scaled - w0 - shrink * np.mean(diff**2, axis=1)) / nk
+        total = nk.sum()
+        counts = nk / total
+        s2 = moments_of_covariances(counts, sk, xk, self.covariance_type, self.reg_covar)
+        return counts, counts[:, None] * xk, s2, xk
 
     def _fitted_state(self, shift):
         concentration = self.weight_concentration_

@@ -7,12 +7,15 @@ M-step on those small statistics is NumPy here. The loop, the convergence test
 and the initializations follow scikit-learn's GaussianMixture step for step,
 so the same starting point gives the same iterations.
 """
+from numbers import Real
+
 import numpy as np
+from sklearn.utils._param_validation import Interval
 
 from lvmfast._gaussian import precision_cholesky
 from lvmfast.mixture._base import (
-    BaseGaussianMixture, covariances_from_precisions, parameters_from_statistics, precision_cholesky_from_precisions,
-    precisions_from_cholesky,
+    BaseGaussianMixture, covariances_from_precisions, moments_of_covariances, parameters_from_statistics,
+    precision_cholesky_from_precisions, precisions_from_cholesky,
 )
 
 __all__ = ["GaussianMixture"]
@@ -64,6 +67,13 @@ class GaussianMixture(BaseGaussianMixture):
         does.
     verbose_interval : int, default=10
         Iterations between verbose lines.
+    learning_decay : float in [0, 1], default=0.7
+        partial_fit (stepwise EM): the running statistics move toward each
+        batch's by rho_t = (learning_offset + t) ** -learning_decay, t the
+        batches taken before; (0.5, 1] guarantees convergence (Robbins-Monro).
+        As scikit-learn's online LatentDirichletAllocation.
+    learning_offset : float >= 1, default=10.0
+        partial_fit: the offset tau_0 of rho_t, which slows the early steps.
 
     Attributes
     ----------
@@ -91,6 +101,12 @@ class GaussianMixture(BaseGaussianMixture):
         Number of features seen in fit.
     feature_names_in_ : ndarray of shape (`n_features_in_`,)
         Column names seen in fit, when X had string column names.
+    n_batch_iter_ : int
+        After partial_fit: the batches taken (a fit before counts as one);
+        n_iter_ is the same, lower_bound_ the batches' mean log-likelihoods
+        averaged with the steps rho_t (lower_bounds_ holds only it: a
+        stream keeps no history), converged_ whether that average moved
+        less than tol on the last batch.
 
     See Also
     --------
@@ -113,6 +129,13 @@ class GaussianMixture(BaseGaussianMixture):
     True
     >>> gm.predict_proba([[1.0, 2.0]]).round(3).max()
     np.float64(1.0)
+    >>> rng = np.random.default_rng(0)
+    >>> gm = GaussianMixture(2, random_state=0)
+    >>> for _ in range(20):  # a stream of batches
+    ...     batch = np.concatenate([rng.normal(-3, 1, (500, 2)), rng.normal(3, 1, (500, 2))])
+    ...     gm = gm.partial_fit(batch)
+    >>> np.sort(gm.means_[:, 0]).round(0).tolist(), gm.n_batch_iter_
+    ([-3.0, 3.0], 20)
     """
 
     _parameter_constraints: dict = {
@@ -120,6 +143,8 @@ class GaussianMixture(BaseGaussianMixture):
         "weights_init": ["array-like", None],
         "means_init": ["array-like", None],
         "precisions_init": ["array-like", None],
+        "learning_decay": [Interval(Real, 0, 1, closed="both")],
+        "learning_offset": [Interval(Real, 1.0, None, closed="left")],
     }
 
     def __init__(
@@ -139,6 +164,8 @@ class GaussianMixture(BaseGaussianMixture):
         warm_start=False,
         verbose=0,
         verbose_interval=10,
+        learning_decay=0.7,
+        learning_offset=10.0,
     ):
         self.n_components = n_components
         self.covariance_type = covariance_type
@@ -154,6 +181,8 @@ class GaussianMixture(BaseGaussianMixture):
         self.warm_start = warm_start
         self.verbose = verbose
         self.verbose_interval = verbose_interval
+        self.learning_decay = learning_decay
+        self.learning_offset = learning_offset
 
     # -- parameters ---------------------------------------------------------
 
@@ -241,6 +270,20 @@ class GaussianMixture(BaseGaussianMixture):
         state = dict(weights=nk_eps / nk_eps.sum(), means=means, covariances=covariances, chol=chol, given_means=None)
         # EM's lower bound: the mean log-likelihood under the parameters of the E-step
         return state, log_likelihood / rows.total_weight
+
+    def _stream_m_step(self, statistics, frame):
+        """Stepwise EM's M-step: fit's, on the running statistics per unit of weight."""
+        nk, s1, s2, around = statistics
+        nk_eps, means, covariances = parameters_from_statistics(
+            nk, s1, s2, around, self.covariance_type, self.reg_covar, frame
+        )
+        chol = precision_cholesky(covariances, self.covariance_type, self.reg_covar)
+        return dict(weights=nk_eps / nk_eps.sum(), means=means, covariances=covariances, chol=chol, given_means=None)
+
+    def _statistics_of_state(self, state):
+        weights, means = state["weights"], state["means"]
+        s2 = moments_of_covariances(weights, state["covariances"], means, self.covariance_type, self.reg_covar)
+        return weights, weights[:, None] * means, s2, means
 
     def _set_fitted(self, state, n_iter, shift, dtype):
         # With no iteration the means are the starting ones as given, not

@@ -17,8 +17,8 @@ from sklearn.utils.validation import check_is_fitted
 
 from lvmfast._gaussian import (
     COVARIANCE_TYPES, LocalEMRows, check_precisions_fit_dtype, class_statistics, covariances_from_moments,
-    explain_zero_variance, largest_precision, log_likelihood_from_statistics, log_prob, moments_around, pooled_scatter,
-    precision_cholesky,
+    explain_zero_variance, largest_precision, log_likelihood_from_statistics, log_prob, merge_moments, moments_around,
+    pooled_scatter, precision_cholesky,
 )
 from lvmfast._kernels._responsibilities import log_normalize
 from lvmfast._iterate import EMRows, iterate
@@ -79,6 +79,35 @@ def labels_of(classes, y):
     return index
 
 
+def _batch_class_moments(X, labels, weights, n_classes, covariance_type, n_threads=None):
+    """One batch's statistics per class, a function of its rows only (what
+    merge_moments combines across batches): the weighted counts (float64,
+    in the caller's units), the counts under the weights scaled to mean 1,
+    which classes it holds, their means and their biased covariances, shaped
+    as merge_moments takes them (0 for a class the batch lacks; 'tied': the
+    pooled scatter over the total count). The moments are summed on
+    unit-mean weights around the class means ('tied': its scatter around
+    the batch's mean)."""
+    counts = np.bincount(labels, weights=weights, minlength=n_classes)
+    tied = covariance_type == "tied"
+    shift = X.mean(axis=0, dtype=np.float64) if tied else np.zeros(X.shape[1])
+    kind = "diag" if covariance_type == "spherical" else covariance_type
+    unit_counts, means, s2, around = class_statistics(
+        X, shift, unit_mean_weights(weights, X.dtype), labels, n_classes, kind, n_threads
+    )
+    filled = unit_counts > 0
+    if tied:
+        covariances = _class_covariances(unit_counts[filled], means[filled], s2, around[filled], "tied", 0.0)
+    else:
+        n_features = X.shape[1]
+        shape = (n_classes, n_features, n_features) if kind == "full" else (n_classes, n_features)
+        covariances = np.zeros(shape[:1] if covariance_type == "spherical" else shape)
+        covariances[filled] = _class_covariances(
+            unit_counts[filled], means[filled], s2.reshape(shape)[filled], around[filled], covariance_type, 0.0
+        )
+    return counts, unit_counts, filled, means + shift, covariances
+
+
 def _batch_statistics(X, labels, weights, n_classes, n_threads=None, unit_weights=False):
     """What one batch of rows adds to GaussianNB, a function of its rows
     only (so Dask workers compute it block by block): the weighted class
@@ -88,17 +117,10 @@ def _batch_statistics(X, labels, weights, n_classes, n_threads=None, unit_weight
     classes' own statistics instead of another pass over X). The moments
     are taken on unit-mean weights around the class means: no centering
     needed."""
-    counts = np.bincount(labels, weights=weights, minlength=n_classes)
-    shift = np.zeros(X.shape[1])
-    unit_counts, means, s2, around = class_statistics(
-        X, shift, unit_mean_weights(weights, X.dtype), labels, n_classes, "diag", n_threads
+    counts, unit_counts, filled, batch_mean, batch_var = _batch_class_moments(
+        X, labels, weights, n_classes, "diag", n_threads
     )
-    filled = unit_counts > 0
-    batch_var = np.zeros_like(means)
-    batch_var[filled] = _class_covariances(unit_counts[filled], means[filled], s2.reshape(means.shape)[filled],
-                                           around[filled], "diag", 0.0)
     largest = float(weights.max()) if weights.size else 0.0
-    batch_mean = means + shift
     if unit_weights:
         n_rows = float(unit_counts.sum())
         mean_all = unit_counts @ batch_mean / n_rows
@@ -160,6 +182,18 @@ def _unlabeled_rows(y, marker):
             "some rows of every class, or fit lvmfast.GaussianMixture to model unlabeled data alone."
         )
     return unlabeled if unlabeled.any() else None
+
+
+def _add_reg_covar(covariances, covariance_type, reg_covar):
+    """covariances (shaped as covariance_type says) with reg_covar added to
+    their diagonals (a negative reg_covar takes it away)."""
+    covariances = np.array(covariances, dtype=np.float64)
+    if covariance_type in ("full", "tied"):
+        n_features = covariances.shape[-1]
+        diagonal = covariances.reshape(-1, n_features * n_features)[:, :: n_features + 1]
+        covariances.reshape(-1, n_features * n_features)[:, :: n_features + 1] = diagonal + reg_covar
+        return covariances
+    return covariances + reg_covar
 
 
 def _class_covariances(counts, means, s2, around, covariance_type, reg_covar):
@@ -683,22 +717,17 @@ class GaussianNB(_GaussianGenerativeClassifier):
         # Combine with what earlier batches gave (Chan et al.), class by class
         # and for the data as a whole (for epsilon_).
         theta, var = self.theta_.astype(np.float64), self.var_.astype(np.float64) - self.epsilon_
-        n_past = self._class_count
-        total = n_past + counts
-        safe = np.where(total > 0, total, 1)[:, None]
-        # As fractions of the new total, so that huge weights (1e300) do not
-        # overflow in n_past * counts.
-        past, batch = n_past[:, None] / safe, counts[:, None] / safe
-        new_theta = np.where(filled[:, None], past * theta + batch * batch_mean, theta)
-        new_var = np.where(
-            filled[:, None], past * var + batch * batch_var + past * batch * (theta - batch_mean) ** 2, var,
+        total, new_theta, new_var = merge_moments(
+            self._class_count, theta, var, np.where(filled, counts, 0.0), batch_mean, batch_var, "diag"
         )
         # scikit-learn's epsilon_ uses the unweighted variance of the rows
         # fitted, whatever sample_weight is: count them unweighted.
         n_all, mean_all, var_all = self._total
-        n_new = n_all + batch_count
-        mean_new = (n_all * mean_all + batch_count * batch_mean_all) / n_new
-        var_new = (n_all * var_all + batch_count * batch_var_all + n_all * batch_count / n_new * (mean_all - batch_mean_all) ** 2) / n_new
+        n_new, mean_new, var_new = (a[0] for a in merge_moments(
+            np.array([n_all]), mean_all[None], var_all[None], np.array([batch_count]), batch_mean_all[None],
+            batch_var_all[None], "diag",
+        ))
+        n_new = float(n_new)
         self._total = (n_new, mean_new, var_new)
         # over all batches so far
         self.epsilon_ = float(self.var_smoothing * var_new.max())
@@ -859,7 +888,7 @@ class GaussianClassifier(_GaussianGenerativeClassifier):
             raise ValueError(f"GaussianClassifier needs at least 2 classes; y has 1 class{among}: {classes}.")
         priors = None if self.priors is None else _check_priors(self.priors, len(classes))
         self.classes_ = classes
-        weights = unit_mean_weights(check_sample_weight(sample_weight, X, np.float64), X.dtype)
+        weights, scale = unit_mean_weights(check_sample_weight(sample_weight, X, np.float64), X.dtype, with_scale=True)
 
         def m_step(counts, means, s2, around):
             return self._m_step(X, priors, counts, means, s2, around)
@@ -891,7 +920,124 @@ class GaussianClassifier(_GaussianGenerativeClassifier):
         self.means_ = (means + shift).astype(X.dtype)
         self.covariances_ = cov.astype(X.dtype)
         self.precisions_cholesky_ = chol.astype(X.dtype)
+        # what partial_fit goes on from: the classes' statistics in the caller's units of weight
+        self._class_moments = (counts * scale, means + shift, _add_reg_covar(cov, self.covariance_type, -self.reg_covar))
+        self.__dict__.pop("_not_ready", None)
         return self
+
+    @_fit_context(prefer_skip_nested_validation=True)
+    @unchanged_on_error
+    def partial_fit(self, X, y, classes=None, sample_weight=None):
+        """Update the model with one more batch of labeled rows.
+
+        Exact, as GaussianNB's: each class's weighted count, mean and
+        (biased) covariance are combined with the batch's by the pairwise
+        update (lvmfast._gaussian.merge_moments), so fitting in batches
+        gives fit's model on all the rows (to rounding), for every
+        covariance_type. After fit, it goes on from fit's statistics.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features)
+        y : array-like of shape (n_samples,)
+            Labels, each among `classes`; no unlabeled marker here.
+        classes : array-like of shape (n_classes,), default=None
+            Every class, on the first call (ignored as GaussianNB's when
+            equal on later calls).
+        sample_weight : array-like of shape (n_samples,), default=None
+
+        Returns
+        -------
+        self
+
+        Notes
+        -----
+        Until every class has rows, and a covariance that reg_covar makes
+        positive definite, the model cannot predict: the statistics are
+        kept, and predictions raise a ValueError saying why.
+        """
+        first = not hasattr(self, "classes_")
+        if first and classes is None:
+            raise ValueError("classes must be passed on the first call to partial_fit.")
+        if not first and classes is not None and not np.array_equal(np.unique(classes), self.classes_):
+            raise ValueError(
+                f"classes={classes!r} is not the same as on last call to partial_fit (the first), "
+                f"was: {self.classes_!r}."
+            )
+        X, y, _, unlabeled = self._validate_xy(X, y, reset=first)
+        if unlabeled is not None:
+            raise ValueError(
+                f"partial_fit takes labeled rows only, but {int(unlabeled.sum())} row(s) of y are marked "
+                f"unlabeled={self.unlabeled!r}; fit(X, y) fits unlabeled rows by EM over all of X."
+            )
+        if first:
+            classes = np.unique(np.asarray(classes))
+            if len(classes) < 2:
+                raise ValueError(f"GaussianClassifier needs at least 2 classes; classes holds {len(classes)}: {classes}.")
+            if self.priors is not None:
+                _check_priors(self.priors, len(classes))
+            self.classes_ = classes
+        weights = check_sample_weight(sample_weight, X, np.float64)
+        counts, _, _, means, covariances = _batch_class_moments(
+            X, labels_of(self.classes_, y), weights, len(self.classes_), self.covariance_type
+        )
+        if not first:
+            counts, means, covariances = merge_moments(*self._class_moments, counts, means, covariances,
+                                                       self.covariance_type)
+        with np.errstate(over="ignore"):
+            if not np.isfinite(counts.astype(X.dtype)).all():
+                raise ValueError(
+                    f"sample_weight: the weighted class counts overflow {X.dtype.name}; scale the weights down "
+                    "(only their ratios matter)."
+                )
+        self._class_moments = (counts, means, covariances)
+        for name in _SEMI_SUPERVISED_ATTRIBUTES:  # set again below once the model is complete
+            self.__dict__.pop(name, None)
+        self._set_class_model(X.dtype)
+        return self
+
+    def _set_class_model(self, dtype):
+        """The fitted attributes from the running statistics (_class_moments),
+        as fit sets them; or, while a class has no rows or a collapsed
+        covariance, the reason predictions give (_not_ready)."""
+        counts, means, covariances = self._class_moments
+        priors = None if self.priors is None else _check_priors(self.priors, len(self.classes_))
+        self.class_prior_ = counts / counts.sum() if priors is None else priors
+        self.means_ = means.astype(dtype)
+        covariances = _add_reg_covar(covariances, self.covariance_type, self.reg_covar)
+        self.covariances_ = covariances.astype(dtype)
+        shift = counts @ means / counts.sum()
+        self._shift = shift  # centers predictions
+        self.__dict__.pop("_not_ready", None)
+        self.__dict__.pop("precisions_cholesky_", None)
+        if (counts <= 0).any():
+            self._not_ready = (
+                f"Class {self.classes_[np.argmax(counts <= 0)].item()!r} has no rows (or no weight) in the "
+                "batches given to partial_fit so far: its Gaussian is undefined. partial_fit rows of every class first."
+            )
+            return
+        try:
+            chol = precision_cholesky(covariances, self.covariance_type, self.reg_covar, names=self.classes_.tolist())
+        except ValueError as exc:
+            self._not_ready = f"{exc} (from the batches given to partial_fit so far)"
+            return
+        check_precisions_fit_dtype(largest_precision(chol), dtype)
+        self.precisions_cholesky_ = chol.astype(dtype)
+        # fit's lower_bound_: the mean log p(x, y) of the rows, from their statistics
+        centered = means - shift
+        moments = _add_reg_covar(covariances, self.covariance_type, -self.reg_covar)
+        if self.covariance_type == "tied":  # em_pass's tied s2: sum w x x^T
+            s2 = counts.sum() * moments + (counts[:, None] * centered).T @ centered
+        elif self.covariance_type == "spherical":
+            s2 = np.repeat((counts * moments)[:, None], means.shape[1], axis=1)
+        else:
+            s2 = counts.reshape((-1,) + (1,) * (moments.ndim - 1)) * moments
+        with np.errstate(divide="ignore"):
+            log_prior = np.log(self.class_prior_)
+        log_likelihood = log_likelihood_from_statistics(
+            counts, counts[:, None] * centered, s2.ravel(), centered, log_prior, centered, chol, self.covariance_type
+        )
+        self._set_em_attributes(log_likelihood / counts.sum())
 
     def _m_step(self, X, priors, counts, means, s2, around):
         """The maximum-likelihood classes from their statistics (see
@@ -912,4 +1058,7 @@ class GaussianClassifier(_GaussianGenerativeClassifier):
         return self.means_
 
     def _precisions_cholesky(self):
+        reason = getattr(self, "_not_ready", None)
+        if reason is not None:
+            raise ValueError(reason)
         return self.precisions_cholesky_
