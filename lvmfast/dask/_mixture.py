@@ -4,6 +4,7 @@ import numpy as np
 from dask import delayed
 from sklearn.base import _fit_context
 from sklearn.utils._param_validation import StrOptions
+from sklearn.utils.metaestimators import available_if
 
 from lvmfast._gaussian import em_statistics
 from lvmfast._validation import integers, unchanged_on_error
@@ -128,6 +129,13 @@ class _DaskMixture(DaskEstimatorMixin):
             The component of each row.
         """
         return self._fit(X, sample_weight).predict(X)
+
+    # A stream's batches fit in memory, so streaming is the in-memory
+    # estimators' partial_fit; hasattr(dask_mixture, "partial_fit") is False.
+    @available_if(lambda estimator: False)
+    def partial_fit(self, X, y=None, sample_weight=None):
+        """Not offered on Dask: stream batches through the in-memory
+        estimator's partial_fit (``to_local()``)."""
 
     def _fit(self, X, sample_weight):
         warm = self.warm_start and hasattr(self, "converged_")

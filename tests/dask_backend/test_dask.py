@@ -542,6 +542,13 @@ def test_gaussian_mixture_random_init_refused_clearly():
         ld.GaussianMixture(2, init_params="random").fit(chunked(X, 50))
 
 
+@pytest.mark.parametrize("name", ["GaussianMixture", "BayesianGaussianMixture"])
+def test_mixtures_stream_through_the_in_memory_estimator_only(name):
+    # partial_fit is inherited from the in-memory class but not offered on Dask.
+    assert not hasattr(getattr(ld, name)(n_components=2), "partial_fit")
+    assert hasattr(getattr(lvmfast, name)(n_components=2), "partial_fit")
+
+
 # ---------------------------------------------------------------------------
 # GaussianNB
 
