@@ -35,7 +35,7 @@ from sklearn.utils.validation import check_is_fitted
 from lvmfast._factor import LocalFactorRows, LowRankTerms, log_prob_low_rank, posterior_factor_means
 from lvmfast._gaussian import class_statistics, explain_zero_variance, moments_around
 from lvmfast._iterate import iterate
-from lvmfast._parallel import effective_n_threads
+from lvmfast._parallel import blas_single_thread, effective_n_threads
 from lvmfast._validation import (
     check_sample_weight, integers, unchanged_on_error, unit_mean_weights, validate_float_data,
 )
@@ -320,12 +320,14 @@ class MixtureOfFactorAnalyzers(ClassNamePrefixFeaturesOutMixin, TransformerMixin
         shift = rows.shift
 
         def statistics_of(current):
-            terms = self._terms(current, shift, rows.dtype)
+            with blas_single_thread():  # small (q x q, D x q) LAPACK calls: threads only cost
+                terms = self._terms(current, shift, rows.dtype)
             return terms, rows.factor_statistics(terms)
 
         def m_step(pass_result, current):
             terms, statistics = pass_result
-            new_state = factor_m_step(statistics, terms, shift, self.noise, self.reg_covar)
+            with blas_single_thread():
+                new_state = factor_m_step(statistics, terms, shift, self.noise, self.reg_covar)
             if not np.all(new_state[3] > 0) or not np.all(np.isfinite(new_state[3])):
                 raise self._collapsed()
             return new_state, statistics[-1] / rows.total_weight
