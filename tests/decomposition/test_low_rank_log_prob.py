@@ -62,3 +62,49 @@ def test_same_bits_for_any_thread_count(monkeypatch):
         results.append(factor.log_prob_low_rank(X, means, components, noise_variance))
     for other in results[1:]:
         np.testing.assert_array_equal(other, results[0])
+
+
+def test_failed_allocation_is_memory_error_and_leaves_nothing_behind():
+    from lvmfast._factor import LowRankTerms, em_statistics
+    from lvmfast._kernels import _alloc
+
+    means, components, noise_variance = random_model(3, 2, 5, seed=9)
+    X = np.random.RandomState(3).randn(700, 5)
+    w = np.ones(len(X))
+    terms = LowRankTerms(means, components, noise_variance, X.mean(axis=0), X.dtype, np.log(np.ones(3) / 3))
+    runs = [lambda: log_prob_low_rank(X, means, components, noise_variance),
+            lambda: np.concatenate([np.ravel(s) for s in em_statistics(X, terms, w)])]
+    for run in runs:
+        expected = run()
+        _alloc._fail_allocations_after(2**62)
+        try:
+            run()
+            n_allocations = _alloc._allocations_counted()
+        finally:
+            _alloc._fail_allocations_after(None)
+        assert n_allocations > 0
+        for after in range(n_allocations):
+            _alloc._fail_allocations_after(after)
+            try:
+                with pytest.raises(MemoryError, match="could not allocate"):
+                    run()
+            finally:
+                _alloc._fail_allocations_after(None)
+        np.testing.assert_array_equal(run(), expected)
+
+
+def test_bad_shapes_are_refused_by_the_kernel():
+    from lvmfast._kernels import _factor as kernels
+
+    means, components, noise_variance = random_model(2, 2, 4, seed=1)
+    X = np.random.RandomState(0).randn(10, 4)
+    from lvmfast._factor import LowRankTerms
+
+    terms = LowRankTerms(means, components, noise_variance, np.zeros(4), X.dtype)
+    out = np.empty((10, 2))
+    with pytest.raises(ValueError, match="factor log_prob: out must have shape \\(10, 2\\), got \\(9, 2\\)"):
+        kernels.log_prob(X, terms.shift, terms.projections, terms.projected_means, terms.centered_means,
+                         terms.inverse_noise, terms.constants, out[:9], None, 16, 1)
+    with pytest.raises(ValueError, match="projections"):
+        kernels.log_prob(X, terms.shift, terms.projections[:3], terms.projected_means, terms.centered_means,
+                         terms.inverse_noise, terms.constants, out, None, 16, 1)
