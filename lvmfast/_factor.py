@@ -15,8 +15,10 @@ given x and k is N(L_k^-T B_k e, M_k^-1).
 import numpy as np
 from scipy import linalg
 
+from lvmfast._gaussian import class_statistics, moments_around
 from lvmfast._kernels import _factor as kernels
 from lvmfast._parallel import blas_single_thread, plan_blocks, threads_for_work
+from lvmfast._validation import feature_mean_variance
 
 
 class LowRankTerms:
@@ -146,13 +148,26 @@ def em_statistics(X, terms, sample_weight, n_threads=None):
 class LocalFactorRows:
     """The local backend of the mixture of factor analyzers' pass: the
     compiled kernel over an in-memory X, in the frame X - shift (shift: X's
-    mean). sample_weight: the fit's weights of mean 1, in X's dtype."""
+    mean). sample_weight: the fit's weights of mean 1, in X's dtype. The
+    Dask backend is lvmfast.dask._factor_analyzers.DaskFactorRows."""
 
     def __init__(self, X, sample_weight, n_threads=None):
         self.X, self.sample_weight, self.n_threads = X, sample_weight, n_threads
         self.dtype = X.dtype
         self.shift = X.mean(axis=0, dtype=np.float64).astype(X.dtype).astype(np.float64)
         self.total_weight = float(sample_weight.sum(dtype=np.float64))
+        _, variance = feature_mean_variance(X)
+        self.mean_variance = float(np.mean(variance))
+
+    def initial_moments(self, labels, n_components):
+        """(counts (K,), means (K, D) in the frame X - shift, scatter
+        sum w (x - m_k)(x - m_k)^T (K, D, D)) of the rows under the hard
+        labels (0 .. K-1), from one class pass (float64 sums)."""
+        k, n_features = n_components, self.X.shape[1]
+        counts, means, moments, around = class_statistics(
+            self.X, self.shift.astype(self.dtype), self.sample_weight, np.asarray(labels, dtype=np.intp), k, "full")
+        scatter = moments_around(counts, counts[:, None] * means, moments, around, means, "full")
+        return counts, means, scatter.reshape(k, n_features, n_features)
 
     def factor_statistics(self, terms):
         return em_statistics(self.X, terms, self.sample_weight, self.n_threads)

@@ -28,12 +28,13 @@ from scipy import linalg
 from sklearn import config_context
 from sklearn.base import BaseEstimator, ClassNamePrefixFeaturesOutMixin, DensityMixin, TransformerMixin, _fit_context
 from sklearn.exceptions import ConvergenceWarning
+from sklearn.metrics import pairwise_distances_argmin
 from sklearn.utils import check_random_state
 from sklearn.utils._param_validation import Interval, StrOptions
 from sklearn.utils.validation import check_is_fitted
 
 from lvmfast._factor import LocalFactorRows, LowRankTerms, log_prob_low_rank, posterior_factor_means
-from lvmfast._gaussian import class_statistics, explain_zero_variance, moments_around
+from lvmfast._gaussian import explain_zero_variance
 from lvmfast._iterate import iterate
 from lvmfast._parallel import blas_single_thread, effective_n_threads
 from lvmfast._validation import (
@@ -42,7 +43,7 @@ from lvmfast._validation import (
 from lvmfast.cluster import KMeans, kmeans_plusplus
 from lvmfast.mixture._base import NK_EPSILON, random_seed_rows
 
-__all__ = ["MixtureOfFactorAnalyzers", "factor_m_step", "ppca_from_covariance"]
+__all__ = ["MixtureOfFactorAnalyzers", "factor_m_step", "initial_labels", "ppca_from_covariance"]
 
 NOISE_MODELS = ("diag", "isotropic")
 INIT_PARAMS = ("kmeans", "k-means++", "random", "random_from_data")
@@ -97,6 +98,24 @@ def factor_m_step(statistics, terms, shift, noise, reg_covar):
     return nk_eps / nk_eps.sum(), means, components, noise_variance
 
 
+def initial_labels(X, sample_weight, n_components, init_params, random_state):
+    """The hard assignment that starts a mixture of factor analyzers:
+    lvmfast's KMeans labels ('kmeans'), the nearest k-means++ seed, a
+    uniformly random component ('random'), or the nearest of n_components
+    rows drawn by weight ('random_from_data')."""
+    with config_context(assume_finite=True):  # X is validated
+        if init_params == "kmeans":
+            return KMeans(n_components, n_init=1, random_state=random_state).fit(
+                X, sample_weight=sample_weight).labels_
+        if init_params == "random":
+            return random_state.randint(n_components, size=X.shape[0])
+        if init_params == "k-means++":
+            seeds = kmeans_plusplus(X, n_components, sample_weight=sample_weight, random_state=random_state)[0]
+        else:
+            seeds = X[random_seed_rows(X.shape[0], n_components, random_state, sample_weight)]
+        return pairwise_distances_argmin(X, seeds)
+
+
 class MixtureOfFactorAnalyzers(ClassNamePrefixFeaturesOutMixin, TransformerMixin, DensityMixin, BaseEstimator):
     """Mixture of factor analyzers ('diag' noise) or of probabilistic PCA
     ('isotropic' noise), fit by EM.
@@ -129,8 +148,8 @@ class MixtureOfFactorAnalyzers(ClassNamePrefixFeaturesOutMixin, TransformerMixin
     init_params : {'kmeans', 'k-means++', 'random', 'random_from_data'}, default='kmeans'
         The rows' first hard assignment: lvmfast's KMeans labels, the
         nearest k-means++ seed, a uniformly random component, or the nearest
-        of randomly drawn rows. Each component then starts at the
-        closed-form probabilistic PCA of its rows.
+        of randomly drawn rows (weighted by sample_weight). Each component
+        then starts at the closed-form probabilistic PCA of its rows.
     random_state : int, RandomState instance or None, default=None
     warm_start : bool, default=False
         Start fit from the last fit's parameters (with n_init=1).
@@ -264,7 +283,13 @@ class MixtureOfFactorAnalyzers(ClassNamePrefixFeaturesOutMixin, TransformerMixin
                 "reg_covar=0 their noise variance goes to 0 and the likelihood is unbounded. Pass reg_covar > 0 "
                 "or drop those features."
             )
-        rows = LocalFactorRows(X, unit, effective_n_threads())
+        self._fit_rows(LocalFactorRows(X, unit, effective_n_threads()), warm)
+        return X
+
+    def _fit_rows(self, rows, warm):
+        """EM from n_init starts (or the fitted state, warm) on a rows
+        backend (lvmfast._factor.LocalFactorRows, or the Dask one), then the
+        fitted attributes, in rows.dtype, assigned together."""
         random_state = check_random_state(self.random_state)
         n_init = 1 if warm else self.n_init
         best = None
@@ -289,7 +314,7 @@ class MixtureOfFactorAnalyzers(ClassNamePrefixFeaturesOutMixin, TransformerMixin
                 ConvergenceWarning,
             )
         weights_, means, components, noise_variance = state
-        dtype = X.dtype
+        dtype = rows.dtype
         self.weights_ = weights_.astype(dtype)
         self.means_ = means.astype(dtype)
         self.components_ = components.astype(dtype)
@@ -298,7 +323,6 @@ class MixtureOfFactorAnalyzers(ClassNamePrefixFeaturesOutMixin, TransformerMixin
         self.n_iter_ = n_iter
         self.lower_bound_ = lower_bound
         self.lower_bounds_ = lower_bounds
-        return X
 
     def _terms(self, state, shift, dtype):
         weights, means, components, noise_variance = state
@@ -341,38 +365,27 @@ class MixtureOfFactorAnalyzers(ClassNamePrefixFeaturesOutMixin, TransformerMixin
         return iterate(statistics_of, m_step, state, -np.inf, self.max_iter, self.tol, report)
 
     def _initial_state(self, rows, random_state):
-        """Hard labels from init_params, then each component at the
-        closed-form probabilistic PCA of its rows' covariance (a component
-        whose covariance has no spread left starts at the noise
-        1e-3 x the data's mean variance)."""
-        X, weights = rows.X, rows.sample_weight
-        k = self.n_components
-        n_samples = X.shape[0]
-        with config_context(assume_finite=True):
-            if self.init_params == "kmeans":
-                labels = KMeans(k, n_init=1, random_state=random_state).fit(X, sample_weight=weights).labels_
-            elif self.init_params == "random":
-                labels = random_state.randint(k, size=n_samples)
-            else:
-                if self.init_params == "k-means++":
-                    seeds = kmeans_plusplus(X, k, sample_weight=weights, random_state=random_state)[0]
-                else:
-                    seeds = X[random_seed_rows(n_samples, k, random_state, weights)]
-                labels = KMeans(k, init=seeds, n_init=1, max_iter=1).fit(X, sample_weight=weights).labels_
-        counts, means, moments, around = class_statistics(X, rows.shift.astype(X.dtype), weights,
-                                                          np.asarray(labels, dtype=np.intp), k, "full")
-        n_features = X.shape[1]
-        scatter = moments_around(counts, counts[:, None] * means, moments, around, means, "full")
+        """Hard labels from init_params (rows.initial_moments), then each
+        component at the closed-form probabilistic PCA of its rows'
+        covariance (noise at least 1e-3 x the data's mean variance, so a
+        component whose rows span few directions starts well defined)."""
+        counts, means, scatter = rows.initial_moments(self._initial_labels(rows, random_state), self.n_components)
+        k, n_features = means.shape
         counts_eps = counts + NK_EPSILON
-        total_variance = float(np.mean(np.var(X[: min(n_samples, 65536)], axis=0)))
-        floor = 1e-3 * total_variance if total_variance > 0 else 1.0
+        floor = 1e-3 * rows.mean_variance if rows.mean_variance > 0 else 1.0
         components = np.empty((k, self.n_factors, n_features))
         noise_variance = np.empty((k, n_features))
-        for j in range(k):
-            covariance = scatter[j].reshape(n_features, n_features) / counts_eps[j]
-            components[j], sigma2 = ppca_from_covariance((covariance + covariance.T) / 2, self.n_factors)
-            noise_variance[j] = max(sigma2, floor) + self.reg_covar
+        with blas_single_thread():
+            for j in range(k):
+                covariance = scatter[j] / counts_eps[j]
+                components[j], sigma2 = ppca_from_covariance((covariance + covariance.T) / 2, self.n_factors)
+                noise_variance[j] = max(sigma2, floor) + self.reg_covar
         return counts_eps / counts_eps.sum(), rows.shift + means, components, noise_variance
+
+    def _initial_labels(self, rows, random_state):
+        """The initial hard labels of the rows, in the form the rows'
+        initial_moments takes (in memory: one array)."""
+        return initial_labels(rows.X, rows.sample_weight, self.n_components, self.init_params, random_state)
 
     # -- using the fitted model ---------------------------------------------
 
