@@ -255,8 +255,7 @@ class MixtureOfFactorAnalyzers(ClassNamePrefixFeaturesOutMixin, TransformerMixin
         self._fit(X, sample_weight)
         return self
 
-    def _check_shapes(self, X):
-        n_samples, n_features = X.shape
+    def _check_shapes(self, n_samples, n_features):
         if self.n_factors > n_features:
             raise ValueError(
                 f"n_factors must be at most n_features = {n_features} (a component's latent space cannot have "
@@ -271,7 +270,7 @@ class MixtureOfFactorAnalyzers(ClassNamePrefixFeaturesOutMixin, TransformerMixin
     def _fit(self, X, sample_weight):
         warm = self.warm_start and hasattr(self, "converged_")
         X = validate_float_data(self, X, reset=not warm, ensure_min_samples=2)
-        self._check_shapes(X)
+        self._check_shapes(*X.shape)
         weights = check_sample_weight(sample_weight, X, np.float64)
         unit = unit_mean_weights(weights, X.dtype)
         spread = X.max(axis=0) - X.min(axis=0)
