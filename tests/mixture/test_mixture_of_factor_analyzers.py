@@ -199,3 +199,17 @@ def test_bad_input_is_refused_and_changes_nothing():
 
 def test_check_estimator():
     check_estimator(MixtureOfFactorAnalyzers(n_factors=1, random_state=0))
+
+
+def test_no_factors_is_the_diagonal_gaussian_mixture():
+    from lvmfast import GaussianMixture
+
+    X = clustered_factor_data(n_clusters=2, seed=9)
+    kwargs = {"random_state": 0, "tol": 1e-10, "max_iter": 500}
+    mfa = MixtureOfFactorAnalyzers(2, n_factors=0, **kwargs).fit(X)
+    diag = GaussianMixture(2, covariance_type="diag", **kwargs).fit(X)
+    order = np.argsort(mfa.means_[:, 0]), np.argsort(diag.means_[:, 0])
+    np.testing.assert_allclose(mfa.means_[order[0]], diag.means_[order[1]], rtol=1e-6, atol=1e-6)
+    np.testing.assert_allclose(mfa.noise_variance_[order[0]], diag.covariances_[order[1]], rtol=1e-5)
+    assert mfa.score(X) == pytest.approx(diag.score(X), rel=1e-9)
+    assert mfa.transform(X).shape == (len(X), 0)
