@@ -25,13 +25,15 @@ from sklearn.exceptions import ConvergenceWarning
 from sklearn.utils import check_random_state
 from sklearn.utils._param_validation import Interval, StrOptions
 from sklearn.utils.extmath import randomized_svd
-from sklearn.utils.validation import check_is_fitted
+from sklearn.utils.validation import check_is_fitted, validate_data
 
 from lvmfast._factor import log_prob_low_rank, posterior_factor_means
 from lvmfast._gaussian import class_statistics, explain_zero_variance, moments_around
 from lvmfast._validation import (
-    check_sample_weight, integers, unchanged_on_error, unit_mean_weights, validate_float_data,
+    FLOAT_DTYPES, check_sample_weight, check_scale, integers, naming_errors, unchanged_on_error, unit_mean_weights,
+    validate_float_data,
 )
+from lvmfast.decomposition._factor_missing import missing_m_step, missing_pass
 
 __all__ = ["FactorAnalysis", "orthogonal_rotation", "weighted_covariance"]
 
@@ -115,9 +117,13 @@ class FactorAnalysis(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEsti
     random_state : int, RandomState instance or None, default=0
         Seeds the randomized method.
     allow_missing : bool, default=False
-        Missing values (NaN) are not handled by this estimator yet: X with
-        NaN is refused with scikit-learn's error whichever the value; the
-        parameter is the one the mixtures take for the same purpose.
+        Accept NaN as missing values (missing at random). A fit on X with
+        NaN runs EM on the factor model (the observed values' likelihood,
+        the missing ones' conditional expectations), started from the fit
+        of the mean-imputed covariance; ``score_samples`` is then the
+        likelihood of each row's observed values and ``transform`` the
+        factors given them. Without NaN the fit is the usual one. False
+        refuses NaN with scikit-learn's error.
 
     Attributes
     ----------
@@ -187,6 +193,7 @@ class FactorAnalysis(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEsti
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()
         tags.transformer_tags.preserves_dtype = ["float64", "float32"]
+        tags.input_tags.allow_nan = self.allow_missing
         return tags
 
     @_fit_context(prefer_skip_nested_validation=True)
@@ -206,7 +213,7 @@ class FactorAnalysis(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEsti
         -------
         self : FactorAnalysis
         """
-        X = validate_float_data(self, X, reset=True, ensure_min_samples=2)
+        X, observed = self._validate(X, reset=True)
         n_samples, n_features = X.shape
         n_components = n_features if self.n_components is None else self.n_components
         if n_components > n_features:
@@ -217,6 +224,8 @@ class FactorAnalysis(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEsti
         psi = self._initial_noise_variance(n_features)
         weights = check_sample_weight(sample_weight, X, np.float64)
         unit, weight_scale = unit_mean_weights(weights, X.dtype, with_scale=True)
+        if observed is not None:
+            return self._fit_missing(X, observed, unit.astype(np.float64), weight_scale, psi, n_components)
         mean, covariance, unit_total = weighted_covariance(X, unit)
         if not np.any(np.diag(covariance) > 0):
             explain_zero_variance(X)
@@ -229,6 +238,66 @@ class FactorAnalysis(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEsti
             components = orthogonal_rotation(components.T, self.rotation).T
         dtype = X.dtype
         self.mean_ = mean.astype(dtype)
+        self.components_ = np.ascontiguousarray(components, dtype=dtype)
+        self.noise_variance_ = psi.astype(dtype)
+        self.loglike_ = loglike
+        self.n_iter_ = n_iter
+        return self
+
+    def _validate(self, X, reset):
+        """X validated (C-contiguous float32/float64) and, where
+        allow_missing and X holds NaN, its mask of observed values (else
+        None). Infinity is refused either way."""
+        if not self.allow_missing:
+            return validate_float_data(self, X, reset=reset, ensure_min_samples=2 if reset else 1), None
+        with naming_errors("X"):
+            X = validate_data(self, X, reset=reset, dtype=FLOAT_DTYPES, order="C",
+                              ensure_min_samples=2 if reset else 1, ensure_all_finite="allow-nan")
+        missing = np.isnan(X)
+        if not missing.any():
+            check_scale(X, estimator_name=type(self).__name__)
+            return X, None
+        if np.isinf(X).any():
+            raise ValueError("Input X contains infinity or a value too large for dtype('float64').")
+        check_scale(np.where(missing, 0, X), estimator_name=type(self).__name__)
+        return X, ~missing
+
+    def _fit_missing(self, X, observed, unit, weight_scale, psi, n_components):
+        """EM on the factor model for X with NaN (lvmfast.decomposition.
+        _factor_missing), started from the complete-data fit of the
+        mean-imputed covariance."""
+        empty = np.flatnonzero(~observed.any(axis=0))
+        if empty.size:
+            raise ValueError(f"X: feature(s) {empty.tolist()[:10]} have no observed value; drop them")
+        weighted = unit[:, None] * observed
+        center = np.nansum(weighted * X, axis=0) / weighted.sum(axis=0)
+        centered = X.astype(np.float64) - center
+        imputed = np.where(observed, centered, 0.0)
+        total = float(unit.sum())
+        covariance = (unit[:, None] * imputed).T @ imputed / total
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", ConvergenceWarning)
+            components, psi, _, _ = self._iterate(covariance, psi, n_components, total * weight_scale)
+        mean, loadings = np.zeros(X.shape[1]), components.T
+        loglike, previous = [], -np.inf
+        for n_iter in range(1, self.max_iter + 1):
+            rows_ll, statistics = missing_pass(centered, observed, unit, mean, loadings, psi)
+            ll = float(weight_scale * (unit @ rows_ll))
+            loglike.append(ll)
+            if ll - previous < self.tol:
+                break
+            previous = ll
+            mean, loadings, psi = missing_m_step(statistics)
+        else:
+            warnings.warn(
+                "FactorAnalysis did not converge. You might want to increase the number of iterations.",
+                ConvergenceWarning,
+            )
+        components = loadings.T
+        if self.rotation is not None and len(components):
+            components = orthogonal_rotation(components.T, self.rotation).T
+        dtype = X.dtype
+        self.mean_ = (center + mean).astype(dtype)
         self.components_ = np.ascontiguousarray(components, dtype=dtype)
         self.noise_variance_ = psi.astype(dtype)
         self.loglike_ = loglike
@@ -297,7 +366,14 @@ class FactorAnalysis(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEsti
 
     def _check_input(self, X):
         check_is_fitted(self)
-        return validate_float_data(self, X, reset=False)
+        return self._validate(X, reset=False)
+
+    def _missing_pass(self, X, observed, posterior):
+        return missing_pass(
+            X.astype(np.float64) - self.mean_, observed, np.ones(X.shape[0]), np.zeros(X.shape[1]),
+            self.components_.T.astype(np.float64), self.noise_variance_.astype(np.float64),
+            statistics=False, posterior=posterior,
+        )
 
     def transform(self, X):
         """The posterior mean of the factors of each row:
@@ -312,7 +388,9 @@ class FactorAnalysis(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEsti
         X_new : ndarray of shape (n_samples, n_components)
             In X's dtype.
         """
-        X = self._check_input(X)
+        X, observed = self._check_input(X)
+        if observed is not None:  # each row's factors given its observed values
+            return self._missing_pass(X, observed, posterior=True)[1].astype(X.dtype)
         return posterior_factor_means(X, self.mean_, self.components_, self.noise_variance_)
 
     def get_covariance(self):
@@ -360,7 +438,9 @@ class FactorAnalysis(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEsti
         ll : ndarray of shape (n_samples,)
             float64.
         """
-        X = self._check_input(X)
+        X, observed = self._check_input(X)
+        if observed is not None:  # the marginal likelihood of each row's observed values
+            return self._missing_pass(X, observed, posterior=False)
         log_prob = log_prob_low_rank(
             X, self.mean_[None], self.components_[None], self.noise_variance_[None]
         )
