@@ -1,12 +1,13 @@
 """lvmfast: latent variable models (k-means, Gaussian mixtures, Gaussian
 classifiers) with scikit-learn's interface, compiled kernels and OpenMP."""
 from lvmfast._parallel import openmp_enabled
+from lvmfast.decomposition import FactorAnalysis
 from lvmfast.cluster import KMeans, MiniBatchKMeans, kmeans_plusplus
-from lvmfast.mixture import BayesianGaussianMixture, GaussianMixture, GaussianMixtureIC
+from lvmfast.mixture import BayesianGaussianMixture, GaussianMixture, GaussianMixtureIC, MixtureOfFactorAnalyzers
 from lvmfast.naive_bayes import GaussianClassifier, GaussianNB
 
 __version__ = "0.1.0"
 __all__ = [
-    "BayesianGaussianMixture", "GaussianClassifier", "GaussianMixture", "GaussianMixtureIC", "GaussianNB", "KMeans", "MiniBatchKMeans", "kmeans_plusplus",
+    "BayesianGaussianMixture", "FactorAnalysis", "GaussianClassifier", "GaussianMixture", "GaussianMixtureIC", "GaussianNB", "KMeans", "MiniBatchKMeans", "MixtureOfFactorAnalyzers", "kmeans_plusplus",
     "openmp_enabled", "__version__",
 ]

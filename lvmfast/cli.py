@@ -45,6 +45,7 @@ def _demo(args):
     _choosing_k_example(X, args.seed)
     _two_class_example(GaussianClassifier, args.seed)
     _semi_supervised_example(GaussianClassifier, args.seed)
+    _factor_loadings_example()
     if args.plot:
         _plot_mixture(X, names, gm, args.plot)
         print(f"\nfigure written to {args.plot}")
@@ -81,6 +82,26 @@ def _choosing_k_example(X, seed, largest=6):
         print(f"  K={k}  {value:9.1f}  {bar}{'  <- lowest' if value == low else ''}")
     best = search.best_params_
     print(f"  best of the grid: n_components={best['n_components']}, covariance_type='{best['covariance_type']}'")
+
+
+def _factor_loadings_example(n_factors=3):
+    """Factor analysis of scikit-learn's bundled wine data (178 wines, 13
+    chemical measurements, standardized): varimax-rotated loadings, one row
+    per measurement, and each measurement's noise variance (the share of
+    its variance the factors leave unexplained)."""
+    from sklearn.datasets import load_wine
+
+    from lvmfast import FactorAnalysis
+
+    wine = load_wine()
+    X = (wine.data - wine.data.mean(axis=0)) / wine.data.std(axis=0)
+    fa = FactorAnalysis(n_factors, rotation="varimax", svd_method="lapack").fit(X)
+    print(f"\nFactorAnalysis(n_components={n_factors}, rotation='varimax') of the wine data ({X.shape[0]} wines, "
+          f"{X.shape[1]} measurements, standardized): {fa.n_iter_} iterations, mean log-likelihood {fa.score(X):.3f}")
+    print(f"  {'measurement':<30} " + " ".join(f"{'factor ' + str(j + 1):>9}" for j in range(n_factors)) + f" {'noise':>7}")
+    for name, loadings, noise in zip(wine.feature_names, fa.components_.T, fa.noise_variance_):
+        cells = " ".join(f"{v:>+9.2f}" for v in loadings)
+        print(f"  {name:<30} {cells} {noise:>7.2f}")
 
 
 def _plot_mixture(X, names, mixture, path):

@@ -24,6 +24,11 @@ IMPLEMENTATIONS = {
         "lvmfast": ("lvmfast", "GaussianClassifier"),
         "sklearn": ("sklearn.discriminant_analysis", "QuadraticDiscriminantAnalysis"),
     },
+    "FactorAnalysis": {
+        "lvmfast": ("lvmfast", "FactorAnalysis"), "sklearn": ("sklearn.decomposition", "FactorAnalysis"),
+    },
+    # scikit-learn has none: the bench's mfa case sets it beside a full GaussianMixture.
+    "MixtureOfFactorAnalyzers": {"lvmfast": ("lvmfast", "MixtureOfFactorAnalyzers")},
 }
 LIBRARIES = ("lvmfast", "sklearn")
 

@@ -72,6 +72,19 @@ def wrong_implementations(model, library):
                 return self
 
         return WorstPick
+    if model == "FactorAnalysis":
+        class DroppedRow(right):  # fits all rows but the first
+            def fit(self, X, y=None):
+                return super().fit(X[1:])
+
+        return DroppedRow
+    if model == "MixtureOfFactorAnalyzers":
+        class OverRegularizedFactors(right):
+            def fit(self, X, y=None):
+                self.reg_covar = 50.0
+                return super().fit(X)
+
+        return OverRegularizedFactors
     if model in ("GaussianMixture", "BayesianGaussianMixture"):
         class OverRegularized(right):
             def fit(self, X, y=None):
