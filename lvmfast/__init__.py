@@ -4,9 +4,10 @@ from lvmfast._parallel import openmp_enabled
 from lvmfast.cluster import KMeans, MiniBatchKMeans, kmeans_plusplus
 from lvmfast.mixture import BayesianGaussianMixture, GaussianMixture, GaussianMixtureIC
 from lvmfast.naive_bayes import GaussianClassifier, GaussianNB
+from lvmfast.neighbors import KernelDensity
 
 __version__ = "0.1.0"
 __all__ = [
-    "BayesianGaussianMixture", "GaussianClassifier", "GaussianMixture", "GaussianMixtureIC", "GaussianNB", "KMeans", "MiniBatchKMeans", "kmeans_plusplus",
+    "BayesianGaussianMixture", "GaussianClassifier", "GaussianMixture", "GaussianMixtureIC", "GaussianNB", "KernelDensity", "KMeans", "MiniBatchKMeans", "kmeans_plusplus",
     "openmp_enabled", "__version__",
 ]
