@@ -73,6 +73,23 @@ LVM_BODY void lvm_kde_direct_body(const double *restrict q, const double *restri
 LVM_CLONED_VOID(lvm_kde_direct, (const double *restrict q, const double *restrict t, ptrdiff_t d, ptrdiff_t n,
                                  double *restrict row), (q, t, d, n, row))
 
+/* row[j] = q . t_j for few features, the training rows held transposed
+ * (t_t[k * ld + j] = t_j[k]): D multiply-adds per pair in the lanes, where a
+ * gemm of inner dimension D <= 4 costs more than its arithmetic */
+LVM_BODY void lvm_kde_dots_body(const double *restrict q, const double *restrict t_t, ptrdiff_t ld, ptrdiff_t d,
+                                ptrdiff_t n, double *restrict row)
+{
+    const double q0 = q[0];
+    for (ptrdiff_t j = 0; j < n; j++) row[j] = q0 * t_t[j];
+    for (ptrdiff_t k = 1; k < d; k++) {
+        const double qk = q[k];
+        const double *restrict tk = t_t + k * ld;
+        for (ptrdiff_t j = 0; j < n; j++) row[j] += qk * tk[j];
+    }
+}
+LVM_CLONED_VOID(lvm_kde_dots, (const double *restrict q, const double *restrict t_t, ptrdiff_t ld, ptrdiff_t d,
+                               ptrdiff_t n, double *restrict row), (q, t_t, ld, d, n, row))
+
 /* row[j] = sqrt(row[j]) */
 LVM_BODY void lvm_kde_sqrt_body(double *restrict row, ptrdiff_t n)
 {

@@ -7,7 +7,8 @@ normalization). The query rows go in chunks over the threads; each chunk
 walks the training rows in fixed blocks: one gemm gives the chunk's dot
 products with the block (no query x training array beyond a chunk's), the
 norm expansion turns them into squared distances, and the kernel and the sum
-follow on the same row while it is in cache. For the Gaussian and the
+follow on the same row while it is in cache (with at most FEW_FEATURES
+features the dot products are the row's own multiply-adds instead of a gemm). For the Gaussian and the
 exponential kernel the sum is a log-sum-exp with a running maximum per row,
 merged block by block; the bounded kernels sum w_j k directly.
 
@@ -47,8 +48,12 @@ cdef extern from "_kde.h" nogil:
     void lvm_kde_expand(double *row, double q_sq, const double *t_sq, Py_ssize_t n)
     void lvm_kde_direct(const double *q, const double *t, Py_ssize_t d, Py_ssize_t n, double *row)
     void lvm_kde_sqrt(double *row, Py_ssize_t n)
+    void lvm_kde_dots(const double *q, const double *t_t, Py_ssize_t ld, Py_ssize_t d, Py_ssize_t n, double *row)
     double lvm_kde_bounded_sum(const double *row, const double *w, Py_ssize_t n, int kernel, double h)
 
+# Up to this many features the dot products are multiply-adds in the lanes
+# (lvm_kde_dots) rather than a gemm.
+cdef Py_ssize_t FEW_FEATURES = 4
 # 2^-53
 cdef double UNIT_ROUNDOFF = 1.1102230246251565e-16
 
@@ -105,6 +110,8 @@ def kde_log_sums(const floating[:, ::1] Q not None, const double[::1] shift not 
     cdef double *t_sq = <double *> lvm_alloc(n_train * sizeof(double))
     cdef double *columns = <double *> lvm_alloc(n_train * sizeof(double))
     cdef double *block_sq = <double *> lvm_alloc(n_blocks * sizeof(double))
+    cdef bint few = d <= FEW_FEATURES
+    cdef double *train_t = <double *> lvm_alloc((n_train * d if few else 1) * sizeof(double))
     cdef Py_ssize_t c, b, i, j, k, start, m, t0, nb
     cdef double s, top, total, bound, near
     cdef double *qbuf
@@ -114,7 +121,8 @@ def kde_log_sums(const floating[:, ::1] Q not None, const double[::1] shift not 
     cdef double *tops
     cdef double *totals
     cdef int failed = 0
-    if t_sq == NULL or columns == NULL or block_sq == NULL:
+    if t_sq == NULL or columns == NULL or block_sq == NULL or train_t == NULL:
+        lvm_free(train_t)
         lvm_free(t_sq)
         lvm_free(columns)
         lvm_free(block_sq)
@@ -129,6 +137,9 @@ def kde_log_sums(const floating[:, ::1] Q not None, const double[::1] shift not 
             t_sq[j] = s
             # the Gaussian's exponent by expansion: log w_j - ||t_j||^2 / 2h^2 + q.t_j / h^2
             columns[j] = log_weights[j] - 0.5 * s / h2
+            if few:
+                for k in range(d):
+                    train_t[k * n_train + j] = train[j, k]
             b = j // block_rows
             if s > block_sq[b]:
                 block_sq[b] = s
@@ -157,10 +168,16 @@ def kde_log_sums(const floating[:, ::1] Q not None, const double[::1] shift not 
                     t0 = b * block_rows
                     nb = min(block_rows, n_train - t0)
                     # dots[i * nb + j] = q_i . t_j
-                    gemm(c'T', c'N', <int> nb, <int> m, <int> d, 1.0, &train[t0, 0], <int> d,
-                         qbuf, <int> d, 0.0, dots, <int> nb)
+                    if not few:
+                        gemm(c'T', c'N', <int> nb, <int> m, <int> d, 1.0, &train[t0, 0], <int> d,
+                             qbuf, <int> d, 0.0, dots, <int> nb)
                     for i in range(m):
                         row = dots + i * nb
+                        # assigned here so that prange makes them private
+                        top = -INFINITY
+                        total = 0.0
+                        if few:
+                            lvm_kde_dots(&qbuf[i * d], &train_t[t0], n_train, d, nb, row)
                         bound = coef * (q_sq[i] + block_sq[b])
                         if kernel == GAUSSIAN and bound <= limit:
                             lvm_kde_lse(row, &columns[t0], 1.0 / h2, nb, &top, &total)
@@ -196,6 +213,7 @@ def kde_log_sums(const floating[:, ::1] Q not None, const double[::1] shift not 
             lvm_free(tops)
             lvm_free(totals)
             lvm_free(dots)
+    lvm_free(train_t)
     lvm_free(t_sq)
     lvm_free(columns)
     lvm_free(block_sq)

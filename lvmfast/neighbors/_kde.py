@@ -252,7 +252,9 @@ class KernelDensity(BaseEstimator):
                 )
         weights = None
         if sample_weight is not None:
-            weights = _check_sample_weight(sample_weight, X, dtype=np.float64, ensure_non_negative=True)
+            weights = _check_sample_weight(
+                sample_weight, X, dtype=np.float64, ensure_non_negative=True, allow_all_zero_weights=True
+            )
             total = weights.sum()
             if not total > 0:
                 raise ValueError("sample_weight: expected weights that sum to more than 0, got all zeros.")
