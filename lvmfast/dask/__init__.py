@@ -13,8 +13,9 @@ except ImportError as exc:  # pragma: no cover - depends on the environment
         "lvmfast.dask needs dask[array] (and distributed for a cluster): pip install 'lvmfast[dask]'"
     ) from exc
 
+from lvmfast.dask._kde import KernelDensity
 from lvmfast.dask._kmeans import KMeans
 from lvmfast.dask._mixture import BayesianGaussianMixture, GaussianMixture
 from lvmfast.dask._naive_bayes import GaussianNB
 
-__all__ = ["BayesianGaussianMixture", "GaussianMixture", "GaussianNB", "KMeans"]
+__all__ = ["BayesianGaussianMixture", "GaussianMixture", "GaussianNB", "KernelDensity", "KMeans"]

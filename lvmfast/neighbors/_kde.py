@@ -236,6 +236,9 @@ class KernelDensity(BaseEstimator):
         -------
         self : KernelDensity
         """
+        return self._fit(X, sample_weight)
+
+    def _fit(self, X, sample_weight):
         _check_metric(self.metric, self.metric_params)
         X = validate_data(self, X, dtype=[np.float64, np.float32], order="C")
         n_samples, n_features = X.shape
