@@ -174,7 +174,7 @@ class KernelDensity(BaseEstimator):
     >>> X = rng.normal(size=(500, 2))
     >>> kde = KernelDensity(bandwidth=0.5).fit(X)
     >>> kde.score_samples(np.zeros((1, 2))).round(2)
-    array([-2.08])
+    array([-2.02])
     """
 
     _parameter_constraints: dict = {
