@@ -218,3 +218,55 @@ def kde_log_sums(const floating[:, ::1] Q not None, const double[::1] shift not 
     lvm_free(columns)
     lvm_free(block_sq)
     raise_if_failed(failed, name)
+
+
+def linear_binning(const floating[:, ::1] X not None, const double[::1] shift not None, const double[::1] weights,
+                   double total_weight, const double[::1] low not None, const double[::1] spacing not None,
+                   Py_ssize_t grid_size, double[::1] out not None):
+    """Linear binning of the rows X - shift (1 to 3 features, every row
+    inside the grid) onto the regular grid of grid_size points per feature
+    starting at `low` with `spacing`: out (flattened, C order, zeroed by the
+    caller) gains weights[i] / total_weight (weights None: 1 / total_weight)
+    split over the 2^D corners of the row's cell by the multilinear weights,
+    which keep the row's weight and its mean. Serial, in row order."""
+    name = "linear_binning"
+    cdef Py_ssize_t n = X.shape[0], d = X.shape[1], i, k, corner, index, stride, size = grid_size
+    if d < 1 or d > 3:
+        raise ValueError(f"{name}: X must have 1 to 3 features, got {d}")
+    check_length(name, "shift", shift.shape[0], d)
+    check_length(name, "low", low.shape[0], d)
+    check_length(name, "spacing", spacing.shape[0], d)
+    if grid_size < 2:
+        raise ValueError(f"{name}: grid_size must be >= 2, got {grid_size}")
+    check_length(name, "out", out.shape[0], size ** d)
+    if weights is not None:
+        check_length(name, "weights", weights.shape[0], n)
+    if not total_weight > 0:
+        raise ValueError(f"{name}: total_weight must be > 0, got {total_weight}")
+    cdef Py_ssize_t cell[3]
+    cdef double frac[3]
+    cdef double position, w, part, scale = 1.0 / total_weight
+    with nogil:
+        for i in range(n):
+            for k in range(d):
+                position = (<double> X[i, k] - shift[k] - low[k]) / spacing[k]
+                cell[k] = <Py_ssize_t> position
+                if cell[k] > size - 2:
+                    cell[k] = size - 2
+                if cell[k] < 0:
+                    cell[k] = 0
+                frac[k] = position - cell[k]
+            w = (weights[i] if weights is not None else 1.0) * scale
+            for corner in range(1 << d):
+                index = 0
+                stride = 1
+                part = w
+                for k in range(d - 1, -1, -1):
+                    if (corner >> k) & 1:
+                        index = index + (cell[k] + 1) * stride
+                        part = part * frac[k]
+                    else:
+                        index = index + cell[k] * stride
+                        part = part * (1.0 - frac[k])
+                    stride = stride * size
+                out[index] += part

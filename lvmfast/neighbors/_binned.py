@@ -8,6 +8,8 @@ import math
 import numpy as np
 from scipy.signal import fftconvolve
 
+from lvmfast._kernels._kde import linear_binning
+
 __all__ = ["BinnedDensity", "MAX_BINNED_FEATURES", "DEFAULT_GRID_SIZE"]
 
 MAX_BINNED_FEATURES = 3
@@ -37,23 +39,23 @@ def cell_corners(x, low, spacing, shape):
 
 
 class BinnedDensity:
-    """The Gaussian KDE of centered training rows `train` (weights summing
-    to 1, bandwidth h) on a regular grid reaching the kernel's cut-off
-    radius beyond the data."""
+    """The Gaussian KDE of the rows X - shift (weights None: equal; any
+    positive total) with bandwidth h on a regular grid reaching the kernel's
+    cut-off radius beyond the data, in the frame centered by shift."""
 
-    def __init__(self, train, weights, bandwidth, grid_size=None):
-        n_features = train.shape[1]
+    def __init__(self, X, shift, weights, bandwidth, grid_size=None):
+        n_features = X.shape[1]
         size = DEFAULT_GRID_SIZE[n_features] if grid_size is None else int(grid_size)
         h = float(bandwidth)
         radius = h * math.sqrt(2.0 * math.log(1.0 / TRUNCATION))
-        self.low = train.min(axis=0) - radius
-        high = train.max(axis=0) + radius
+        self.low = X.min(axis=0) - shift - radius
+        high = X.max(axis=0) - shift + radius
         self.shape = (size,) * n_features
         self.spacing = (high - self.low) / (size - 1)
         self.high = self.low + self.spacing * (size - 1)
         binned = np.zeros(size**n_features)
-        for index, weight in cell_corners(train, self.low, self.spacing, self.shape):
-            binned += np.bincount(index, weights=weights * weight, minlength=binned.size)
+        total = len(X) if weights is None else float(weights.sum())
+        linear_binning(X, shift, weights, total, self.low, self.spacing, size, binned)
         # the normalized kernel on the grid's offsets, out to the cut-off radius
         reach = [min(int(math.ceil(radius / s)), size - 1) for s in self.spacing]
         offsets = np.meshgrid(*[np.arange(-r, r + 1) * s for r, s in zip(reach, self.spacing)], indexing="ij")

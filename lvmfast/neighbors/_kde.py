@@ -264,14 +264,18 @@ class KernelDensity(BaseEstimator):
             if not np.isfinite(total):
                 raise ValueError(f"sample_weight: expected finite weights whose sum is finite, got sum {total}.")
         bandwidth = _bandwidth_value(self.bandwidth, n_samples, n_features)
-        normalized = np.full(n_samples, 1.0 / n_samples) if weights is None else weights / total
         shift = X.mean(axis=0, dtype=np.float64)
-        train = np.ascontiguousarray(X, dtype=np.float64) - shift
-        with np.errstate(divide="ignore"):
-            log_weights = np.log(normalized)
+        train = np.subtract(X, shift, dtype=np.float64)
+        if weights is None:
+            normalized = np.full(n_samples, 1.0 / n_samples)
+            log_weights = np.full(n_samples, -np.log(n_samples))
+        else:
+            normalized = weights / total
+            with np.errstate(divide="ignore"):
+                log_weights = np.log(normalized)
         grid = None
         if self.method == "binned":
-            grid = BinnedDensity(train, normalized, bandwidth, self.grid_size)
+            grid = BinnedDensity(X, shift, weights, bandwidth, self.grid_size)
         # all checks passed: the fitted state, assigned together
         self.bandwidth_ = bandwidth
         self._shift = shift
