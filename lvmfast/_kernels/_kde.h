@@ -6,25 +6,9 @@
 #define LVMFAST_KDE_H
 #include "_gaussian.h"
 
-/* v[j] = c[j] + scale * row[j], written back to row; *top_out = max_j v[j]
- * and *total_out = sum_j exp(v[j] - top) (0 when every v[j] is -inf). The
- * lanes' order depends on the CPU's vector width only. */
-#define LVM_KDE_LSE_BODY(T, VT, VTU, VI, W, LOAD, HSUM)                        \
-    ptrdiff_t j = 0;                                                            \
-    VT vtop = (VT) {0} - (T) INFINITY;                                          \
-    for (; j + (W) <= n; j += (W)) {                                            \
-        const VT v = LOAD(c + j) + scale * LOAD(row + j);                       \
-        *(VTU *) (row + j) = v;                                                 \
-        const VI gt = v > vtop;                                                 \
-        vtop = (VT) ((gt & (VI) v) | (~gt & (VI) vtop));                        \
-    }                                                                           \
-    T top = -(T) INFINITY;                                                      \
-    for (int r = 0; r < (W); r++) top = vtop[r] > top ? vtop[r] : top;          \
-    for (; j < n; j++) {                                                        \
-        const T v = c[j] + scale * row[j];                                      \
-        row[j] = v;                                                             \
-        top = v > top ? v : top;                                                \
-    }                                                                           \
+/* The second half of both log-sum-exps below: *top_out = top and
+ * *total_out = sum_j exp(row[j] - top) (0 when top is -inf). */
+#define LVM_KDE_EXP_SUM(T, VT, W, LOAD, HSUM)                                   \
     *top_out = top;                                                             \
     if (top == -(T) INFINITY) { *total_out = 0.0; return; }                    \
     VT acc0 = (VT) {0}, acc1 = (VT) {0};                                        \
@@ -38,12 +22,69 @@
     for (; j < n; j++) total += exp(row[j] - top);                              \
     *total_out = total;
 
+/* The lanes' maximum, then the tail's */
+#define LVM_KDE_TOP(T, W)                                                       \
+    T top = -(T) INFINITY;                                                      \
+    for (int r = 0; r < (W); r++) top = vtop[r] > top ? vtop[r] : top;
+
+/* v[j] = c[j] + scale * row[j], written back to row; then LVM_KDE_EXP_SUM.
+ * The lanes' order depends on the CPU's vector width only. */
+#define LVM_KDE_LSE_BODY(T, VT, VTU, VI, W, LOAD, HSUM)                        \
+    ptrdiff_t j = 0;                                                            \
+    VT vtop = (VT) {0} - (T) INFINITY;                                          \
+    for (; j + (W) <= n; j += (W)) {                                            \
+        const VT v = LOAD(c + j) + scale * LOAD(row + j);                       \
+        *(VTU *) (row + j) = v;                                                 \
+        const VI gt = v > vtop;                                                 \
+        vtop = (VT) ((gt & (VI) v) | (~gt & (VI) vtop));                        \
+    }                                                                           \
+    LVM_KDE_TOP(T, W)                                                           \
+    for (; j < n; j++) {                                                        \
+        const T v = c[j] + scale * row[j];                                      \
+        row[j] = v;                                                             \
+        top = v > top ? v : top;                                                \
+    }                                                                           \
+    LVM_KDE_EXP_SUM(T, VT, W, LOAD, HSUM)
+
 #define LVM_KDE_LSE_SIGNATURE(T, NAME)                                          \
     static void NAME(T *restrict row, const T *restrict c, T scale, ptrdiff_t n, \
                      T *restrict top_out, double *restrict total_out)
 
 LVM_INSTANTIATE_D(LVM_KDE_LSE_SIGNATURE, LVM_KDE_LSE_BODY, lvm_kde_lse,
                   (row, c, scale, n, top_out, total_out))
+
+/* As lvm_kde_lse with row[j] = q . t_j formed in the same pass, for few
+ * features: the training rows held transposed (t_t[k * ld + j] = t_j[k]),
+ * row is scratch of n. One pass over the block for the exponents and their
+ * maximum, one for the exps. */
+#define LVM_KDE_FEW_BODY(T, VT, VTU, VI, W, LOAD, HSUM)                        \
+    ptrdiff_t j = 0;                                                            \
+    VT vtop = (VT) {0} - (T) INFINITY;                                          \
+    for (; j + (W) <= n; j += (W)) {                                            \
+        VT dot = q[0] * LOAD(t_t + j);                                          \
+        for (ptrdiff_t k = 1; k < d; k++) dot += q[k] * LOAD(t_t + k * ld + j); \
+        const VT v = LOAD(c + j) + scale * dot;                                 \
+        *(VTU *) (row + j) = v;                                                 \
+        const VI gt = v > vtop;                                                 \
+        vtop = (VT) ((gt & (VI) v) | (~gt & (VI) vtop));                        \
+    }                                                                           \
+    LVM_KDE_TOP(T, W)                                                           \
+    for (; j < n; j++) {                                                        \
+        T dot = q[0] * t_t[j];                                                  \
+        for (ptrdiff_t k = 1; k < d; k++) dot += q[k] * t_t[k * ld + j];        \
+        const T v = c[j] + scale * dot;                                         \
+        row[j] = v;                                                             \
+        top = v > top ? v : top;                                                \
+    }                                                                           \
+    LVM_KDE_EXP_SUM(T, VT, W, LOAD, HSUM)
+
+#define LVM_KDE_FEW_SIGNATURE(T, NAME)                                          \
+    static void NAME(const T *restrict q, const T *restrict t_t, ptrdiff_t ld, ptrdiff_t d, \
+                     const T *restrict c, T scale, ptrdiff_t n, T *restrict row, \
+                     T *restrict top_out, double *restrict total_out)
+
+LVM_INSTANTIATE_D(LVM_KDE_FEW_SIGNATURE, LVM_KDE_FEW_BODY, lvm_kde_few_lse,
+                  (q, t_t, ld, d, c, scale, n, row, top_out, total_out))
 
 /* row[j] = max(q_sq + t_sq[j] - 2 row[j], 0): squared distances from the
  * dot products row[j] = q . t_j by the norm expansion */

@@ -45,6 +45,8 @@ cdef enum:
 cdef extern from "_kde.h" nogil:
     void lvm_kde_lse(double *row, const double *c, double scale, Py_ssize_t n, double *top_out,
                      double *total_out)
+    void lvm_kde_few_lse(const double *q, const double *t_t, Py_ssize_t ld, Py_ssize_t d, const double *c,
+                         double scale, Py_ssize_t n, double *row, double *top_out, double *total_out)
     void lvm_kde_expand(double *row, double q_sq, const double *t_sq, Py_ssize_t n)
     void lvm_kde_direct(const double *q, const double *t, Py_ssize_t d, Py_ssize_t n, double *row)
     void lvm_kde_sqrt(double *row, Py_ssize_t n)
@@ -176,16 +178,20 @@ def kde_log_sums(const floating[:, ::1] Q not None, const double[::1] shift not 
                         # assigned here so that prange makes them private
                         top = -INFINITY
                         total = 0.0
-                        if few:
-                            lvm_kde_dots(&qbuf[i * d], &train_t[t0], n_train, d, nb, row)
                         bound = coef * (q_sq[i] + block_sq[b])
                         if kernel == GAUSSIAN and bound <= limit:
-                            lvm_kde_lse(row, &columns[t0], 1.0 / h2, nb, &top, &total)
+                            if few:
+                                lvm_kde_few_lse(&qbuf[i * d], &train_t[t0], n_train, d, &columns[t0], 1.0 / h2,
+                                                nb, row, &top, &total)
+                            else:
+                                lvm_kde_lse(row, &columns[t0], 1.0 / h2, nb, &top, &total)
                             merge_log_sum(&tops[i], &totals[i], top - 0.5 * q_sq[i] / h2, total)
                             continue
                         if bound > limit:
                             lvm_kde_direct(&qbuf[i * d], &train[t0, 0], d, nb, row)
                         else:
+                            if few:
+                                lvm_kde_dots(&qbuf[i * d], &train_t[t0], n_train, d, nb, row)
                             lvm_kde_expand(row, q_sq[i], &t_sq[t0], nb)
                             if of_distance:
                                 # pairs where sqrt would magnify the expansion's error
