@@ -24,6 +24,7 @@ IMPLEMENTATIONS = {
         "lvmfast": ("lvmfast", "GaussianClassifier"),
         "sklearn": ("sklearn.discriminant_analysis", "QuadraticDiscriminantAnalysis"),
     },
+    "KernelDensity": {"lvmfast": ("lvmfast", "KernelDensity"), "sklearn": ("sklearn.neighbors", "KernelDensity")},
 }
 LIBRARIES = ("lvmfast", "sklearn")
 
