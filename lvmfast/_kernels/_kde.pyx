@@ -7,8 +7,8 @@ normalization). The query rows go in chunks over the threads; each chunk
 walks the training rows in fixed blocks: one gemm gives the chunk's dot
 products with the block (no query x training array beyond a chunk's), the
 norm expansion turns them into squared distances, and the kernel and the sum
-follow on the same row while it is in cache (with at most FEW_FEATURES
-features the dot products are the row's own multiply-adds instead of a gemm). For the Gaussian and the
+follow on the same row while it is in cache (with few features
+the dot products are the row's own multiply-adds instead of a gemm). For the Gaussian and the
 exponential kernel the sum is a log-sum-exp with a running maximum per row,
 merged block by block; the bounded kernels sum w_j k directly.
 
@@ -53,9 +53,6 @@ cdef extern from "_kde.h" nogil:
     void lvm_kde_dots(const double *q, const double *t_t, Py_ssize_t ld, Py_ssize_t d, Py_ssize_t n, double *row)
     double lvm_kde_bounded_sum(const double *row, const double *w, Py_ssize_t n, int kernel, double h)
 
-# Up to this many features the dot products are multiply-adds in the lanes
-# (lvm_kde_dots) rather than a gemm.
-cdef Py_ssize_t FEW_FEATURES = 4
 # 2^-53
 cdef double UNIT_ROUNDOFF = 1.1102230246251565e-16
 
@@ -77,11 +74,14 @@ cdef inline void merge_log_sum(double *top, double *total, double block_top, dou
 def kde_log_sums(const floating[:, ::1] Q not None, const double[::1] shift not None,
                  const double[:, ::1] train not None, const double[::1] log_weights not None,
                  const double[::1] weights not None, double bandwidth, int kernel, double tolerance,
-                 double[::1] out not None, Py_ssize_t chunk_rows, Py_ssize_t block_rows, int n_threads):
+                 double[::1] out not None, Py_ssize_t chunk_rows, Py_ssize_t block_rows, int n_threads,
+                 Py_ssize_t fused_features=4):
     """out[i] = log sum_j weights[j] k(||Q[i] - shift - train[j]|| / bandwidth)
     for the kernel's code (index in KERNEL_CODES), k(0) = 1; -inf where the sum
     is 0. train holds the training rows already centered by shift;
-    log_weights = log(weights). Reads Q, shift, train, the weights; writes out."""
+    log_weights = log(weights). With at most fused_features features the dot
+    products are formed in the kernel's own pass instead of a gemm. Reads Q,
+    shift, train, the weights; writes out."""
     name = "kde_log_sums"
     cdef Py_ssize_t n_queries = Q.shape[0], n_features = Q.shape[1], n_train = train.shape[0]
     check_length(name, "shift", shift.shape[0], n_features)
@@ -112,7 +112,7 @@ def kde_log_sums(const floating[:, ::1] Q not None, const double[::1] shift not 
     cdef double *t_sq = <double *> lvm_alloc(n_train * sizeof(double))
     cdef double *columns = <double *> lvm_alloc(n_train * sizeof(double))
     cdef double *block_sq = <double *> lvm_alloc(n_blocks * sizeof(double))
-    cdef bint few = d <= FEW_FEATURES
+    cdef bint few = d <= fused_features
     cdef double *train_t = <double *> lvm_alloc((n_train * d if few else 1) * sizeof(double))
     cdef Py_ssize_t c, b, i, j, k, start, m, t0, nb
     cdef double s, top, total, bound, near
