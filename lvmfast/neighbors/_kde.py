@@ -23,6 +23,9 @@ __all__ = ["KernelDensity"]
 # in a core's L2 while the kernel and the sum read them.
 CHUNK_ROWS = 128
 BLOCK_ROWS = 512
+# Up to this many features the dot products are formed in the kernel's own
+# vector pass (as fast as the gemm at 8 features, faster below).
+FUSED_FEATURES = 8
 # The exact evaluation's guard: the norm expansion may move the Gaussian's
 # exponent (or a kernel's argument) by at most this before a row is
 # recomputed by direct differences (see lvmfast._kernels._kde).
@@ -72,7 +75,7 @@ def exact_log_sums(X, shift, train, weights, log_weights, bandwidth, kernel, n_t
     with blas_single_thread():
         kde_log_sums(
             X, shift, train, log_weights, weights, float(bandwidth), kernel_code(kernel), EXPANSION_TOLERANCE,
-            out, CHUNK_ROWS, BLOCK_ROWS, threads_for_work(work, n_threads),
+            out, CHUNK_ROWS, BLOCK_ROWS, threads_for_work(work, n_threads), FUSED_FEATURES,
         )
     return out
 
