@@ -308,19 +308,19 @@ class KernelDensity(BaseEstimator):
         check_is_fitted(self)
         X = validate_data(self, X, dtype=[np.float64, np.float32], order="C", reset=False)
         if self._grid is not None:
-            log_sums = self._grid.log_density_at(X, self._shift)
-            outside = np.isnan(log_sums)
+            log_density = self._grid.log_density_at(X, self._shift)
+            outside = np.isnan(log_density)  # beyond the grid: scored exactly
             if outside.any():
-                log_sums[outside] = self._exact(X[outside])
-            log_density = log_sums  # the grid holds the normalized density
+                log_density[outside] = self._exact_log_density(X[outside])
         else:
-            log_density = self._exact(X) + self._log_norm
+            log_density = self._exact_log_density(X)
         return log_density.astype(X.dtype, copy=False)
 
-    def _exact(self, X):
+    def _exact_log_density(self, X):
+        """log p at the rows of X by the exact evaluation."""
         return exact_log_sums(
             X, self._shift, self._train, self._weights, self._log_weights, self.bandwidth_, self.kernel
-        ) + (self._log_norm if self._grid is not None else 0.0)
+        ) + self._log_norm
 
     def score(self, X, y=None):
         """Total log-likelihood of the rows of X.
