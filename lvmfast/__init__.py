@@ -5,9 +5,11 @@ from lvmfast.decomposition import FactorAnalysis
 from lvmfast.cluster import KMeans, MiniBatchKMeans, kmeans_plusplus
 from lvmfast.mixture import BayesianGaussianMixture, GaussianMixture, GaussianMixtureIC, MixtureOfFactorAnalyzers
 from lvmfast.naive_bayes import GaussianClassifier, GaussianNB
+from lvmfast.neighbors import KernelDensity
 
 __version__ = "0.1.0"
 __all__ = [
-    "BayesianGaussianMixture", "FactorAnalysis", "GaussianClassifier", "GaussianMixture", "GaussianMixtureIC", "GaussianNB", "KMeans", "MiniBatchKMeans", "MixtureOfFactorAnalyzers", "kmeans_plusplus",
+    "BayesianGaussianMixture", "FactorAnalysis", "GaussianClassifier", "GaussianMixture", "GaussianMixtureIC", "GaussianNB",
+    "KernelDensity", "KMeans", "MiniBatchKMeans", "MixtureOfFactorAnalyzers", "kmeans_plusplus",
     "openmp_enabled", "__version__",
 ]

@@ -885,6 +885,75 @@ class FactorMixtureCase(Case):
                              n * d * self.dtype.itemsize)
 
 
+class KernelDensityCase(Case):
+    """Exact Gaussian score_samples of N query rows against N training rows
+    (standard normal, Scott's bandwidth), lvmfast against scikit-learn's
+    KernelDensity (its exact default: a tree walked one query at a time).
+    Agreement: the largest relative difference of the log densities. Floor:
+    each pair's share of a GEMM (2 D flops) and one exp. SciPy's
+    gaussian_kde, KDEpy's FFTKDE and the 1M-query run are timed by
+    ``python -m lvmfast.bench.kde_peers``."""
+
+    key = "kde"
+    model = "KernelDensity"
+    title = "KernelDensity (exact, Gaussian)"
+    step = "score_samples"
+    fit = "fit + score_samples"
+    floor = "GEMM + exp"
+    sizes = {
+        "full": {"n_samples": 20_000, "n_features": 2},
+        "quick": {"n_samples": 2_000, "n_features": 2},
+    }
+    # scikit-learn's tree sums err by about 1e-8 relative at D = 8 (lvmfast
+    # matches a direct float64 reference to 1e-10: tests/neighbors)
+    tolerance = {"float64": 1e-6, "float32": 1e-4}
+
+    def _make_data(self):
+        rng = np.random.default_rng(0)
+        n, d = self.size["n_samples"], self.size["n_features"]
+        return rng.standard_normal((n, d)).astype(self.dtype), rng.standard_normal((n, d)).astype(self.dtype)
+
+    def _model(self, library):
+        n, d = self.size["n_samples"], self.size["n_features"]
+        return implementation("KernelDensity", library)(bandwidth=n ** (-1.0 / (d + 4)))
+
+    def measure(self, library, repeats=3):
+        X, Y = self.data()
+        model = self._model(library).fit(X)
+        scores = []
+        step_seconds = median_seconds(lambda: scores.append(model.score_samples(Y)), repeats)
+        # fit + score_samples: the fit alone, plus the step
+        fit_seconds = median_seconds(lambda: self._model(library).fit(X), repeats) + step_seconds
+        return {"implementation": qualified_name(type(model)), "fit_seconds": fit_seconds,
+                "step_seconds": step_seconds,
+                "summary": {"score": float(np.sum(scores[-1], dtype=np.float64)), "_scores": np.asarray(scores[-1])}}
+
+    def memory_run(self, library):
+        X, Y = self.data()
+        self._model(library).fit(X).score_samples(Y)
+
+    def agreement(self, ours, theirs):
+        a = ours["summary"]["_scores"].astype(np.float64)
+        b = theirs["summary"]["_scores"].astype(np.float64)
+        d = float(np.max(np.abs(a - b) / np.abs(b)))
+        return self._agreement("log density, largest relative difference", d, f"log density {d:.1e}")
+
+    def floor_seconds(self, rates):
+        n, d = self.size["n_samples"], self.size["n_features"]
+        return compute_floor(rates, self.dtype.name, 2.0 * n * n * d, n * n, 2 * n * d * self.dtype.itemsize)
+
+
+class KernelDensityD8Case(KernelDensityCase):
+    """As kde, with 8 features."""
+
+    key = "kde-d8"
+    title = "KernelDensity (exact, Gaussian), D=8"
+    sizes = {
+        "full": {"n_samples": 20_000, "n_features": 8},
+        "quick": {"n_samples": 2_000, "n_features": 8},
+    }
+
+
 class BusySmallFitsCase(Case):
     """Small fits with every core held by another busy process (a shared
     machine, joblib workers): k-means++ seeding of N x D at K, KMeans on iris
@@ -960,6 +1029,7 @@ CASES = {case.key: case for case in [
     *(_mixture_case(t, normal_rows=True) for t in ("full", "tied", "diag", "spherical")),
     *(_bayesian_mixture_case(t) for t in ("full", "tied", "diag", "spherical")), MixtureSelectionCase,
     GaussianNBCase, GaussianClassifierCase, BusySmallFitsCase, FactorAnalysisCase, FactorMixtureCase,
+    KernelDensityCase, KernelDensityD8Case,
 ]}
 # Names for several cases at once in --models.
 GROUPS = {
@@ -972,6 +1042,7 @@ GROUPS = {
     "select": ["gmm-select"],
     "classifiers": ["gaussian-nb", "gaussian-classifier"],
     "factor": ["factor-analysis", "mfa"],
+    "kde": ["kde", "kde-d8"],
 }
 # The kernels of the thread-scaling table: one per kernel family.
 # (Not the mini-batch cases: at batch 1024 a step runs on one thread.)

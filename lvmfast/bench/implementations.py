@@ -29,6 +29,7 @@ IMPLEMENTATIONS = {
     },
     # scikit-learn has none: the bench's mfa case sets it beside a full GaussianMixture.
     "MixtureOfFactorAnalyzers": {"lvmfast": ("lvmfast", "MixtureOfFactorAnalyzers")},
+    "KernelDensity": {"lvmfast": ("lvmfast", "KernelDensity"), "sklearn": ("sklearn.neighbors", "KernelDensity")},
 }
 LIBRARIES = ("lvmfast", "sklearn")
 

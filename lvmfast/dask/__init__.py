@@ -14,8 +14,9 @@ except ImportError as exc:  # pragma: no cover - depends on the environment
     ) from exc
 
 from lvmfast.dask._factor_analyzers import MixtureOfFactorAnalyzers
+from lvmfast.dask._kde import KernelDensity
 from lvmfast.dask._kmeans import KMeans
 from lvmfast.dask._mixture import BayesianGaussianMixture, GaussianMixture
 from lvmfast.dask._naive_bayes import GaussianNB
 
-__all__ = ["BayesianGaussianMixture", "GaussianMixture", "GaussianNB", "KMeans", "MixtureOfFactorAnalyzers"]
+__all__ = ["BayesianGaussianMixture", "GaussianMixture", "GaussianNB", "KernelDensity", "KMeans", "MixtureOfFactorAnalyzers"]

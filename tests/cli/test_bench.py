@@ -92,6 +92,13 @@ def wrong_implementations(model, library):
                 return super().fit(X)
 
         return OverRegularized
+    if model == "KernelDensity":
+        class WiderKernel(right):  # a bandwidth 10% too wide
+            def fit(self, X, y=None, sample_weight=None):
+                self.bandwidth = 1.1 * self.bandwidth
+                return super().fit(X, sample_weight=sample_weight)
+
+        return WiderKernel
     class Mislabelling(right):  # the classifiers: one row in 50 gets class 0
         def predict(self, X):
             labels = super().predict(X)
