@@ -7,6 +7,10 @@ from scipy import linalg
 
 from lvmfast._kernels import _gaussian as kernels
 from lvmfast._kernels._gaussian import CovarianceKind
+from lvmfast._missing import (
+    incomplete_rows_by_pattern, missing_log_prob, missing_mask_rows, missing_statistics, observed_mean, refuse_empty_columns,
+    refuse_empty_rows,
+)
 from lvmfast._parallel import blas_single_thread, plan_blocks, threads_for_work
 
 COVARIANCE_TYPES = ("full", "tied", "diag", "spherical")
@@ -142,6 +146,34 @@ def log_prob(X, shift, means, precisions_cholesky, covariance_type, log_weights=
     return (out, lse) if normalize else out
 
 
+def log_prob_with_missing(X, shift, means, precisions_cholesky, covariance_type, log_weights=None):
+    """lvmfast._gaussian.log_prob(..., normalize=True) for X that may hold
+    NaN: complete rows by its kernels (on a copy of the chunk's complete
+    rows), the others by their observed marginals. Returns (p, lse): p the
+    normalized probabilities in X's dtype, lse float64."""
+    n_missing = missing_mask_rows(X)
+    refuse_empty_rows(n_missing, X.shape[1])
+    incomplete = np.flatnonzero(n_missing)
+    if incomplete.size == 0:
+        return log_prob(X, shift, means, precisions_cholesky, covariance_type, log_weights, normalize=True)
+    complete = np.flatnonzero(n_missing == 0)
+    n_components = np.shape(means)[0]
+    p = np.empty((X.shape[0], n_components), dtype=X.dtype)
+    lse = np.empty(X.shape[0])
+    if complete.size:
+        p[complete], lse[complete] = log_prob(
+            np.ascontiguousarray(X[complete]), shift, means, precisions_cholesky, covariance_type, log_weights,
+            normalize=True,
+        )
+    log_dens = missing_log_prob(X, incomplete, shift, means, precisions_cholesky, covariance_type, log_weights)
+    top = log_dens.max(axis=1, keepdims=True)
+    probabilities = np.exp(log_dens - top)
+    total = probabilities.sum(axis=1, keepdims=True)
+    p[incomplete] = probabilities / total
+    lse[incomplete] = (top + np.log(total)).ravel()
+    return p, lse
+
+
 def check_precisions_fit_dtype(largest_precision, dtype):
     """Refuse a model whose precisions (inverse variances, the largest given
     in float64) overflow the data's dtype: float32 data whose spread is near
@@ -265,29 +297,79 @@ class LocalEMRows:
 
     share_initial_assignments=True keeps a memo of the initial one-hot
     assignments (`initial_assignments`), so that fits of several covariance
-    types on these rows draw them once (GaussianMixtureIC's grid)."""
+    types on these rows draw them once (GaussianMixtureIC's grid).
 
-    def __init__(self, X, sample_weight, n_threads, share_initial_assignments=False):
+    allow_missing=True: NaN entries of X are missing at random. When X has
+    some, the complete rows go through em_statistics (on one copy of the
+    complete rows, `X`), the incomplete ones through lvmfast._missing's
+    kernel, read in place from X by index in pattern order; their
+    statistics add up. The frame's shift is then each feature's mean over
+    its observed entries. Rows or columns with every entry missing are
+    refused. Without NaN the rows are exactly those of allow_missing=False."""
+
+    def __init__(self, X, sample_weight, n_threads, share_initial_assignments=False, allow_missing=False):
         # sample_weight: the fit's weights of mean 1 (lvmfast._validation.unit_mean_weights),
         # zero on the rows the pass leaves out (the semi-supervised labeled rows)
+        self.incomplete = None  # the rows with a missing entry, in pattern order (None: none)
+        n_missing = missing_mask_rows(X) if allow_missing else None
+        if n_missing is not None and n_missing.any():
+            refuse_empty_rows(n_missing, X.shape[1])
+            refuse_empty_columns(X)
+            self.X_all, self.weights_all = X, sample_weight
+            self.incomplete = incomplete_rows_by_pattern(X, np.flatnonzero(n_missing))
+            self.incomplete_weight = np.ascontiguousarray(sample_weight[self.incomplete], dtype=np.float64)
+            complete = np.flatnonzero(n_missing == 0)
+            self.shift = observed_mean(X, n_missing)
+            X, sample_weight = np.ascontiguousarray(X[complete]), np.ascontiguousarray(sample_weight[complete])
+        else:
+            self.shift = X.mean(axis=0, dtype=np.float64)  # the frame of the pass
         self.X, self.sample_weight, self.n_threads = X, sample_weight, n_threads
         self.dtype = X.dtype
-        self.shift = X.mean(axis=0, dtype=np.float64)  # the frame of the pass
-        self.total_weight = sample_weight.sum(dtype=np.float64)
+        self.total_weight = (self.weights_all if self.incomplete is not None else sample_weight).sum(dtype=np.float64)
         # sum w x x^T, the tied s2 of every pass, summed once per component
         # count (whose block plan fixes its rounding)
         self._tied_scatter = {}
         self.initial_assignments = {} if share_initial_assignments else None
 
+    def rows_for_initialization(self, n_components):
+        """The rows the initial responsibilities are drawn on: these rows;
+        with missing entries, the complete rows when they are at least a
+        tenth of X and n_components, otherwise X with each missing entry
+        set to its feature's observed mean (a copy made for the
+        initialization only). Same shift as this pass."""
+        if self.incomplete is None:
+            return self
+        if self.X.shape[0] >= max(n_components, 0.1 * self.X_all.shape[0]):
+            rows = LocalEMRows(self.X, self.sample_weight, self.n_threads)
+        else:
+            filled = self.X_all.copy()
+            for start in range(0, filled.shape[0], 65536):
+                chunk = filled[start:start + 65536]
+                np.copyto(chunk, np.broadcast_to(self.shift.astype(self.dtype), chunk.shape), where=np.isnan(chunk))
+            rows = LocalEMRows(filled, self.weights_all, self.n_threads)
+        rows.shift = self.shift
+        return rows
+
     def em_statistics(self, log_weights, means, precisions_cholesky, covariance_type):
         n_components = len(means)
-        statistics = em_statistics(
-            self.X, self.shift.astype(self.dtype), self.sample_weight, log_weights, means, precisions_cholesky,
-            covariance_type, self.n_threads, tied_scatter=self._tied_scatter.get(n_components),
+        shift = self.shift.astype(self.dtype)
+        statistics = None
+        if self.X.shape[0]:
+            statistics = em_statistics(
+                self.X, shift, self.sample_weight, log_weights, means, precisions_cholesky,
+                covariance_type, self.n_threads, tied_scatter=self._tied_scatter.get(n_components),
+            )
+            if covariance_type == "tied":
+                self._tied_scatter[n_components] = statistics[2]
+        if self.incomplete is None:
+            return statistics
+        missing = missing_statistics(
+            self.X_all, self.incomplete, self.incomplete_weight, log_weights, means, precisions_cholesky,
+            covariance_type, shift, n_threads=self.n_threads,
         )
-        if covariance_type == "tied":
-            self._tied_scatter[n_components] = statistics[2]
-        return statistics
+        if statistics is None:
+            return missing
+        return tuple(a + b for a, b in zip(statistics, missing))
 
 
 def moments_around(nk, s1, s2, around, to, covariance_type):

@@ -173,6 +173,7 @@ class BayesianGaussianMixture(BaseGaussianMixture):
         warm_start=False,
         verbose=0,
         verbose_interval=10,
+        allow_missing=False,
     ):
         self.n_components = n_components
         self.covariance_type = covariance_type
@@ -191,6 +192,7 @@ class BayesianGaussianMixture(BaseGaussianMixture):
         self.warm_start = warm_start
         self.verbose = verbose
         self.verbose_interval = verbose_interval
+        self.allow_missing = allow_missing
 
     # -- priors -----------------------------------------------------------------
 

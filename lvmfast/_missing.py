@@ -1,0 +1,180 @@
+"""Missing entries (NaN, missing at random) in the Gaussian passes: which
+rows are incomplete, ordered by missingness pattern, and the compiled
+kernels (lvmfast._kernels._missing) that evaluate and sum them.
+
+Complete rows keep today's kernels (lvmfast._gaussian); only the incomplete
+rows go through the missing-value kernel, read in place from X by index
+(no filled-in copy of X). For a row with observed features o and missing
+features m under a Gaussian component:
+
+- its density is the marginal over o, N(x_o | mu_o, Sigma_oo);
+- the EM statistics take the missing entries' conditional expectations:
+  E[x_m | x_o] = mu_m + Sigma_mo Sigma_oo^-1 (x_o - mu_o) in s1, and
+  E[x x^T | x_o], that is xhat xhat^T plus the conditional covariance
+  Sigma_mm - Sigma_mo Sigma_oo^-1 Sigma_om on the (m, m) block, in s2.
+  For 'diag' and 'spherical' components the missing features drop out of
+  the density, and their conditional mean and variance are the
+  component's own.
+"""
+import numpy as np
+
+from lvmfast._kernels import _missing as kernels
+from lvmfast._parallel import plan_blocks, threads_for_work
+
+CHUNK_ROWS = 65536
+KIND = {"full": 0, "tied": 1, "diag": 2, "spherical": 2}
+
+
+def missing_mask_rows(X):
+    """Per row of X (dense, NaN marking missing entries): whether it has a
+    missing entry, and how many it has; computed a chunk at a time."""
+    n_missing = np.empty(X.shape[0], dtype=np.intp)
+    for start in range(0, X.shape[0], CHUNK_ROWS):
+        n_missing[start:start + CHUNK_ROWS] = np.isnan(X[start:start + CHUNK_ROWS]).sum(axis=1)
+    return n_missing
+
+
+def refuse_empty_rows(n_missing, n_features, input_name="X"):
+    """A row with every feature missing has no density to evaluate and
+    tells nothing about the parameters: refused with its position."""
+    empty = np.flatnonzero(n_missing == n_features)
+    if empty.size:
+        raise ValueError(
+            f"{input_name} has {empty.size} row(s) with every feature missing (NaN), the first at index "
+            f"{int(empty[0])}: such a row has no observed feature to evaluate or learn from. Drop these rows."
+        )
+
+
+def refuse_empty_columns(X, input_name="X"):
+    """A feature with no observed entry has no mean or variance to learn."""
+    observed = np.zeros(X.shape[1], dtype=bool)
+    for start in range(0, X.shape[0], CHUNK_ROWS):
+        observed |= ~np.isnan(X[start:start + CHUNK_ROWS]).all(axis=0)
+    if not observed.all():
+        columns = np.flatnonzero(~observed)
+        raise ValueError(
+            f"{input_name} has {columns.size} feature(s) with every entry missing (NaN), column(s) "
+            f"{columns[:10].tolist()}{' ...' if columns.size > 10 else ''}: their distribution cannot be "
+            "learned. Drop these columns."
+        )
+
+
+def incomplete_rows_by_pattern(X, incomplete):
+    """The indices `incomplete` (rows with a missing entry) ordered by their
+    missingness pattern (stable, so rows of one pattern keep their order):
+    runs of one pattern then share each component's factorization in the
+    kernel."""
+    if incomplete.size == 0:
+        return incomplete
+    keys = np.empty((incomplete.size, -(-X.shape[1] // 8)), dtype=np.uint8)
+    for start in range(0, incomplete.size, CHUNK_ROWS):
+        rows = incomplete[start:start + CHUNK_ROWS]
+        keys[start:start + rows.size] = np.packbits(np.isnan(X[rows]), axis=1)
+    _, pattern = np.unique(keys, axis=0, return_inverse=True)
+    return np.ascontiguousarray(incomplete[np.argsort(pattern.ravel(), kind="stable")])
+
+
+def observed_mean(X, n_missing):
+    """The mean of each feature over its observed entries (float64)."""
+    total = np.zeros(X.shape[1])
+    count = np.zeros(X.shape[1])
+    for start in range(0, X.shape[0], CHUNK_ROWS):
+        chunk = X[start:start + CHUNK_ROWS]
+        total += np.nansum(chunk, axis=0, dtype=np.float64)
+        count += (~np.isnan(chunk)).sum(axis=0)
+    return total / count
+
+
+def observed_moments(X, weights):
+    """The weighted mean and variance of each feature over its observed
+    entries (float64), the variance with the weights' n - 1 correction
+    (the weights have mean 1)."""
+    total = np.zeros(X.shape[1])
+    count = np.zeros(X.shape[1])
+    for start in range(0, X.shape[0], CHUNK_ROWS):
+        chunk = X[start:start + CHUNK_ROWS].astype(np.float64)
+        w = np.where(np.isnan(chunk), 0.0, weights[start:start + CHUNK_ROWS, None])
+        total += (w * np.nan_to_num(chunk)).sum(axis=0)
+        count += w.sum(axis=0)
+    mean = total / count
+    scatter = np.zeros(X.shape[1])
+    for start in range(0, X.shape[0], CHUNK_ROWS):
+        chunk = X[start:start + CHUNK_ROWS].astype(np.float64) - mean
+        w = np.where(np.isnan(chunk), 0.0, weights[start:start + CHUNK_ROWS, None])
+        scatter += (w * np.nan_to_num(chunk) ** 2).sum(axis=0)
+    return mean, scatter / np.maximum(count - 1.0, 1.0)
+
+
+def _model(means, precisions_cholesky, covariance_type, shift, log_weights, dtype):
+    """The kernel's (kind, factors, centered means, constants). The centered
+    means are rounded to X's dtype, as em_statistics rounds them (its s2 is
+    summed around them, and the two passes' s2 add up)."""
+    means = np.asarray(means, dtype=np.float64)
+    n_components, n_features = means.shape
+    chol = np.asarray(precisions_cholesky, dtype=np.float64)
+    if covariance_type in ("full", "tied"):  # log det P_k, from the factors' diagonals
+        log_det = np.log(np.diagonal(chol.reshape(-1, n_features, n_features), axis1=1, axis2=2)).sum(axis=1)
+    elif covariance_type == "diag":
+        log_det = np.log(chol).sum(axis=1)
+    else:
+        log_det = n_features * np.log(chol)
+    log_det = np.broadcast_to(log_det, (n_components,))
+    constants = log_det + (0.0 if log_weights is None else np.asarray(log_weights, dtype=np.float64))
+    if covariance_type == "spherical":
+        chol = np.repeat(chol[:, None], n_features, axis=1)
+    centered = np.ascontiguousarray((means - np.asarray(shift, dtype=np.float64)).astype(dtype), dtype=np.float64)
+    return KIND[covariance_type], np.ascontiguousarray(chol).ravel(), centered, np.ascontiguousarray(constants)
+
+
+def _work(covariance_type, n_components, n_features):
+    return n_components * (n_features * n_features if covariance_type in ("full", "tied") else n_features)
+
+
+def missing_statistics(X, rows, weights, log_weights, means, precisions_cholesky, covariance_type, shift,
+                       labels=None, n_threads=None):
+    """EM statistics of X[rows] (rows with missing entries; weights and
+    labels aligned with rows), in the frame X - shift, with `means` (K, D)
+    in X's coordinates: (nk (K,), s1 (K, D) = sum w r xhat, s2, sum w log
+    p(x_o)), float64, summed over fixed blocks in block order. s2 is what
+    lvmfast._gaussian.em_statistics gives: 'full' (K*D*D,) around the
+    centered means, 'tied' (D*D,) sum w r (xhat xhat^T + C), 'diag' and
+    'spherical' (K*D,) around the centered means. labels: known classes
+    (responsibilities one-hot) instead of the E-step."""
+    n_features = X.shape[1]
+    kind, chol, centered, constants = _model(means, precisions_cholesky, covariance_type, shift, log_weights, X.dtype)
+    n_components = centered.shape[0]
+    s2_size = {0: n_components * n_features**2, 1: n_features**2, 2: n_components * n_features}[kind]
+    plan = plan_blocks(rows.size, row_bytes=64 * n_features, stat_bytes=(n_components * (n_features + 1) + s2_size) * 8)
+    nk = np.empty((plan.n_blocks, n_components))
+    s1 = np.empty((plan.n_blocks, n_components, n_features))
+    s2 = np.empty((plan.n_blocks, s2_size))
+    log_likelihood = np.empty(plan.n_blocks)
+    kernels.missing_pass(
+        X, rows, np.ascontiguousarray(weights, dtype=np.float64),
+        None if labels is None else np.ascontiguousarray(labels, dtype=np.intp),
+        kind, chol, centered, constants, np.ascontiguousarray(shift, dtype=np.float64),
+        nk, s1, s2, log_likelihood, plan.block_rows,
+        threads_for_work(rows.size * _work(covariance_type, n_components, n_features), n_threads),
+    )
+    nk, s1, s2 = nk.sum(axis=0), s1.sum(axis=0), s2.sum(axis=0)
+    if kind == 0:  # upper triangles, mirrored
+        upper = s2.reshape(n_components, n_features, n_features)
+        s2 = (upper + np.swapaxes(np.triu(upper, 1), 1, 2)).ravel()
+    elif kind == 1:
+        upper = s2.reshape(n_features, n_features)
+        s2 = (upper + np.triu(upper, 1).T).ravel()
+    return nk, s1, s2, float(log_likelihood.sum())
+
+
+def missing_log_prob(X, rows, shift, means, precisions_cholesky, covariance_type, log_weights=None, n_threads=None):
+    """log N(x_o | mu_k,o, Sigma_k,oo) + log_weights[k] for each row of
+    X[rows] (rows with missing entries) and component: (len(rows), K) float64."""
+    kind, chol, centered, constants = _model(means, precisions_cholesky, covariance_type, shift, log_weights, X.dtype)
+    n_components, n_features = centered.shape
+    out = np.empty((rows.size, n_components))
+    plan = plan_blocks(rows.size, row_bytes=64 * n_features)
+    kernels.missing_log_prob(
+        X, rows, kind, chol, centered, constants, np.ascontiguousarray(shift, dtype=np.float64), out,
+        plan.block_rows, threads_for_work(rows.size * _work(covariance_type, n_components, n_features), n_threads),
+    )
+    return out
