@@ -8,8 +8,8 @@ from scipy import linalg
 from lvmfast._kernels import _gaussian as kernels
 from lvmfast._kernels._gaussian import CovarianceKind
 from lvmfast._missing import (
-    incomplete_rows_by_pattern, missing_log_prob, missing_mask_rows, missing_statistics, observed_mean, refuse_empty_columns,
-    refuse_empty_rows,
+    incomplete_rows_by_pattern, missing_log_prob, missing_mask_rows, missing_statistics, observed_mean,
+    observed_moments, refuse_empty_columns, refuse_empty_rows,
 )
 from lvmfast._parallel import blas_single_thread, plan_blocks, threads_for_work
 
@@ -146,32 +146,41 @@ def log_prob(X, shift, means, precisions_cholesky, covariance_type, log_weights=
     return (out, lse) if normalize else out
 
 
-def log_prob_with_missing(X, shift, means, precisions_cholesky, covariance_type, log_weights=None):
-    """lvmfast._gaussian.log_prob(..., normalize=True) for X that may hold
-    NaN: complete rows by its kernels (on a copy of the chunk's complete
-    rows), the others by their observed marginals. Returns (p, lse): p the
-    normalized probabilities in X's dtype, lse float64."""
+def log_prob_with_missing(X, shift, means, precisions_cholesky, covariance_type, log_weights=None, normalize=True,
+                          direct=None):
+    """log_prob for X that may hold NaN (missing entries): complete rows by
+    its kernels (on a copy of the complete rows), the others by their
+    marginal density over their observed features (lvmfast._missing).
+    normalize=True returns (p, lse) as log_prob does; otherwise the
+    (n_samples, n_components) log-densities plus log_weights. In X's dtype
+    (lse float64). A row with every feature missing is refused."""
     n_missing = missing_mask_rows(X)
     refuse_empty_rows(n_missing, X.shape[1])
     incomplete = np.flatnonzero(n_missing)
     if incomplete.size == 0:
-        return log_prob(X, shift, means, precisions_cholesky, covariance_type, log_weights, normalize=True)
+        return log_prob(X, shift, means, precisions_cholesky, covariance_type, log_weights, direct=direct,
+                        normalize=normalize)
     complete = np.flatnonzero(n_missing == 0)
     n_components = np.shape(means)[0]
-    p = np.empty((X.shape[0], n_components), dtype=X.dtype)
+    out = np.empty((X.shape[0], n_components), dtype=X.dtype)
     lse = np.empty(X.shape[0])
     if complete.size:
-        p[complete], lse[complete] = log_prob(
-            np.ascontiguousarray(X[complete]), shift, means, precisions_cholesky, covariance_type, log_weights,
-            normalize=True,
-        )
+        result = log_prob(np.ascontiguousarray(X[complete]), shift, means, precisions_cholesky, covariance_type,
+                          log_weights, direct=direct, normalize=normalize)
+        if normalize:
+            out[complete], lse[complete] = result
+        else:
+            out[complete] = result
     log_dens = missing_log_prob(X, incomplete, shift, means, precisions_cholesky, covariance_type, log_weights)
+    if not normalize:
+        out[incomplete] = log_dens
+        return out
     top = log_dens.max(axis=1, keepdims=True)
     probabilities = np.exp(log_dens - top)
     total = probabilities.sum(axis=1, keepdims=True)
-    p[incomplete] = probabilities / total
+    out[incomplete] = probabilities / total
     lse[incomplete] = (top + np.log(total)).ravel()
-    return p, lse
+    return out, lse
 
 
 def check_precisions_fit_dtype(largest_precision, dtype):
@@ -311,6 +320,7 @@ class LocalEMRows:
         # sample_weight: the fit's weights of mean 1 (lvmfast._validation.unit_mean_weights),
         # zero on the rows the pass leaves out (the semi-supervised labeled rows)
         self.incomplete = None  # the rows with a missing entry, in pattern order (None: none)
+        self.observed_moments = None  # with missing entries: () -> each feature's observed mean and variance
         n_missing = missing_mask_rows(X) if allow_missing else None
         if n_missing is not None and n_missing.any():
             refuse_empty_rows(n_missing, X.shape[1])
@@ -320,6 +330,7 @@ class LocalEMRows:
             self.incomplete_weight = np.ascontiguousarray(sample_weight[self.incomplete], dtype=np.float64)
             complete = np.flatnonzero(n_missing == 0)
             self.shift = observed_mean(X, n_missing)
+            self.observed_moments = lambda: observed_moments(self.X_all, self.weights_all)
             X, sample_weight = np.ascontiguousarray(X[complete]), np.ascontiguousarray(sample_weight[complete])
         else:
             self.shift = X.mean(axis=0, dtype=np.float64)  # the frame of the pass

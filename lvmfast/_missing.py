@@ -85,10 +85,10 @@ def observed_mean(X, n_missing):
     return total / count
 
 
-def observed_moments(X, weights):
+def observed_moments(X, weights, ddof=1):
     """The weighted mean and variance of each feature over its observed
-    entries (float64), the variance with the weights' n - 1 correction
-    (the weights have mean 1)."""
+    entries (float64), the variance divided by their total weight - ddof
+    (1: the n - 1 correction on weights of mean 1)."""
     total = np.zeros(X.shape[1])
     count = np.zeros(X.shape[1])
     for start in range(0, X.shape[0], CHUNK_ROWS):
@@ -102,7 +102,7 @@ def observed_moments(X, weights):
         chunk = X[start:start + CHUNK_ROWS].astype(np.float64) - mean
         w = np.where(np.isnan(chunk), 0.0, weights[start:start + CHUNK_ROWS, None])
         scatter += (w * np.nan_to_num(chunk) ** 2).sum(axis=0)
-    return mean, scatter / np.maximum(count - 1.0, 1.0)
+    return mean, scatter / np.maximum(count - ddof, 1.0 if ddof else np.finfo(np.float64).tiny)
 
 
 def _model(means, precisions_cholesky, covariance_type, shift, log_weights, dtype):

@@ -267,6 +267,12 @@ class BayesianGaussianMixture(BaseGaussianMixture):
         their total is n_samples (up to rounding) and the covariance is
         scatter / (n_samples - 1) whatever the scale of the caller's weights."""
         n_features = rows.shift.shape[0]
+        if getattr(rows, "observed_moments", None) is not None:
+            # X with missing entries: each feature's mean and variance over
+            # its observed entries, a diagonal covariance (the pairs observed
+            # together differ from feature to feature)
+            mean, variance = rows.observed_moments()
+            return mean, np.diag(variance)
         nk, s1, s2, _ = rows.em_statistics(np.zeros(1), rows.shift[None, :], np.eye(n_features), "tied")
         total = nk[0]
         offset = s1[0] / total
