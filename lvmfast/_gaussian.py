@@ -8,8 +8,9 @@ from scipy import linalg
 from lvmfast._kernels import _gaussian as kernels
 from lvmfast._kernels._gaussian import CovarianceKind
 from lvmfast._missing import (
-    incomplete_rows_by_pattern, missing_log_prob, missing_mask_rows, missing_statistics, observed_mean,
-    observed_moments, refuse_empty_columns, refuse_empty_rows,
+    covariances_of, incomplete_rows_by_pattern, lift_group_statistics, marginal_model, missing_log_prob,
+    missing_mask_rows, missing_statistics, observed_mean, observed_moments, pattern_groups, refuse_empty_columns,
+    refuse_empty_rows,
 )
 from lvmfast._parallel import blas_single_thread, plan_blocks, threads_for_work
 
@@ -310,9 +311,12 @@ class LocalEMRows:
 
     allow_missing=True: NaN entries of X are missing at random. When X has
     some, the complete rows go through em_statistics (on one copy of the
-    complete rows, `X`), the incomplete ones through lvmfast._missing's
-    kernel, read in place from X by index in pattern order; their
-    statistics add up. The frame's shift is then each feature's mean over
+    complete rows, `X`); the rows of a missingness pattern shared by
+    lvmfast._missing.GROUP_MIN_ROWS rows or more through em_statistics too,
+    on their observed entries (gathered once per pattern) under the
+    observed marginal, their statistics lifted to all features; the other
+    incomplete rows through lvmfast._missing's per-row kernel, read in
+    place from X by index in pattern order. Their statistics add up. The frame's shift is then each feature's mean over
     its observed entries. Rows or columns with every entry missing are
     refused. Without NaN the rows are exactly those of allow_missing=False."""
 
@@ -320,13 +324,17 @@ class LocalEMRows:
         # sample_weight: the fit's weights of mean 1 (lvmfast._validation.unit_mean_weights),
         # zero on the rows the pass leaves out (the semi-supervised labeled rows)
         self.incomplete = None  # the rows with a missing entry, in pattern order (None: none)
+        self.groups = []  # the patterns of many rows (see pattern_groups)
         self.observed_moments = None  # with missing entries: () -> each feature's observed mean and variance
         n_missing = missing_mask_rows(X) if allow_missing else None
         if n_missing is not None and n_missing.any():
             refuse_empty_rows(n_missing, X.shape[1])
             refuse_empty_columns(X)
             self.X_all, self.weights_all = X, sample_weight
-            self.incomplete = incomplete_rows_by_pattern(X, np.flatnonzero(n_missing))
+            self.groups, self.incomplete = pattern_groups(X, incomplete_rows_by_pattern(X, np.flatnonzero(n_missing)))
+            # each group: observed and missing features, its rows' observed entries and weights
+            self.groups = [(o, m, np.ascontiguousarray(X[np.ix_(rows, o)]), np.ascontiguousarray(sample_weight[rows]))
+                           for o, m, rows in self.groups]
             self.incomplete_weight = np.ascontiguousarray(sample_weight[self.incomplete], dtype=np.float64)
             complete = np.flatnonzero(n_missing == 0)
             self.shift = observed_mean(X, n_missing)
@@ -374,13 +382,34 @@ class LocalEMRows:
                 self._tied_scatter[n_components] = statistics[2]
         if self.incomplete is None:
             return statistics
-        missing = missing_statistics(
-            self.X_all, self.incomplete, self.incomplete_weight, log_weights, means, precisions_cholesky,
-            covariance_type, shift, n_threads=self.n_threads,
-        )
-        if statistics is None:
-            return missing
-        return tuple(a + b for a, b in zip(statistics, missing))
+        parts = [] if statistics is None else [statistics]
+        if self.incomplete.size:
+            parts.append(missing_statistics(
+                self.X_all, self.incomplete, self.incomplete_weight, log_weights, means, precisions_cholesky,
+                covariance_type, shift, n_threads=self.n_threads,
+            ))
+        if self.groups:
+            n_features = self.X_all.shape[1]
+            means = np.asarray(means, dtype=np.float64)
+            covariances = covariances_of(precisions_cholesky, covariance_type, n_components, n_features)
+            centered = (means - shift).astype(self.dtype).astype(np.float64)  # as em_statistics rounds them
+            for index, (observed, missing, x_observed, weights) in enumerate(self.groups):
+                chol, gain, conditional = marginal_model(covariances, covariance_type, observed)
+                if covariance_type == "spherical":
+                    chol = precisions_cholesky
+                key = (index, n_components)
+                group = em_statistics(
+                    x_observed, shift[observed], weights, log_weights, means[:, observed], chol, covariance_type,
+                    self.n_threads, tied_scatter=self._tied_scatter.get(key),
+                )
+                if covariance_type == "tied":
+                    self._tied_scatter[key] = group[2]
+                parts.append(lift_group_statistics(group, observed, missing, gain, conditional, centered, covariances,
+                                                   covariance_type, n_features))
+        total = parts[0]
+        for part in parts[1:]:
+            total = tuple(a + b for a, b in zip(total, part))
+        return total
 
 
 def moments_around(nk, s1, s2, around, to, covariance_type):

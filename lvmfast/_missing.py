@@ -178,3 +178,115 @@ def missing_log_prob(X, rows, shift, means, precisions_cholesky, covariance_type
         plan.block_rows, threads_for_work(rows.size * _work(covariance_type, n_components, n_features), n_threads),
     )
     return out
+
+
+# A missingness pattern shared by at least this many rows is evaluated as a
+# group: its rows' observed entries, gathered once per fit, go through the
+# complete-data kernels (lvmfast._gaussian.em_statistics) under the observed
+# marginal, and the statistics are lifted to all features below. Rarer
+# patterns go row by row through missing_pass.
+GROUP_MIN_ROWS = 64
+
+
+def pattern_groups(X, incomplete):
+    """Split `incomplete` (rows with a missing entry, in pattern order, as
+    incomplete_rows_by_pattern gives them) into the patterns shared by
+    GROUP_MIN_ROWS rows or more, as (observed, missing, rows) with
+    observed and missing feature indices, and the remaining rows."""
+    if incomplete.size == 0:
+        return [], incomplete
+    masks = np.empty((incomplete.size, X.shape[1]), dtype=bool)
+    for start in range(0, incomplete.size, CHUNK_ROWS):
+        masks[start:start + CHUNK_ROWS] = np.isnan(X[incomplete[start:start + CHUNK_ROWS]])
+    change = np.flatnonzero((masks[1:] != masks[:-1]).any(axis=1)) + 1
+    bounds = np.concatenate(([0], change, [incomplete.size]))
+    groups, rest = [], []
+    for start, stop in zip(bounds[:-1], bounds[1:]):
+        if stop - start >= GROUP_MIN_ROWS:
+            missing = masks[start]
+            groups.append((np.flatnonzero(~missing), np.flatnonzero(missing), incomplete[start:stop]))
+        else:
+            rest.append(incomplete[start:stop])
+    return groups, (np.concatenate(rest) if rest else incomplete[:0])
+
+
+def covariances_of(precisions_cholesky, covariance_type, n_components, n_features):
+    """Each component's covariance from its precision factor, float64:
+    'full' and 'tied' (K, D, D) (tied repeated), 'diag' and 'spherical'
+    (K, D) variances."""
+    chol = np.asarray(precisions_cholesky, dtype=np.float64)
+    if covariance_type in ("full", "tied"):
+        inverse = np.linalg.inv(chol.reshape(-1, n_features, n_features))  # P^-1; Sigma = P^-T P^-1
+        covariances = np.swapaxes(inverse, 1, 2) @ inverse
+        return np.broadcast_to(covariances, (n_components, n_features, n_features))
+    if covariance_type == "spherical":
+        chol = np.repeat(chol[:, None], n_features, axis=1)
+    return 1.0 / chol**2
+
+
+def marginal_model(covariances, covariance_type, observed):
+    """The precision factors of the observed features' marginal: 'full' and
+    'tied' the upper Cholesky factors of Sigma_oo^-1 (as scikit-learn's
+    precisions_cholesky_), 'diag' 1 / sigma_o, 'spherical' as it is; and the
+    gain G = Sigma_mo Sigma_oo^-1 and conditional covariance
+    Sigma_mm - G Sigma_om of the missing ones ('full', 'tied')."""
+    if covariance_type in ("full", "tied"):
+        missing = np.setdiff1d(np.arange(covariances.shape[1]), observed)
+        stack = covariances if covariance_type == "full" else covariances[:1]
+        s_oo = stack[:, observed][:, :, observed]
+        lower = np.linalg.cholesky(s_oo)
+        identity = np.broadcast_to(np.eye(observed.size), s_oo.shape)
+        chol = np.swapaxes(np.linalg.solve(lower, identity), 1, 2)  # L^-T: upper, P P^T = Sigma_oo^-1
+        s_mo = stack[:, missing][:, :, observed]
+        gain = s_mo @ chol @ np.swapaxes(chol, 1, 2)
+        conditional = stack[:, missing][:, :, missing] - gain @ np.swapaxes(s_mo, 1, 2)
+        return (chol if covariance_type == "full" else chol[0]), gain, conditional
+    if covariance_type == "diag":
+        return 1.0 / np.sqrt(covariances[:, observed]), None, None
+    return None, None, None
+
+
+def lift_group_statistics(group_statistics, observed, missing, gain, conditional, centered_means, variances,
+                          covariance_type, n_features):
+    """Statistics of all D features from those em_statistics summed on a
+    group's observed entries under the observed marginal: the missing
+    entries' conditional means xhat_m = mu_m + G (x_o - mu_o) in s1, and in
+    s2 their outer products plus the conditional covariance (diag: the
+    variances). centered_means: (K, D) in the frame, as em_statistics
+    rounds them (its s2 is around them)."""
+    nk, s1_o, s2_o, log_likelihood = group_statistics
+    n_components = nk.shape[0]
+    o, m = observed, missing
+    mu_o, mu_m = centered_means[:, o], centered_means[:, m]
+    s1 = np.empty((n_components, n_features))
+    s1[:, o] = s1_o
+    if covariance_type in ("diag", "spherical"):
+        s1[:, m] = nk[:, None] * mu_m
+        s2 = np.empty((n_components, n_features))
+        s2[:, o] = s2_o.reshape(n_components, o.size)
+        s2[:, m] = nk[:, None] * variances[:, m]
+        return nk, s1, s2.ravel(), log_likelihood
+    gain = np.broadcast_to(gain, (n_components, m.size, o.size))
+    deviation = s1_o - nk[:, None] * mu_o  # sum r (x_o - mu_o)
+    s1[:, m] = nk[:, None] * mu_m + np.einsum("kmo,ko->km", gain, deviation)
+    if covariance_type == "full":
+        s_oo = s2_o.reshape(n_components, o.size, o.size)  # sum r (x_o - mu_o)(x_o - mu_o)^T
+        s2 = np.empty((n_components, n_features, n_features))
+        s2[:, o[:, None], o] = s_oo
+        s_mo = gain @ s_oo
+        s2[:, m[:, None], o] = s_mo
+        s2[:, o[:, None], m] = np.swapaxes(s_mo, 1, 2)
+        s2[:, m[:, None], m] = s_mo @ np.swapaxes(gain, 1, 2) + nk[:, None, None] * conditional
+        return nk, s1, s2.ravel(), log_likelihood
+    # tied: sum_k sum r xhat_k xhat_k^T with xhat_k = E x_o + c_k, E = [I; G]
+    # on (o; m), c_k = (0; mu_km - G mu_ko); s2_o = sum w x_o x_o^T
+    g = gain[0]
+    lift = np.zeros((n_features, o.size))
+    lift[o] = np.eye(o.size)
+    lift[m] = g
+    offsets = np.zeros((n_components, n_features))
+    offsets[:, m] = mu_m - mu_o @ g.T
+    cross = lift @ s1_o.T @ offsets  # E (sum_k s1_o[k] c_k^T)
+    s2 = lift @ s2_o.reshape(o.size, o.size) @ lift.T + cross + cross.T + (nk[:, None] * offsets).T @ offsets
+    s2[m[:, None], m] += nk.sum() * conditional[0]
+    return nk, s1, s2.ravel(), log_likelihood

@@ -32,12 +32,15 @@ typedef struct {
     const double *chol;         /* full: K x D x D, tied: D x D (upper P), diag: K x D (1 / sigma) */
     const double *means;        /* K x D, in the pass's centered frame */
     const double *constants;    /* K: log weight + log det P_k (no 2 pi term) */
+    const double *log_chol;     /* diag: K x D, log p (else unused) */
+    const double *variances;    /* diag: K x D, 1 / p^2 (else unused) */
 } lvm_missing_model;
 
 typedef struct {                /* one thread's scratch, sized for D features and K components */
     ptrdiff_t *observed, *missing, *cached_missing;
     ptrdiff_t n_observed, n_missing, n_cached;   /* n_cached < 0: nothing cached */
     double *delta, *u, *y;      /* D each */
+    double *filled, *observed_mask;  /* D each: the row with 0 at missing entries; 1 where observed, else 0 */
     double *dev;                /* K x D: the completed row minus each component's mean */
     double *log_dens;           /* K */
     double *factor;             /* K x D x D (m x m used): lower Cholesky factor of A_k */
@@ -51,8 +54,11 @@ static int lvm_missing_split(const double *x, lvm_missing_scratch *s, ptrdiff_t 
 {
     ptrdiff_t d, n_obs = 0, n_mis = 0;
     for (d = 0; d < n_features; d++) {
-        if (isnan(x[d])) s->missing[n_mis++] = d;
+        int absent = isnan(x[d]);
+        if (absent) s->missing[n_mis++] = d;
         else s->observed[n_obs++] = d;
+        s->filled[d] = absent ? 0.0 : x[d];
+        s->observed_mask[d] = absent ? 0.0 : 1.0;
     }
     s->n_observed = n_obs;
     s->n_missing = n_mis;
@@ -146,12 +152,18 @@ static void lvm_missing_log_dens(const lvm_missing_model *model, lvm_missing_scr
         const double *mu = model->means + k * D;
         double *dev = s->dev + k * D, quad = 0.0, log_det;
         if (model->kind == LVM_MISSING_DIAG) {
-            const double *p = model->chol + k * D;
+            /* branch-free, so that the loop vectorizes: the missing entries
+               have deviation 0 and add log p to log_det */
+            const double *p = model->chol + k * D, *lp = model->log_chol + k * D;
+            const double *xf = s->filled, *seen = s->observed_mask;
             log_det = 0.0;
+#pragma omp simd reduction(+:quad, log_det)
             for (j = 0; j < D; j++) {
-                double v = x[j] - mu[j];
-                if (isnan(v)) { dev[j] = 0.0; log_det += log(p[j]); }
-                else { dev[j] = v; v *= p[j]; quad += v * v; }
+                double v = seen[j] * (xf[j] - mu[j]);
+                double q = v * p[j];
+                dev[j] = v;
+                quad += q * q;
+                log_det += (1.0 - seen[j]) * lp[j];
             }
         } else {
             const ptrdiff_t f = model->kind == LVM_MISSING_TIED ? 0 : k;
@@ -205,12 +217,13 @@ static void lvm_missing_accumulate(const lvm_missing_model *model, const lvm_mis
         if (w == 0.0) continue;
         nk[k] += w;
         total += w;
+#pragma omp simd
         for (j = 0; j < D; j++) s1k[j] += w * (mu[j] + dev[j]);
         if (model->kind == LVM_MISSING_DIAG) {
-            const double *p = model->chol + k * D;
+            const double *var = model->variances + k * D, *seen = s->observed_mask;
             double *s2k = s2 + k * D;
-            for (j = 0; j < D; j++) s2k[j] += w * dev[j] * dev[j];
-            for (i = 0; i < m; i++) s2k[mis[i]] += w / (p[mis[i]] * p[mis[i]]);
+#pragma omp simd
+            for (j = 0; j < D; j++) s2k[j] += w * (dev[j] * dev[j] + (1.0 - seen[j]) * var[j]);
         } else if (model->kind == LVM_MISSING_FULL) {
             double *s2k = s2 + k * D * D;
             const double *C = s->cond_cov + k * D * D;

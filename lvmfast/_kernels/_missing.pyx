@@ -26,6 +26,8 @@ cdef extern from "_missing.h" nogil:
         const double *chol
         const double *means
         const double *constants
+        const double *log_chol
+        const double *variances
     ctypedef struct lvm_missing_scratch:
         Py_ssize_t *observed
         Py_ssize_t *missing
@@ -34,6 +36,8 @@ cdef extern from "_missing.h" nogil:
         double *delta
         double *u
         double *y
+        double *filled
+        double *observed_mask
         double *dev
         double *log_dens
         double *factor
@@ -62,6 +66,8 @@ cdef void free_scratch(lvm_missing_scratch *s) noexcept nogil:
     lvm_free(s.delta)
     lvm_free(s.u)
     lvm_free(s.y)
+    lvm_free(s.filled)
+    lvm_free(s.observed_mask)
     lvm_free(s.dev)
     lvm_free(s.log_dens)
     lvm_free(s.factor)
@@ -82,6 +88,8 @@ cdef lvm_missing_scratch *alloc_scratch(Py_ssize_t D, Py_ssize_t K, int kind, bi
     s.delta = <double *> lvm_alloc(D * sizeof(double))
     s.u = <double *> lvm_alloc(D * sizeof(double))
     s.y = <double *> lvm_alloc(D * sizeof(double))
+    s.filled = <double *> lvm_alloc(D * sizeof(double))
+    s.observed_mask = <double *> lvm_alloc(D * sizeof(double))
     s.dev = <double *> lvm_alloc(K * D * sizeof(double))
     s.log_dens = <double *> lvm_alloc(K * sizeof(double))
     s.factor = <double *> lvm_alloc((n_factors * D * D + 1) * sizeof(double))
@@ -89,7 +97,7 @@ cdef lvm_missing_scratch *alloc_scratch(Py_ssize_t D, Py_ssize_t K, int kind, bi
     s.log_det_factor = <double *> lvm_alloc((n_factors + 1) * sizeof(double))
     s.n_cached = -1
     if (s.observed == NULL or s.missing == NULL or s.cached_missing == NULL or s.delta == NULL
-            or s.u == NULL or s.y == NULL or s.dev == NULL or s.log_dens == NULL or s.factor == NULL
+            or s.u == NULL or s.y == NULL or s.filled == NULL or s.observed_mask == NULL or s.dev == NULL or s.log_dens == NULL or s.factor == NULL
             or (want_cov and s.cond_cov == NULL) or s.log_det_factor == NULL):
         free_scratch(s)
         return NULL
@@ -100,6 +108,15 @@ cdef inline void read_row(const floating *x, const double *shift, Py_ssize_t D, 
     cdef Py_ssize_t j
     for j in range(D):
         out[j] = <double> x[j] - shift[j]
+
+
+def _diag_terms(int kind, chol):
+    """'diag': log p and 1 / p^2 of the factors (one element each otherwise)."""
+    import numpy as np
+    if kind != DIAG:
+        return np.zeros(1), np.zeros(1)
+    factors = np.asarray(chol)
+    return np.ascontiguousarray(np.log(factors)), np.ascontiguousarray(1.0 / factors**2)
 
 
 def _check_model(str name, int kind, Py_ssize_t D, Py_ssize_t K, chol, means, constants, shift):
@@ -156,6 +173,11 @@ def missing_pass(const floating[:, ::1] X not None, const Py_ssize_t[::1] rows n
     model.chol = &chol[0]
     model.means = &means[0, 0]
     model.constants = &constants[0]
+    diag_terms = _diag_terms(kind, chol)
+    cdef const double[::1] log_chol = diag_terms[0]
+    cdef const double[::1] variances = diag_terms[1]
+    model.log_chol = &log_chol[0]
+    model.variances = &variances[0]
     cdef const Py_ssize_t *label_ptr = &labels[0] if labels is not None and n_rows > 0 else NULL
     cdef int failed = 0, same
     cdef Py_ssize_t b, start, stop, k
@@ -236,6 +258,11 @@ def missing_log_prob(const floating[:, ::1] X not None, const Py_ssize_t[::1] ro
     model.chol = &chol[0]
     model.means = &means[0, 0]
     model.constants = &constants[0]
+    diag_terms = _diag_terms(kind, chol)
+    cdef const double[::1] log_chol = diag_terms[0]
+    cdef const double[::1] variances = diag_terms[1]
+    model.log_chol = &log_chol[0]
+    model.variances = &variances[0]
     cdef int failed = 0, same
     cdef lvm_missing_scratch *s
     cdef double *x

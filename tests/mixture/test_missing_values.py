@@ -105,7 +105,11 @@ def start_of(covariance_type, centers, d):
 
 @pytest.mark.parametrize("covariance_type", COVARIANCE_TYPES)
 @pytest.mark.parametrize("fraction", [0.1, 0.5])
-def test_em_matches_reference(covariance_type, fraction):
+@pytest.mark.parametrize("group_min_rows", [2, 10**9])
+def test_em_matches_reference(covariance_type, fraction, group_min_rows, monkeypatch):
+    """Rows of a shared pattern by the grouped path (patterns of 2 rows or
+    more) or all row by row."""
+    monkeypatch.setattr("lvmfast._missing.GROUP_MIN_ROWS", group_min_rows)
     rng = np.random.default_rng(7)
     X, centers = missing_data(rng, fraction=fraction)
     n, d = X.shape
