@@ -318,9 +318,11 @@ class LocalEMRows:
     incomplete rows through lvmfast._missing's per-row kernel, read in
     place from X by index in pattern order. Their statistics add up. The frame's shift is then each feature's mean over
     its observed entries. Rows or columns with every entry missing are
-    refused. Without NaN the rows are exactly those of allow_missing=False."""
+    refused (columns: unless check_columns=False, for a part of X). Without
+    NaN the rows are exactly those of allow_missing=False."""
 
-    def __init__(self, X, sample_weight, n_threads, share_initial_assignments=False, allow_missing=False):
+    def __init__(self, X, sample_weight, n_threads, share_initial_assignments=False, allow_missing=False,
+                 check_columns=True):
         # sample_weight: the fit's weights of mean 1 (lvmfast._validation.unit_mean_weights),
         # zero on the rows the pass leaves out (the semi-supervised labeled rows)
         self.incomplete = None  # the rows with a missing entry, in pattern order (None: none)
@@ -329,7 +331,8 @@ class LocalEMRows:
         n_missing = missing_mask_rows(X) if allow_missing else None
         if n_missing is not None and n_missing.any():
             refuse_empty_rows(n_missing, X.shape[1])
-            refuse_empty_columns(X)
+            if check_columns:  # (a Dask block or a sample may miss a feature that X has)
+                refuse_empty_columns(X)
             self.X_all, self.weights_all = X, sample_weight
             self.groups, self.incomplete = pattern_groups(X, incomplete_rows_by_pattern(X, np.flatnonzero(n_missing)))
             # each group: observed and missing features, its rows' observed entries and weights
