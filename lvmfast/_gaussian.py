@@ -355,13 +355,14 @@ class LocalEMRows:
 
     def rows_for_initialization(self, n_components):
         """The rows the initial responsibilities are drawn on: these rows;
-        with missing entries, the complete rows when they are at least a
-        tenth of X and n_components, otherwise X with each missing entry
-        set to its feature's observed mean (a copy made for the
-        initialization only). Same shift as this pass."""
+        with missing entries, the complete rows when there are at least
+        10 (n_features + 1) per component (enough for each component's
+        mean and covariance), otherwise X with each missing entry set to its
+        feature's observed mean (a copy made for the initialization only).
+        Same shift as this pass."""
         if self.incomplete is None:
             return self
-        if self.X.shape[0] >= max(n_components, 0.1 * self.X_all.shape[0]):
+        if self.X.shape[0] >= 10 * n_components * (self.X.shape[1] + 1):
             rows = LocalEMRows(self.X, self.sample_weight, self.n_threads)
         else:
             filled = self.X_all.copy()
