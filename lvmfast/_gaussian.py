@@ -2,6 +2,8 @@
 scikit-learn's parametrization (covariance_type 'full', 'tied', 'diag',
 'spherical'), evaluated by lvmfast._kernels._gaussian. Shared by the
 mixtures and the Gaussian classifiers."""
+from concurrent.futures import ThreadPoolExecutor
+
 import numpy as np
 from scipy import linalg
 
@@ -12,7 +14,7 @@ from lvmfast._missing import (
     missing_mask_rows, missing_statistics, observed_mean, observed_moments, pattern_groups, refuse_empty_columns,
     refuse_empty_rows,
 )
-from lvmfast._parallel import blas_single_thread, plan_blocks, threads_for_work
+from lvmfast._parallel import blas_single_thread, effective_n_threads, plan_blocks, threads_for_work
 
 COVARIANCE_TYPES = ("full", "tied", "diag", "spherical")
 # The largest error, in nats, that 'diag' by expansion may make in a
@@ -397,19 +399,33 @@ class LocalEMRows:
             means = np.asarray(means, dtype=np.float64)
             covariances = covariances_of(precisions_cholesky, covariance_type, n_components, n_features)
             centered = (means - shift).astype(self.dtype).astype(np.float64)  # as em_statistics rounds them
-            for index, (observed, missing, x_observed, weights) in enumerate(self.groups):
+            n_threads = effective_n_threads() if self.n_threads is None else int(self.n_threads)
+            # As many groups as threads or more: each group's pass on one
+            # thread, the groups side by side (one join per pass, not one per
+            # group); fewer: one group at a time on all threads. The results
+            # are the same bits either way.
+            side_by_side = len(self.groups) >= n_threads > 1
+
+            def group_statistics(index):
+                observed, missing, x_observed, weights = self.groups[index]
                 chol, gain, conditional = marginal_model(covariances, covariance_type, observed)
                 if covariance_type == "spherical":
                     chol = precisions_cholesky
                 key = (index, n_components)
                 group = em_statistics(
                     x_observed, shift[observed], weights, log_weights, means[:, observed], chol, covariance_type,
-                    self.n_threads, tied_scatter=self._tied_scatter.get(key),
+                    1 if side_by_side else n_threads, tied_scatter=self._tied_scatter.get(key),
                 )
                 if covariance_type == "tied":
                     self._tied_scatter[key] = group[2]
-                parts.append(lift_group_statistics(group, observed, missing, gain, conditional, centered, covariances,
-                                                   covariance_type, n_features))
+                return lift_group_statistics(group, observed, missing, gain, conditional, centered, covariances,
+                                             covariance_type, n_features)
+
+            if side_by_side:
+                with ThreadPoolExecutor(n_threads) as pool:
+                    parts.extend(pool.map(group_statistics, range(len(self.groups))))
+            else:
+                parts.extend(group_statistics(index) for index in range(len(self.groups)))
         total = parts[0]
         for part in parts[1:]:
             total = tuple(a + b for a, b in zip(total, part))

@@ -66,7 +66,16 @@ def incomplete_rows_by_pattern(X, incomplete):
     kernel."""
     if incomplete.size == 0:
         return incomplete
-    keys = np.empty((incomplete.size, -(-X.shape[1] // 8)), dtype=np.uint8)
+    n_features = X.shape[1]
+    if n_features <= 64:  # the pattern as the bits of one integer
+        bits = np.left_shift(np.uint64(1), np.arange(n_features, dtype=np.uint64))
+        keys = np.empty(incomplete.size, dtype=np.uint64)
+        for start in range(0, incomplete.size, CHUNK_ROWS):
+            rows = incomplete[start:start + CHUNK_ROWS]
+            keys[start:start + rows.size] = np.bitwise_or.reduce(np.where(np.isnan(X[rows]), bits, np.uint64(0)),
+                                                                  axis=1)
+        return np.ascontiguousarray(incomplete[np.argsort(keys, kind="stable")])
+    keys = np.empty((incomplete.size, -(-n_features // 8)), dtype=np.uint8)
     for start in range(0, incomplete.size, CHUNK_ROWS):
         rows = incomplete[start:start + CHUNK_ROWS]
         keys[start:start + rows.size] = np.packbits(np.isnan(X[rows]), axis=1)
