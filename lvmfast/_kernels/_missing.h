@@ -173,15 +173,20 @@ static void lvm_missing_log_dens(const lvm_missing_model *model, lvm_missing_scr
                 double v = x[j] - mu[j];
                 s->delta[j] = isnan(v) ? 0.0 : v;
             }
-            for (j = 0; j < D; j++) {  /* u = P^T d0, P upper */
-                double v = 0.0;
-                for (i = 0; i <= j; i++) v += P[i * D + j] * s->delta[i];
-                u[j] = v;
-                quad += v * v;
+            for (j = 0; j < D; j++) u[j] = 0.0;
+            for (i = 0; i < D; i++) {  /* u = P^T d0 = sum_i d0_i P[i, :], P upper: rows as axpys */
+                const double *row = P + i * D;
+                const double a = s->delta[i];
+                if (a == 0.0) continue;
+#pragma omp simd
+                for (j = i; j < D; j++) u[j] += a * row[j];
             }
+#pragma omp simd reduction(+:quad)
+            for (j = 0; j < D; j++) quad += u[j] * u[j];
             for (i = 0; i < m; i++) {  /* y = R^-1 b, b = (P u)_m */
                 const double *row = P + mis[i] * D;
                 double v = 0.0;
+#pragma omp simd reduction(+:v)
                 for (j = mis[i]; j < D; j++) v += row[j] * u[j];
                 for (j = 0; j < i; j++) v -= R[i * m + j] * y[j];
                 y[i] = v / R[i * m + i];
@@ -229,6 +234,7 @@ static void lvm_missing_accumulate(const lvm_missing_model *model, const lvm_mis
             const double *C = s->cond_cov + k * D * D;
             for (i = 0; i < D; i++) {
                 double a = w * dev[i];
+#pragma omp simd
                 for (j = i; j < D; j++) s2k[i * D + j] += a * dev[j];
             }
             for (i = 0; i < m; i++)
@@ -236,6 +242,7 @@ static void lvm_missing_accumulate(const lvm_missing_model *model, const lvm_mis
         } else {
             for (i = 0; i < D; i++) {
                 double a = w * (mu[i] + dev[i]);
+#pragma omp simd
                 for (j = i; j < D; j++) s2[i * D + j] += a * (mu[j] + dev[j]);
             }
         }

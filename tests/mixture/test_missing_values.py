@@ -301,3 +301,12 @@ def test_recovery_beats_dropping_and_imputing():
     imputed = GaussianMixture(k, random_state=0, n_init=2).fit(SimpleImputer().fit_transform(X_missing))
     assert em.score(held_out) > dropped.score(held_out)
     assert em.score(held_out) > imputed.score(held_out)
+
+
+@pytest.mark.parametrize("estimator", [GaussianMixture, BayesianGaussianMixture])
+def test_check_estimator_with_allow_missing(estimator):
+    """scikit-learn's checks with allow_nan=True in the tags (the default's
+    pass in test_gaussian_mixture.py and test_bayesian_mixture.py)."""
+    from sklearn.utils.estimator_checks import check_estimator
+
+    check_estimator(estimator(allow_missing=True))

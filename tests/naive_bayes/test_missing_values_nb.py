@@ -207,3 +207,11 @@ def test_accuracy_not_below_mean_imputation(make):
     base.set_params(allow_missing=False)
     imputed = make_pipeline(SimpleImputer(), base).fit(X[train], y[train]).score(X[test], y[test])
     assert ours >= imputed
+
+
+@pytest.mark.parametrize("estimator", [GaussianNB(allow_missing=True),
+                                       GaussianClassifier(reg_covar=1e-6, allow_missing=True)])
+def test_check_estimator_with_allow_missing(estimator):
+    from sklearn.utils.estimator_checks import check_estimator
+
+    check_estimator(estimator)
