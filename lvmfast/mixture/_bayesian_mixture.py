@@ -124,6 +124,20 @@ class BayesianGaussianMixture(BaseGaussianMixture):
     warm_start : bool, default=False
     verbose : int, default=0
     verbose_interval : int, default=10
+    allow_missing : bool, default=False
+        False: NaN in X is refused, as scikit-learn refuses it. True: NaN
+        entries are missing at random and fit by EM for incomplete data:
+        each row is scored by its marginal density over its observed
+        features (in fit, predict, predict_proba, score_samples and score),
+        and the M-step takes the missing entries' conditional means and
+        covariances given the observed ones. Rows with every feature
+        missing are refused (they have nothing to evaluate or learn from),
+        as are, in fit, features with every entry missing. Without NaN in
+        X the fit is that of allow_missing=False, bit for bit. EM converges
+        more slowly on incomplete data: consider a smaller tol. See the
+        user guide's missing values page. The
+        default priors then come from each feature's observed entries (a
+        diagonal covariance_prior).
 
     Attributes
     ----------
