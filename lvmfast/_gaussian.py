@@ -10,7 +10,7 @@ from scipy import linalg
 from lvmfast._kernels import _gaussian as kernels
 from lvmfast._kernels._gaussian import CovarianceKind
 from lvmfast._missing import (
-    covariances_of, incomplete_rows_by_pattern, lift_group_statistics, marginal_model, missing_log_prob,
+    covariances_of, diagonal_missing_statistics, incomplete_rows_by_pattern, lift_group_statistics, marginal_model, missing_log_prob,
     missing_mask_rows, missing_statistics, observed_mean, observed_moments, pattern_groups, refuse_empty_columns,
     refuse_empty_rows,
 )
@@ -337,6 +337,10 @@ class LocalEMRows:
                 refuse_empty_columns(X)
             self.X_all, self.weights_all = X, sample_weight
             self.groups, self.incomplete = pattern_groups(X, incomplete_rows_by_pattern(X, np.flatnonzero(n_missing)))
+            # the same rows in X's order, for the products' pass ('diag', 'spherical')
+            self.incomplete_in_order = np.sort(self.incomplete)
+            self.incomplete_in_order_weight = np.ascontiguousarray(sample_weight[self.incomplete_in_order],
+                                                                   dtype=np.float64)
             # each group: observed and missing features, its rows' observed entries and weights
             self.groups = [(o, m, np.ascontiguousarray(X[np.ix_(rows, o)]), np.ascontiguousarray(sample_weight[rows]))
                            for o, m, rows in self.groups]
@@ -389,7 +393,14 @@ class LocalEMRows:
         if self.incomplete is None:
             return statistics
         parts = [] if statistics is None else [statistics]
-        if self.incomplete.size:
+        if self.incomplete.size and covariance_type in ("diag", "spherical"):  # any patterns, by products
+            n_threads = effective_n_threads() if self.n_threads is None else int(self.n_threads)
+            parts.append(diagonal_missing_statistics(
+                self.X_all, self.incomplete_in_order, self.incomplete_in_order_weight, log_weights, means,
+                precisions_cholesky, covariance_type, shift,
+                threads_for_work(self.incomplete.size * n_components * self.X_all.shape[1], n_threads),
+            ))
+        elif self.incomplete.size:
             parts.append(missing_statistics(
                 self.X_all, self.incomplete, self.incomplete_weight, log_weights, means, precisions_cholesky,
                 covariance_type, shift, n_threads=self.n_threads,

@@ -299,3 +299,75 @@ def lift_group_statistics(group_statistics, observed, missing, gain, conditional
     s2 = lift @ s2_o.reshape(o.size, o.size) @ lift.T + cross + cross.T + (nk[:, None] * offsets).T @ offsets
     s2[m[:, None], m] += nk.sum() * conditional[0]
     return nk, s1, s2.ravel(), log_likelihood
+
+
+DIAGONAL_CHUNK_ROWS = 8192
+
+
+def diagonal_missing_statistics(X, rows, weights, log_weights, means, precisions_cholesky, covariance_type, shift,
+                                n_threads=1):
+    """missing_statistics for 'diag' and 'spherical' components, any
+    missingness patterns, as matrix products. With o the row's observed
+    mask, x0 its centered entries with 0 where missing, lambda = p^2:
+
+        log pi_k N(x_o | k) = log pi_k + o.(log p - log(2 pi) / 2 - lambda mu^2 / 2)
+                              + x0.(lambda mu) - x0^2.(lambda / 2),
+
+    one product of [o, x0, x0^2] with a (3D x K) matrix; the statistics
+    (the missing entries at the component's mean, with its variance) are
+    one product of the weighted responsibilities with the same rows:
+    nk, s1 = r^T x0 + mu (nk - r^T o), s2 (around mu) = r^T x0^2
+    - 2 mu r^T x0 + mu^2 r^T o + sigma^2 (nk - r^T o). Fixed chunks of
+    DIAGONAL_CHUNK_ROWS rows (in float64), summed in chunk order; n_threads
+    chunks at a time. Returns what missing_statistics returns."""
+    n_features = X.shape[1]
+    means = np.asarray(means, dtype=np.float64)
+    n_components = means.shape[0]
+    chol = np.asarray(precisions_cholesky, dtype=np.float64)
+    if covariance_type == "spherical":
+        chol = np.repeat(chol[:, None], n_features, axis=1)
+    centered = (means - np.asarray(shift, dtype=np.float64)).astype(X.dtype).astype(np.float64)
+    precision = chol**2
+    weight_terms = np.vstack([
+        (np.log(chol) - 0.5 * np.log(2 * np.pi) - 0.5 * precision * centered**2).T,
+        (precision * centered).T,
+        (-0.5 * precision).T,
+    ])  # (3D, K)
+    log_weights = np.asarray(log_weights, dtype=np.float64)
+    shift64 = np.asarray(shift, dtype=np.float64)
+
+    def chunk_statistics(start):
+        index = rows[start:start + DIAGONAL_CHUNK_ROWS]
+        x = X[index].astype(np.float64) - shift64
+        observed = ~np.isnan(x)
+        x0 = np.where(observed, x, 0.0)
+        features = np.hstack([observed.astype(np.float64), x0, x0 * x0])
+        scores = features @ weight_terms + log_weights
+        top = scores.max(axis=1, keepdims=True)
+        resp = np.exp(scores - top)
+        total = resp.sum(axis=1, keepdims=True)
+        lse = top[:, 0] + np.log(total[:, 0])
+        w = weights[start:start + DIAGONAL_CHUNK_ROWS]
+        resp *= (w / total[:, 0])[:, None]
+        return resp.sum(axis=0), resp.T @ features, float(w @ lse)
+
+    starts = range(0, rows.size, DIAGONAL_CHUNK_ROWS)
+    if n_threads > 1 and len(starts) > 1:
+        from concurrent.futures import ThreadPoolExecutor
+
+        with ThreadPoolExecutor(n_threads) as pool:
+            parts = list(pool.map(chunk_statistics, starts))
+    else:
+        parts = [chunk_statistics(start) for start in starts]
+    nk = np.zeros(n_components)
+    moments = np.zeros((n_components, 3 * n_features))
+    log_likelihood = 0.0
+    for part in parts:  # in chunk order
+        nk += part[0]
+        moments += part[1]
+        log_likelihood += part[2]
+    seen, first, second = np.split(moments, 3, axis=1)
+    unseen = nk[:, None] - seen
+    s1 = first + centered * unseen
+    s2 = second - 2 * centered * first + centered**2 * seen + unseen / precision
+    return nk, s1, s2.ravel(), log_likelihood
