@@ -19,7 +19,7 @@ features m under a Gaussian component:
 import numpy as np
 
 from lvmfast._kernels import _missing as kernels
-from lvmfast._parallel import plan_blocks, threads_for_work
+from lvmfast._parallel import blas_single_thread, plan_blocks, threads_for_work
 
 CHUNK_ROWS = 65536
 KIND = {"full": 0, "tied": 1, "diag": 2, "spherical": 2}
@@ -301,8 +301,6 @@ def lift_group_statistics(group_statistics, observed, missing, gain, conditional
     return nk, s1, s2.ravel(), log_likelihood
 
 
-DIAGONAL_CHUNK_ROWS = 8192
-
 
 def diagonal_missing_statistics(X, rows, weights, log_weights, means, precisions_cholesky, covariance_type, shift,
                                 n_threads=1):
@@ -317,9 +315,9 @@ def diagonal_missing_statistics(X, rows, weights, log_weights, means, precisions
     (the missing entries at the component's mean, with its variance) are
     one product of the weighted responsibilities with the same rows:
     nk, s1 = r^T x0 + mu (nk - r^T o), s2 (around mu) = r^T x0^2
-    - 2 mu r^T x0 + mu^2 r^T o + sigma^2 (nk - r^T o). Fixed chunks of
-    DIAGONAL_CHUNK_ROWS rows (in float64), summed in chunk order; n_threads
-    chunks at a time. Returns what missing_statistics returns."""
+    - 2 mu r^T x0 + mu^2 r^T o + sigma^2 (nk - r^T o). Fixed
+    blocks (in float64, the compiled diagonal_pass), summed in block order.
+    Returns what missing_statistics returns."""
     n_features = X.shape[1]
     means = np.asarray(means, dtype=np.float64)
     n_components = means.shape[0]
@@ -336,36 +334,18 @@ def diagonal_missing_statistics(X, rows, weights, log_weights, means, precisions
     log_weights = np.asarray(log_weights, dtype=np.float64)
     shift64 = np.asarray(shift, dtype=np.float64)
 
-    def chunk_statistics(start):
-        index = rows[start:start + DIAGONAL_CHUNK_ROWS]
-        x = X[index].astype(np.float64) - shift64
-        observed = ~np.isnan(x)
-        x0 = np.where(observed, x, 0.0)
-        features = np.hstack([observed.astype(np.float64), x0, x0 * x0])
-        scores = features @ weight_terms + log_weights
-        top = scores.max(axis=1, keepdims=True)
-        resp = np.exp(scores - top)
-        total = resp.sum(axis=1, keepdims=True)
-        lse = top[:, 0] + np.log(total[:, 0])
-        w = weights[start:start + DIAGONAL_CHUNK_ROWS]
-        resp *= (w / total[:, 0])[:, None]
-        return resp.sum(axis=0), resp.T @ features, float(w @ lse)
-
-    starts = range(0, rows.size, DIAGONAL_CHUNK_ROWS)
-    if n_threads > 1 and len(starts) > 1:
-        from concurrent.futures import ThreadPoolExecutor
-
-        with ThreadPoolExecutor(n_threads) as pool:
-            parts = list(pool.map(chunk_statistics, starts))
-    else:
-        parts = [chunk_statistics(start) for start in starts]
-    nk = np.zeros(n_components)
-    moments = np.zeros((n_components, 3 * n_features))
-    log_likelihood = 0.0
-    for part in parts:  # in chunk order
-        nk += part[0]
-        moments += part[1]
-        log_likelihood += part[2]
+    plan = plan_blocks(rows.size, row_bytes=(3 * n_features + n_components) * 8,
+                       stat_bytes=(n_components * (3 * n_features + 1) + 1) * 8)
+    nk = np.empty((plan.n_blocks, n_components))
+    moments = np.empty((plan.n_blocks, n_components, 3 * n_features))
+    log_likelihood = np.empty(plan.n_blocks)
+    with blas_single_thread():
+        kernels.diagonal_pass(
+            X, rows, np.ascontiguousarray(weights, dtype=np.float64), np.ascontiguousarray(weight_terms),
+            np.ascontiguousarray(log_weights, dtype=np.float64), shift64, nk, moments, log_likelihood,
+            plan.chunk_rows, plan.block_rows, n_threads,
+        )
+    nk, moments, log_likelihood = nk.sum(axis=0), moments.sum(axis=0), float(log_likelihood.sum())
     seen, first, second = np.split(moments, 3, axis=1)
     unseen = nk[:, None] - seen
     s1 = first + centered * unseen

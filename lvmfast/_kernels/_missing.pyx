@@ -17,6 +17,7 @@ from libc.math cimport exp, log, INFINITY
 from libc.string cimport memset
 
 from lvmfast._kernels._alloc cimport lvm_alloc, lvm_flag, lvm_flagged, lvm_free, raise_if_failed
+from scipy.linalg.cython_blas cimport dgemm
 from lvmfast._kernels._checks cimport check_length, check_positive, expected_blocks
 
 cdef extern from "_missing.h" nogil:
@@ -288,4 +289,99 @@ def missing_log_prob(const floating[:, ::1] X not None, const Py_ssize_t[::1] ro
                     out[i, k] = s.log_dens[k]
         free_scratch(s)
         lvm_free(x)
+    raise_if_failed(failed, name)
+
+
+def diagonal_pass(const floating[:, ::1] X not None, const Py_ssize_t[::1] rows not None,
+                  const double[::1] weights not None, const double[:, ::1] terms not None,
+                  const double[::1] log_weights not None, const double[::1] shift not None,
+                  double[:, ::1] block_nk not None, double[:, :, ::1] block_moments not None,
+                  double[::1] block_log_likelihood not None, Py_ssize_t chunk_rows, Py_ssize_t block_rows,
+                  int n_threads):
+    """'diag' components on rows X[rows] with any missing entries, as two
+    gemms per chunk. A row's features are f = [o, x0, x0^2] (3D: the
+    observed mask, the row centered by shift with 0 where missing, its
+    square); its scores are f @ terms + log_weights (terms: 3D x K, see
+    lvmfast._missing.diagonal_missing_statistics), normalized in place; per
+    block b: nk (K) = sum w r, moments (K x 3D) = sum w r f^T and sum w lse."""
+    name = "diagonal_pass"
+    cdef Py_ssize_t D = X.shape[1], K = terms.shape[1], n_rows = rows.shape[0], width = 3 * X.shape[1]
+    check_length(name, "terms (rows: 3 x n_features)", terms.shape[0], width)
+    check_positive(name, "the number of components (columns of terms)", K)
+    check_length(name, "log_weights", log_weights.shape[0], K)
+    check_length(name, "shift", shift.shape[0], D)
+    check_length(name, "weights", weights.shape[0], n_rows)
+    check_positive(name, "chunk_rows", chunk_rows)
+    check_positive(name, "block_rows", block_rows)
+    if block_rows % chunk_rows:
+        raise ValueError(f"{name}: block_rows ({block_rows}) must be a multiple of chunk_rows ({chunk_rows})")
+    cdef Py_ssize_t n_blocks = expected_blocks(n_rows, block_rows)
+    check_length(name, "block_nk (blocks x K)", block_nk.shape[0] * block_nk.shape[1], n_blocks * K)
+    check_length(name, "block_moments (blocks x K x 3D)",
+                 block_moments.shape[0] * block_moments.shape[1] * block_moments.shape[2], n_blocks * K * width)
+    check_length(name, "block_log_likelihood", block_log_likelihood.shape[0], n_blocks)
+    cdef Py_ssize_t i, r, b, start, stop, n, c, j, k
+    for i in range(n_rows):
+        r = rows[i]
+        if r < 0 or r >= X.shape[0]:
+            raise ValueError(f"{name}: rows must index X's {X.shape[0]} rows, got {r}")
+    cdef int failed = 0
+    cdef double *features
+    cdef double *scores
+    cdef double v, top, total, ll, w
+    cdef double one = 1.0, zero = 0.0
+    cdef char no_trans = b'N', trans = b'T'
+    cdef int gemm_k = <int> K, gemm_width = <int> width, gemm_n
+    with nogil, parallel(num_threads=n_threads):
+        features = <double *> lvm_alloc(chunk_rows * width * sizeof(double))
+        scores = <double *> lvm_alloc(chunk_rows * K * sizeof(double))
+        if features == NULL or scores == NULL:
+            lvm_flag(&failed)
+        for b in prange(n_blocks, schedule="dynamic"):
+            if lvm_flagged(&failed):
+                continue
+            memset(&block_nk[b, 0], 0, K * sizeof(double))
+            memset(&block_moments[b, 0, 0], 0, K * width * sizeof(double))
+            ll = 0.0
+            start = b * block_rows
+            stop = min(start + block_rows, n_rows)
+            while start < stop:
+                n = min(chunk_rows, stop - start)
+                gemm_n = <int> n
+                for c in range(n):
+                    for j in range(D):
+                        v = <double> X[rows[start + c], j] - shift[j]
+                        if v != v:  # NaN: missing
+                            features[c * width + j] = 0.0
+                            features[c * width + D + j] = 0.0
+                            features[c * width + 2 * D + j] = 0.0
+                        else:
+                            features[c * width + j] = 1.0
+                            features[c * width + D + j] = v
+                            features[c * width + 2 * D + j] = v * v
+                # scores (n x K, row-major) = features (n x 3D) @ terms (3D x K)
+                dgemm(&no_trans, &no_trans, &gemm_k, &gemm_n, &gemm_width, &one, <double *> &terms[0, 0],
+                      &gemm_k, features, &gemm_width, &zero, scores, &gemm_k)
+                for c in range(n):
+                    top = -INFINITY
+                    for k in range(K):
+                        scores[c * K + k] = scores[c * K + k] + log_weights[k]
+                        if scores[c * K + k] > top:
+                            top = scores[c * K + k]
+                    total = 0.0
+                    for k in range(K):
+                        scores[c * K + k] = exp(scores[c * K + k] - top)
+                        total = total + scores[c * K + k]
+                    w = weights[start + c]
+                    ll = ll + w * (top + log(total))
+                    for k in range(K):
+                        scores[c * K + k] = w * (scores[c * K + k] / total)
+                        block_nk[b, k] += scores[c * K + k]
+                # moments (K x 3D, row-major) += (w r)^T (K x n) @ features (n x 3D)
+                dgemm(&no_trans, &trans, &gemm_width, &gemm_k, &gemm_n, &one, features, &gemm_width,
+                      scores, &gemm_k, &one, &block_moments[b, 0, 0], &gemm_width)
+                start = start + n
+            block_log_likelihood[b] = ll
+        lvm_free(features)
+        lvm_free(scores)
     raise_if_failed(failed, name)
