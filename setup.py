@@ -69,7 +69,8 @@ def extensions():
     compile_args = ["-O3", "-fno-math-errno", "-fopenmp-simd"] + compile_args
     if _env_flag("LVMFAST_MARCH_NATIVE"):
         compile_args.append("-march=native")
-    names = ["_openmp", "_alloc", "_lloyd", "_distances", "_kmeanspp", "_elkan", "_minibatch", "_oversample", "_responsibilities", "_gaussian", "_sparse", "_data", "_factor", "_kde"]
+    names = ["_openmp", "_alloc", "_lloyd", "_distances", "_kmeanspp", "_elkan", "_minibatch", "_oversample",
+             "_responsibilities", "_gaussian", "_sparse", "_data", "_missing", "_factor", "_kde"]
     return [
         Extension(
             f"lvmfast._kernels.{name}",

@@ -2,12 +2,19 @@
 scikit-learn's parametrization (covariance_type 'full', 'tied', 'diag',
 'spherical'), evaluated by lvmfast._kernels._gaussian. Shared by the
 mixtures and the Gaussian classifiers."""
+from concurrent.futures import ThreadPoolExecutor
+
 import numpy as np
 from scipy import linalg
 
 from lvmfast._kernels import _gaussian as kernels
 from lvmfast._kernels._gaussian import CovarianceKind
-from lvmfast._parallel import blas_single_thread, plan_blocks, threads_for_work
+from lvmfast._missing import (
+    covariances_of, diagonal_missing_statistics, incomplete_rows_by_pattern, lift_group_statistics, marginal_model, missing_log_prob,
+    missing_mask_rows, missing_statistics, observed_mean, observed_moments, pattern_groups, refuse_empty_columns,
+    refuse_empty_rows,
+)
+from lvmfast._parallel import blas_single_thread, effective_n_threads, plan_blocks, threads_for_work
 
 COVARIANCE_TYPES = ("full", "tied", "diag", "spherical")
 # The largest error, in nats, that 'diag' by expansion may make in a
@@ -142,6 +149,43 @@ def log_prob(X, shift, means, precisions_cholesky, covariance_type, log_weights=
     return (out, lse) if normalize else out
 
 
+def log_prob_with_missing(X, shift, means, precisions_cholesky, covariance_type, log_weights=None, normalize=True,
+                          direct=None):
+    """log_prob for X that may hold NaN (missing entries): complete rows by
+    its kernels (on a copy of the complete rows), the others by their
+    marginal density over their observed features (lvmfast._missing).
+    normalize=True returns (p, lse) as log_prob does; otherwise the
+    (n_samples, n_components) log-densities plus log_weights. In X's dtype
+    (lse float64). A row with every feature missing is refused."""
+    n_missing = missing_mask_rows(X)
+    refuse_empty_rows(n_missing, X.shape[1])
+    incomplete = np.flatnonzero(n_missing)
+    if incomplete.size == 0:
+        return log_prob(X, shift, means, precisions_cholesky, covariance_type, log_weights, direct=direct,
+                        normalize=normalize)
+    complete = np.flatnonzero(n_missing == 0)
+    n_components = np.shape(means)[0]
+    out = np.empty((X.shape[0], n_components), dtype=X.dtype)
+    lse = np.empty(X.shape[0])
+    if complete.size:
+        result = log_prob(np.ascontiguousarray(X[complete]), shift, means, precisions_cholesky, covariance_type,
+                          log_weights, direct=direct, normalize=normalize)
+        if normalize:
+            out[complete], lse[complete] = result
+        else:
+            out[complete] = result
+    log_dens = missing_log_prob(X, incomplete, shift, means, precisions_cholesky, covariance_type, log_weights)
+    if not normalize:
+        out[incomplete] = log_dens
+        return out
+    top = log_dens.max(axis=1, keepdims=True)
+    probabilities = np.exp(log_dens - top)
+    total = probabilities.sum(axis=1, keepdims=True)
+    out[incomplete] = probabilities / total
+    lse[incomplete] = (top + np.log(total)).ravel()
+    return out, lse
+
+
 def check_precisions_fit_dtype(largest_precision, dtype):
     """Refuse a model whose precisions (inverse variances, the largest given
     in float64) overflow the data's dtype: float32 data whose spread is near
@@ -265,29 +309,138 @@ class LocalEMRows:
 
     share_initial_assignments=True keeps a memo of the initial one-hot
     assignments (`initial_assignments`), so that fits of several covariance
-    types on these rows draw them once (GaussianMixtureIC's grid)."""
+    types on these rows draw them once (GaussianMixtureIC's grid).
 
-    def __init__(self, X, sample_weight, n_threads, share_initial_assignments=False):
+    allow_missing=True: NaN entries of X are missing at random. When X has
+    some, the complete rows go through em_statistics (on one copy of the
+    complete rows, `X`); the rows of a missingness pattern shared by
+    lvmfast._missing.GROUP_MIN_ROWS rows or more through em_statistics too,
+    on their observed entries (gathered once per pattern) under the
+    observed marginal, their statistics lifted to all features; the other
+    incomplete rows through lvmfast._missing's per-row kernel, read in
+    place from X by index in pattern order. Their statistics add up. The frame's shift is then each feature's mean over
+    its observed entries. Rows or columns with every entry missing are
+    refused (columns: unless check_columns=False, for a part of X). Without
+    NaN the rows are exactly those of allow_missing=False."""
+
+    def __init__(self, X, sample_weight, n_threads, share_initial_assignments=False, allow_missing=False,
+                 check_columns=True):
         # sample_weight: the fit's weights of mean 1 (lvmfast._validation.unit_mean_weights),
         # zero on the rows the pass leaves out (the semi-supervised labeled rows)
+        self.incomplete = None  # the rows with a missing entry, in pattern order (None: none)
+        self.groups = []  # the patterns of many rows (see pattern_groups)
+        self.observed_moments = None  # with missing entries: () -> each feature's observed mean and variance
+        n_missing = missing_mask_rows(X) if allow_missing else None
+        if n_missing is not None and n_missing.any():
+            refuse_empty_rows(n_missing, X.shape[1])
+            if check_columns:  # (a Dask block or a sample may miss a feature that X has)
+                refuse_empty_columns(X)
+            self.X_all, self.weights_all = X, sample_weight
+            self.groups, self.incomplete = pattern_groups(X, incomplete_rows_by_pattern(X, np.flatnonzero(n_missing)))
+            # the same rows in X's order, for the products' pass ('diag', 'spherical')
+            self.incomplete_in_order = np.sort(self.incomplete)
+            self.incomplete_in_order_weight = np.ascontiguousarray(sample_weight[self.incomplete_in_order],
+                                                                   dtype=np.float64)
+            # each group: observed and missing features, its rows' observed entries and weights
+            self.groups = [(o, m, np.ascontiguousarray(X[np.ix_(rows, o)]), np.ascontiguousarray(sample_weight[rows]))
+                           for o, m, rows in self.groups]
+            self.incomplete_weight = np.ascontiguousarray(sample_weight[self.incomplete], dtype=np.float64)
+            complete = np.flatnonzero(n_missing == 0)
+            self.shift = observed_mean(X, n_missing)
+            self.observed_moments = lambda: observed_moments(self.X_all, self.weights_all)
+            X, sample_weight = np.ascontiguousarray(X[complete]), np.ascontiguousarray(sample_weight[complete])
+        else:
+            self.shift = X.mean(axis=0, dtype=np.float64)  # the frame of the pass
         self.X, self.sample_weight, self.n_threads = X, sample_weight, n_threads
         self.dtype = X.dtype
-        self.shift = X.mean(axis=0, dtype=np.float64)  # the frame of the pass
-        self.total_weight = sample_weight.sum(dtype=np.float64)
+        self.total_weight = (self.weights_all if self.incomplete is not None else sample_weight).sum(dtype=np.float64)
         # sum w x x^T, the tied s2 of every pass, summed once per component
         # count (whose block plan fixes its rounding)
         self._tied_scatter = {}
         self.initial_assignments = {} if share_initial_assignments else None
 
+    def rows_for_initialization(self, n_components):
+        """The rows the initial responsibilities are drawn on: these rows;
+        with missing entries, the complete rows when there are at least
+        10 (n_features + 1) per component (enough for each component's
+        mean and covariance), otherwise X with each missing entry set to its
+        feature's observed mean (a copy made for the initialization only).
+        Same shift as this pass."""
+        if self.incomplete is None:
+            return self
+        if self.X.shape[0] >= 10 * n_components * (self.X.shape[1] + 1):
+            rows = LocalEMRows(self.X, self.sample_weight, self.n_threads)
+        else:
+            filled = self.X_all.copy()
+            for start in range(0, filled.shape[0], 65536):
+                chunk = filled[start:start + 65536]
+                np.copyto(chunk, np.broadcast_to(self.shift.astype(self.dtype), chunk.shape), where=np.isnan(chunk))
+            rows = LocalEMRows(filled, self.weights_all, self.n_threads)
+        rows.shift = self.shift
+        return rows
+
     def em_statistics(self, log_weights, means, precisions_cholesky, covariance_type):
         n_components = len(means)
-        statistics = em_statistics(
-            self.X, self.shift.astype(self.dtype), self.sample_weight, log_weights, means, precisions_cholesky,
-            covariance_type, self.n_threads, tied_scatter=self._tied_scatter.get(n_components),
-        )
-        if covariance_type == "tied":
-            self._tied_scatter[n_components] = statistics[2]
-        return statistics
+        shift = self.shift.astype(self.dtype)
+        statistics = None
+        if self.X.shape[0]:
+            statistics = em_statistics(
+                self.X, shift, self.sample_weight, log_weights, means, precisions_cholesky,
+                covariance_type, self.n_threads, tied_scatter=self._tied_scatter.get(n_components),
+            )
+            if covariance_type == "tied":
+                self._tied_scatter[n_components] = statistics[2]
+        if self.incomplete is None:
+            return statistics
+        parts = [] if statistics is None else [statistics]
+        if self.incomplete.size and covariance_type in ("diag", "spherical"):  # any patterns, by products
+            n_threads = effective_n_threads() if self.n_threads is None else int(self.n_threads)
+            parts.append(diagonal_missing_statistics(
+                self.X_all, self.incomplete_in_order, self.incomplete_in_order_weight, log_weights, means,
+                precisions_cholesky, covariance_type, shift,
+                threads_for_work(self.incomplete.size * n_components * self.X_all.shape[1], n_threads),
+            ))
+        elif self.incomplete.size:
+            parts.append(missing_statistics(
+                self.X_all, self.incomplete, self.incomplete_weight, log_weights, means, precisions_cholesky,
+                covariance_type, shift, n_threads=self.n_threads,
+            ))
+        if self.groups:
+            n_features = self.X_all.shape[1]
+            means = np.asarray(means, dtype=np.float64)
+            covariances = covariances_of(precisions_cholesky, covariance_type, n_components, n_features)
+            centered = (means - shift).astype(self.dtype).astype(np.float64)  # as em_statistics rounds them
+            n_threads = effective_n_threads() if self.n_threads is None else int(self.n_threads)
+            # As many groups as threads or more: each group's pass on one
+            # thread, the groups side by side (one join per pass, not one per
+            # group); fewer: one group at a time on all threads. The results
+            # are the same bits either way.
+            side_by_side = len(self.groups) >= n_threads > 1
+
+            def group_statistics(index):
+                observed, missing, x_observed, weights = self.groups[index]
+                chol, gain, conditional = marginal_model(covariances, covariance_type, observed)
+                if covariance_type == "spherical":
+                    chol = precisions_cholesky
+                key = (index, n_components)
+                group = em_statistics(
+                    x_observed, shift[observed], weights, log_weights, means[:, observed], chol, covariance_type,
+                    1 if side_by_side else n_threads, tied_scatter=self._tied_scatter.get(key),
+                )
+                if covariance_type == "tied":
+                    self._tied_scatter[key] = group[2]
+                return lift_group_statistics(group, observed, missing, gain, conditional, centered, covariances,
+                                             covariance_type, n_features)
+
+            if side_by_side:
+                with ThreadPoolExecutor(n_threads) as pool:
+                    parts.extend(pool.map(group_statistics, range(len(self.groups))))
+            else:
+                parts.extend(group_statistics(index) for index in range(len(self.groups)))
+        total = parts[0]
+        for part in parts[1:]:
+            total = tuple(a + b for a, b in zip(total, part))
+        return total
 
 
 def moments_around(nk, s1, s2, around, to, covariance_type):

@@ -45,12 +45,14 @@ def positive_reals():
     return _NoBoolInterval(Real, 0, None, closed="neither")
 
 
-def validate_float_data(estimator, X, y="no_validation", *, reset, accept_sparse=False, ensure_min_samples=1):
+def validate_float_data(estimator, X, y="no_validation", *, reset, accept_sparse=False, ensure_min_samples=1,
+                        allow_nan=False):
     """scikit-learn's validate_data with lvmfast's contract (returns X, or
     X and y when y is given). Sparse input, where accepted, becomes CSR;
     unlike scikit-learn's KMeans, 64-bit indices are kept (the CSR kernels
     take both), so matrices past 2^31 nonzeros work. X is checked for
-    NaN, infinity and an overflowing scale in one pass (check_scale)."""
+    NaN, infinity and an overflowing scale in one pass (check_scale);
+    allow_nan=True lets NaN (missing entries) through."""
     names = ("X",) if isinstance(y, str) and y == "no_validation" else ("X", "y")
     with naming_errors(*names), _missing_values_as_nan(X, type(estimator).__name__):
         out = validate_data(
@@ -61,7 +63,8 @@ def validate_float_data(estimator, X, y="no_validation", *, reset, accept_sparse
         out = (_kernel_csr(out[0], "X"),) + out[1:]
     else:
         out = _kernel_csr(out, "X")
-    check_scale(out[0] if isinstance(out, tuple) else out, estimator_name=type(estimator).__name__)
+    check_scale(out[0] if isinstance(out, tuple) else out, estimator_name=type(estimator).__name__,
+                allow_nan=allow_nan)
     return out
 
 
@@ -118,7 +121,7 @@ def _missing_values_as_nan(X, estimator_name, input_name="X"):
         ) from exc
 
 
-def check_scale(X, *, input_name="X", estimator_name=None):
+def check_scale(X, *, input_name="X", estimator_name=None, allow_nan=False):
     """Refuse NaN, infinity, and finite values whose squares overflow.
 
     Every model here works on squared distances and sums of squares, so a
@@ -138,6 +141,9 @@ def check_scale(X, *, input_name="X", estimator_name=None):
       distance between rows, up to (2 max|x|)^2 * n_features, overflows
       float32.
 
+    allow_nan=True (the estimators' allow_missing) refuses infinity only,
+    and bounds the scale by the entries that are not NaN.
+
     With scikit-learn's assume_finite configuration, nothing is checked.
     """
     if get_config()["assume_finite"]:
@@ -149,8 +155,13 @@ def check_scale(X, *, input_name="X", estimator_name=None):
     total = sum_of_squares(flat, threads_for_work(flat.size))  # in double
     if total < float(np.finfo(data.dtype).max) / 4:  # False for NaN and inf
         return
-    _assert_all_finite(data, allow_nan=False, estimator_name=estimator_name, input_name=input_name)
-    largest = float(np.max(np.abs(flat)))
+    _assert_all_finite(data, allow_nan=allow_nan, estimator_name=estimator_name, input_name=input_name)
+    if allow_nan:  # T over the observed entries, a chunk at a time
+        step = 1 << 20
+        total = sum(float(np.nansum(np.square(flat[i:i + step], dtype=np.float64))) for i in range(0, flat.size, step))
+        if total < float(np.finfo(data.dtype).max) / 4:
+            return
+    largest = float(np.nanmax(np.abs(flat))) if allow_nan else float(np.max(np.abs(flat)))
     if data.dtype == np.float32 and (2.0 * largest) ** 2 * X.shape[1] < float(np.finfo(np.float32).max):
         return
     raise ValueError(

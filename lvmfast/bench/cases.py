@@ -562,6 +562,70 @@ def _mixture_case(covariance_type, normal_rows=False):
     })
 
 
+class MissingValuesMixtureCase(GaussianMixtureCase):
+    """An EM iteration on X with 10% of its entries missing (allow_missing)
+    against the complete-data iteration on the same X, both lvmfast (the
+    'sklearn' side: scikit-learn has no missing values). 'patterns': every
+    row misses one or two features, in 16 patterns; 'rows': each entry
+    missing at random and every incomplete row conditioned on its own (the
+    grouping of shared patterns switched off: the case of patterns that do
+    not repeat). Agreement: none (different data), reported only."""
+
+    missing = "patterns"
+    tolerance = {"float64": float("inf"), "float32": float("inf")}
+
+    def _make_data(self):
+        X, start = super()._make_data()
+        rng = np.random.default_rng(5)
+        n, d = X.shape
+        if self.missing == "patterns":
+            patterns = np.zeros((16, d), dtype=bool)
+            for p in range(16):  # 1.6 features missing on average: 10% of the entries
+                patterns[p, rng.choice(d, 1 + (p % 5 < 3), replace=False)] = True
+            mask = patterns[rng.integers(0, 16, n)]
+        else:
+            mask = rng.random((n, d)) < 0.1
+            mask[mask.all(axis=1), 0] = False
+        X_missing = X.copy()
+        X_missing[mask] = np.nan
+        return (X, X_missing), start
+
+    def _fitter(self, library, max_iter):
+        from lvmfast import _missing
+
+        (X, X_missing), start = self.data()
+        ours = library == "lvmfast"
+        model = implementation(self.model, library)(
+            n_components=self.size["n_components"], covariance_type=self.covariance_type, max_iter=max_iter,
+            tol=0.0, init_params="random_from_data", random_state=0, allow_missing=ours, **(start or {}),
+        )
+
+        def fit():
+            saved = _missing.GROUP_MIN_ROWS
+            if self.missing == "rows":
+                _missing.GROUP_MIN_ROWS = 1 << 62
+            try:
+                with warnings.catch_warnings():
+                    warnings.simplefilter("ignore")
+                    return model.fit(X_missing if ours else X)
+            finally:
+                _missing.GROUP_MIN_ROWS = saved
+
+        return fit
+
+    def floor_seconds(self, rates):
+        return None
+
+
+def _missing_case(covariance_type, missing):
+    return type(f"MissingValues{covariance_type.title()}{missing.title()}Case", (MissingValuesMixtureCase,), {
+        "key": f"gmm-missing-{missing}-{covariance_type}", "model": "GaussianMixtureMissing",
+        "title": f"GaussianMixture ({covariance_type}), 10% missing, " + (
+            "16 patterns" if missing == "patterns" else "per-row patterns") + ", vs complete data",
+        "covariance_type": covariance_type, "missing": missing, "__module__": __name__,
+    })
+
+
 class BayesianMixtureCase(GaussianMixtureCase):
     """Variational inference from the same responsibilities (random rows as
     seeds, random_state 0: both libraries draw the same rows), default
@@ -1030,6 +1094,7 @@ CASES = {case.key: case for case in [
     *(_bayesian_mixture_case(t) for t in ("full", "tied", "diag", "spherical")), MixtureSelectionCase,
     GaussianNBCase, GaussianClassifierCase, BusySmallFitsCase, FactorAnalysisCase, FactorMixtureCase,
     KernelDensityCase, KernelDensityD8Case,
+    *(_missing_case(t, m) for m in ("patterns", "rows") for t in ("full", "tied", "diag", "spherical")),
 ]}
 # Names for several cases at once in --models.
 GROUPS = {
@@ -1043,6 +1108,7 @@ GROUPS = {
     "classifiers": ["gaussian-nb", "gaussian-classifier"],
     "factor": ["factor-analysis", "mfa"],
     "kde": ["kde", "kde-d8"],
+    "missing": [f"gmm-missing-{m}-{t}" for m in ("patterns", "rows") for t in ("full", "tied", "diag", "spherical")],
 }
 # The kernels of the thread-scaling table: one per kernel family.
 # (Not the mini-batch cases: at batch 1024 a step runs on one thread.)

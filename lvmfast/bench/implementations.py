@@ -19,6 +19,10 @@ IMPLEMENTATIONS = {
     },
     # Choosing K by BIC: scikit-learn has no grid call; its side fits one after another.
     "GaussianMixtureIC": {"lvmfast": ("lvmfast", "GaussianMixtureIC")},
+    # Missing values: scikit-learn has none; the peer is lvmfast on the complete X.
+    "GaussianMixtureMissing": {
+        "lvmfast": ("lvmfast", "GaussianMixture"), "sklearn": ("lvmfast", "GaussianMixture"),
+    },
     "GaussianNB": {"lvmfast": ("lvmfast", "GaussianNB"), "sklearn": ("sklearn.naive_bayes", "GaussianNB")},
     "GaussianClassifier": {
         "lvmfast": ("lvmfast", "GaussianClassifier"),

@@ -337,16 +337,31 @@ def block_task(function, *args):
 
 
 @on_worker
-def _block_summary(x, w, start):
+def _block_summary(x, w, start, allow_nan=False):
     """Refuse NaN, infinity and overflowing scale in this block (check_scale,
     as the local estimators do for all of X), and bad weights; then its row
     count, per-feature mean and sum of squared deviations (float64), and its
     weights' sum and maximum."""
     where = f" (found in the block of X's rows {start} to {start + x.shape[0] - 1})"
     try:
-        check_scale(x, input_name="X")
+        check_scale(x, input_name="X", allow_nan=allow_nan)
     except ValueError as exc:
         raise ValueError(f"{exc}{where}") from None
+    if allow_nan:  # missing entries: per-feature counts of the observed ones
+        from lvmfast._missing import missing_mask_rows, refuse_empty_rows
+
+        n_missing = missing_mask_rows(x)
+        if n_missing.any():
+            try:
+                refuse_empty_rows(n_missing, x.shape[1])
+            except ValueError as exc:
+                raise ValueError(f"{exc} (the index within the block of X's rows from {start})") from None
+            counts = (~np.isnan(x)).sum(axis=0).astype(np.float64)
+            mean = np.nansum(x, axis=0, dtype=np.float64) / np.maximum(counts, 1)
+            deviations = np.nansum((x - mean) ** 2, axis=0, dtype=np.float64)
+            if not np.isfinite(w).all():
+                raise ValueError(f"Input sample_weight contains NaN or infinity{where}.")
+            return counts, mean, deviations, float(w.sum(dtype=np.float64)), float(w.max(initial=0.0))
     if not np.isfinite(w).all():
         raise ValueError(f"Input sample_weight contains NaN or infinity{where}.")
     if (w < 0).any():
@@ -365,11 +380,19 @@ def _combine_summaries(summaries):
         if mean is None:
             n, mean, m2 = count, block_mean, block_m2
             continue
+        # per feature where the counts are (missing entries), else per row
         total = n + count
+        safe = np.where(np.asarray(total) > 0, total, 1)
         delta = block_mean - mean
-        mean = mean + delta * (count / total)
-        m2 = m2 + block_m2 + delta**2 * (n * count / total)
+        mean = mean + delta * (count / safe)
+        m2 = m2 + block_m2 + delta**2 * (n * count / safe)
         n = total
+    if np.any(np.asarray(n) == 0):
+        columns = np.flatnonzero(np.asarray(n) == 0)
+        raise ValueError(
+            f"X has {columns.size} feature(s) with every entry missing (NaN), column(s) {columns[:10].tolist()}: "
+            "their distribution cannot be learned. Drop these columns."
+        )
     return mean, m2 / n
 
 
@@ -402,7 +425,7 @@ class DaskData:
     persisted when it fits in the cluster's memory (persist='auto';
     cluster_memory: the bytes the workers may hold)."""
 
-    def __init__(self, X, sample_weight, *, weight_dtype, persist="auto", progress=False):
+    def __init__(self, X, sample_weight, *, weight_dtype, persist="auto", progress=False, allow_nan=False):
         # the kernels read C-contiguous blocks (a DataFrame's are Fortran-ordered)
         X = X.map_blocks(np.ascontiguousarray, dtype=X.dtype)
         self.X, self.dtype, self.progress = X, X.dtype, progress
@@ -426,11 +449,13 @@ class DaskData:
             X, weights = dask.persist(X, weights)
             self.X = X
         summaries = [
-            block_task(_block_summary, x, w, int(s))
+            block_task(_block_summary, x, w, int(s), allow_nan)
             for x, w, s in zip(self.row_blocks(X), self.row_blocks(weights), self.starts)
         ]
         _, summaries = run(compute=summaries, progress=progress)
         self.mean, self.variance = _combine_summaries(summaries)
+        # a block with missing entries summarizes them per feature
+        self.has_missing = any(np.ndim(summary[0]) > 0 for summary in summaries)
         total = 0.0
         for summary in summaries:
             total += summary[3]

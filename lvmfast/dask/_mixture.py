@@ -6,7 +6,7 @@ from sklearn.base import _fit_context
 from sklearn.utils._param_validation import StrOptions
 from sklearn.utils.metaestimators import available_if
 
-from lvmfast._gaussian import em_statistics
+from lvmfast._gaussian import LocalEMRows, em_statistics
 from lvmfast._validation import integers, unchanged_on_error
 from lvmfast.dask._core import (
     DaskData, add_tuples, as_dask_rows, as_dask_vector, check_input_features, on_worker, run, tree_sum,
@@ -26,10 +26,21 @@ DASK_INIT_PARAMS = ("kmeans", "k-means++", "random_from_data")
 
 
 @on_worker
-def _em_block(x, w, start, shift, params, covariance_type):
-    """The fused E + M-statistics pass of the local backend, on one block."""
+def _em_block(x, w, start, shift, params, covariance_type, allow_missing=False):
+    """The fused E + M-statistics pass of the local backend, on one block
+    (with missing entries: LocalEMRows' pass, in the frame of the shift)."""
     log_weights, means, precisions_cholesky = params
+    if allow_missing:
+        rows = LocalEMRows(x, w, 1, allow_missing=True, check_columns=False)
+        if rows.incomplete is not None:
+            rows.shift = np.asarray(shift, dtype=np.float64)
+            return rows.em_statistics(log_weights, means, precisions_cholesky, covariance_type)
     return em_statistics(x, shift, w, log_weights, means, precisions_cholesky, covariance_type, 1)
+
+
+# Rows of X the initial responsibilities of a fit with missing entries are
+# drawn on (evenly spaced over X), on the client.
+INITIAL_SAMPLE_ROWS = 100_000
 
 
 @on_worker
@@ -62,14 +73,32 @@ class DaskEMRows:
     """The Dask backend of the EM pass: the attributes and em_statistics of
     lvmfast._gaussian.LocalEMRows, over a dask X's blocks."""
 
-    def __init__(self, data):
+    def __init__(self, data, allow_missing=False):
         self.data, self.dtype = data, data.dtype
         self.shift = data.mean
         self.total_weight = data.total_weight
+        self.allow_missing = allow_missing
+        self.observed_moments = (lambda: (data.mean, data.variance * data.n_samples / max(data.n_samples - 1, 1))) \
+            if allow_missing else None
+
+    def rows_for_initialization(self, n_components):
+        """These rows, or with allow_missing, LocalEMRows on up to
+        INITIAL_SAMPLE_ROWS evenly spaced rows of X (gathered to the client),
+        in this pass's frame (its rows_for_initialization: their complete
+        rows or their mean-filled copy)."""
+        if not self.allow_missing:
+            return self
+        data = self.data
+        indices = np.unique(np.linspace(0, data.n_samples - 1, min(data.n_samples, INITIAL_SAMPLE_ROWS)).astype(np.int64))
+        sample = LocalEMRows(data.rows(indices), np.asarray(data.weights_of(indices), dtype=np.float64), None,
+                             allow_missing=True, check_columns=False)
+        sample.shift = self.shift
+        return sample.rows_for_initialization(n_components)
 
     def em_statistics(self, log_weights, means, precisions_cholesky, covariance_type):
         params = delayed((log_weights, means, precisions_cholesky))
-        parts = self.data.per_block(_em_block, self.shift.astype(self.dtype), params, covariance_type)
+        parts = self.data.per_block(_em_block, self.shift.astype(self.dtype), params, covariance_type,
+                                    self.allow_missing)
         _, (total,) = run(compute=[tree_sum(parts, add_tuples)], progress=self.data.progress)
         nk, s1, s2, log_likelihood = total
         return nk, s1, s2, float(log_likelihood)
@@ -148,14 +177,17 @@ class _DaskMixture(DaskEstimatorMixin):
                 f"n_samples = {n_samples}"
             )
         self._check_initial_parameters(n_features)
-        data = DaskData(X_dask, sample_weight, weight_dtype=np.float64, persist=self.persist, progress=self.progress)
-        fit_rows(self, DaskEMRows(data), warm)
+        data = DaskData(X_dask, sample_weight, weight_dtype=np.float64, persist=self.persist, progress=self.progress,
+                        allow_nan=self.allow_missing)
+        fit_rows(self, DaskEMRows(data, self.allow_missing and data.has_missing), warm)
         self._persisted = data.persisted
         return self
 
     def _initial_statistics(self, rows, random_state):
         """nk, s1, s2 (around the resulting means) of the initial one-hot
         responsibilities, summed on the workers."""
+        if isinstance(rows, LocalEMRows):  # missing entries: drawn on a sample of rows (rows_for_initialization)
+            return super()._initial_statistics(rows, random_state)
         data, shift, k = rows.data, rows.shift, self.n_components
         if self.init_params == "kmeans":
             kmeans = KMeans(k, n_init=1, random_state=random_state, persist=False, progress=self.progress)
@@ -344,6 +376,7 @@ class GaussianMixture(_DaskMixture, local.GaussianMixture):
         warm_start=False,
         verbose=0,
         verbose_interval=10,
+        allow_missing=False,
         sample_size=DEFAULT_SAMPLE_SIZE,
         persist="auto",
         progress=False,
@@ -352,7 +385,7 @@ class GaussianMixture(_DaskMixture, local.GaussianMixture):
             n_components, covariance_type=covariance_type, tol=tol, reg_covar=reg_covar, max_iter=max_iter,
             n_init=n_init, init_params=init_params, weights_init=weights_init, means_init=means_init,
             precisions_init=precisions_init, random_state=random_state, warm_start=warm_start, verbose=verbose,
-            verbose_interval=verbose_interval,
+            verbose_interval=verbose_interval, allow_missing=allow_missing,
         )
         self.sample_size = sample_size
         self.persist = persist
@@ -462,6 +495,7 @@ class BayesianGaussianMixture(_DaskMixture, local_bayesian.BayesianGaussianMixtu
         warm_start=False,
         verbose=0,
         verbose_interval=10,
+        allow_missing=False,
         sample_size=DEFAULT_SAMPLE_SIZE,
         persist="auto",
         progress=False,
@@ -473,7 +507,7 @@ class BayesianGaussianMixture(_DaskMixture, local_bayesian.BayesianGaussianMixtu
             weight_concentration_prior=weight_concentration_prior, mean_precision_prior=mean_precision_prior,
             mean_prior=mean_prior, degrees_of_freedom_prior=degrees_of_freedom_prior,
             covariance_prior=covariance_prior, random_state=random_state, warm_start=warm_start, verbose=verbose,
-            verbose_interval=verbose_interval,
+            verbose_interval=verbose_interval, allow_missing=allow_missing,
         )
         self.sample_size = sample_size
         self.persist = persist

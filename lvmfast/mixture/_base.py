@@ -8,6 +8,7 @@ step, so the same starting point gives the same iterations.
 """
 import numbers
 import time
+from functools import partial
 from abc import ABCMeta, abstractmethod
 import warnings
 from numbers import Real
@@ -24,8 +25,9 @@ from sklearn.utils.validation import check_is_fitted
 from lvmfast._iterate import EMRows, iterate
 from lvmfast._gaussian import (
     COVARIANCE_TYPES, LocalEMRows, check_precisions_fit_dtype, class_statistics, covariances_from_moments,
-    largest_precision, log_prob, moments_around, pooled_scatter,
+    largest_precision, log_prob, log_prob_with_missing, moments_around, pooled_scatter,
 )
+from lvmfast._missing import missing_mask_rows, refuse_empty_rows
 from lvmfast._parallel import blas_single_thread, effective_n_threads
 from lvmfast._validation import check_sample_weight, integers, unchanged_on_error, unit_mean_weights, validate_float_data
 from lvmfast.cluster import KMeans, kmeans_plusplus
@@ -198,7 +200,13 @@ class BaseGaussianMixture(DensityMixin, BaseEstimator, metaclass=ABCMeta):
         "warm_start": ["boolean"],
         "verbose": ["verbose"],
         "verbose_interval": [integers(1)],
+        "allow_missing": ["boolean"],
     }
+
+    def __sklearn_tags__(self):
+        tags = super().__sklearn_tags__()
+        tags.input_tags.allow_nan = bool(self.allow_missing)
+        return tags
 
     # -- initialization -------------------------------------------------------
 
@@ -371,7 +379,7 @@ class BaseGaussianMixture(DensityMixin, BaseEstimator, metaclass=ABCMeta):
     def _fit(self, X, sample_weight):
         """EM; returns the validated X."""
         warm = self.warm_start and hasattr(self, "converged_")
-        X = validate_float_data(self, X, reset=not warm, ensure_min_samples=2)
+        X = validate_float_data(self, X, reset=not warm, ensure_min_samples=2, allow_nan=self.allow_missing)
         n_samples, n_features = X.shape
         if n_samples < self.n_components:
             raise ValueError(
@@ -380,7 +388,7 @@ class BaseGaussianMixture(DensityMixin, BaseEstimator, metaclass=ABCMeta):
             )
         self._check_initial_parameters(n_features)
         sample_weight = unit_mean_weights(check_sample_weight(sample_weight, X, np.float64), X.dtype)
-        fit_rows(self, LocalEMRows(X, sample_weight, effective_n_threads()), warm)
+        fit_rows(self, LocalEMRows(X, sample_weight, effective_n_threads(), allow_missing=self.allow_missing), warm)
         return X
 
     # -- streams --------------------------------------------------------------
@@ -516,10 +524,13 @@ class BaseGaussianMixture(DensityMixin, BaseEstimator, metaclass=ABCMeta):
         chunk_rows = chunk_rows or X.shape[0]
         shift = self._shift
         log_weights = self._scoring_log_weights()
+        if self.allow_missing:  # each row's marginal density over its observed features
+            refuse_empty_rows(missing_mask_rows(X), X.shape[1])
         for start in range(0, X.shape[0], chunk_rows):
             rows = slice(start, min(start + chunk_rows, X.shape[0]))
-            yield (rows, *log_prob(X[rows], shift, self.means_, self.precisions_cholesky_, self.covariance_type,
-                                   log_weights, normalize=True))
+            evaluate = log_prob_with_missing if self.allow_missing else partial(log_prob, normalize=True)
+            yield (rows, *evaluate(X[rows], shift, self.means_, self.precisions_cholesky_, self.covariance_type,
+                                   log_weights))
 
     def _labels(self, X):
         labels = np.empty(X.shape[0], dtype=np.intp)
@@ -529,7 +540,7 @@ class BaseGaussianMixture(DensityMixin, BaseEstimator, metaclass=ABCMeta):
 
     def _fitted_input(self, X):
         check_is_fitted(self)
-        return validate_float_data(self, X, reset=False)
+        return validate_float_data(self, X, reset=False, allow_nan=self.allow_missing)
 
     def _log_likelihoods(self, X):
         out = np.empty(X.shape[0])
@@ -692,7 +703,10 @@ def fit_rows(model: "BaseGaussianMixture", rows: EMRows, warm: bool = False) -> 
             if warm:
                 state, lower_bound = model._fitted_state(shift), model.lower_bound_
             else:
-                state, lower_bound = model._initial_state(rows, random_state), -np.inf
+                # rows with missing entries draw it on the complete (or filled-in) rows
+                initial_rows = rows.rows_for_initialization(model.n_components) if hasattr(
+                    rows, "rows_for_initialization") else rows
+                state, lower_bound = model._initial_state(initial_rows, random_state), -np.inf
             check_precisions_fit_dtype(largest_precision(state["chol"]), dtype)
             started = time.perf_counter()
             state, lower_bound, lower_bounds, converged, n_iter = iterate(

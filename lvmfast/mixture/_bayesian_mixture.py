@@ -142,6 +142,20 @@ class BayesianGaussianMixture(BaseGaussianMixture):
     total_samples : float > 0, default=1e6
         partial_fit: the number of rows the stream stands for; each batch's
         statistics are scaled by total_samples / its total weight.
+    allow_missing : bool, default=False
+        False: NaN in X is refused, as scikit-learn refuses it. True: NaN
+        entries are missing at random and fit by EM for incomplete data:
+        each row is scored by its marginal density over its observed
+        features (in fit, predict, predict_proba, score_samples and score),
+        and the M-step takes the missing entries' conditional means and
+        covariances given the observed ones. Rows with every feature
+        missing are refused (they have nothing to evaluate or learn from),
+        as are, in fit, features with every entry missing. Without NaN in
+        X the fit is that of allow_missing=False, bit for bit. EM converges
+        more slowly on incomplete data: consider a smaller tol. See the
+        user guide's missing values page. The
+        default priors then come from each feature's observed entries (a
+        diagonal covariance_prior).
 
     Attributes
     ----------
@@ -250,6 +264,7 @@ class BayesianGaussianMixture(BaseGaussianMixture):
         learning_decay=0.7,
         learning_offset=10.0,
         total_samples=1e6,
+        allow_missing=False,
     ):
         self.n_components = n_components
         self.covariance_type = covariance_type
@@ -271,6 +286,7 @@ class BayesianGaussianMixture(BaseGaussianMixture):
         self.learning_decay = learning_decay
         self.learning_offset = learning_offset
         self.total_samples = total_samples
+        self.allow_missing = allow_missing
 
     # -- priors -----------------------------------------------------------------
 
@@ -345,6 +361,12 @@ class BayesianGaussianMixture(BaseGaussianMixture):
         their total is n_samples (up to rounding) and the covariance is
         scatter / (n_samples - 1) whatever the scale of the caller's weights."""
         n_features = rows.shift.shape[0]
+        if getattr(rows, "observed_moments", None) is not None:
+            # X with missing entries: each feature's mean and variance over
+            # its observed entries, a diagonal covariance (the pairs observed
+            # together differ from feature to feature)
+            mean, variance = rows.observed_moments()
+            return mean, np.diag(variance)
         nk, s1, s2, _ = rows.em_statistics(np.zeros(1), rows.shift[None, :], np.eye(n_features), "tied")
         total = nk[0]
         offset = s1[0] / total

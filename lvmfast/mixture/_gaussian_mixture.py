@@ -74,6 +74,18 @@ class GaussianMixture(BaseGaussianMixture):
         As scikit-learn's online LatentDirichletAllocation.
     learning_offset : float >= 1, default=10.0
         partial_fit: the offset tau_0 of rho_t, which slows the early steps.
+    allow_missing : bool, default=False
+        False: NaN in X is refused, as scikit-learn refuses it. True: NaN
+        entries are missing at random and fit by EM for incomplete data:
+        each row is scored by its marginal density over its observed
+        features (in fit, predict, predict_proba, score_samples and score),
+        and the M-step takes the missing entries' conditional means and
+        covariances given the observed ones. Rows with every feature
+        missing are refused (they have nothing to evaluate or learn from),
+        as are, in fit, features with every entry missing. Without NaN in
+        X the fit is that of allow_missing=False, bit for bit. EM converges
+        more slowly on incomplete data: consider a smaller tol. See the
+        user guide's missing values page.
 
     Attributes
     ----------
@@ -166,6 +178,7 @@ class GaussianMixture(BaseGaussianMixture):
         verbose_interval=10,
         learning_decay=0.7,
         learning_offset=10.0,
+        allow_missing=False,
     ):
         self.n_components = n_components
         self.covariance_type = covariance_type
@@ -183,6 +196,7 @@ class GaussianMixture(BaseGaussianMixture):
         self.verbose_interval = verbose_interval
         self.learning_decay = learning_decay
         self.learning_offset = learning_offset
+        self.allow_missing = allow_missing
 
     # -- parameters ---------------------------------------------------------
 

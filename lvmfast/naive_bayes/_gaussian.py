@@ -17,10 +17,12 @@ from sklearn.utils.validation import check_is_fitted
 
 from lvmfast._gaussian import (
     COVARIANCE_TYPES, LocalEMRows, check_precisions_fit_dtype, class_statistics, covariances_from_moments,
-    explain_zero_variance, largest_precision, log_likelihood_from_statistics, log_prob, merge_moments, moments_around,
-    pooled_scatter, precision_cholesky,
+    explain_zero_variance, largest_precision, log_likelihood_from_statistics, log_prob, log_prob_with_missing,
+    merge_moments, moments_around, pooled_scatter, precision_cholesky,
 )
 from lvmfast._kernels._responsibilities import log_normalize
+from lvmfast.naive_bayes._missing import check_missing_rows, diagonal_fit, full_fit_em, observed_mean
+from lvmfast._missing import observed_moments
 from lvmfast._iterate import EMRows, iterate
 from lvmfast._parallel import blas_single_thread, effective_n_threads, threads_for_work
 from lvmfast._validation import (
@@ -154,6 +156,13 @@ _SEMI_SUPERVISED_CONSTRAINTS = {
 _SEMI_SUPERVISED_ATTRIBUTES = ("n_iter_", "converged_", "lower_bound_", "lower_bounds_")
 
 
+def _refuse_missing_with_unlabeled(estimator_name):
+    raise ValueError(
+        f"{estimator_name}: X has missing entries (NaN) and y has rows marked unlabeled; fitting both at once "
+        "is not supported. Fit the labeled rows with missing entries, or the unlabeled rows on complete X."
+    )
+
+
 def _unlabeled_rows(y, marker):
     """The rows of y marked unlabeled by `marker` (a boolean mask), or None
     when there are none (or no marker). The marker must be of y's kind of
@@ -210,7 +219,14 @@ def _class_covariances(counts, means, s2, around, covariance_type, reg_covar):
 class _GaussianGenerativeClassifier(ClassifierMixin, BaseEstimator):
     """Prediction shared by the Gaussian classifiers: subclasses set
     classes_, class_prior_, means (_means) and precisions_cholesky in the
-    covariance type _covariance_type."""
+    covariance type _covariance_type. allow_missing (a parameter of both)
+    lets NaN in X be missing entries: predictions use each row's marginal
+    density over its observed features."""
+
+    def __sklearn_tags__(self):
+        tags = super().__sklearn_tags__()
+        tags.input_tags.allow_nan = bool(self.allow_missing)
+        return tags
 
     def _validate_xy(self, X, y, reset):
         """X as the kernels need it, y as discrete labels (a column y is
@@ -218,7 +234,7 @@ class _GaussianGenerativeClassifier(ClassifierMixin, BaseEstimator):
         sorted classes, from the labeled rows only, and each row's class
         index, 0 on unlabeled rows) and the mask of the rows marked
         unlabeled (None when there are none)."""
-        X, y = validate_float_data(self, X, y, reset=reset)
+        X, y = validate_float_data(self, X, y, reset=reset, allow_nan=self.allow_missing)
         with naming_errors("y"):
             # the marker first: an int marker among string labels would
             # otherwise meet scikit-learn's vaguer 'Unknown label type'
@@ -244,6 +260,15 @@ class _GaussianGenerativeClassifier(ClassifierMixin, BaseEstimator):
             labels[~unlabeled] = encoded[1]
             encoded = (encoded[0], labels)
         return X, y, encoded, unlabeled
+
+    def _refuse_missing_in_partial_fit(self, X):
+        """The running statistics of partial_fit count rows per class, not
+        observed entries per class and feature: batches with NaN are refused."""
+        if self.allow_missing and check_missing_rows(X) is not None:
+            raise ValueError(
+                f"{type(self).__name__}.partial_fit: X has missing entries (NaN); partial_fit takes complete "
+                "rows only. fit(X, y) with allow_missing=True fits rows with missing entries."
+            )
 
     def _semi_supervised_em(self, X, weights, labels, unlabeled, n_classes, covariance_type, m_step):
         """EM over the classes of the unlabeled rows, the labeled rows' fixed.
@@ -329,7 +354,7 @@ class _GaussianGenerativeClassifier(ClassifierMixin, BaseEstimator):
 
     def _fitted_input(self, X):
         check_is_fitted(self)
-        return validate_float_data(self, X, reset=False)
+        return validate_float_data(self, X, reset=False, allow_nan=self.allow_missing)
 
     def _joint(self, X, normalize=False):
         """Row-major (n_samples x n_classes) log p(x, class), on rows centered
@@ -338,7 +363,8 @@ class _GaussianGenerativeClassifier(ClassifierMixin, BaseEstimator):
         shift = self._shift
         with np.errstate(divide="ignore"):
             log_prior = np.log(self.class_prior_.astype(np.float64))
-        return log_prob(
+        evaluate = log_prob_with_missing if self.allow_missing else log_prob
+        return evaluate(
             X, shift, self._means(), self._precisions_cholesky(), self._covariance_type, log_prior, direct=True,
             normalize=normalize,
         )
@@ -467,6 +493,14 @@ class GaussianNB(_GaussianGenerativeClassifier):
     tol : float, default=1e-3
         EM stops when the mean log-likelihood per unit of weight gains less
         than this.
+    allow_missing : bool, default=False
+        False: NaN in X is refused, as scikit-learn refuses it. True: NaN
+        entries are missing at random; each class's mean and variance of a
+        feature are those of its observed entries (the exact maximum
+        likelihood: the missing features drop out) and predictions use each row's marginal density
+        over its observed features. A row (or, in fit, a feature) with every
+        entry missing is refused: it has nothing to evaluate or learn from.
+        See the user guide's missing values page.
 
     Attributes
     ----------
@@ -528,14 +562,17 @@ class GaussianNB(_GaussianGenerativeClassifier):
         "priors": ["array-like", None],
         "var_smoothing": [Interval(Real, 0, None, closed="left")],
         **_SEMI_SUPERVISED_CONSTRAINTS,
+        "allow_missing": ["boolean"],
     }
 
-    def __init__(self, *, priors=None, var_smoothing=1e-9, unlabeled=None, max_iter=100, tol=1e-3):
+    def __init__(self, *, priors=None, var_smoothing=1e-9, unlabeled=None, max_iter=100, tol=1e-3,
+                 allow_missing=False):
         self.priors = priors
         self.var_smoothing = var_smoothing
         self.unlabeled = unlabeled
         self.max_iter = max_iter
         self.tol = tol
+        self.allow_missing = allow_missing
 
     @_fit_context(prefer_skip_nested_validation=True)
     @unchanged_on_error
@@ -561,6 +598,11 @@ class GaussianNB(_GaussianGenerativeClassifier):
         """
         self._forget()
         X, y, (classes, labels), unlabeled = self._validate_xy(X, y, reset=True)
+        n_missing = check_missing_rows(X) if self.allow_missing else None
+        if n_missing is not None:
+            if unlabeled is not None:
+                _refuse_missing_with_unlabeled("GaussianNB")
+            return self._fit_missing(X, classes, labels, sample_weight)
         if unlabeled is not None:
             return self._semi_supervised_fit(X, classes, labels, unlabeled, sample_weight)
         self._partial_fit(X, y, classes, sample_weight, labels, final=True)
@@ -581,6 +623,38 @@ class GaussianNB(_GaussianGenerativeClassifier):
             counts, counts[:, None] * theta, second, theta, log_prior, theta, 1.0 / np.sqrt(variances), "diag"
         )
         return total / counts.sum()
+
+    def _fit_missing(self, X, classes, labels, sample_weight):
+        """fit on X with missing entries: each class's weighted mean and
+        variance of each feature over its observed entries; epsilon_ from the
+        largest unweighted variance of a feature's observed entries."""
+        if len(classes) < 2:
+            raise ValueError(f"GaussianNB needs at least 2 classes; y has 1 class: {classes}.")
+        priors = None if self.priors is None else _check_priors(self.priors, len(classes))
+        weights = check_sample_weight(sample_weight, X, X.dtype).astype(np.float64)
+        # unweighted and biased, as scikit-learn's epsilon_ takes the variance
+        mean_all, var_all = observed_moments(X, np.ones(X.shape[0]), ddof=0)
+        epsilon = float(self.var_smoothing * var_all.max())
+        counts, means, variances, _ = diagonal_fit(
+            X, labels, unit_mean_weights(weights, np.float64), len(classes), "diag", 0.0, mean_all
+        )
+        variances = variances + epsilon
+        self._start(classes, len(classes), X.shape[1])
+        if (variances <= 0).any():
+            _refuse_zero_variance(variances, classes, self.var_smoothing)
+        with np.errstate(over="ignore"):
+            check_precisions_fit_dtype(float((1.0 / variances).max()), X.dtype)
+        total = np.bincount(labels, weights=weights, minlength=len(classes))
+        self._class_count, self._total, self.epsilon_, self._shift = total, (float(X.shape[0]), mean_all, var_all), \
+            epsilon, mean_all
+        self.theta_ = (means + mean_all).astype(X.dtype)
+        self.var_ = variances.astype(X.dtype)
+        self.class_count_ = total.astype(X.dtype)
+        prior = total / total.sum() if priors is None else priors
+        self.class_prior_ = prior.astype(X.dtype)
+        joint = self._joint(X).astype(np.float64)
+        self._set_em_attributes(float(weights @ joint[np.arange(X.shape[0]), labels] / weights.sum()))
+        return self
 
     def _semi_supervised_fit(self, X, classes, labels, unlabeled, sample_weight):
         """fit with unlabeled rows: semi-supervised EM whose M-step is naive
@@ -656,6 +730,7 @@ class GaussianNB(_GaussianGenerativeClassifier):
                 f"classes={classes!r} holds the unlabeled marker {self.unlabeled!r}, which is never a class."
             )
         X, y, _, unlabeled = self._validate_xy(X, y, reset=first)
+        self._refuse_missing_in_partial_fit(X)
         if unlabeled is not None:
             # EM revisits every row each iteration; a batch's rows are gone
             # once partial_fit returns.
@@ -789,6 +864,15 @@ class GaussianClassifier(_GaussianGenerativeClassifier):
     tol : float, default=1e-3
         EM stops when the mean log-likelihood per unit of weight gains less
         than this.
+    allow_missing : bool, default=False
+        False: NaN in X is refused, as scikit-learn refuses it. True: NaN
+        entries are missing at random; fit maximizes the likelihood of the
+        observed entries: 'diag' and 'spherical' in closed form (the
+        missing features drop out), 'full' and 'tied' by EM over the
+        missing entries with the classes known (max_iter and tol apply) and predictions use each row's marginal density
+        over its observed features. A row (or, in fit, a feature) with every
+        entry missing is refused: it has nothing to evaluate or learn from.
+        See the user guide's missing values page.
 
     Attributes
     ----------
@@ -846,15 +930,18 @@ class GaussianClassifier(_GaussianGenerativeClassifier):
         "priors": ["array-like", None],
         "reg_covar": [Interval(Real, 0, None, closed="left")],
         **_SEMI_SUPERVISED_CONSTRAINTS,
+        "allow_missing": ["boolean"],
     }
 
-    def __init__(self, covariance_type="full", *, priors=None, reg_covar=0.0, unlabeled=None, max_iter=100, tol=1e-3):
+    def __init__(self, covariance_type="full", *, priors=None, reg_covar=0.0, unlabeled=None, max_iter=100, tol=1e-3,
+                 allow_missing=False):
         self.covariance_type = covariance_type
         self.priors = priors
         self.reg_covar = reg_covar
         self.unlabeled = unlabeled
         self.max_iter = max_iter
         self.tol = tol
+        self.allow_missing = allow_missing
 
     @property
     def _covariance_type(self):
@@ -893,7 +980,12 @@ class GaussianClassifier(_GaussianGenerativeClassifier):
         def m_step(counts, means, s2, around):
             return self._m_step(X, priors, counts, means, s2, around)
 
-        if unlabeled is not None:
+        n_missing = check_missing_rows(X) if self.allow_missing else None
+        if n_missing is not None:
+            if unlabeled is not None:
+                _refuse_missing_with_unlabeled("GaussianClassifier")
+            (prior, means, cov, chol), shift, counts = self._fit_missing(X, n_missing, labels, weights, priors)
+        elif unlabeled is not None:
             _refuse_zero_priors(priors, classes)
             (prior, means, cov, chol), shift, counts = self._semi_supervised_em(
                 X, weights, labels, unlabeled, len(classes), self.covariance_type, m_step
@@ -965,6 +1057,7 @@ class GaussianClassifier(_GaussianGenerativeClassifier):
                 f"was: {self.classes_!r}."
             )
         X, y, _, unlabeled = self._validate_xy(X, y, reset=first)
+        self._refuse_missing_in_partial_fit(X)
         if unlabeled is not None:
             raise ValueError(
                 f"partial_fit takes labeled rows only, but {int(unlabeled.sum())} row(s) of y are marked "
@@ -1039,10 +1132,42 @@ class GaussianClassifier(_GaussianGenerativeClassifier):
         )
         self._set_em_attributes(log_likelihood / counts.sum())
 
+    def _fit_missing(self, X, n_missing, labels, weights, priors):
+        """fit on X with missing entries (see allow_missing): ((prior, means,
+        cov, chol), shift, counts), means in the frame X - shift."""
+        shift = observed_mean(X, n_missing)
+        n_classes = len(self.classes_)
+        if self.covariance_type in ("diag", "spherical"):
+            counts, means, cov, _ = diagonal_fit(X, labels, weights.astype(np.float64), n_classes, self.covariance_type,
+                                                 self.reg_covar, shift)
+            _, means, chol, state = self._model(X, priors, counts, means, cov)
+            joint = log_prob_with_missing(X, shift, means + shift, chol, self.covariance_type, np.log(state[0]),
+                                          normalize=False).astype(np.float64)
+            self._set_em_attributes(float(weights @ joint[np.arange(X.shape[0]), labels] / weights.sum()))
+            return state, shift, counts
+        state, counts, lower_bound, lower_bounds, converged, n_iter = full_fit_em(
+            X, n_missing, labels, weights.astype(np.float64), n_classes, self.covariance_type, self.reg_covar, shift,
+            lambda counts, means, cov: self._model(X, priors, counts, means, cov),
+            lambda counts, means, s2, around: self._m_step(X, priors, counts, means, s2, around),
+            self.max_iter, self.tol,
+        )
+        if n_iter and not converged:
+            warnings.warn(
+                f"EM over the missing entries did not converge in max_iter={self.max_iter} iterations. "
+                "Increase max_iter or tol.", ConvergenceWarning, stacklevel=3,
+            )
+        self._set_em_attributes(lower_bound, n_iter, converged, lower_bounds)
+        return state, shift, counts
+
     def _m_step(self, X, priors, counts, means, s2, around):
         """The maximum-likelihood classes from their statistics (see
         _semi_supervised_em's m_step), reg_covar added, given priors kept."""
         cov = _class_covariances(counts, means, s2, around, self.covariance_type, self.reg_covar)
+        return self._model(X, priors, counts, means, cov)
+
+    def _model(self, X, priors, counts, means, cov):
+        """(log prior, means, precision factors, (prior, means, cov, chol))
+        of classes with these counts, means and covariances."""
         try:
             chol = precision_cholesky(cov, self.covariance_type, self.reg_covar, names=self.classes_.tolist())
         except ValueError:
