@@ -117,6 +117,14 @@ def precisions_from_cholesky(precisions_cholesky, covariance_type):
 # Streams: stepwise EM and stochastic variational inference (partial_fit)
 
 
+def initialization_rows(rows, n_components):
+    """The rows an initial state is drawn on: rows with missing entries
+    offer their complete (or filled-in) rows."""
+    if hasattr(rows, "rows_for_initialization"):
+        return rows.rows_for_initialization(n_components)
+    return rows
+
+
 def stream_batch_statistics(rows, log_weights, means, precisions_cholesky, covariance_type, frame):
     """One batch's E-step statistics per unit of weight, in the stream's
     frame X - frame: (nk, s1, s2, around, mean log-likelihood), nk summing
@@ -423,7 +431,7 @@ class BaseGaussianMixture(DensityMixin, BaseEstimator, metaclass=ABCMeta):
         self
         """
         fitted = hasattr(self, "converged_")
-        X = validate_float_data(self, X, reset=not fitted)
+        X = validate_float_data(self, X, reset=not fitted, allow_nan=self.allow_missing)
         n_samples, n_features = X.shape
         if not fitted and n_samples < max(2, self.n_components):
             raise ValueError(
@@ -431,14 +439,16 @@ class BaseGaussianMixture(DensityMixin, BaseEstimator, metaclass=ABCMeta):
                 f"max(2, n_components) = {max(2, self.n_components)}, got n_samples = {n_samples}."
             )
         weights = check_sample_weight(sample_weight, X, np.float64)
-        rows = LocalEMRows(X, unit_mean_weights(weights, X.dtype), effective_n_threads())
+        rows = LocalEMRows(X, unit_mean_weights(weights, X.dtype), effective_n_threads(),
+                           allow_missing=self.allow_missing)
         stream = getattr(self, "_stream", None)
         with blas_single_thread():
             if not fitted:
                 self._check_initial_parameters(n_features)
                 self._prepare(rows)
                 frame, n_batches, running, previous = rows.shift, 0, None, None
-                state = self._initial_state(rows, check_random_state(self.random_state))
+                state = self._initial_state(initialization_rows(rows, self.n_components),
+                                            check_random_state(self.random_state))
             elif stream is not None and stream["means_"] is self.means_:  # our own last batch
                 frame, n_batches, running, state = stream["frame"], stream["n_batches"], stream["running"], stream["state"]
                 previous = self.lower_bound_
@@ -703,10 +713,8 @@ def fit_rows(model: "BaseGaussianMixture", rows: EMRows, warm: bool = False) -> 
             if warm:
                 state, lower_bound = model._fitted_state(shift), model.lower_bound_
             else:
-                # rows with missing entries draw it on the complete (or filled-in) rows
-                initial_rows = rows.rows_for_initialization(model.n_components) if hasattr(
-                    rows, "rows_for_initialization") else rows
-                state, lower_bound = model._initial_state(initial_rows, random_state), -np.inf
+                state, lower_bound = model._initial_state(initialization_rows(rows, model.n_components),
+                                                          random_state), -np.inf
             check_precisions_fit_dtype(largest_precision(state["chol"]), dtype)
             started = time.perf_counter()
             state, lower_bound, lower_bounds, converged, n_iter = iterate(

@@ -78,7 +78,7 @@ class GaussianMixture(BaseGaussianMixture):
         False: NaN in X is refused, as scikit-learn refuses it. True: NaN
         entries are missing at random and fit by EM for incomplete data:
         each row is scored by its marginal density over its observed
-        features (in fit, predict, predict_proba, score_samples and score),
+        features (in fit, partial_fit, predict, predict_proba, score_samples and score),
         and the M-step takes the missing entries' conditional means and
         covariances given the observed ones. Rows with every feature
         missing are refused (they have nothing to evaluate or learn from),

@@ -290,3 +290,43 @@ def test_fit_after_partial_fit_starts_anew():
     fitted_means = streamed.means_.copy()
     streamed.set_params(learning_offset=1e15).partial_fit(X[:10])
     np.testing.assert_allclose(streamed.means_, fitted_means, rtol=1e-8)
+
+
+# -- missing values in the stream ---------------------------------------------------
+
+
+def rows_with_missing_entries(rng, n, fraction):
+    X = draw(rng, n)
+    X[rng.random(X.shape) < fraction] = np.nan
+    return X[~np.isnan(X).all(axis=1)]
+
+
+@pytest.mark.parametrize("covariance_type", COVARIANCE_TYPES)
+def test_stepwise_em_with_missing_values_is_the_incomplete_data_em_step(covariance_type):
+    # learning_decay=0 makes every step rho = 1: the running statistics are
+    # the batch's, so a partial_fit is one EM iteration for incomplete data
+    # on that batch from the current model, which fit(max_iter=1) also takes.
+    X = rows_with_missing_entries(np.random.default_rng(5), 1500, 0.25)
+    streamed = GaussianMixture(3, covariance_type=covariance_type, allow_missing=True, learning_decay=0.0,
+                               random_state=0).partial_fit(X)
+    one_step = GaussianMixture(3, covariance_type=covariance_type, allow_missing=True, max_iter=1,
+                               weights_init=streamed.weights_, means_init=streamed.means_,
+                               precisions_init=streamed.precisions_)
+    streamed.partial_fit(X)
+    with pytest.warns(Warning):  # ConvergenceWarning: one iteration
+        one_step.fit(X)
+    np.testing.assert_allclose(streamed.weights_, one_step.weights_, rtol=1e-10)
+    np.testing.assert_allclose(streamed.means_, one_step.means_, rtol=1e-10, atol=1e-12)
+    np.testing.assert_allclose(streamed.covariances_, one_step.covariances_, rtol=1e-10, atol=1e-12)
+
+
+@pytest.mark.parametrize("Estimator", [GaussianMixture, BayesianGaussianMixture])
+def test_streams_with_missing_values_need_the_opt_in(Estimator):
+    rng = np.random.default_rng(6)
+    X = rows_with_missing_entries(rng, 600, 0.1)
+    with pytest.raises(ValueError, match="NaN"):
+        Estimator(n_components=3, random_state=0).partial_fit(X)
+    model = Estimator(n_components=3, allow_missing=True, random_state=0)
+    for batch in np.array_split(X, 3):
+        model.partial_fit(batch)
+    assert np.isfinite(model.means_).all() and np.isfinite(model.score_samples(X)).all()
