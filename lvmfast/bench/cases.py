@@ -569,10 +569,26 @@ class MissingValuesMixtureCase(GaussianMixtureCase):
     row misses one or two features, in 16 patterns; 'rows': each entry
     missing at random and every incomplete row conditioned on its own (the
     grouping of shared patterns switched off: the case of patterns that do
-    not repeat). Agreement: none (different data), reported only."""
+    not repeat). Agreement: the fitted model's mean log-likelihood of the
+    complete rows against the complete-data fit's, relative. From the same
+    start the two take different EM paths (at the quick size a row misses
+    up to 40% of its features), so the tolerance is loose (30%; measured
+    0.1% to 23%); missing entries filled with a constant fall far outside
+    it."""
 
     missing = "patterns"
-    tolerance = {"float64": float("inf"), "float32": float("inf")}
+    tolerance = {"float64": 0.3, "float32": 0.3}
+
+    def measure(self, library, repeats=3):
+        result = super().measure(library, repeats)
+        (X, _), _ = self.data()
+        result["summary"]["complete_rows_score"] = float(self._fitter(library, 6)().score(X))
+        return result
+
+    def agreement(self, ours, theirs):
+        d = relative_difference(ours["summary"]["complete_rows_score"], theirs["summary"]["complete_rows_score"])
+        return self._agreement("complete rows' mean log-likelihood, relative difference", d,
+                               f"complete rows' log-likelihood {d:+.1e} relative to the complete-data fit's")
 
     def _make_data(self):
         X, start = super()._make_data()

@@ -32,7 +32,9 @@ def test_each_case_runs_both_libraries_and_they_agree(key, dtype):
     case = tiny_case(key, dtype)
     row = runner.compare(case, n_threads=2, repeats=1)
     assert row["lvmfast"]["implementation"].startswith("lvmfast.")
-    assert row["sklearn"]["implementation"].startswith("sklearn.")
+    # the missing-values cases' peer is lvmfast itself on the complete data
+    peer = "lvmfast." if key.startswith("gmm-missing") else "sklearn."
+    assert row["sklearn"]["implementation"].startswith(peer)
     for library in ("lvmfast", "sklearn"):
         assert row[library]["fit_seconds"] > 0
         if case.step is not None:
@@ -116,7 +118,10 @@ def machine_info():
     return runner.machine(1)
 
 
-@pytest.mark.parametrize("key", list(cases.CASES))
+# The missing-values cases set lvmfast beside itself on complete data, with a
+# loose sanity tolerance; their exactness is tests/mixture/test_missing_values.py's
+# (a NumPy reference EM to 1e-8).
+@pytest.mark.parametrize("key", [key for key in cases.CASES if not key.startswith("gmm-missing")])
 def test_agreement_shows_a_wrong_result(key, monkeypatch, machine_info):
     monkeypatch.setattr(cases, "implementation", wrong_implementations)
     row = runner.compare(tiny_case(key), n_threads=1, repeats=1)
