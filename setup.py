@@ -69,7 +69,7 @@ def extensions():
     compile_args = ["-O3", "-fno-math-errno", "-fopenmp-simd"] + compile_args
     if _env_flag("LVMFAST_MARCH_NATIVE"):
         compile_args.append("-march=native")
-    names = ["_openmp", "_alloc", "_lloyd", "_distances", "_kmeanspp", "_elkan", "_minibatch", "_oversample", "_responsibilities", "_gaussian", "_sparse", "_data"]
+    names = ["_openmp", "_alloc", "_lloyd", "_distances", "_kmeanspp", "_elkan", "_minibatch", "_oversample", "_responsibilities", "_gaussian", "_sparse", "_data", "_hmm"]
     return [
         Extension(
             f"lvmfast._kernels.{name}",
