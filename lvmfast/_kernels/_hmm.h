@@ -16,8 +16,9 @@
  * Returns log p(x), or -INFINITY when the sequence has probability 0
  * under the model (its posteriors are then NaN and xi is left as it was).
  *
- * lvm_hmm_viterbi_{d,s}: the most likely state path, in log space, with
- * the first maximal predecessor on ties. back (T x K ints) is scratch.
+ * lvm_hmm_viterbi_{d,s}: the most likely state path, in log space. Ties go
+ * as hmmlearn breaks them: the first maximal last state, the last maximal
+ * predecessor. back (T x K ints) is scratch.
  * Returns the path's log-probability.
  */
 #ifndef LVM_HMM_H
@@ -106,7 +107,7 @@ static double lvm_hmm_viterbi_##SUFFIX(const TYPE *lp, Py_ssize_t T, Py_ssize_t 
         for (i = 0; i < K; i++) {                                                          \
             for (j = 0; j < K; j++) {                                                      \
                 v = delta[i] + log_trans[i * K + j];                                       \
-                if (v > next[j]) { next[j] = v; back[t * K + j] = (int)i; }                \
+                if (v >= next[j]) { next[j] = v; back[t * K + j] = (int)i; }                \
             }                                                                              \
         }                                                                                  \
         for (j = 0; j < K; j++) next[j] += (double)lp[t * K + j];                          \

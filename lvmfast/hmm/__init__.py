@@ -1,6 +1,7 @@
 """Hidden Markov models with hmmlearn's interface: GaussianHMM and
 CategoricalHMM, on compiled forward-backward and Viterbi kernels."""
 from lvmfast.hmm._base import DECODER_ALGORITHMS, BaseHMM, ConvergenceMonitor
+from lvmfast.hmm._categorical_hmm import CategoricalHMM
 from lvmfast.hmm._gaussian_hmm import GaussianHMM
 
-__all__ = ["BaseHMM", "ConvergenceMonitor", "DECODER_ALGORITHMS", "GaussianHMM"]
+__all__ = ["BaseHMM", "CategoricalHMM", "ConvergenceMonitor", "DECODER_ALGORITHMS", "GaussianHMM"]

@@ -35,7 +35,7 @@ def reference_viterbi(log_frame, startprob, transmat):
     back = np.zeros((T, K), dtype=int)
     for t in range(1, T):
         scores = delta[:, None] + log_a
-        back[t] = scores.argmax(axis=0)
+        back[t] = K - 1 - scores[::-1].argmax(axis=0)  # the last maximal predecessor (hmmlearn's tie rule)
         delta = scores.max(axis=0) + log_frame[t]
     path = np.empty(T, dtype=int)
     path[-1] = delta.argmax()
