@@ -203,7 +203,11 @@ class BaseHMM(BaseEstimator):
         """(n_samples, n_components) log p(x_t | state), C-contiguous, writable."""
         raise NotImplementedError
 
-    def _emission_statistics(self, X, posteriors, sequences):
+    def _fit_emissions(self, X):
+        """The E-step's emissions: (log-probabilities, what _emission_statistics also needs)."""
+        return self._log_emissions(X), None
+
+    def _emission_statistics(self, X, posteriors, sequences, extra):
         return {}
 
     def _emission_m_step(self, stats):
@@ -295,7 +299,8 @@ class BaseHMM(BaseEstimator):
 
     # --- EM -----------------------------------------------------------------
     def _e_step(self, X, sequences):
-        posteriors, seq_log_prob, trans = self._forward_backward(X, sequences)
+        frame, extra = self._fit_emissions(X)
+        posteriors, seq_log_prob, trans = self._forward_backward(X, sequences, frame)
         log_prob = float(seq_log_prob.sum())
         if not np.isfinite(log_prob):
             bad = int(np.flatnonzero(~np.isfinite(seq_log_prob))[0])
@@ -304,7 +309,7 @@ class BaseHMM(BaseEstimator):
         stats = {"nobs": sequences.n_sequences, "start": posteriors[sequences.starts[:-1]].sum(axis=0,
                                                                                             dtype=np.float64),
                  "trans": trans}
-        stats.update(self._emission_statistics(X, posteriors, sequences))
+        stats.update(self._emission_statistics(X, posteriors, sequences, extra))
         return stats, log_prob
 
     def _do_mstep(self, stats):

@@ -119,7 +119,7 @@ class CategoricalHMM(BaseHMM):
         with np.errstate(divide="ignore"):
             return np.ascontiguousarray(np.log(self.emissionprob_).T[X])
 
-    def _emission_statistics(self, X, posteriors, sequences):
+    def _emission_statistics(self, X, posteriors, sequences, extra):
         if "e" not in self.params:
             return {}
         obs = np.empty((self.n_components, self.n_features))

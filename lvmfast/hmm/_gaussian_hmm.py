@@ -58,6 +58,31 @@ def full_covariances(covars, covariance_type, n_components, n_features):
     return np.eye(n_features)[None] * np.ravel(covars)[:, None, None]
 
 
+def posterior_moments(X, shift, posteriors, moments):
+    """The rows' statistics weighted by the posteriors (n_samples, C), in the
+    frame X - shift (shift in X's dtype), summed over fixed blocks of rows in
+    block order: nk (C,), s1 (C, D) and s2 as `moments` (a
+    kernels.Moments) says: (C, D) squares, (C, D, D) outer products, (D, D)
+    scatter of all rows, or None."""
+    n_samples, n_features = X.shape
+    n_columns = posteriors.shape[1]
+    s2_shape = {kernels.Moments.MOMENTS_SQUARES: (n_columns, n_features),
+                kernels.Moments.MOMENTS_OUTER: (n_columns, n_features, n_features),
+                kernels.Moments.MOMENTS_SCATTER: (n_features, n_features)}.get(moments)
+    s2_size = int(np.prod(s2_shape)) if s2_shape else 0
+    plan = plan_blocks(n_samples, row_bytes=(3 * n_features + n_columns) * X.itemsize,
+                       stat_bytes=(n_columns * (n_features + 1) + s2_size) * 8)
+    nk = np.empty((plan.n_blocks, n_columns))
+    s1 = np.empty((plan.n_blocks, n_columns, n_features))
+    s2 = np.empty((plan.n_blocks, max(s2_size, 1)))
+    work = n_samples * n_columns * n_features * (n_features if moments == kernels.Moments.MOMENTS_OUTER else 2)
+    with blas_single_thread():
+        kernels.posterior_moments(X, shift, posteriors, moments, nk, s1, s2, plan.chunk_rows, plan.block_rows,
+                                  threads_for_work(work))
+    s2 = s2[:, :s2_size].sum(axis=0).reshape(s2_shape) if s2_shape else None
+    return nk.sum(axis=0), s1.sum(axis=0), s2
+
+
 class GaussianHMM(BaseHMM):
     """Hidden Markov model with Gaussian emissions (hmmlearn's GaussianHMM).
 
@@ -233,34 +258,14 @@ class GaussianHMM(BaseHMM):
         return _gaussian.log_prob(X, self._shift().astype(X.dtype), self.means_, self._precisions_cholesky(),
                                   self.covariance_type)
 
-    def _emission_statistics(self, X, posteriors, sequences):
+    def _emission_statistics(self, X, posteriors, sequences, extra):
         if "m" not in self.params and "c" not in self.params:
             return {}
-        n_samples, n_features = X.shape
         moments = _MOMENTS[self.covariance_type] if "c" in self.params else kernels.Moments.MOMENTS_NONE
-        shift = self._shift()
-        s2_size = {kernels.Moments.MOMENTS_SQUARES: self.n_components * n_features,
-                   kernels.Moments.MOMENTS_OUTER: self.n_components * n_features * n_features,
-                   kernels.Moments.MOMENTS_SCATTER: n_features * n_features}.get(moments, 0)
-        plan = plan_blocks(n_samples, row_bytes=(3 * n_features + self.n_components) * X.itemsize,
-                           stat_bytes=(self.n_components * (n_features + 1) + s2_size) * 8)
-        nk = np.empty((plan.n_blocks, self.n_components))
-        s1 = np.empty((plan.n_blocks, self.n_components, n_features))
-        s2 = np.empty((plan.n_blocks, max(s2_size, 1)))
-        work = n_samples * self.n_components * n_features * (n_features if moments == kernels.Moments.MOMENTS_OUTER else 2)
-        with blas_single_thread():
-            kernels.posterior_moments(X, shift.astype(X.dtype), posteriors, moments, nk, s1, s2, plan.chunk_rows,
-                                      plan.block_rows, threads_for_work(work))
-        stats = {"shift": shift.astype(X.dtype).astype(np.float64), "post": nk.sum(axis=0),
-                 "s1": s1.sum(axis=0)}
-        if s2_size:
-            s2 = s2[:, :s2_size].sum(axis=0)
-            if moments == kernels.Moments.MOMENTS_SQUARES:
-                s2 = s2.reshape(self.n_components, n_features)
-            elif moments == kernels.Moments.MOMENTS_OUTER:
-                s2 = s2.reshape(self.n_components, n_features, n_features)
-            else:
-                s2 = s2.reshape(n_features, n_features)
+        shift = self._shift().astype(X.dtype)
+        nk, s1, s2 = posterior_moments(X, shift, posteriors, moments)
+        stats = {"shift": shift.astype(np.float64), "post": nk, "s1": s1}
+        if s2 is not None:
             stats["s2"] = s2
         return stats
 
