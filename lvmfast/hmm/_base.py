@@ -12,7 +12,7 @@ from collections import deque
 
 import numpy as np
 from sklearn.base import BaseEstimator
-from sklearn.utils.validation import check_is_fitted, check_random_state
+from sklearn.utils.validation import check_array, check_is_fitted, check_random_state
 
 from lvmfast._iterate import iterate
 from lvmfast._kernels import _hmm as kernels
@@ -196,12 +196,18 @@ class BaseHMM(BaseEstimator):
     # --- subclass hooks -------------------------------------------------
     _emission_names = ()  # the fitted emission attributes (restored when a fit fails)
 
-    def _validate_X(self, X):
-        raise NotImplementedError
+    def _validate_X(self, X, reset):
+        return check_array(X, dtype=[np.float64, np.float32], order="C", input_name="X")
+
+    def _compute_log_likelihood(self, X):
+        """(n_samples, n_components) log p(x_t | state): hmmlearn's extension point."""
+        raise NotImplementedError("Must be overridden in subclass")
 
     def _log_emissions(self, X):
-        """(n_samples, n_components) log p(x_t | state), C-contiguous, writable."""
-        raise NotImplementedError
+        """_compute_log_likelihood as a new C-contiguous array the kernels may
+        overwrite (the subclasses here return theirs directly)."""
+        dtype = X.dtype if X.dtype in (np.float32, np.float64) else np.float64
+        return np.array(self._compute_log_likelihood(X), dtype=dtype, order="C", copy=True)
 
     def _fit_emissions(self, X):
         """The E-step's emissions: (log-probabilities, what _emission_statistics also needs)."""
@@ -214,10 +220,11 @@ class BaseHMM(BaseEstimator):
         pass
 
     def _get_n_fit_scalars_per_param(self):
-        raise NotImplementedError
+        return None
 
     def _generate_samples(self, states, random_state):
-        raise NotImplementedError
+        """Emissions for the drawn states: none in the base class."""
+        return np.empty((states.size, 0))
 
     # --- shared pieces ------------------------------------------------------
     def _needs_init(self, code, name):
@@ -234,11 +241,12 @@ class BaseHMM(BaseEstimator):
             raise ValueError(f"n_components must be a positive integer, got {self.n_components!r}")
         if self.implementation not in IMPLEMENTATIONS:
             raise ValueError(f"implementation must be one of {IMPLEMENTATIONS}, got {self.implementation!r}")
-        if not isinstance(self.n_iter, (int, np.integer)) or self.n_iter < 1:
-            raise ValueError(f"n_iter must be a positive integer, got {self.n_iter!r}")
+        if not isinstance(self.n_iter, (int, np.integer)) or self.n_iter < 0:
+            raise ValueError(f"n_iter must be a non-negative integer, got {self.n_iter!r}")
 
     def _init(self, X, lengths=None):
         """Initialize the parameters init_params names (and any not set)."""
+        self._check_and_set_n_features(X)
         random_state = check_random_state(self.random_state)
         init = 1.0 / self.n_components
         if self._needs_init("s", "startprob_"):
@@ -255,6 +263,10 @@ class BaseHMM(BaseEstimator):
 
     def _init_emissions(self, X, random_state):
         pass
+
+    def _check_and_set_n_features(self, X):
+        if getattr(self, "n_features", None) is None:
+            self.n_features = X.shape[1] if X.ndim == 2 else 1
 
     def _check(self):
         """Validate the parameters: shapes, finiteness, distributions summing to 1."""

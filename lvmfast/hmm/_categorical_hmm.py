@@ -115,6 +115,9 @@ class CategoricalHMM(BaseHMM):
         _check_sum_1("emissionprob_", emissionprob)
         self.emissionprob_ = emissionprob
 
+    def _compute_log_likelihood(self, X):
+        return self._log_emissions(X)
+
     def _log_emissions(self, X):
         with np.errstate(divide="ignore"):
             return np.ascontiguousarray(np.log(self.emissionprob_).T[X])

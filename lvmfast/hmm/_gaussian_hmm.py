@@ -47,6 +47,28 @@ def validate_covars(covars, covariance_type, n_components, name="covars_"):
     return covars
 
 
+def precisions_cholesky_of(covariances):
+    """scikit-learn's precision Cholesky factors (the transposed inverse of
+    each lower Cholesky factor) of a stack of D x D covariances. As hmmlearn,
+    a covariance whose factorization fails gets 1e-7 on its diagonal; one
+    that still fails is an error."""
+    out = np.empty_like(covariances, dtype=np.float64)
+    eye = np.eye(covariances.shape[-1])
+    for k, cv in enumerate(covariances):
+        try:
+            lower = linalg.cholesky(cv, lower=True)
+        except linalg.LinAlgError:
+            try:
+                lower = linalg.cholesky(cv + 1e-7 * eye, lower=True)
+            except linalg.LinAlgError:
+                raise ValueError("'covars' must be symmetric, positive-definite") from None
+        inverse, info = linalg.lapack.dtrtri(lower, lower=1)  # far cheaper than solve_triangular at small D
+        if info != 0:
+            raise ValueError("'covars' must be symmetric, positive-definite")
+        out[k] = inverse.T
+    return out
+
+
 def full_covariances(covars, covariance_type, n_components, n_features):
     """hmmlearn's covars_: every state's D x D covariance."""
     if covariance_type == "full":
@@ -238,21 +260,14 @@ class GaussianHMM(BaseHMM):
         if self.covariance_type in ("spherical", "diag"):
             return 1.0 / np.sqrt(np.maximum(covars, np.finfo(float).tiny))
         stack = covars[None] if self.covariance_type == "tied" else covars
-        out = np.empty_like(stack)
-        eye = np.eye(stack.shape[1])
-        for k, cv in enumerate(stack):
-            try:
-                chol = linalg.cholesky(cv, lower=True)
-            except linalg.LinAlgError:
-                try:
-                    chol = linalg.cholesky(cv + 1e-7 * eye, lower=True)
-                except linalg.LinAlgError:
-                    raise ValueError("'covars' must be symmetric, positive-definite") from None
-            out[k] = linalg.solve_triangular(chol, eye, lower=True).T
+        out = precisions_cholesky_of(stack)
         return out[0] if self.covariance_type == "tied" else out
 
     def _shift(self):
         return np.asarray(self.means_, dtype=np.float64).mean(axis=0)
+
+    def _compute_log_likelihood(self, X):
+        return self._log_emissions(X)
 
     def _log_emissions(self, X):
         return _gaussian.log_prob(X, self._shift().astype(X.dtype), self.means_, self._precisions_cholesky(),

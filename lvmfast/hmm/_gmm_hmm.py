@@ -7,7 +7,7 @@ from sklearn.utils.validation import check_array
 from lvmfast import _gaussian
 from lvmfast._kernels import _hmm as kernels
 from lvmfast.hmm._base import BaseHMM, _check_finite, _check_sum_1
-from lvmfast.hmm._gaussian_hmm import COVARIANCE_TYPES, posterior_moments
+from lvmfast.hmm._gaussian_hmm import COVARIANCE_TYPES, posterior_moments, precisions_cholesky_of
 
 _log_name = "lvmfast.hmm"
 
@@ -218,17 +218,7 @@ class GMMHMM(BaseHMM):
         else:
             kind = "full"
             stack = np.repeat(covars, nm, axis=0) if self.covariance_type == "tied" else covars.reshape(-1, nf, nf)
-            chol = np.empty_like(stack)
-            eye = np.eye(nf)
-            for k, cv in enumerate(stack):
-                try:
-                    lower = linalg.cholesky(cv, lower=True)
-                except linalg.LinAlgError:
-                    try:
-                        lower = linalg.cholesky(cv + 1e-7 * eye, lower=True)
-                    except linalg.LinAlgError:
-                        raise ValueError("'covars' must be symmetric, positive-definite") from None
-                chol[k] = linalg.solve_triangular(lower, eye, lower=True).T
+            chol = precisions_cholesky_of(stack)
         with np.errstate(divide="ignore"):
             log_weights = np.log(self.weights_).ravel()
         shift = means.mean(axis=0).astype(X.dtype)
@@ -239,6 +229,9 @@ class GMMHMM(BaseHMM):
         with np.errstate(under="ignore"):
             return np.ascontiguousarray(logsumexp(components.reshape(n_samples, self.n_components, self.n_mix),
                                                   axis=2))
+
+    def _compute_log_likelihood(self, X):
+        return self._log_emissions(X)
 
     def _log_emissions(self, X):
         return self._state_log_densities(self._component_log_densities(X))

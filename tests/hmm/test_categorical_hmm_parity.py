@@ -1,10 +1,19 @@
 """CategoricalHMM against hmmlearn's from the same initial parameters."""
 import numpy as np
 import pytest
+from threadpoolctl import threadpool_limits
 
 from lvmfast.hmm import CategoricalHMM
 
 hmm = pytest.importorskip("hmmlearn.hmm")
+
+
+@pytest.fixture(autouse=True)
+def _single_threaded_blas():
+    """hmmlearn solves a small triangular system per state and sequence; a
+    threaded BLAS spends milliseconds on each on a loaded machine."""
+    with threadpool_limits(1, user_api="blas"):
+        yield
 
 LENGTHS = [60, 90, 1, 49]
 

@@ -10,6 +10,14 @@ from lvmfast.hmm import GaussianHMM
 
 hmm = pytest.importorskip("hmmlearn.hmm")
 
+
+@pytest.fixture(autouse=True)
+def _single_threaded_blas():
+    """hmmlearn solves a small triangular system per state and sequence; a
+    threaded BLAS spends milliseconds on each on a loaded machine."""
+    with threadpool_limits(1, user_api="blas"):
+        yield
+
 K, D = 3, 2
 LENGTHS = [100, 150, 50, 100]
 
