@@ -13,6 +13,8 @@
  * sum_t alpha_t(i) b_{t+1}(j) beta_{t+1}(j) / c_{t+1}; the expected
  * transition counts are xi(i, j) * A(i, j), applied once by the caller,
  * so no T x K x K array exists.
+ * trans_t is trans transposed (the backward message is A tmp, by columns).
+ * Each routine is built for baseline x86-64 and for AVX2, picked by the CPU.
  * Returns log p(x), or -INFINITY when the sequence has probability 0
  * under the model (its posteriors are then NaN and xi is left as it was).
  *
@@ -28,23 +30,48 @@
 #include <stddef.h>
 #include <string.h>
 #include <Python.h>
+#include "_gaussian.h" /* lvm_exp_* on vector lanes, _core.h's dispatch */
 
-#define LVM_HMM_DEFINE(SUFFIX, TYPE)                                                        \
-static double lvm_hmm_fb_##SUFFIX(TYPE *lp, Py_ssize_t T, Py_ssize_t K,                    \
-                                  const double *start, const double *trans, double *alpha, \
-                                  double *scale, double *beta, double *tmp, double *xi)    \
+/* x[i] = exp(x[i]) for i < n (x[i] <= 0), on vector lanes: 2 doubles (4
+ * floats) in the baseline build, 4 (8) with AVX2. */
+#define LVM_HMM_EXP_LANES(SUFFIX, T, VT, VTU, W, ISA)                                     \
+ISA static void lvm_hmm_exp_##SUFFIX(T *x, Py_ssize_t n)                                  \
+{                                                                                          \
+    Py_ssize_t i = 0;                                                                      \
+    for (; i + (W) <= n; i += (W)) *(VTU *)(x + i) = lvm_exp_##VT(*(VTU *)(x + i));        \
+    for (; i < n; i++) x[i] = (T)exp((double)x[i]);                                        \
+}
+LVM_HMM_EXP_LANES(d_base, double, lvm_d2, lvm_d2u, 2, )
+LVM_HMM_EXP_LANES(s_base, float, lvm_f4, lvm_f4u, 4, )
+#if defined(__x86_64__)
+LVM_HMM_EXP_LANES(d_avx2, double, lvm_d4, lvm_d4u, 4, LVM_TARGET("avx2"))
+LVM_HMM_EXP_LANES(s_avx2, float, lvm_f8, lvm_f8u, 8, LVM_TARGET("avx2"))
+#endif
+
+#define LVM_HMM_DEFINE(SUFFIX, TYPE, EXP, ISA)                                              \
+ISA static double lvm_hmm_fb_##SUFFIX(TYPE *restrict lp, Py_ssize_t T, Py_ssize_t K,       \
+                                  const double *restrict start, const double *restrict trans, \
+                                  const double *restrict trans_t, double *restrict alpha,  \
+                                  double *restrict scale, double *restrict beta,           \
+                                  double *restrict tmp, double *restrict xi)               \
 {                                                                                          \
     Py_ssize_t t, i, j;                                                                    \
     double log_prob = 0.0, c, m, a, s;                                                     \
     TYPE *row;                                                                             \
     double *cur, *prev;                                                                    \
+    /* each step's emissions relative to their maximum, exponentiated on lanes */          \
     for (t = 0; t < T; t++) {                                                              \
         row = lp + t * K;                                                                  \
-        cur = alpha + t * K;                                                               \
         m = -INFINITY;                                                                     \
         for (j = 0; j < K; j++) if ((double)row[j] > m) m = (double)row[j];                \
         if (!(m > -INFINITY)) goto impossible;                                             \
-        for (j = 0; j < K; j++) row[j] = (TYPE)exp((double)row[j] - m);                    \
+        for (j = 0; j < K; j++) row[j] = (TYPE)((double)row[j] - m);                       \
+        log_prob += m;                                                                     \
+    }                                                                                      \
+    EXP(lp, T * K);                                                                        \
+    for (t = 0; t < T; t++) {                                                              \
+        row = lp + t * K;                                                                  \
+        cur = alpha + t * K;                                                               \
         if (t == 0) {                                                                      \
             for (j = 0; j < K; j++) cur[j] = start[j] * (double)row[j];                    \
         } else {                                                                           \
@@ -60,9 +87,10 @@ static double lvm_hmm_fb_##SUFFIX(TYPE *lp, Py_ssize_t T, Py_ssize_t K,         
         c = 0.0;                                                                           \
         for (j = 0; j < K; j++) c += cur[j];                                               \
         if (!(c > 0.0)) goto impossible;                                                   \
-        for (j = 0; j < K; j++) cur[j] /= c;                                               \
-        scale[t] = c;                                                                      \
-        log_prob += log(c) + m;                                                            \
+        a = 1.0 / c;                                                                       \
+        for (j = 0; j < K; j++) cur[j] *= a;                                               \
+        scale[t] = a; /* 1 / c_t */                                                        \
+        log_prob += log(c);                                                                \
     }                                                                                      \
     for (j = 0; j < K; j++) beta[j] = 1.0;                                                 \
     for (t = T - 1; t >= 0; t--) {                                                         \
@@ -70,21 +98,23 @@ static double lvm_hmm_fb_##SUFFIX(TYPE *lp, Py_ssize_t T, Py_ssize_t K,         
         cur = alpha + t * K;                                                               \
         if (t > 0) {                                                                       \
             /* tmp = b_t * beta_t / c_t, read before row t is overwritten */               \
-            for (j = 0; j < K; j++) tmp[j] = (double)row[j] * beta[j] / scale[t];          \
+            for (j = 0; j < K; j++) tmp[j] = (double)row[j] * beta[j] * scale[t];          \
         }                                                                                  \
         s = 0.0;                                                                           \
         for (j = 0; j < K; j++) s += cur[j] * beta[j];                                     \
-        for (j = 0; j < K; j++) row[j] = (TYPE)(cur[j] * beta[j] / s);                     \
+        s = 1.0 / s;                                                                       \
+        for (j = 0; j < K; j++) row[j] = (TYPE)(cur[j] * beta[j] * s);                     \
         if (t == 0) break;                                                                 \
         prev = cur - K;                                                                    \
         for (i = 0; i < K; i++) {                                                          \
             a = prev[i];                                                                   \
-            c = 0.0;                                                                       \
-            for (j = 0; j < K; j++) {                                                      \
-                xi[i * K + j] += a * tmp[j];                                               \
-                c += trans[i * K + j] * tmp[j];                                            \
-            }                                                                              \
-            beta[i] = c;                                                                   \
+            for (j = 0; j < K; j++) xi[i * K + j] += a * tmp[j];                           \
+        }                                                                                  \
+        /* beta = A tmp, as axpys over A's columns (rows of trans_t) */                    \
+        for (i = 0; i < K; i++) beta[i] = 0.0;                                             \
+        for (j = 0; j < K; j++) {                                                          \
+            a = tmp[j];                                                                    \
+            for (i = 0; i < K; i++) beta[i] += a * trans_t[j * K + i];                     \
         }                                                                                  \
     }                                                                                      \
     return log_prob;                                                                       \
@@ -93,7 +123,7 @@ impossible:                                                                     
     return -INFINITY;                                                                      \
 }                                                                                          \
                                                                                            \
-static double lvm_hmm_viterbi_##SUFFIX(const TYPE *lp, Py_ssize_t T, Py_ssize_t K,         \
+ISA static double lvm_hmm_viterbi_##SUFFIX(const TYPE *restrict lp, Py_ssize_t T, Py_ssize_t K,         \
                                        const double *log_start, const double *log_trans,   \
                                        double *delta, double *next, int *back,             \
                                        Py_ssize_t *path)                                   \
@@ -120,7 +150,26 @@ static double lvm_hmm_viterbi_##SUFFIX(const TYPE *lp, Py_ssize_t T, Py_ssize_t 
     return best;                                                                           \
 }
 
-LVM_HMM_DEFINE(d, double)
-LVM_HMM_DEFINE(s, float)
+LVM_HMM_DEFINE(d_base, double, lvm_hmm_exp_d_base, )
+LVM_HMM_DEFINE(s_base, float, lvm_hmm_exp_s_base, )
+#if defined(__x86_64__)
+LVM_HMM_DEFINE(d_avx2, double, lvm_hmm_exp_d_avx2, LVM_TARGET("avx2"))
+LVM_HMM_DEFINE(s_avx2, float, lvm_hmm_exp_s_avx2, LVM_TARGET("avx2"))
+#define LVM_HMM_PICK(NAME, ARGS) return lvm_cpu_level() >= 1 ? NAME##_avx2 ARGS : NAME##_base ARGS
+#else
+#define LVM_HMM_PICK(NAME, ARGS) return NAME##_base ARGS
+#endif
+
+#define LVM_HMM_DISPATCH(SUFFIX, TYPE)                                                      \
+static double lvm_hmm_fb_##SUFFIX(TYPE *lp, Py_ssize_t T, Py_ssize_t K, const double *start,  \
+                                  const double *trans, const double *trans_t, double *alpha, \
+                                  double *scale, double *beta, double *tmp, double *xi)    \
+{ LVM_HMM_PICK(lvm_hmm_fb_##SUFFIX, (lp, T, K, start, trans, trans_t, alpha, scale, beta, tmp, xi)); } \
+static double lvm_hmm_viterbi_##SUFFIX(const TYPE *lp, Py_ssize_t T, Py_ssize_t K,         \
+                                       const double *log_start, const double *log_trans,   \
+                                       double *delta, double *next, int *back, Py_ssize_t *path) \
+{ LVM_HMM_PICK(lvm_hmm_viterbi_##SUFFIX, (lp, T, K, log_start, log_trans, delta, next, back, path)); }
+LVM_HMM_DISPATCH(d, double)
+LVM_HMM_DISPATCH(s, float)
 
 #endif

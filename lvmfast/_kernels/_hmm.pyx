@@ -18,11 +18,11 @@ from lvmfast._kernels._rows cimport center_rows
 
 cdef extern from "_hmm.h" nogil:
     double lvm_hmm_fb_d(double *lp, Py_ssize_t T, Py_ssize_t K, const double *start,
-                        const double *trans, double *alpha, double *scale, double *beta,
-                        double *tmp, double *xi)
+                        const double *trans, const double *trans_t, double *alpha, double *scale,
+                        double *beta, double *tmp, double *xi)
     double lvm_hmm_fb_s(float *lp, Py_ssize_t T, Py_ssize_t K, const double *start,
-                        const double *trans, double *alpha, double *scale, double *beta,
-                        double *tmp, double *xi)
+                        const double *trans, const double *trans_t, double *alpha, double *scale,
+                        double *beta, double *tmp, double *xi)
     double lvm_hmm_viterbi_d(const double *lp, Py_ssize_t T, Py_ssize_t K, const double *log_start,
                              const double *log_trans, double *delta, double *next, int *back,
                              Py_ssize_t *path)
@@ -87,7 +87,13 @@ def forward_backward(floating[:, ::1] frame not None, const Py_ssize_t[::1] seq_
     if block_xi.shape[0] != n_blocks or block_xi.shape[1] != K or block_xi.shape[2] != K:
         raise ValueError(f"{name}: block_xi must have shape ({n_blocks}, {K}, {K})")
     check_positive(name, "n_threads", n_threads)
-    cdef Py_ssize_t b, s, T, n_alpha
+    cdef Py_ssize_t b, s, T, i, j
+    cdef double *trans_t = <double *> lvm_alloc(K * K * sizeof(double))
+    if trans_t == NULL:
+        raise MemoryError(f"{name}: could not allocate the transposed transitions")
+    for i in range(K):
+        for j in range(K):
+            trans_t[j * K + i] = transmat[i, j]
     cdef double *alpha
     cdef double *scale
     cdef double *small
@@ -110,15 +116,16 @@ def forward_backward(floating[:, ::1] frame not None, const Py_ssize_t[::1] seq_
                     T = seq_starts[s + 1] - seq_starts[s]
                     if floating is double:
                         seq_log_prob[s] = lvm_hmm_fb_d(&frame[seq_starts[s], 0], T, K, &startprob[0],
-                                                       &transmat[0, 0], alpha, scale, small, small + K,
+                                                       &transmat[0, 0], trans_t, alpha, scale, small, small + K,
                                                        &block_xi[b, 0, 0])
                     else:
                         seq_log_prob[s] = lvm_hmm_fb_s(&frame[seq_starts[s], 0], T, K, &startprob[0],
-                                                       &transmat[0, 0], alpha, scale, small, small + K,
+                                                       &transmat[0, 0], trans_t, alpha, scale, small, small + K,
                                                        &block_xi[b, 0, 0])
             lvm_free(alpha)
             lvm_free(scale)
         lvm_free(small)
+    lvm_free(trans_t)
     raise_if_failed(failed, name)
 
 

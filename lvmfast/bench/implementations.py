@@ -24,6 +24,8 @@ IMPLEMENTATIONS = {
         "lvmfast": ("lvmfast", "GaussianClassifier"),
         "sklearn": ("sklearn.discriminant_analysis", "QuadraticDiscriminantAnalysis"),
     },
+    # Hidden Markov models: the peer slot ("sklearn") holds hmmlearn's classes.
+    "GaussianHMM": {"lvmfast": ("lvmfast.hmm", "GaussianHMM"), "sklearn": ("hmmlearn.hmm", "GaussianHMM")},
 }
 LIBRARIES = ("lvmfast", "sklearn")
 
