@@ -77,10 +77,16 @@ ISA static double lvm_hmm_fb_##SUFFIX(TYPE *restrict lp, Py_ssize_t T, Py_ssize_
         } else {                                                                           \
             prev = cur - K;                                                                \
             for (j = 0; j < K; j++) cur[j] = 0.0;                                          \
-            for (i = 0; i < K; i++) {                                                      \
+            /* two predecessors per pass: half the dependent adds per state */             \
+            for (i = 0; i + 1 < K; i += 2) {                                               \
                 a = prev[i];                                                               \
-                if (a == 0.0) continue;                                                    \
-                for (j = 0; j < K; j++) cur[j] += a * trans[i * K + j];                    \
+                s = prev[i + 1];                                                           \
+                for (j = 0; j < K; j++)                                                    \
+                    cur[j] += a * trans[i * K + j] + s * trans[(i + 1) * K + j];           \
+            }                                                                              \
+            if (K & 1) {                                                                   \
+                a = prev[K - 1];                                                           \
+                for (j = 0; j < K; j++) cur[j] += a * trans[(K - 1) * K + j];              \
             }                                                                              \
             for (j = 0; j < K; j++) cur[j] *= (double)row[j];                              \
         }                                                                                  \
@@ -112,9 +118,15 @@ ISA static double lvm_hmm_fb_##SUFFIX(TYPE *restrict lp, Py_ssize_t T, Py_ssize_
         }                                                                                  \
         /* beta = A tmp, as axpys over A's columns (rows of trans_t) */                    \
         for (i = 0; i < K; i++) beta[i] = 0.0;                                             \
-        for (j = 0; j < K; j++) {                                                          \
+        for (j = 0; j + 1 < K; j += 2) {                                                   \
             a = tmp[j];                                                                    \
-            for (i = 0; i < K; i++) beta[i] += a * trans_t[j * K + i];                     \
+            s = tmp[j + 1];                                                                \
+            for (i = 0; i < K; i++)                                                        \
+                beta[i] += a * trans_t[j * K + i] + s * trans_t[(j + 1) * K + i];          \
+        }                                                                                  \
+        if (K & 1) {                                                                       \
+            a = tmp[K - 1];                                                                \
+            for (i = 0; i < K; i++) beta[i] += a * trans_t[(K - 1) * K + i];               \
         }                                                                                  \
     }                                                                                      \
     return log_prob;                                                                       \
