@@ -20,7 +20,7 @@
  *
  * lvm_hmm_viterbi_{d,s}: the most likely state path, in log space. Ties go
  * as hmmlearn breaks them: the first maximal last state, the last maximal
- * predecessor. back (T x K ints) is scratch.
+ * predecessor. back (T x K ints) and arg (K) are scratch.
  * Returns the path's log-probability.
  */
 #ifndef LVM_HMM_H
@@ -135,24 +135,32 @@ impossible:                                                                     
     return -INFINITY;                                                                      \
 }                                                                                          \
                                                                                            \
-ISA static double lvm_hmm_viterbi_##SUFFIX(const TYPE *restrict lp, Py_ssize_t T, Py_ssize_t K,         \
-                                       const double *log_start, const double *log_trans,   \
-                                       double *delta, double *next, int *back,             \
-                                       Py_ssize_t *path)                                   \
+ISA static double lvm_hmm_viterbi_##SUFFIX(const TYPE *restrict lp, Py_ssize_t T, Py_ssize_t K, \
+                                       const double *restrict log_start,                   \
+                                       const double *restrict log_trans, double *delta,    \
+                                       double *next, double *restrict arg, int *restrict back, \
+                                       Py_ssize_t *restrict path)                          \
 {                                                                                          \
     Py_ssize_t t, i, j, best_i;                                                            \
-    double v, best;                                                                        \
+    double v, best, d, di;                                                                 \
     double *swap;                                                                          \
     for (j = 0; j < K; j++) delta[j] = log_start[j] + (double)lp[j];                       \
     for (t = 1; t < T; t++) {                                                              \
-        for (j = 0; j < K; j++) { next[j] = -INFINITY; back[t * K + j] = 0; }              \
+        for (j = 0; j < K; j++) { next[j] = -INFINITY; arg[j] = 0.0; }                     \
+        /* branch-free max and argmax (the predecessor as a double), on lanes */           \
         for (i = 0; i < K; i++) {                                                          \
+            d = delta[i];                                                                  \
+            di = (double)i;                                                                \
             for (j = 0; j < K; j++) {                                                      \
-                v = delta[i] + log_trans[i * K + j];                                       \
-                if (v >= next[j]) { next[j] = v; back[t * K + j] = (int)i; }                \
+                v = d + log_trans[i * K + j];                                              \
+                arg[j] = v >= next[j] ? di : arg[j];                                       \
+                next[j] = v >= next[j] ? v : next[j];                                      \
             }                                                                              \
         }                                                                                  \
-        for (j = 0; j < K; j++) next[j] += (double)lp[t * K + j];                          \
+        for (j = 0; j < K; j++) {                                                          \
+            back[t * K + j] = (int)arg[j];                                                 \
+            next[j] += (double)lp[t * K + j];                                              \
+        }                                                                                  \
         swap = delta; delta = next; next = swap;                                           \
     }                                                                                      \
     best = -INFINITY; best_i = 0;                                                          \
@@ -179,8 +187,9 @@ static double lvm_hmm_fb_##SUFFIX(TYPE *lp, Py_ssize_t T, Py_ssize_t K, const do
 { LVM_HMM_PICK(lvm_hmm_fb_##SUFFIX, (lp, T, K, start, trans, trans_t, alpha, scale, beta, tmp, xi)); } \
 static double lvm_hmm_viterbi_##SUFFIX(const TYPE *lp, Py_ssize_t T, Py_ssize_t K,         \
                                        const double *log_start, const double *log_trans,   \
-                                       double *delta, double *next, int *back, Py_ssize_t *path) \
-{ LVM_HMM_PICK(lvm_hmm_viterbi_##SUFFIX, (lp, T, K, log_start, log_trans, delta, next, back, path)); }
+                                       double *delta, double *next, double *arg, int *back,  \
+                                       Py_ssize_t *path)                                   \
+{ LVM_HMM_PICK(lvm_hmm_viterbi_##SUFFIX, (lp, T, K, log_start, log_trans, delta, next, arg, back, path)); }
 LVM_HMM_DISPATCH(d, double)
 LVM_HMM_DISPATCH(s, float)
 

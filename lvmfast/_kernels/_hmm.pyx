@@ -24,11 +24,11 @@ cdef extern from "_hmm.h" nogil:
                         const double *trans, const double *trans_t, double *alpha, double *scale,
                         double *beta, double *tmp, double *xi)
     double lvm_hmm_viterbi_d(const double *lp, Py_ssize_t T, Py_ssize_t K, const double *log_start,
-                             const double *log_trans, double *delta, double *next, int *back,
-                             Py_ssize_t *path)
+                             const double *log_trans, double *delta, double *next, double *arg,
+                             int *back, Py_ssize_t *path)
     double lvm_hmm_viterbi_s(const float *lp, Py_ssize_t T, Py_ssize_t K, const double *log_start,
-                             const double *log_trans, double *delta, double *next, int *back,
-                             Py_ssize_t *path)
+                             const double *log_trans, double *delta, double *next, double *arg,
+                             int *back, Py_ssize_t *path)
 
 # What posterior_moments sums besides the counts and first moments.
 cpdef enum Moments:
@@ -151,7 +151,7 @@ def viterbi(const floating[:, ::1] frame not None, const Py_ssize_t[::1] seq_sta
     cdef double *small
     cdef int failed = 0
     with nogil, parallel(num_threads=n_threads):
-        small = <double *> lvm_alloc(2 * K * sizeof(double))
+        small = <double *> lvm_alloc(3 * K * sizeof(double))
         if small == NULL:
             lvm_flag(&failed)
         for b in prange(n_blocks, schedule="dynamic"):
@@ -166,11 +166,11 @@ def viterbi(const floating[:, ::1] frame not None, const Py_ssize_t[::1] seq_sta
                     T = seq_starts[s + 1] - seq_starts[s]
                     if floating is double:
                         seq_log_prob[s] = lvm_hmm_viterbi_d(&frame[seq_starts[s], 0], T, K, &log_startprob[0],
-                                                            &log_transmat[0, 0], small, small + K, back,
+                                                            &log_transmat[0, 0], small, small + K, small + 2 * K, back,
                                                             &path[seq_starts[s]])
                     else:
                         seq_log_prob[s] = lvm_hmm_viterbi_s(&frame[seq_starts[s], 0], T, K, &log_startprob[0],
-                                                            &log_transmat[0, 0], small, small + K, back,
+                                                            &log_transmat[0, 0], small, small + K, small + 2 * K, back,
                                                             &path[seq_starts[s]])
             lvm_free(back)
         lvm_free(small)
