@@ -29,6 +29,7 @@ import types
 import warnings
 from pathlib import Path
 
+import numpy as np
 import pytest
 
 hmmlearn = pytest.importorskip("hmmlearn")
@@ -112,7 +113,13 @@ def build_module(name, config):
     module = types.ModuleType(MODULE_PREFIX + name)
     module.__file__ = str(path)
     sys.modules[module.__name__] = module
-    exec(compile(tree, str(path), "exec", dont_inherit=True), module.__dict__)
+    # hmmlearn.tests sets np.seterr(all="warn") on import: kept to these tests
+    # (conftest.py), not left on the rest of the session
+    saved = np.geterr()
+    try:
+        exec(compile(tree, str(path), "exec", dont_inherit=True), module.__dict__)
+    finally:
+        np.seterr(**saved)
     return module
 
 
