@@ -9,7 +9,6 @@ from lvmfast._kernels import _hmm as kernels
 from lvmfast.hmm._base import BaseHMM, _check_finite, _check_sum_1
 from lvmfast.hmm._gaussian_hmm import COVARIANCE_TYPES, posterior_moments, precisions_cholesky_of
 
-_log_name = "lvmfast.hmm"
 
 
 def _outer(x):
