@@ -10,7 +10,6 @@ from lvmfast.hmm._base import BaseHMM, _check_finite, _check_sum_1
 from lvmfast.hmm._gaussian_hmm import COVARIANCE_TYPES, posterior_moments, precisions_cholesky_of
 
 
-
 def _outer(x):
     return x[..., :, None] * x[..., None, :]
 
