@@ -70,7 +70,7 @@ def extensions():
     if _env_flag("LVMFAST_MARCH_NATIVE"):
         compile_args.append("-march=native")
     names = ["_openmp", "_alloc", "_lloyd", "_distances", "_kmeanspp", "_elkan", "_minibatch", "_oversample",
-             "_responsibilities", "_gaussian", "_sparse", "_data", "_missing", "_factor", "_kde"]
+             "_responsibilities", "_gaussian", "_sparse", "_data", "_missing", "_factor", "_kde", "_hmm"]
     return [
         Extension(
             f"lvmfast._kernels.{name}",

@@ -39,13 +39,15 @@ class EMRows(Protocol):
         ...
 
 
-def iterate(statistics_of, m_step, state, lower_bound, max_iter, tol, on_iteration=None):
+def iterate(statistics_of, m_step, state, lower_bound, max_iter, tol, on_iteration=None, converged_after=None):
     """Run up to max_iter iterations from `state` (whose lower bound is
     `lower_bound`, -inf for a fresh start).
 
     statistics_of(state) returns the pass's statistics under state;
     m_step(statistics, state) returns the next state and the lower bound;
-    on_iteration(n_iter, change), if given, is called after each iteration.
+    on_iteration(n_iter, change), if given, is called after each iteration;
+    converged_after(lower_bounds), if given, replaces the test |change| < tol
+    (the HMMs' monitor_ decides, as hmmlearn's ConvergenceMonitor does).
 
     Returns (state, lower_bound, lower_bounds, converged, n_iter):
     lower_bounds holds the bound after each iteration; converged says
@@ -58,7 +60,7 @@ def iterate(statistics_of, m_step, state, lower_bound, max_iter, tol, on_iterati
         change = lower_bound - previous
         if on_iteration is not None:
             on_iteration(n_iter, change)
-        if abs(change) < tol:
+        if (abs(change) < tol) if converged_after is None else converged_after(lower_bounds):
             converged = True
             break
     return state, lower_bound, lower_bounds, converged, n_iter

@@ -35,7 +35,7 @@ def relative_difference(ours, theirs):
 
 
 SIZE_LETTERS = {"n_samples": "N", "n_features": "D", "n_components": "K", "n_classes": "classes",
-                "nnz_per_row": "nnz/row"}
+                "nnz_per_row": "nnz/row", "n_sequences": "sequences"}
 
 
 class Case(abc.ABC):
@@ -1084,6 +1084,115 @@ class BusySmallFitsCase(Case):
         return self._agreement("potential relative difference", d, f"k-means++ potential {100 * d:+.2f}%")
 
 
+def regime_sequences(n_sequences, n_steps, n_features, n_states, dtype, seed=0):
+    """n_sequences sequences of n_steps rows from a sticky Markov chain of
+    n_states Gaussian regimes (unit variance around random means; a switch
+    with probability 0.02 per step). Returns (X, lengths)."""
+    rng = np.random.default_rng(seed)
+    n = n_sequences * n_steps
+    means = rng.uniform(-5, 5, (n_states, n_features))
+    switches = np.cumsum(rng.random(n) < 0.02)
+    states = rng.integers(0, n_states, switches[-1] + 1)[switches]
+    X = rng.standard_normal((n, n_features)) + means[states]
+    return X.astype(dtype), np.full(n_sequences, n_steps)
+
+
+class GaussianHMMCase(Case):
+    """GaussianHMM against hmmlearn's from the same parameters (uniform
+    start, 0.5 on the diagonal of the transitions, random rows as means, the
+    data's variance as covariances), tol=-inf. `task` 'fit': the step is one
+    EM iteration, (fit of 4 iterations - fit of 1) / 3; 'predict_proba' and
+    'decode': the step is one call. hmmlearn runs its faster recursion
+    (implementation='scaling'). Agreement: the final log-likelihood (fit) or
+    the score, per row."""
+
+    model = "GaussianHMM"
+    covariance_type = "diag"
+    task = "fit"
+    sizes = {
+        "full": {"n_samples": 500_000, "n_features": 8, "n_components": 8, "n_sequences": 500},
+        "quick": {"n_samples": 20_000, "n_features": 8, "n_components": 8, "n_sequences": 20},
+    }
+    tolerance = {"float64": 1e-8, "float32": 1e-4}
+
+    @property
+    def step(self):
+        return "EM iteration" if self.task == "fit" else self.task
+
+    @property
+    def fit(self):
+        return "fit, 4 iterations" if self.task == "fit" else self.task
+
+    def _make_data(self):
+        n, d, k, s = (self.size[key] for key in ("n_samples", "n_features", "n_components", "n_sequences"))
+        X, lengths = regime_sequences(s, n // s, d, k, self.dtype)
+        rng = np.random.default_rng(1)
+        variance = X.astype(np.float64).var(axis=0)
+        start = {"startprob_": np.full(k, 1.0 / k),
+                 "transmat_": np.full((k, k), 0.5 / (k - 1)) + np.eye(k) * (0.5 - 0.5 / (k - 1)),
+                 "means_": X[rng.choice(X.shape[0], k, replace=False)].astype(np.float64),
+                 "covars_": {"diag": np.tile(variance, (k, 1)), "spherical": np.full(k, variance.mean()),
+                             "full": np.tile(np.diag(variance), (k, 1, 1)), "tied": np.diag(variance)}
+                 [self.covariance_type]}
+        return X, lengths, start
+
+    def _model(self, library, n_iter):
+        X, lengths, start = self.data()
+        model = implementation(self.model, library)(
+            n_components=self.size["n_components"], covariance_type=self.covariance_type, n_iter=n_iter,
+            tol=-np.inf, init_params="", implementation="scaling")
+        for name, value in start.items():
+            setattr(model, name, value.copy())
+        return model
+
+    def _call(self, library, n_iter=1):
+        X, lengths, _ = self.data()
+        if self.task == "fit":
+            return lambda: self._model(library, n_iter).fit(X, lengths)
+        model = self._model(library, 1)
+        return lambda: getattr(model, self.task)(X, lengths)
+
+    def measure(self, library, repeats=3):
+        X, lengths, _ = self.data()
+        if self.task == "fit":
+            fit_seconds = median_seconds(self._call(library, 4), repeats)
+            step_seconds = (fit_seconds - median_seconds(self._call(library, 1), repeats)) / 3
+            model = self._call(library, 4)()
+            value = model.monitor_.history[-1]
+        else:
+            fit_seconds = step_seconds = median_seconds(self._call(library), repeats)
+            value = self._model(library, 1).score(X, lengths)
+        return {"implementation": qualified_name(implementation(self.model, library)), "fit_seconds": fit_seconds,
+                "step_seconds": step_seconds, "summary": {"log_likelihood_per_row": float(value) / X.shape[0]}}
+
+    def memory_run(self, library):
+        self._call(library, 4)()
+
+    def agreement(self, ours, theirs):
+        d = ours["summary"]["log_likelihood_per_row"] - theirs["summary"]["log_likelihood_per_row"]
+        return self._agreement("log-likelihood per row difference", d, f"log-likelihood {d:+.1e}")
+
+
+def _hmm_case(key, title, task="fit", covariance_type="diag", sizes=None):
+    return type(f"GaussianHMM{key.title().replace('-', '')}Case", (GaussianHMMCase,), {
+        "key": key, "title": title, "task": task, "covariance_type": covariance_type, "__module__": __name__,
+        **({"sizes": sizes} if sizes else {}),
+    })
+
+
+HMM_CASES = [
+    _hmm_case("hmm-diag", "GaussianHMM (diag), 500 x 1,000 steps"),
+    _hmm_case("hmm-long", "GaussianHMM (diag), one sequence", sizes={
+        "full": {"n_samples": 500_000, "n_features": 8, "n_components": 8, "n_sequences": 1},
+        "quick": {"n_samples": 20_000, "n_features": 8, "n_components": 8, "n_sequences": 1}}),
+    _hmm_case("hmm-predict-proba", "GaussianHMM predict_proba", task="predict_proba"),
+    _hmm_case("hmm-decode", "GaussianHMM decode (Viterbi)", task="decode"),
+    _hmm_case("hmm-full", "GaussianHMM (full, D=16)", covariance_type="full", sizes={
+        "full": {"n_samples": 500_000, "n_features": 16, "n_components": 8, "n_sequences": 500},
+        "quick": {"n_samples": 20_000, "n_features": 16, "n_components": 8, "n_sequences": 20}}),
+]
+
+
 class busy_cores:
     """Within it, one spinning process per usable CPU."""
 
@@ -1111,6 +1220,7 @@ CASES = {case.key: case for case in [
     GaussianNBCase, GaussianClassifierCase, BusySmallFitsCase, FactorAnalysisCase, FactorMixtureCase,
     KernelDensityCase, KernelDensityD8Case,
     *(_missing_case(t, m) for m in ("patterns", "rows") for t in ("full", "tied", "diag", "spherical")),
+    *HMM_CASES,
 ]}
 # Names for several cases at once in --models.
 GROUPS = {
@@ -1125,6 +1235,7 @@ GROUPS = {
     "factor": ["factor-analysis", "mfa"],
     "kde": ["kde", "kde-d8"],
     "missing": [f"gmm-missing-{m}-{t}" for m in ("patterns", "rows") for t in ("full", "tied", "diag", "spherical")],
+    "hmm": [case.key for case in HMM_CASES],
 }
 # The kernels of the thread-scaling table: one per kernel family.
 # (Not the mini-batch cases: at batch 1024 a step runs on one thread.)

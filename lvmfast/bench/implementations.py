@@ -34,6 +34,8 @@ IMPLEMENTATIONS = {
     # scikit-learn has none: the bench's mfa case sets it beside a full GaussianMixture.
     "MixtureOfFactorAnalyzers": {"lvmfast": ("lvmfast", "MixtureOfFactorAnalyzers")},
     "KernelDensity": {"lvmfast": ("lvmfast", "KernelDensity"), "sklearn": ("sklearn.neighbors", "KernelDensity")},
+    # Hidden Markov models: the peer slot ("sklearn") holds hmmlearn's classes.
+    "GaussianHMM": {"lvmfast": ("lvmfast.hmm", "GaussianHMM"), "sklearn": ("hmmlearn.hmm", "GaussianHMM")},
 }
 LIBRARIES = ("lvmfast", "sklearn")
 
