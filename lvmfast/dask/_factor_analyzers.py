@@ -91,18 +91,28 @@ class MixtureOfFactorAnalyzers(DaskEstimatorMixin, local.MixtureOfFactorAnalyzer
 
     Parameters
     ----------
-    As lvmfast.MixtureOfFactorAnalyzers, except:
-
+    n_components, n_factors, noise, tol, reg_covar, max_iter, n_init, random_state, warm_start, verbose, allow_missing
+        As for :class:`lvmfast.MixtureOfFactorAnalyzers`.
     init_params : {'kmeans', 'k-means++', 'random_from_data'}, default='kmeans'
         'kmeans': labels of lvmfast.dask.KMeans; 'k-means++': the nearest of
         greedy k-means++ seeds from a sample of `sample_size` rows;
         'random_from_data': the nearest of random rows (the in-memory
         estimator's draw). ('random' is not offered.)
     sample_size : int, default=100000
+        init_params='k-means++': rows in the sample it seeds from.
     persist : 'auto' or bool, default='auto'
         Keep X in the workers' memory between passes.
     progress : bool, default=False
         Show dask's progress bar on each pass.
+
+    Attributes
+    ----------
+    weights_, means_, components_, noise_variance_, converged_, n_iter_, lower_bound_, lower_bounds_, n_features_in_
+        As for :class:`lvmfast.MixtureOfFactorAnalyzers` (NumPy arrays).
+
+    See Also
+    --------
+    lvmfast.MixtureOfFactorAnalyzers : The in-memory estimator (``to_local()``).
 
     Examples
     --------
@@ -206,30 +216,116 @@ class MixtureOfFactorAnalyzers(DaskEstimatorMixin, local.MixtureOfFactorAnalyzer
     # -- using a fitted model: dask arrays in, dask arrays out -------------
 
     def predict(self, X):
-        """The most probable component of each row, as a dask array."""
+        """The most probable component of each row, as a dask array.
+
+        Parameters
+        ----------
+        X : dask array of shape (n_samples, n_features)
+            The rows (a NumPy array or dask DataFrame of numbers is taken as
+            a dask array).
+
+        Returns
+        -------
+        labels : dask array of shape (n_samples,)
+            The component of each row, computed block by block.
+        """
         return self._map_rows(X, "predict", dtype=np.intp)
 
     def predict_proba(self, X):
-        """Responsibilities, as a dask array."""
+        """Responsibilities, as a dask array.
+
+        Parameters
+        ----------
+        X : dask array of shape (n_samples, n_features)
+            The rows (a NumPy array or dask DataFrame of numbers is taken as
+            a dask array).
+
+        Returns
+        -------
+        resp : dask array of shape (n_samples, n_components)
+            The posterior probability of each component for each row.
+        """
         return self._map_rows(X, "predict_proba", self.n_components, as_dask_rows(X).dtype)
 
     def score_samples(self, X):
-        """Log-likelihood of each row, as a dask array."""
+        """Log-likelihood of each row, as a dask array.
+
+        Parameters
+        ----------
+        X : dask array of shape (n_samples, n_features)
+            The rows (a NumPy array or dask DataFrame of numbers is taken as
+            a dask array).
+
+        Returns
+        -------
+        log_prob : dask array of shape (n_samples,)
+            The log-density of each row under the mixture.
+        """
         return self._map_rows(X, "score_samples", dtype=np.float64)
 
     def transform(self, X):
-        """Posterior mean factors under each row's most probable component, as a dask array."""
+        """Posterior mean factors under each row's most probable component, as a dask array.
+
+        Parameters
+        ----------
+        X : dask array of shape (n_samples, n_features)
+            The rows (a NumPy array or dask DataFrame of numbers is taken as
+            a dask array).
+
+        Returns
+        -------
+        factors : dask array of shape (n_samples, n_factors)
+            The posterior mean of each row's factors.
+        """
         return self._map_rows(X, "transform", self.n_factors, as_dask_rows(X).dtype)
 
     def score(self, X, y=None):
-        """Mean log-likelihood of X (computed: a float)."""
+        """Mean log-likelihood of X (computed: a float).
+
+        Parameters
+        ----------
+        X : dask array of shape (n_samples, n_features)
+            The rows (a NumPy array or dask DataFrame of numbers is taken as
+            a dask array).
+        y : Ignored
+            Not used, present for scikit-learn's API.
+
+        Returns
+        -------
+        log_likelihood : float
+            The mean of the rows' log-densities.
+        """
         return float(self.score_samples(X).mean().compute())
 
     def bic(self, X):
-        """Bayesian information criterion of the model on X."""
+        """Bayesian information criterion of the model on X.
+
+        Parameters
+        ----------
+        X : dask array of shape (n_samples, n_features)
+            The rows (a NumPy array or dask DataFrame of numbers is taken as
+            a dask array).
+
+        Returns
+        -------
+        bic : float
+            Lower is better.
+        """
         n = as_dask_rows(X).shape[0]
         return -2 * self.score(X) * n + self._n_parameters() * np.log(n)
 
     def aic(self, X):
-        """Akaike information criterion of the model on X."""
+        """Akaike information criterion of the model on X.
+
+        Parameters
+        ----------
+        X : dask array of shape (n_samples, n_features)
+            The rows (a NumPy array or dask DataFrame of numbers is taken as
+            a dask array).
+
+        Returns
+        -------
+        aic : float
+            Lower is better.
+        """
         return -2 * self.score(X) * as_dask_rows(X).shape[0] + 2 * self._n_parameters()

@@ -116,5 +116,18 @@ as lvmfast.KernelDensity
         )
 
     def score(self, X, y=None):
-        """Total log-likelihood of the rows of X (computed: a float)."""
+        """Total log-likelihood of the rows of X (computed: a float).
+
+        Parameters
+        ----------
+        X : dask array, dask DataFrame or NumPy array of shape (n_queries, n_features)
+            The query rows.
+        y : None
+            Ignored.
+
+        Returns
+        -------
+        log_likelihood : float
+            The sum of the rows' log densities.
+        """
         return float(self.score_samples(X).sum(dtype=np.float64).compute())

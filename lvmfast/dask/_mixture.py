@@ -312,6 +312,11 @@ class GaussianMixture(_DaskMixture, local.GaussianMixture):
         As for :class:`lvmfast.GaussianMixture`.
     verbose : int, default=0
         Print one line per iteration, with its time.
+    allow_missing : bool, default=False
+        As for :class:`lvmfast.GaussianMixture`: with True, NaN entries are
+        missing values, each block's rows scored by their observed features
+        on the workers. When X holds NaN, the initial parameters are drawn
+        on at most 100000 evenly spaced rows gathered to the client.
     init_params : {'kmeans', 'k-means++', 'random_from_data'}, default='kmeans'
         'kmeans': labels of lvmfast.dask.KMeans (k-means|| seeding), one
         statistics pass. 'k-means++': greedy k-means++ seeds from a sample
@@ -441,7 +446,7 @@ class BayesianGaussianMixture(_DaskMixture, local_bayesian.BayesianGaussianMixtu
         As for :class:`lvmfast.BayesianGaussianMixture`.
     verbose : int, default=0
         Print one line per iteration, with its time.
-    init_params, sample_size, persist, progress
+    allow_missing, init_params, sample_size, persist, progress
         As for :class:`lvmfast.dask.GaussianMixture`.
 
     Attributes

@@ -75,7 +75,13 @@ class ConvergenceMonitor:
         self.history.clear()
 
     def report(self, log_prob):
-        """Record one iteration's log-likelihood (printed to stderr when verbose)."""
+        """Record one iteration's log-likelihood (printed to stderr when verbose).
+
+        Parameters
+        ----------
+        log_prob : float
+            The log-likelihood of the data before this iteration's M-step.
+        """
         if self.verbose:
             delta = log_prob - self.history[-1] if self.history else np.nan
             print(self._template.format(iter=self.iter + 1, log_prob=log_prob, delta=delta), file=sys.stderr)
@@ -162,7 +168,7 @@ class BaseHMM(BaseEstimator):
     n_components : int
         Number of states.
     startprob_prior, transmat_prior : float or array
-        Dirichlet prior parameters of startprob_ and of each row of transmat_.
+        Dirichlet prior parameters of ``startprob_`` and of each row of ``transmat_``.
     algorithm : {"viterbi", "map"}
         Default decoder.
     random_state : int, RandomState or None
@@ -174,6 +180,27 @@ class BaseHMM(BaseEstimator):
     implementation : {"log", "scaling"}
         Accepted for hmmlearn compatibility: lvmfast always runs the
         forward-backward scaled per step (no underflow), Viterbi in logs.
+
+    See Also
+    --------
+    lvmfast.GaussianHMM, lvmfast.GMMHMM, lvmfast.CategoricalHMM : The models built on it.
+
+    Examples
+    --------
+    BaseHMM is not fitted itself: a model is one of its subclasses, and
+    what BaseHMM defines (fit, score, decode, sample, the stationary
+    distribution, aic and bic) is shared by all of them.
+
+    >>> import numpy as np
+    >>> from lvmfast.hmm import BaseHMM, CategoricalHMM
+    >>> X = np.array([[0], [0], [1], [1], [0], [0], [1], [1]])
+    >>> model = CategoricalHMM(n_components=2, random_state=0).fit(X)
+    >>> isinstance(model, BaseHMM)
+    True
+    >>> round(float(model.get_stationary_distribution().sum()), 6)
+    1.0
+    >>> model.decode(X)[1].shape
+    (8,)
     """
 
     def __init__(self, n_components=1, startprob_prior=1.0, transmat_prior=1.0, algorithm="viterbi",
@@ -492,7 +519,7 @@ class BaseHMM(BaseEstimator):
         random_state : int, RandomState or None
             Defaults to the estimator's random_state.
         currstate : int, optional
-            The first state (drawn from startprob_ if not given).
+            The first state (drawn from ``startprob_`` if not given).
 
         Returns
         -------
@@ -518,7 +545,14 @@ class BaseHMM(BaseEstimator):
         return self._generate_samples(states, random_state), states
 
     def get_stationary_distribution(self):
-        """The stationary distribution of the states (left eigenvector of transmat_ for eigenvalue 1)."""
+        """The stationary distribution of the states.
+
+        Returns
+        -------
+        stationary : ndarray of shape (n_components,)
+            The left eigenvector of ``transmat_`` for eigenvalue 1, scaled
+            to sum to 1.
+        """
         from scipy import linalg
 
         check_is_fitted(self, "transmat_")
@@ -527,11 +561,37 @@ class BaseHMM(BaseEstimator):
         return eigvec / eigvec.sum()
 
     def aic(self, X, lengths=None):
-        """Akaike information criterion: -2 log-likelihood + 2 (free parameters)."""
+        """Akaike information criterion: -2 log-likelihood + 2 (free parameters).
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features)
+            The sequences, concatenated.
+        lengths : array-like of int, optional
+            The length of each sequence in X (one sequence when None).
+
+        Returns
+        -------
+        aic : float
+            Lower is better.
+        """
         n_params = sum(self._get_n_fit_scalars_per_param().values())
         return -2 * self.score(X, lengths=lengths) + 2 * n_params
 
     def bic(self, X, lengths=None):
-        """Bayesian information criterion: -2 log-likelihood + (free parameters) log(n_samples)."""
+        """Bayesian information criterion: -2 log-likelihood + (free parameters) log(n_samples).
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features)
+            The sequences, concatenated.
+        lengths : array-like of int, optional
+            The length of each sequence in X (one sequence when None).
+
+        Returns
+        -------
+        bic : float
+            Lower is better.
+        """
         n_params = sum(self._get_n_fit_scalars_per_param().values())
         return -2 * self.score(X, lengths=lengths) + n_params * np.log(len(X))

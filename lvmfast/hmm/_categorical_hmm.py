@@ -15,7 +15,7 @@ class CategoricalHMM(BaseHMM):
     n_components : int
         Number of states.
     startprob_prior, transmat_prior : float or array
-        Dirichlet priors of startprob_ and of transmat_'s rows.
+        Dirichlet priors of ``startprob_`` and of the rows of ``transmat_``.
     emissionprob_prior : float or array of shape (n_components, n_features)
         Dirichlet prior of each state's emission probabilities.
     n_features : int, optional

@@ -121,9 +121,9 @@ class GaussianHMM(BaseHMM):
     min_covar : float
         Added to the diagonal of the initial covariances.
     startprob_prior, transmat_prior : float or array
-        Dirichlet priors of startprob_ and transmat_'s rows.
+        Dirichlet priors of ``startprob_`` and of the rows of ``transmat_``.
     means_prior, means_weight : float or array
-        Mean and precision (weight) of the Normal prior of means_.
+        Mean and precision (weight) of the Normal prior of ``means_``.
     covars_prior, covars_weight : float or array
         Inverse gamma (spherical, diag) or inverse Wishart (full, tied)
         prior of the covariances.

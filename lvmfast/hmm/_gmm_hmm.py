@@ -31,7 +31,7 @@ class GMMHMM(BaseHMM):
     min_covar : float
         Added to the diagonal of the initial covariances.
     startprob_prior, transmat_prior : float or array
-        Dirichlet priors of startprob_ and transmat_'s rows.
+        Dirichlet priors of ``startprob_`` and of the rows of ``transmat_``.
     weights_prior : float or array of shape (n_components, n_mix)
         Dirichlet prior of the mixture weights.
     means_prior, means_weight : float or array

@@ -202,7 +202,7 @@ class BayesianGaussianMixture(BaseGaussianMixture):
         Number of features seen in fit.
     n_batch_iter_ : int
         After partial_fit: the batches taken (a fit before counts as one);
-        n_iter_ is the same. lower_bound_ is then the batches' mean
+        ``n_iter_`` is the same. ``lower_bound_`` is then the batches' mean
         log-normalizer of the variational E-step (the data term of the bound
         per row), averaged with the steps rho_t.
 

@@ -115,9 +115,9 @@ class GaussianMixture(BaseGaussianMixture):
         Column names seen in fit, when X had string column names.
     n_batch_iter_ : int
         After partial_fit: the batches taken (a fit before counts as one);
-        n_iter_ is the same, lower_bound_ the batches' mean log-likelihoods
-        averaged with the steps rho_t (lower_bounds_ holds only it: a
-        stream keeps no history), converged_ whether that average moved
+        ``n_iter_`` is the same, ``lower_bound_`` the batches' mean log-likelihoods
+        averaged with the steps rho_t (``lower_bounds_`` holds only it: a
+        stream keeps no history), ``converged_`` whether that average moved
         less than tol on the last batch.
 
     See Also

@@ -141,13 +141,14 @@ class KernelDensity(BaseEstimator):
         The bandwidth used.
     n_features_in_ : int
         Number of features seen during fit.
-    feature_names_in_ : ndarray of shape (n_features_in_,)
+    feature_names_in_ : ndarray of shape (``n_features_in_``,)
         Names of features seen during fit, when X has string column names.
     density_error_bound_ : float
         For method='binned': the bound on the absolute error of the density
         (not its log) that score_samples returns at points inside the grid,
-        K_h(0) (sum_d delta_d^2 / (4 h^2) + 1e-12) with K_h(0) = (2 pi)^(-D/2)
-        h^-D the kernel's peak and delta_d the grid spacing along feature d.
+        :math:`K_h(0) (\\sum_d \\delta_d^2 / (4 h^2) + 10^{-12})` with
+        :math:`K_h(0) = (2 \\pi)^{-D/2} h^{-D}` the kernel's peak and
+        :math:`\\delta_d` the grid spacing along feature d.
         0.0 for method='exact'.
 
     Notes
@@ -156,13 +157,15 @@ class KernelDensity(BaseEstimator):
     the corners of its grid cell so that the weight and its mean are kept;
     the density at a grid node is then off by the multilinear
     interpolation error of the kernel across the cell, at most
-    sum_d delta_d^2 / 8 sup |d^2 K_h / d x_d^2| = K_h(0) sum_d delta_d^2 / (8 h^2)
-    per unit weight (for the Gaussian, |d^2 K_h / d x_d^2| peaks at u = 0 at
-    K_h(0) / h^2). Interpolating the grid's density at a point adds the
-    interpolation error of the true density, bounded the same way, so a
-    scored point errs by at most K_h(0) sum_d delta_d^2 / (4 h^2). The kernel
-    is cut at the radius where it falls below 1e-12 of its peak (the grid
-    reaches that far beyond the data), which adds at most 1e-12 K_h(0).
+    :math:`\\sum_d (\\delta_d^2 / 8) \\sup |\\partial^2 K_h / \\partial x_d^2|
+    = K_h(0) \\sum_d \\delta_d^2 / (8 h^2)` per unit weight (for the Gaussian,
+    :math:`|\\partial^2 K_h / \\partial x_d^2|` peaks at u = 0 at
+    :math:`K_h(0) / h^2`). Interpolating the grid's density at a point adds
+    the interpolation error of the true density, bounded the same way, so a
+    scored point errs by at most :math:`K_h(0) \\sum_d \\delta_d^2 / (4 h^2)`.
+    The kernel is cut at the radius where it falls below :math:`10^{-12}` of
+    its peak (the grid reaches that far beyond the data), which adds at most
+    :math:`10^{-12} K_h(0)`.
     Points outside the grid are scored exactly.
 
     scikit-learn's normalization of the cosine kernel is wrong in an even
