@@ -579,13 +579,23 @@ def precision_cholesky(covariances, covariance_type, reg_covar, names=None):
 
     if covariance_type in ("full", "tied"):
         stack = covariances[None] if covariance_type == "tied" else covariances
+        if not np.isfinite(stack).all():
+            raise ValueError("array must not contain infs or NaNs")  # as scipy.linalg.cholesky says
+        # The LAPACK routines scipy.linalg.cholesky and solve_triangular call
+        # (the same bits), without their per-call checks: an M-step calls
+        # this once per component, and a stream once per batch.
+        identity = np.eye(stack.shape[-1])  # float64, as solve_triangular's: float32 factors are inverted in float64
+        (potrf,) = linalg.lapack.get_lapack_funcs(("potrf",), (stack,))
+        (trtrs,) = linalg.lapack.get_lapack_funcs(("trtrs",), (stack, identity))
         out = np.empty_like(stack)
         for k, cov in enumerate(stack):
-            try:
-                chol = linalg.cholesky(cov, lower=True)
-            except linalg.LinAlgError:
-                raise collapsed(None if covariance_type == "tied" else k) from None
-            out[k] = linalg.solve_triangular(chol, np.eye(cov.shape[0]), lower=True).T
+            chol, info = potrf(cov, lower=True, clean=True)
+            if info > 0:
+                raise collapsed(None if covariance_type == "tied" else k)
+            inverse, info = trtrs(chol, identity, lower=True)
+            if info != 0:
+                raise collapsed(None if covariance_type == "tied" else k)
+            out[k] = inverse.T
         return out[0] if covariance_type == "tied" else out
     bad = np.flatnonzero(np.asarray(covariances).reshape(len(covariances), -1).min(axis=1) <= 0)
     if bad.size:
