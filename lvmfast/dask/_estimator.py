@@ -59,3 +59,42 @@ class DaskEstimatorMixin:
         return X_dask.map_blocks(
             _local_method, model, method, empty, *args, chunks=(X_dask.chunks[0], (n_columns,)), dtype=dtype,
         )
+
+
+class DaskInformationCriteria:
+    """bic and aic of a fitted Dask mixture on a dask X: its mean
+    log-likelihood (``score``, mapped over X's blocks) and its
+    ``_n_parameters()``."""
+
+    def bic(self, X):
+        """Bayesian information criterion of the model on X.
+
+        Parameters
+        ----------
+        X : dask array of shape (n_samples, n_features)
+            The rows (a NumPy array or dask DataFrame of numbers is taken as
+            a dask array).
+
+        Returns
+        -------
+        bic : float
+            Lower is better.
+        """
+        n = as_dask_rows(X).shape[0]
+        return -2 * self.score(X) * n + self._n_parameters() * np.log(n)
+
+    def aic(self, X):
+        """Akaike information criterion of the model on X.
+
+        Parameters
+        ----------
+        X : dask array of shape (n_samples, n_features)
+            The rows (a NumPy array or dask DataFrame of numbers is taken as
+            a dask array).
+
+        Returns
+        -------
+        aic : float
+            Lower is better.
+        """
+        return -2 * self.score(X) * as_dask_rows(X).shape[0] + 2 * self._n_parameters()

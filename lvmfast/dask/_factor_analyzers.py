@@ -14,7 +14,7 @@ from lvmfast._gaussian import class_statistics, moments_around
 from lvmfast._validation import integers, unchanged_on_error
 from lvmfast.cluster._kmeans import fit_lloyd_runs
 from lvmfast.dask._core import DaskData, add_tuples, as_dask_rows, check_input_features, on_worker, run, tree_sum
-from lvmfast.dask._estimator import DaskEstimatorMixin
+from lvmfast.dask._estimator import DaskEstimatorMixin, DaskInformationCriteria
 from lvmfast.dask._kmeans import DEFAULT_SAMPLE_SIZE, DaskLloydRows, KMeans, sample_kmeans_plusplus
 from lvmfast.mixture import _factor_analyzers as local
 from lvmfast.mixture._base import random_seed_rows
@@ -79,7 +79,7 @@ class DaskFactorRows:
         return nk, s1, sxz, sz, szz, see, float(log_likelihood)
 
 
-class MixtureOfFactorAnalyzers(DaskEstimatorMixin, local.MixtureOfFactorAnalyzers):
+class MixtureOfFactorAnalyzers(DaskInformationCriteria, DaskEstimatorMixin, local.MixtureOfFactorAnalyzers):
     """Mixture of factor analyzers of a dask array, fit by EM on the Dask
     workers.
 
@@ -296,36 +296,3 @@ class MixtureOfFactorAnalyzers(DaskEstimatorMixin, local.MixtureOfFactorAnalyzer
             The mean of the rows' log-densities.
         """
         return float(self.score_samples(X).mean().compute())
-
-    def bic(self, X):
-        """Bayesian information criterion of the model on X.
-
-        Parameters
-        ----------
-        X : dask array of shape (n_samples, n_features)
-            The rows (a NumPy array or dask DataFrame of numbers is taken as
-            a dask array).
-
-        Returns
-        -------
-        bic : float
-            Lower is better.
-        """
-        n = as_dask_rows(X).shape[0]
-        return -2 * self.score(X) * n + self._n_parameters() * np.log(n)
-
-    def aic(self, X):
-        """Akaike information criterion of the model on X.
-
-        Parameters
-        ----------
-        X : dask array of shape (n_samples, n_features)
-            The rows (a NumPy array or dask DataFrame of numbers is taken as
-            a dask array).
-
-        Returns
-        -------
-        aic : float
-            Lower is better.
-        """
-        return -2 * self.score(X) * as_dask_rows(X).shape[0] + 2 * self._n_parameters()

@@ -11,7 +11,7 @@ from lvmfast._validation import integers, unchanged_on_error
 from lvmfast.dask._core import (
     DaskData, add_tuples, as_dask_rows, as_dask_vector, check_input_features, on_worker, run, tree_sum,
 )
-from lvmfast.dask._estimator import DaskEstimatorMixin
+from lvmfast.dask._estimator import DaskEstimatorMixin, DaskInformationCriteria
 from lvmfast.cluster._kmeans import fit_lloyd_runs
 from lvmfast.dask._kmeans import DEFAULT_SAMPLE_SIZE, DaskLloydRows, KMeans, sample_kmeans_plusplus
 from lvmfast.mixture import _bayesian_mixture as local_bayesian
@@ -296,7 +296,7 @@ class _DaskMixture(DaskEstimatorMixin):
         return float(((scores * weights).sum() / weights.sum()).compute())
 
 
-class GaussianMixture(_DaskMixture, local.GaussianMixture):
+class GaussianMixture(DaskInformationCriteria, _DaskMixture, local.GaussianMixture):
     """Gaussian mixture of a dask array, fit by EM on the Dask workers.
 
     lvmfast.GaussianMixture's EM loop with the Dask pass: each iteration
@@ -395,39 +395,6 @@ class GaussianMixture(_DaskMixture, local.GaussianMixture):
         self.sample_size = sample_size
         self.persist = persist
         self.progress = progress
-
-    def bic(self, X):
-        """Bayesian information criterion of the model on X.
-
-        Parameters
-        ----------
-        X : dask array of shape (n_samples, n_features)
-            The rows (a NumPy array or dask DataFrame of numbers is taken as
-            a dask array).
-
-        Returns
-        -------
-        bic : float
-            Lower is better.
-        """
-        n = as_dask_rows(X).shape[0]
-        return -2 * self.score(X) * n + self._n_parameters() * np.log(n)
-
-    def aic(self, X):
-        """Akaike information criterion of the model on X.
-
-        Parameters
-        ----------
-        X : dask array of shape (n_samples, n_features)
-            The rows (a NumPy array or dask DataFrame of numbers is taken as
-            a dask array).
-
-        Returns
-        -------
-        aic : float
-            Lower is better.
-        """
-        return -2 * self.score(X) * as_dask_rows(X).shape[0] + 2 * self._n_parameters()
 
 
 class BayesianGaussianMixture(_DaskMixture, local_bayesian.BayesianGaussianMixture):
